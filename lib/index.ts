@@ -1,0 +1,2 @@
+export { IncompleteReadError } from './incomplete-read-error.js';
+export { LimitOverrunError } from './limit-overrun-error.js';
