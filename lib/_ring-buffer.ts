@@ -1,0 +1,102 @@
+/**
+ * The reader's byte buffer. Live bytes occupy `bytes[start, end)`; reads consume from the
+ * front by moving `start`, appends and BYOB reads fill the free tail `bytes[end, capacity)`.
+ *
+ * Unlike a wrap-around ring, the live bytes are always contiguous, so a separator search is
+ * one `indexOf` over plain memory and a result is one copy. The room at the front is
+ * reclaimed by sliding the live bytes down, but only once at least as many bytes have been
+ * consumed as would be moved: each byte is therefore moved at most once per time it is
+ * consumed, which keeps appending and consuming amortised O(1) per byte (CPython's
+ * `bytearray` front deletion gives the same bound; re-copying on every read would be
+ * quadratic).
+ */
+export class RingBuffer {
+  /** The storage. Replaced when it grows, shrinks, or when a BYOB read hands it back. */
+  bytes: Uint8Array<ArrayBuffer>;
+  start = 0;
+  end = 0;
+  /** `bytes[0, end)`: searches run over this view so they never scan stale bytes past `end`. */
+  filled: Uint8Array;
+  readonly #baseCapacity: number;
+
+  constructor(baseCapacity: number) {
+    this.#baseCapacity = baseCapacity;
+    this.bytes = new Uint8Array(baseCapacity);
+    this.filled = this.bytes.subarray(0, 0);
+  }
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  /** Copies `data` in at the end. */
+  append(data: Uint8Array): void {
+    this.reserve(data.length);
+    this.bytes.set(data, this.end);
+    this.#setEnd(this.end + data.length);
+  }
+
+  /** Makes sure the free tail holds at least `size` bytes, sliding or growing the storage. */
+  reserve(size: number): void {
+    const capacity = this.bytes.length;
+    if (capacity - this.end >= size) return;
+    const length = this.length;
+    if (length + size <= capacity && this.start >= length) {
+      this.bytes.copyWithin(0, this.start, this.end);
+    } else {
+      const grown = new Uint8Array(Math.max(capacity * 2, length + size));
+      grown.set(this.bytes.subarray(this.start, this.end));
+      this.bytes = grown;
+    }
+    this.start = 0;
+    this.#setEnd(length);
+  }
+
+  /**
+   * Takes over `storage` (the buffer a BYOB read hands back) holding `added` new bytes after
+   * the old end.
+   */
+  adopt(storage: ArrayBuffer, added: number): void {
+    this.bytes = new Uint8Array(storage);
+    this.#setEnd(this.end + added);
+  }
+
+  /** Drops `count` bytes from the front, and gives memory back once a burst has been read. */
+  consume(count: number): void {
+    this.start += count;
+    if (this.bytes.length > this.#baseCapacity && this.length <= this.bytes.length >>> 3) this.#shrink();
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    this.start = 0;
+    this.#setEnd(0);
+    if (this.bytes.length > this.#baseCapacity) this.#shrink();
+  }
+
+  /** Starts over with fresh storage, after a failed BYOB read took the old one away. */
+  discardStorage(): void {
+    this.bytes = new Uint8Array(this.#baseCapacity);
+    this.start = 0;
+    this.#setEnd(0);
+  }
+
+  /** A copy of the live bytes. */
+  copy(): Uint8Array<ArrayBuffer> {
+    return this.bytes.slice(this.start, this.end);
+  }
+
+  #shrink(): void {
+    const length = this.length;
+    const smaller = new Uint8Array(Math.max(this.#baseCapacity, length * 2));
+    smaller.set(this.bytes.subarray(this.start, this.end));
+    this.bytes = smaller;
+    this.start = 0;
+    this.#setEnd(length);
+  }
+
+  #setEnd(end: number): void {
+    this.end = end;
+    this.filled = this.bytes.subarray(0, end);
+  }
+}

@@ -1,0 +1,606 @@
+import { IncompleteReadError } from './incomplete-read-error.js';
+import { LimitOverrunError } from './limit-overrun-error.js';
+import { RingBuffer } from './_ring-buffer.js';
+import { copyResult } from './_result-pool.js';
+import { findSeparator, normalizeSeparators, type Separator } from './_separators.js';
+
+export type { Separator } from './_separators.js';
+
+/** asyncio's `_DEFAULT_LIMIT`: 64 KiB. */
+const DEFAULT_LIMIT = 65536;
+/** How much free room a pull from a byte stream offers the source at least. */
+const PULL_SIZE = 65536;
+const NEWLINE = 10;
+
+/** Options of {@linkcode StreamReader}. */
+export interface StreamReaderOptions {
+  /**
+   * The longest line (or chunk before a separator) that `readline()`/`readuntil()` accept,
+   * and half of how much the reader buffers before it stops reading. Default 65536.
+   */
+  limit?: number;
+}
+
+/** The last argument of every read. */
+export interface ReadOptions {
+  /** Aborting rejects the read with the signal's reason; no byte it had not returned is lost. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * What a push-mode reader can pause and resume: asyncio's `pause_reading()`/`resume_reading()`.
+ */
+export interface ReadingTransport {
+  pauseReading(): void;
+  resumeReading(): void;
+}
+
+type Source =
+  | { kind: 'byob'; reader: ReadableStreamBYOBReader; stream: ReadableStream<Uint8Array> }
+  | { kind: 'default'; reader: ReadableStreamDefaultReader<Uint8Array>; stream: ReadableStream<Uint8Array> };
+
+interface Waiter {
+  resolve(): void;
+  reject(reason: unknown): void;
+}
+
+function validateSize(functionName: string, n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n)) {
+    throw new TypeError(`${functionName}() size must be an integer, got ${typeof n === 'number' ? n : typeof n}`);
+  }
+  return n;
+}
+
+function signalOf(options: ReadOptions | undefined): AbortSignal | undefined {
+  const signal = options?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError('The signal option must be an AbortSignal');
+  }
+  return signal;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}(${error.message === '' ? '' : `'${error.message}'`})`;
+  return String(error);
+}
+
+/**
+ * Reads bytes from a stream the way asyncio's `StreamReader` does: lines, exact sizes and
+ * everything up to a separator, with CPython 3.13's semantics to the byte — the order of the
+ * checks, the error messages, and what stays buffered after each error.
+ *
+ * It works in one of two modes. In push mode (`new StreamReader()`) a protocol feeds it with
+ * `feedData()`/`feedEof()`, as in asyncio. In pull mode (`StreamReader.from(readable)`) it
+ * reads a `ReadableStream` itself, only when a read needs more bytes: a byte stream through a
+ * BYOB reader straight into its buffer, any other stream through a default reader.
+ *
+ * Only one read may wait for data at a time (CPython's rule); a second one that has to wait
+ * throws an `Error`. Results are copies that belong to the caller; small ones share a pooled
+ * `ArrayBuffer`, as Node's `Buffer`s do, so use `byteOffset`/`byteLength` with `.buffer`.
+ *
+ * @example
+ * ```ts
+ * import { StreamReader } from 'asyncio-streams';
+ *
+ * const reader = StreamReader.from(new Response('HELO example\r\nDATA\r\n').body!);
+ * const greeting = await reader.readuntil('\r\n'); // bytes of 'HELO example\r\n'
+ * for await (const line of reader) console.log(new TextDecoder().decode(line));
+ * ```
+ */
+export class StreamReader {
+  readonly #limit: number;
+  readonly #buffer = new RingBuffer(16 * 1024);
+  #eof = false;
+  #exception: unknown = null;
+  #waiter: Waiter | null = null;
+  #transport: ReadingTransport | null = null;
+  #paused = false;
+  #source: Source | null = null;
+  /** The read in flight on the source; while it is a BYOB read it holds the buffer's storage. */
+  #pulling: Promise<void> | null = null;
+  #storageLent = false;
+  #readable: ReadableStream<Uint8Array> | null = null;
+
+  /**
+   * Creates a push-mode reader, fed by `feedData()` and `feedEof()`.
+   *
+   * @param options `limit` (default 65536)
+   * @throws {RangeError} when `limit` is not above 0
+   * @example
+   * ```ts
+   * const reader = new StreamReader({ limit: 1024 });
+   * reader.feedData(new TextEncoder().encode('PING\r\n'));
+   * await reader.readline(); // 'PING\r\n'
+   * ```
+   */
+  constructor(options: StreamReaderOptions = {}) {
+    const limit = options.limit ?? DEFAULT_LIMIT;
+    if (typeof limit !== 'number' || Number.isNaN(limit)) {
+      throw new TypeError(`Limit must be a number, got ${typeof limit === 'number' ? limit : typeof limit}`);
+    }
+    if (limit <= 0) throw new RangeError('Limit cannot be <= 0');
+    this.#limit = limit;
+  }
+
+  /**
+   * Creates a pull-mode reader over `readable`, which it locks. A byte stream is read with a
+   * BYOB reader into the reader's own buffer; other streams with a default reader. The
+   * reader pulls only when a read needs more bytes than it holds, so a fast source cannot
+   * fill memory: at most about `2 * limit` bytes (or what one `readexactly(n)` asks for).
+   *
+   * @param readable any `ReadableStream<Uint8Array>`: a socket's, a `fetch` body, a file's
+   * @param options `limit` (default 65536)
+   * @returns the reader; the stream's end is its EOF and the stream's error its exception
+   * @throws {TypeError} when `readable` is locked or not a stream
+   * @example
+   * ```ts
+   * const reader = StreamReader.from((await fetch(url)).body!);
+   * const statusLine = await reader.readline();
+   * ```
+   */
+  static from(readable: ReadableStream<Uint8Array>, options: StreamReaderOptions = {}): StreamReader {
+    if (typeof (readable as { getReader?: unknown } | null)?.getReader !== 'function') {
+      throw new TypeError('StreamReader.from() needs a ReadableStream');
+    }
+    const reader = new StreamReader(options);
+    let byob: ReadableStreamBYOBReader | null = null;
+    try {
+      byob = readable.getReader({ mode: 'byob' });
+    } catch (error) {
+      // Only "not a byte stream" falls back to a default reader; a locked stream is an error.
+      if (readable.locked) throw error;
+    }
+    reader.#source = byob !== null
+      ? { kind: 'byob', reader: byob, stream: readable }
+      : { kind: 'default', reader: readable.getReader(), stream: readable };
+    return reader;
+  }
+
+  /** The limit this reader was created with. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** The transport set with `setTransport()`, or `null`. */
+  get transport(): ReadingTransport | null {
+    return this.#transport;
+  }
+
+  /** The stored exception (set by `setException()` or a failed source), or `null`. */
+  exception(): unknown {
+    return this.#exception;
+  }
+
+  /**
+   * Stores `error`: the waiting read (if any) and every later read rejects with it, even
+   * when bytes are still buffered. The buffer and EOF are left as they are.
+   *
+   * @param error what reads will reject with
+   */
+  setException(error: unknown): void {
+    this.#exception = error;
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.reject(error);
+    }
+  }
+
+  /**
+   * Tells a push-mode reader which transport to pause when more than `2 * limit` bytes are
+   * buffered, and to resume when a read brings it down to `limit` or has to wait.
+   *
+   * @param transport an object with `pauseReading()` and `resumeReading()`
+   * @throws {Error} when a transport is already set
+   */
+  setTransport(transport: ReadingTransport): void {
+    if (this.#transport !== null) throw new Error('Transport already set');
+    this.#transport = transport;
+  }
+
+  /**
+   * Appends bytes (push mode). Empty data does nothing.
+   *
+   * @param data the bytes received; copied, so the caller may reuse it
+   * @throws {Error} after `feedEof()`, or on a pull-mode reader
+   * @throws {TypeError} when `data` is not a `Uint8Array`
+   * @example
+   * ```ts
+   * reader.feedData(new TextEncoder().encode('partial li'));
+   * reader.feedData(new TextEncoder().encode('ne\n'));
+   * await reader.readline(); // 'partial line\n'
+   * ```
+   */
+  feedData(data: Uint8Array): void {
+    if (this.#eof) throw new Error('feedData after feedEof');
+    if (this.#source !== null) throw new Error('feedData() cannot be used on a reader that pulls from a stream');
+    if (!(data instanceof Uint8Array)) {
+      throw new TypeError(`feedData() data must be a Uint8Array, got ${typeof data}`);
+    }
+    if (data.length === 0) return;
+    this.#buffer.append(data);
+    this.#wakeWaiter();
+    const transport = this.#transport;
+    if (transport !== null && !this.#paused && this.#buffer.length > 2 * this.#limit) {
+      if (typeof transport.pauseReading !== 'function') {
+        // CPython forgets a transport that cannot pause and buffers without bound.
+        this.#transport = null;
+        return;
+      }
+      transport.pauseReading();
+      this.#paused = true;
+    }
+  }
+
+  /** Marks the end of the stream: reads return what is buffered, then `b''` (an empty array). */
+  feedEof(): void {
+    this.#eof = true;
+    this.#wakeWaiter();
+  }
+
+  /** Whether EOF was fed and every buffered byte has been read. */
+  atEof(): boolean {
+    return this.#eof && this.#buffer.length === 0;
+  }
+
+  /**
+   * Reads up to `n` bytes. With `n < 0` (the default) reads until EOF and returns it all.
+   * Returns as soon as any byte is buffered (never waits for `n`); returns an empty array at
+   * EOF, or at once for `n === 0`. Not bounded by the limit.
+   *
+   * @param n the most bytes to return; negative for everything up to EOF
+   * @param options `{ signal }`
+   * @returns the bytes; empty only at EOF or when `n === 0`
+   * @throws the stored exception, even if bytes are buffered
+   * @throws {TypeError} when `n` is not an integer
+   * @throws {Error} when another read is already waiting
+   * @example
+   * ```ts
+   * const chunk = await reader.read(4096);
+   * const rest = await reader.read();
+   * ```
+   */
+  async read(n = -1, options?: ReadOptions): Promise<Uint8Array> {
+    validateSize('read', n);
+    const signal = signalOf(options);
+    if (this.#exception !== null) throw this.#exception;
+    if (n === 0) return new Uint8Array(0);
+    signal?.throwIfAborted();
+    if (n < 0) {
+      // Unlike CPython, which consumes in limit-sized blocks, nothing is consumed until EOF,
+      // so an abort loses nothing; waiting resumes a paused transport, which is what
+      // CPython's blocks are for.
+      while (!this.#eof) await this.#waitForData('read', signal);
+      await this.#storageReturned();
+      return this.#take(this.#buffer.length);
+    }
+    if (this.#storageLent) await this.#storageReturned();
+    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', signal);
+    if (this.#storageLent) await this.#storageReturned();
+    return this.#take(Math.min(n, this.#buffer.length));
+  }
+
+  /**
+   * Reads one line, up to and including `\n`. At EOF returns the partial last line, then an
+   * empty array.
+   *
+   * When the line (without its `\n`) is longer than the limit, throws a `RangeError` whose
+   * `cause` is the `LimitOverrunError` and discards the line: up to and including its `\n` if
+   * one is buffered, otherwise everything buffered (CPython).
+   *
+   * @param options `{ signal }`
+   * @returns the line with its `\n`, the unterminated last line, or an empty array at EOF
+   * @throws {RangeError} when the line exceeds the limit
+   * @throws {Error} when another read is already waiting
+   * @example
+   * ```ts
+   * let line: Uint8Array;
+   * while ((line = await reader.readline()).length > 0) console.log(new TextDecoder().decode(line));
+   * ```
+   */
+  async readline(options?: ReadOptions): Promise<Uint8Array> {
+    try {
+      return await this.readuntil('\n', options);
+    } catch (error) {
+      if (error instanceof IncompleteReadError) return error.partial;
+      if (!(error instanceof LimitOverrunError)) throw error;
+      const buffer = this.#buffer;
+      if (buffer.bytes[buffer.start + error.consumed] === NEWLINE && error.consumed < buffer.length) {
+        buffer.consume(error.consumed + 1);
+      } else {
+        buffer.clear();
+      }
+      this.#maybeResumeTransport();
+      throw new RangeError(error.message, { cause: error });
+    }
+  }
+
+  /**
+   * Reads exactly `n` bytes, waiting for as many as it takes. Not bounded by the limit.
+   *
+   * @param n how many bytes; `0` returns an empty array at once
+   * @param options `{ signal }`
+   * @returns exactly `n` bytes
+   * @throws {IncompleteReadError} when EOF comes first; its `partial` holds what was buffered,
+   *   and the buffer is emptied
+   * @throws {RangeError} when `n` is negative
+   * @throws {TypeError} when `n` is not an integer
+   * @throws the stored exception
+   * @example
+   * ```ts
+   * const header = await reader.readexactly(4);
+   * const length = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
+   * const payload = await reader.readexactly(length);
+   * ```
+   */
+  async readexactly(n: number, options?: ReadOptions): Promise<Uint8Array> {
+    validateSize('readexactly', n);
+    if (n < 0) throw new RangeError('readexactly size can not be less than zero');
+    const signal = signalOf(options);
+    if (this.#exception !== null) throw this.#exception;
+    if (n === 0) return new Uint8Array(0);
+    signal?.throwIfAborted();
+    if (this.#storageLent) await this.#storageReturned();
+    while (this.#buffer.length < n) {
+      if (this.#eof) {
+        const partial = this.#buffer.copy();
+        this.#buffer.clear();
+        throw new IncompleteReadError(partial, n);
+      }
+      await this.#waitForData('readexactly', signal);
+      if (this.#storageLent) await this.#storageReturned();
+    }
+    return this.#take(n);
+  }
+
+  /**
+   * Reads up to and including a separator. With several separators (an array), the match
+   * that ends first wins; of two ending at the same byte, the shorter counts for the limit.
+   *
+   * @param separator a `Uint8Array`, a string (UTF-8), or an array of them; default `'\n'`
+   * @param options `{ signal }`
+   * @returns the bytes up to and including the separator
+   * @throws {LimitOverrunError} when more than `limit` bytes come before the separator, or
+   *   when more than `limit` bytes were searched without finding it; the buffer is left as
+   *   it was, and `consumed` says how many bytes to skip
+   * @throws {IncompleteReadError} when EOF comes before a separator (`expected` is `null`);
+   *   the buffer is emptied into `partial`
+   * @throws {RangeError} for an empty separator or an empty array
+   * @throws {TypeError} for a separator that is neither bytes nor a string
+   * @example
+   * ```ts
+   * const header = await reader.readuntil('\r\n\r\n');
+   * const line = await reader.readuntil(['\r\n', '\n']);
+   * ```
+   */
+  async readuntil(separator: Separator = '\n', options?: ReadOptions): Promise<Uint8Array> {
+    const separators = normalizeSeparators(separator);
+    const signal = signalOf(options);
+    if (this.#exception !== null) throw this.#exception;
+    signal?.throwIfAborted();
+    if (this.#storageLent) await this.#storageReturned();
+    const limit = this.#limit;
+    const shortest = separators[0]!.length;
+    const longest = separators[separators.length - 1]!.length;
+    const single = separators.length === 1 && shortest === 1 ? separators[0]![0]! : -1;
+    const buffer = this.#buffer;
+    // Bytes known to hold no separator start: a line spread over many chunks costs linear time.
+    let offset = 0;
+    let matchStart: number;
+    let matchEnd: number;
+    for (;;) {
+      const length = buffer.length;
+      if (length - offset >= shortest) {
+        const from = buffer.start + offset;
+        if (single !== -1) {
+          matchStart = buffer.filled.indexOf(single, from);
+          matchEnd = matchStart + 1;
+        } else {
+          const match = findSeparator(buffer.filled, from, separators);
+          matchStart = match === null ? -1 : match.start;
+          matchEnd = match === null ? -1 : match.end;
+        }
+        if (matchStart !== -1) break;
+        offset = Math.max(0, length + 1 - longest);
+        if (offset > limit) {
+          throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
+        }
+      }
+      if (this.#eof) {
+        const partial = buffer.copy();
+        buffer.clear();
+        throw new IncompleteReadError(partial, null);
+      }
+      await this.#waitForData('readuntil', signal);
+      if (this.#storageLent) await this.#storageReturned();
+    }
+    matchStart -= buffer.start;
+    if (matchStart > limit) {
+      throw new LimitOverrunError('Separator is found, but chunk is longer than limit', matchStart);
+    }
+    return this.#take(matchEnd - buffer.start);
+  }
+
+  /**
+   * Yields lines until EOF, like `async for line in reader`. Breaking out of the loop leaves
+   * the reader usable.
+   *
+   * @example
+   * ```ts
+   * for await (const line of reader) handle(line);
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    for (;;) {
+      const line = await this.readline();
+      if (line.length === 0) return;
+      yield line;
+    }
+  }
+
+  /**
+   * The bytes not yet read, buffered ones first, as a byte `ReadableStream`: hand the rest of
+   * a connection to `pipeTo`, `new Response(...)` or a `DecompressionStream`. Reading it
+   * counts as reading the reader; cancelling it cancels a pull-mode reader's source.
+   *
+   * @example
+   * ```ts
+   * await reader.readuntil('\r\n\r\n');             // the headers
+   * const body = await new Response(reader.readable).text();
+   * ```
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= new ReadableStream({
+      type: 'bytes',
+      pull: async (controller) => {
+        if (this.#exception !== null) throw this.#exception;
+        if (this.#storageLent) await this.#storageReturned();
+        if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', undefined);
+        if (this.#storageLent) await this.#storageReturned();
+        const length = this.#buffer.length;
+        if (length === 0) {
+          controller.close();
+          return;
+        }
+        // A fresh copy: enqueueing transfers its ArrayBuffer, which a pooled result shares.
+        const chunk = this.#buffer.copy();
+        this.#consume(length);
+        controller.enqueue(chunk);
+      },
+      cancel: async (reason) => {
+        if (this.#source !== null) await this.#source.reader.cancel(reason);
+      },
+    });
+    return this.#readable;
+  }
+
+  /** CPython's `repr()`: `<StreamReader 4 bytes eof limit=123>`. */
+  toString(): string {
+    const info = ['StreamReader'];
+    if (this.#buffer.length > 0) info.push(`${this.#buffer.length} bytes`);
+    if (this.#eof) info.push('eof');
+    if (this.#limit !== DEFAULT_LIMIT) info.push(`limit=${this.#limit}`);
+    if (this.#waiter !== null) info.push('waiter=<Promise pending>');
+    if (this.#exception !== null) info.push(`exception=${describeError(this.#exception)}`);
+    if (this.#transport !== null) info.push(`transport=${String(this.#transport)}`);
+    if (this.#paused) info.push('paused');
+    return `<${info.join(' ')}>`;
+  }
+
+  /**
+   * A copy of the bytes buffered right now (CPython's tests read `stream._buffer`).
+   * @internal
+   */
+  _peekBuffer(): Uint8Array {
+    return this.#storageLent ? new Uint8Array(0) : this.#buffer.copy();
+  }
+
+  #take(count: number): Uint8Array {
+    const buffer = this.#buffer;
+    const result = copyResult(buffer.bytes, buffer.start, buffer.start + count);
+    this.#consume(count);
+    return result;
+  }
+
+  #consume(count: number): void {
+    this.#buffer.consume(count);
+    this.#maybeResumeTransport();
+  }
+
+  #maybeResumeTransport(): void {
+    if (this.#paused && this.#buffer.length <= this.#limit) {
+      this.#paused = false;
+      this.#transport!.resumeReading();
+    }
+  }
+
+  #wakeWaiter(): void {
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.resolve();
+    }
+  }
+
+  /** Waits until data, EOF or an exception arrives (CPython's `_wait_for_data`). */
+  #waitForData(functionName: string, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#waiter !== null) {
+      return Promise.reject(
+        new Error(`${functionName}() called while another coroutine is already waiting for incoming data`),
+      );
+    }
+    if (this.#paused) {
+      // A read that needs more than is buffered must not wait on a paused transport.
+      this.#paused = false;
+      this.#transport!.resumeReading();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (this.#waiter === waiter) this.#waiter = null;
+        reject(signal!.reason);
+      };
+      const waiter: Waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (reason) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(reason);
+        },
+      };
+      this.#waiter = waiter;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.#source !== null && this.#pulling === null) this.#pulling = this.#pull(this.#source);
+    });
+  }
+
+  /** Resolves once a BYOB read in flight has handed the buffer's storage back. */
+  async #storageReturned(): Promise<void> {
+    while (this.#storageLent) await this.#pulling;
+  }
+
+  /** One read from the source into the buffer; its outcome is fed like pushed data. */
+  async #pull(source: Source): Promise<void> {
+    try {
+      if (source.kind === 'byob') await this.#pullInto(source.reader);
+      else await this.#pullChunk(source.reader);
+    } catch (error) {
+      this.#pulling = null;
+      this.setException(error);
+      return;
+    }
+    this.#pulling = null;
+    this.#wakeWaiter();
+  }
+
+  /** Reads straight into the buffer's free tail, then adopts the storage the read hands back. */
+  async #pullInto(reader: ReadableStreamBYOBReader): Promise<void> {
+    const buffer = this.#buffer;
+    buffer.reserve(PULL_SIZE);
+    const view = new Uint8Array(buffer.bytes.buffer, buffer.end, buffer.bytes.length - buffer.end);
+    this.#storageLent = true;
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await reader.read(view);
+    } catch (error) {
+      // The storage went to the failed read: what was buffered is gone with it.
+      buffer.discardStorage();
+      throw error;
+    } finally {
+      this.#storageLent = false;
+    }
+    const { done, value } = result;
+    // A cancelled stream returns no view, and so no storage.
+    if (value === undefined) buffer.discardStorage();
+    else buffer.adopt(value.buffer as ArrayBuffer, value.byteLength);
+    if (done) this.#eof = true;
+  }
+
+  async #pullChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    const { done, value } = await reader.read();
+    if (done) this.#eof = true;
+    else if (value instanceof Uint8Array) this.#buffer.append(value);
+    else throw new TypeError(`The stream gave a ${typeof value}, not a Uint8Array`);
+  }
+}
