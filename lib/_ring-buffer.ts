@@ -1,6 +1,6 @@
 /**
  * The reader's byte buffer. Live bytes occupy `bytes[start, end)`; reads consume from the
- * front by moving `start`, appends and BYOB reads fill the free tail `bytes[end, capacity)`.
+ * front by moving `start`, appends fill the free tail `bytes[end, capacity)`.
  *
  * Unlike a wrap-around ring, the live bytes are always contiguous, so a separator search is
  * one `indexOf` over plain memory and a result is one copy. The room at the front is
@@ -11,18 +11,21 @@
  * quadratic).
  */
 export class RingBuffer {
-  /** The storage. Replaced when it grows, shrinks, or when a BYOB read hands it back. */
+  /** The storage. Replaced when it grows or shrinks, or swapped for one a BYOB read filled. */
   bytes: Uint8Array<ArrayBuffer>;
   start = 0;
   end = 0;
+  /** How many bytes have passed through: the stream position of `bytes[start]`. */
+  position = 0;
   /** `bytes[0, end)`: searches run over this view so they never scan stale bytes past `end`. */
   filled: Uint8Array;
   readonly #baseCapacity: number;
 
   constructor(baseCapacity: number) {
     this.#baseCapacity = baseCapacity;
-    this.bytes = new Uint8Array(baseCapacity);
-    this.filled = this.bytes.subarray(0, 0);
+    // Allocated on the first append: a reader that is never fed costs nothing.
+    this.bytes = new Uint8Array(0);
+    this.filled = this.bytes;
   }
 
   get length(): number {
@@ -44,7 +47,7 @@ export class RingBuffer {
     if (length + size <= capacity && this.start >= length) {
       this.bytes.copyWithin(0, this.start, this.end);
     } else {
-      const grown = new Uint8Array(Math.max(capacity * 2, length + size));
+      const grown = new Uint8Array(Math.max(capacity * 2, length + size, this.#baseCapacity));
       grown.set(this.bytes.subarray(this.start, this.end));
       this.bytes = grown;
     }
@@ -53,37 +56,52 @@ export class RingBuffer {
   }
 
   /**
-   * Takes over `storage` (the buffer a BYOB read hands back) holding `added` new bytes after
-   * the old end.
+   * Takes `storage`, whose first `filled` bytes come next in the stream, in place of the
+   * (empty) current storage, which it returns for reuse.
    */
-  adopt(storage: ArrayBuffer, added: number): void {
-    this.bytes = new Uint8Array(storage);
-    this.#setEnd(this.end + added);
+  swap(storage: Uint8Array<ArrayBuffer>, filled: number): Uint8Array<ArrayBuffer> {
+    const previous = this.bytes;
+    this.bytes = storage;
+    this.start = 0;
+    this.#setEnd(filled);
+    return previous;
+  }
+
+  /** Puts bytes that were consumed back in front, in their order (an aborted read returns them). */
+  unshift(data: Uint8Array): void {
+    const length = this.length;
+    if (data.length <= this.start) {
+      this.start -= data.length;
+      this.bytes.set(data, this.start);
+    } else {
+      const merged = new Uint8Array(Math.max(this.bytes.length, data.length + length));
+      merged.set(data);
+      merged.set(this.bytes.subarray(this.start, this.end), data.length);
+      this.bytes = merged;
+      this.start = 0;
+      this.#setEnd(data.length + length);
+    }
+    this.position -= data.length;
   }
 
   /** Drops `count` bytes from the front, and gives memory back once a burst has been read. */
   consume(count: number): void {
     this.start += count;
+    this.position += count;
     if (this.bytes.length > this.#baseCapacity && this.length <= this.bytes.length >>> 3) this.#shrink();
   }
 
   /** Drops everything. */
   clear(): void {
+    this.position += this.length;
     this.start = 0;
     this.#setEnd(0);
     if (this.bytes.length > this.#baseCapacity) this.#shrink();
   }
 
-  /** Starts over with fresh storage, after a failed BYOB read took the old one away. */
-  discardStorage(): void {
-    this.bytes = new Uint8Array(this.#baseCapacity);
-    this.start = 0;
-    this.#setEnd(0);
-  }
-
-  /** A copy of the live bytes. */
-  copy(): Uint8Array<ArrayBuffer> {
-    return this.bytes.slice(this.start, this.end);
+  /** A copy of the first `count` live bytes (all of them by default). */
+  copy(count = this.length): Uint8Array<ArrayBuffer> {
+    return this.bytes.slice(this.start, this.start + count);
   }
 
   #shrink(): void {

@@ -1,15 +1,15 @@
 import { IncompleteReadError } from './incomplete-read-error.js';
 import { LimitOverrunError } from './limit-overrun-error.js';
 import { RingBuffer } from './_ring-buffer.js';
-import { copyResult } from './_result-pool.js';
+import { ResultSlab } from './_result-slab.js';
 import { findSeparator, normalizeSeparators, type Separator } from './_separators.js';
 
 export type { Separator } from './_separators.js';
 
 /** asyncio's `_DEFAULT_LIMIT`: 64 KiB. */
 const DEFAULT_LIMIT = 65536;
-/** How much free room a pull from a byte stream offers the source at least. */
-const PULL_SIZE = 65536;
+/** The size of a BYOB read, and the buffer's resting capacity. */
+const PULL_SIZE = 32 * 1024;
 const NEWLINE = 10;
 
 /** Options of {@linkcode StreamReader}. */
@@ -59,6 +59,16 @@ function signalOf(options: ReadOptions | undefined): AbortSignal | undefined {
   return signal;
 }
 
+function concat(blocks: readonly Uint8Array[], total: number): Uint8Array {
+  const joined = new Uint8Array(total);
+  let at = 0;
+  for (const block of blocks) {
+    joined.set(block, at);
+    at += block.length;
+  }
+  return joined;
+}
+
 function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}(${error.message === '' ? '' : `'${error.message}'`})`;
   return String(error);
@@ -89,16 +99,22 @@ function describeError(error: unknown): string {
  */
 export class StreamReader {
   readonly #limit: number;
-  readonly #buffer = new RingBuffer(16 * 1024);
+  readonly #buffer = new RingBuffer(PULL_SIZE);
+  readonly #results = new ResultSlab();
   #eof = false;
   #exception: unknown = null;
   #waiter: Waiter | null = null;
   #transport: ReadingTransport | null = null;
   #paused = false;
   #source: Source | null = null;
-  /** The read in flight on the source; while it is a BYOB read it holds the buffer's storage. */
+  /** The read in flight on the source, if any. */
   #pulling: Promise<void> | null = null;
-  #storageLent = false;
+  /**
+   * The storage the next BYOB read fills. A BYOB read transfers its view's `ArrayBuffer`, so
+   * it never reads into the buffer's own storage while that holds bytes: they must stay
+   * readable (by a second read, or after an abort) while the read is in flight.
+   */
+  #spare: Uint8Array<ArrayBuffer> | null = null;
   #readable: ReadableStream<Uint8Array> | null = null;
 
   /**
@@ -266,17 +282,8 @@ export class StreamReader {
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
     signal?.throwIfAborted();
-    if (n < 0) {
-      // Unlike CPython, which consumes in limit-sized blocks, nothing is consumed until EOF,
-      // so an abort loses nothing; waiting resumes a paused transport, which is what
-      // CPython's blocks are for.
-      while (!this.#eof) await this.#waitForData('read', signal);
-      await this.#storageReturned();
-      return this.#take(this.#buffer.length);
-    }
-    if (this.#storageLent) await this.#storageReturned();
+    if (n < 0) return this.#readAll(signal);
     if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', signal);
-    if (this.#storageLent) await this.#storageReturned();
     return this.#take(Math.min(n, this.#buffer.length));
   }
 
@@ -298,7 +305,18 @@ export class StreamReader {
    * while ((line = await reader.readline()).length > 0) console.log(new TextDecoder().decode(line));
    * ```
    */
-  async readline(options?: ReadOptions): Promise<Uint8Array> {
+  readline(options?: ReadOptions): Promise<Uint8Array> {
+    // The common case, a whole line already buffered, skips the async machinery: at 80-byte
+    // lines that machinery would cost more than finding and copying the line.
+    if (options === undefined && this.#exception === null) {
+      const buffer = this.#buffer;
+      const end = buffer.filled.indexOf(NEWLINE, buffer.start);
+      if (end !== -1 && end - buffer.start <= this.#limit) return Promise.resolve(this.#take(end + 1 - buffer.start));
+    }
+    return this.#readlineWaiting(options);
+  }
+
+  async #readlineWaiting(options: ReadOptions | undefined): Promise<Uint8Array> {
     try {
       return await this.readuntil('\n', options);
     } catch (error) {
@@ -340,7 +358,6 @@ export class StreamReader {
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
     signal?.throwIfAborted();
-    if (this.#storageLent) await this.#storageReturned();
     while (this.#buffer.length < n) {
       if (this.#eof) {
         const partial = this.#buffer.copy();
@@ -348,7 +365,6 @@ export class StreamReader {
         throw new IncompleteReadError(partial, n);
       }
       await this.#waitForData('readexactly', signal);
-      if (this.#storageLent) await this.#storageReturned();
     }
     return this.#take(n);
   }
@@ -378,7 +394,6 @@ export class StreamReader {
     const signal = signalOf(options);
     if (this.#exception !== null) throw this.#exception;
     signal?.throwIfAborted();
-    if (this.#storageLent) await this.#storageReturned();
     const limit = this.#limit;
     const shortest = separators[0]!.length;
     const longest = separators[separators.length - 1]!.length;
@@ -412,7 +427,6 @@ export class StreamReader {
         throw new IncompleteReadError(partial, null);
       }
       await this.#waitForData('readuntil', signal);
-      if (this.#storageLent) await this.#storageReturned();
     }
     matchStart -= buffer.start;
     if (matchStart > limit) {
@@ -454,9 +468,7 @@ export class StreamReader {
       type: 'bytes',
       pull: async (controller) => {
         if (this.#exception !== null) throw this.#exception;
-        if (this.#storageLent) await this.#storageReturned();
         if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', undefined);
-        if (this.#storageLent) await this.#storageReturned();
         const length = this.#buffer.length;
         if (length === 0) {
           controller.close();
@@ -492,14 +504,41 @@ export class StreamReader {
    * @internal
    */
   _peekBuffer(): Uint8Array {
-    return this.#storageLent ? new Uint8Array(0) : this.#buffer.copy();
+    return this.#buffer.copy();
   }
 
   #take(count: number): Uint8Array {
-    const buffer = this.#buffer;
-    const result = copyResult(buffer.bytes, buffer.start, buffer.start + count);
-    this.#consume(count);
+    const result = this.#results.take(this.#buffer, count);
+    this.#maybeResumeTransport();
     return result;
+  }
+
+  /**
+   * `read(-1)`. Like CPython it takes the bytes in limit-sized blocks as they come, so a
+   * paused transport resumes as the buffer drains; unlike CPython, a read that fails or is
+   * aborted puts the blocks back, so no byte is lost.
+   */
+  async #readAll(signal: AbortSignal | undefined): Promise<Uint8Array> {
+    const blocks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      for (;;) {
+        const length = Math.min(this.#buffer.length, Math.ceil(this.#limit));
+        if (length > 0) {
+          blocks.push(this.#buffer.copy(length));
+          total += length;
+          this.#consume(length);
+        } else if (this.#eof) {
+          break;
+        } else {
+          await this.#waitForData('read', signal);
+        }
+      }
+    } catch (error) {
+      if (total > 0) this.#buffer.unshift(concat(blocks, total));
+      throw error;
+    }
+    return blocks.length === 1 ? blocks[0]! : concat(blocks, total);
   }
 
   #consume(count: number): void {
@@ -555,11 +594,6 @@ export class StreamReader {
     });
   }
 
-  /** Resolves once a BYOB read in flight has handed the buffer's storage back. */
-  async #storageReturned(): Promise<void> {
-    while (this.#storageLent) await this.#pulling;
-  }
-
   /** One read from the source into the buffer; its outcome is fed like pushed data. */
   async #pull(source: Source): Promise<void> {
     try {
@@ -574,33 +608,44 @@ export class StreamReader {
     this.#wakeWaiter();
   }
 
-  /** Reads straight into the buffer's free tail, then adopts the storage the read hands back. */
+  /**
+   * Reads into the spare storage. When the buffer is empty the two swap, so the bytes land
+   * in the buffer without a copy; otherwise they are appended to what is buffered.
+   */
   async #pullInto(reader: ReadableStreamBYOBReader): Promise<void> {
-    const buffer = this.#buffer;
-    buffer.reserve(PULL_SIZE);
-    const view = new Uint8Array(buffer.bytes.buffer, buffer.end, buffer.bytes.length - buffer.end);
-    this.#storageLent = true;
-    let result: ReadableStreamReadResult<Uint8Array>;
-    try {
-      result = await reader.read(view);
-    } catch (error) {
-      // The storage went to the failed read: what was buffered is gone with it.
-      buffer.discardStorage();
-      throw error;
-    } finally {
-      this.#storageLent = false;
+    const spare = this.#spare ?? new Uint8Array(PULL_SIZE);
+    this.#spare = null;
+    const { done, value } = await reader.read(spare);
+    // A cancelled stream hands no view back, and so no storage.
+    if (value !== undefined) {
+      const filled = new Uint8Array(value.buffer as ArrayBuffer);
+      const buffer = this.#buffer;
+      if (value.byteLength === 0) {
+        this.#spare = filled;
+      } else if (buffer.length === 0 && filled.length >= PULL_SIZE) {
+        const previous = buffer.swap(filled, value.byteLength);
+        if (previous.length >= PULL_SIZE) this.#spare = previous;
+      } else {
+        buffer.append(value);
+        this.#spare = filled;
+      }
     }
-    const { done, value } = result;
-    // A cancelled stream returns no view, and so no storage.
-    if (value === undefined) buffer.discardStorage();
-    else buffer.adopt(value.buffer as ArrayBuffer, value.byteLength);
     if (done) this.#eof = true;
   }
 
+  /** Reads chunks until one holds bytes: an empty chunk is no news, as `feed_data(b'')` is none. */
   async #pullChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-    const { done, value } = await reader.read();
-    if (done) this.#eof = true;
-    else if (value instanceof Uint8Array) this.#buffer.append(value);
-    else throw new TypeError(`The stream gave a ${typeof value}, not a Uint8Array`);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        this.#eof = true;
+        return;
+      }
+      if (!(value instanceof Uint8Array)) throw new TypeError(`The stream gave a ${typeof value}, not a Uint8Array`);
+      if (value.length > 0) {
+        this.#buffer.append(value);
+        return;
+      }
+    }
   }
 }
