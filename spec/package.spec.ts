@@ -1,0 +1,65 @@
+/**
+ * What users install is what is tested: pack the package as npm would publish it, install
+ * the tarball into an empty project, and use it from plain `node` (no tsx, no TypeScript).
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const packageSuite = suite('the published package');
+
+let workDir = '';
+
+packageSuite.before(() => {
+  workDir = mkdtempSync(join(tmpdir(), 'asyncio-streams-pack-'));
+  execFileSync(npm, ['pack', '--pack-destination', workDir, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const tarball = readdirSync(workDir).find((name) => name.endsWith('.tgz'));
+  assert.ok(tarball, 'npm pack made no tarball');
+  writeFileSync(join(workDir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(workDir, tarball)], {
+    cwd: workDir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+});
+
+packageSuite.after(() => {
+  if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
+});
+
+packageSuite('ships JavaScript, declarations and source maps, and no specs', () => {
+  const installed = join(workDir, 'node_modules', 'asyncio-streams');
+  for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/stream-reader.d.ts', 'README.md']) {
+    assert.ok(existsSync(join(installed, file)), `${file} is missing from the package`);
+  }
+  assert.not.ok(existsSync(join(installed, 'spec')), 'spec/ should not be published');
+  assert.not.ok(existsSync(join(installed, 'bench')), 'bench/ should not be published');
+});
+
+packageSuite('imports from plain node and reads lines', () => {
+  const script = `
+    import { StreamReader, IncompleteReadError, LimitOverrunError } from 'asyncio-streams';
+    const reader = StreamReader.from(new Response('one\\ntwo\\nrest').body);
+    const lines = [];
+    for await (const line of reader) lines.push(new TextDecoder().decode(line));
+    const short = new StreamReader();
+    short.feedData(new TextEncoder().encode('ab'));
+    short.feedEof();
+    const error = await short.readexactly(3).catch((e) => e);
+    console.log(JSON.stringify({ lines, incomplete: error instanceof IncompleteReadError, message: error.message,
+      overrun: typeof LimitOverrunError }));
+  `;
+  writeFileSync(join(workDir, 'use.mjs'), script);
+  const output = execFileSync(process.execPath, ['use.mjs'], { cwd: workDir, encoding: 'utf8' });
+  assert.equal(JSON.parse(output), {
+    lines: ['one\n', 'two\n', 'rest'],
+    incomplete: true,
+    message: '2 bytes read on a total of 3 expected bytes',
+    overrun: 'function',
+  });
+});
+
+packageSuite.run();

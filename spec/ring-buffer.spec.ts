@@ -1,0 +1,114 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RingBuffer } from '../lib/_ring-buffer.js';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (data: Uint8Array) => new TextDecoder().decode(data);
+
+/** Counts the bytes that `set` and `copyWithin` move while `action` runs. */
+function bytesMoved(action: () => void): number {
+  const { set, copyWithin } = Uint8Array.prototype;
+  let moved = 0;
+  Uint8Array.prototype.set = function (this: Uint8Array, source: ArrayLike<number>, offset?: number) {
+    moved += source.length;
+    return set.call(this, source, offset);
+  } as typeof set;
+  Uint8Array.prototype.copyWithin = function (this: Uint8Array, target: number, start: number, end?: number) {
+    moved += (end ?? this.length) - start;
+    return copyWithin.call(this, target, start, end);
+  } as typeof copyWithin;
+  try {
+    action();
+  } finally {
+    Uint8Array.prototype.set = set;
+    Uint8Array.prototype.copyWithin = copyWithin;
+  }
+  return moved;
+}
+
+const ring = suite('RingBuffer');
+
+ring('keeps appended bytes in order and consumes from the front', () => {
+  const buffer = new RingBuffer(8);
+  buffer.append(bytes('hello '));
+  buffer.append(bytes('world'));
+  assert.is(buffer.length, 11);
+  assert.is(text(buffer.copy(5)), 'hello');
+  buffer.consume(6);
+  assert.is(text(buffer.copy()), 'world');
+  assert.is(buffer.position, 6);
+  assert.is(text(buffer.filled.subarray(buffer.start)), 'world');
+});
+
+ring('allocates nothing until the first append', () => {
+  const buffer = new RingBuffer(1024);
+  assert.is(buffer.bytes.length, 0);
+  buffer.append(bytes('x'));
+  assert.is(buffer.bytes.length, 1024);
+});
+
+ring('moves each byte a bounded number of times however small the reads', () => {
+  const buffer = new RingBuffer(64);
+  const chunk = bytes('0123456789abcdef0123456789abcdef0123456789'); // 42 bytes, not a divisor of 64
+  let appended = 0;
+  const moved = bytesMoved(() => {
+    for (let round = 0; round < 20_000; round++) {
+      buffer.append(chunk);
+      appended += chunk.length;
+      while (buffer.length > 20) buffer.consume(3);
+    }
+  });
+  // Appending copies each byte once; sliding may move it once more. A buffer that re-copied
+  // its contents on every read would move far more.
+  assert.ok(moved <= 2 * appended, `moved ${moved} bytes for ${appended} appended`);
+  assert.is(buffer.bytes.length, 64, 'a bounded backlog keeps the resting capacity');
+});
+
+ring('grows to fit a burst and gives the memory back once it is read', () => {
+  const buffer = new RingBuffer(64);
+  buffer.append(new Uint8Array(10_000).fill(7));
+  assert.ok(buffer.bytes.length >= 10_000);
+  buffer.consume(9_990);
+  assert.is(buffer.bytes.length, 64);
+  assert.equal([...buffer.copy()], new Array(10).fill(7));
+});
+
+ring('unshift puts consumed bytes back in front, in room that was consumed', () => {
+  const buffer = new RingBuffer(64);
+  buffer.append(bytes('abcdef'));
+  buffer.consume(3);
+  const storage = buffer.bytes;
+  buffer.unshift(bytes('abc'));
+  assert.is(buffer.bytes, storage);
+  assert.is(text(buffer.copy()), 'abcdef');
+  assert.is(buffer.position, 0);
+});
+
+ring('unshift makes room when the front is too small', () => {
+  const buffer = new RingBuffer(8);
+  buffer.append(bytes('tail'));
+  buffer.unshift(bytes('a long head, '));
+  assert.is(text(buffer.copy()), 'a long head, tail');
+});
+
+ring('swap takes a filled storage and returns the old one', () => {
+  const buffer = new RingBuffer(8);
+  buffer.append(bytes('ab'));
+  buffer.consume(2);
+  const old = buffer.bytes;
+  const filled = new Uint8Array(16);
+  filled.set(bytes('xyz'));
+  assert.is(buffer.swap(filled, 3), old);
+  assert.is(text(buffer.copy()), 'xyz');
+  assert.is(buffer.position, 2);
+});
+
+ring('clear drops everything and counts it as passed', () => {
+  const buffer = new RingBuffer(8);
+  buffer.append(bytes('abc'));
+  buffer.clear();
+  assert.is(buffer.length, 0);
+  assert.is(buffer.position, 3);
+});
+
+ring.run();
