@@ -515,8 +515,8 @@ export class StreamReader {
 
   /**
    * `read(-1)`. Like CPython it takes the bytes in limit-sized blocks as they come, so a
-   * paused transport resumes as the buffer drains; unlike CPython, a read that fails or is
-   * aborted puts the blocks back, so no byte is lost.
+   * paused transport resumes as the buffer drains, and an exception set meanwhile loses
+   * them (every later read raises it anyway); an aborted read puts them back.
    */
   async #readAll(signal: AbortSignal | undefined): Promise<Uint8Array> {
     const blocks: Uint8Array[] = [];
@@ -535,7 +535,7 @@ export class StreamReader {
         }
       }
     } catch (error) {
-      if (total > 0) this.#buffer.unshift(concat(blocks, total));
+      if (total > 0 && signal?.aborted === true && error === signal.reason) this.#buffer.unshift(concat(blocks, total));
       throw error;
     }
     return blocks.length === 1 ? blocks[0]! : concat(blocks, total);

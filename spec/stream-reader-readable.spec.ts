@@ -1,0 +1,75 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DATA, assertBytes, assertSameError, eachSource, rejection, text, tick, track } from './_reader-sources.js';
+
+const readable = suite('StreamReader.readable');
+
+async function drain(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+eachSource(readable, 'holds the bytes not yet read, buffered ones first', async (source) => {
+  const h = source.open();
+  h.feed(DATA);
+  h.feed('tail');
+  assertBytes(await h.reader.readline(), 'line1\n');
+  assertBytes(await h.reader.readline(), 'line2\n');
+  h.feed(' and more');
+  h.feedEof();
+  assertBytes(await drain(h.reader.readable), 'line3\ntail and more');
+  assert.ok(h.reader.atEof());
+});
+
+eachSource(readable, 'is everything when nothing was read', async (source) => {
+  const h = source.open();
+  h.feed('abc');
+  h.feedEof();
+  assertBytes(await drain(h.reader.readable), 'abc');
+});
+
+eachSource(readable, 'waits for bytes fed later and ends at EOF', async (source) => {
+  const h = source.open();
+  const body = track(drain(h.reader.readable));
+  await tick();
+  h.feed('late ');
+  await tick();
+  h.feed('bytes');
+  await tick();
+  assert.not.ok(body.settled, 'waits for EOF');
+  h.feedEof();
+  assertBytes(await body.value(), 'late bytes');
+});
+
+eachSource(readable, 'an empty feed does not end it', async (source) => {
+  const h = source.open();
+  const body = track(drain(h.reader.readable));
+  await tick();
+  h.feed('');
+  await tick();
+  h.feed('data');
+  h.feedEof();
+  assertBytes(await body.value(), 'data');
+});
+
+eachSource(readable, 'errors with the exception set on the reader', async (source) => {
+  const h = source.open();
+  h.feed('ab\ncd');
+  assertBytes(await h.reader.readline(), 'ab\n');
+  const error = new Error('boom');
+  let received = '';
+  const stream = h.reader.readable.getReader();
+  const body = track((async () => {
+    for (;;) {
+      const { done, value } = await stream.read();
+      if (done) return;
+      received += text(value);
+    }
+  })());
+  await tick();
+  h.setException(error);
+  assertSameError(await body.error(), error);
+  assert.is(received, 'cd');
+  assertSameError(await rejection(h.reader.read()), error);
+});
+
+readable.run();
