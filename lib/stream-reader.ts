@@ -351,7 +351,16 @@ export class StreamReader {
    * const payload = await reader.readexactly(length);
    * ```
    */
-  async readexactly(n: number, options?: ReadOptions): Promise<Uint8Array> {
+  readexactly(n: number, options?: ReadOptions): Promise<Uint8Array> {
+    // Framing protocols read a small header and then a payload that is usually buffered
+    // already: like readline(), skip the async machinery then.
+    if (options === undefined && this.#exception === null && n > 0 && n <= this.#buffer.length && Number.isInteger(n)) {
+      return Promise.resolve(this.#take(n));
+    }
+    return this.#readexactlyWaiting(n, options);
+  }
+
+  async #readexactlyWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
     validateSize('readexactly', n);
     if (n < 0) throw new RangeError('readexactly size can not be less than zero');
     const signal = signalOf(options);
