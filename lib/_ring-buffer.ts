@@ -88,7 +88,9 @@ export class RingBuffer {
   consume(count: number): void {
     this.start += count;
     this.position += count;
-    if (this.bytes.length > this.#baseCapacity && this.length <= this.bytes.length >>> 3) this.#shrink();
+    // Shrinking only well above the resting capacity keeps a steady stream of chunks larger
+    // than it from growing and shrinking the storage once per chunk.
+    if (this.bytes.length > 4 * this.#baseCapacity && this.length <= this.bytes.length >>> 3) this.#shrink();
   }
 
   /** Drops everything. */

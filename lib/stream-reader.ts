@@ -306,14 +306,20 @@ export class StreamReader {
    * ```
    */
   readline(options?: ReadOptions): Promise<Uint8Array> {
-    // The common case, a whole line already buffered, skips the async machinery: at 80-byte
-    // lines that machinery would cost more than finding and copying the line.
-    if (options === undefined && this.#exception === null) {
-      const buffer = this.#buffer;
-      const end = buffer.filled.indexOf(NEWLINE, buffer.start);
-      if (end !== -1 && end - buffer.start <= this.#limit) return Promise.resolve(this.#take(end + 1 - buffer.start));
-    }
-    return this.#readlineWaiting(options);
+    const line = options === undefined ? this.#bufferedLine() : null;
+    return line !== null ? Promise.resolve(line) : this.#readlineWaiting(options);
+  }
+
+  /**
+   * The next line if it is buffered whole and within the limit, else `null`. The common
+   * case then skips the async machinery, which at 80-byte lines would cost more than finding
+   * and copying the line.
+   */
+  #bufferedLine(): Uint8Array | null {
+    if (this.#exception !== null) return null;
+    const buffer = this.#buffer;
+    const end = buffer.filled.indexOf(NEWLINE, buffer.start);
+    return end !== -1 && end - buffer.start <= this.#limit ? this.#take(end + 1 - buffer.start) : null;
   }
 
   async #readlineWaiting(options: ReadOptions | undefined): Promise<Uint8Array> {
@@ -453,12 +459,20 @@ export class StreamReader {
    * for await (const line of reader) handle(line);
    * ```
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    for (;;) {
-      const line = await this.readline();
-      if (line.length === 0) return;
-      yield line;
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+    // Written out rather than as an async generator, whose extra promise per step would
+    // double the cost of a line that is already buffered.
+    const lines: AsyncIterableIterator<Uint8Array> = {
+      next: () => {
+        const line = this.#bufferedLine();
+        if (line !== null) return Promise.resolve({ value: line, done: false });
+        return this.#readlineWaiting(undefined).then((value): IteratorResult<Uint8Array> =>
+          value.length === 0 ? { value: undefined, done: true } : { value, done: false },
+        );
+      },
+      [Symbol.asyncIterator]: () => lines,
+    };
+    return lines;
   }
 
   /**

@@ -1,0 +1,82 @@
+/**
+ * What a `bench/*.bench.ts` file tells `bench/run.ts`: its workloads, the variants to run for
+ * each (every variant is a command, run in a fresh process that prints one `RESULT {json}`
+ * line, see `_measure.ts`), and the ratios to report between them.
+ */
+import { fileURLToPath } from 'node:url';
+
+/** One way of doing a workload, run as its own process. */
+export interface Variant {
+  /** Short stable id, used in ratios and on the command line. */
+  id: string;
+  /** What it is, one line for the table. */
+  label: string;
+  command: string[];
+  env?: Record<string, string>;
+}
+
+/** `numerator` rate / `denominator` rate, taken per round, then the median over rounds. */
+export interface Ratio {
+  label: string;
+  numerator: string;
+  denominator: string;
+  /** The ratio this project aims for: at least `min`, at most `max`. */
+  target?: { min?: number; max?: number };
+}
+
+/** A rate column: `per` of the result (bytes or items) per second, divided by `scale`. */
+export interface Metric {
+  label: string;
+  per: 'bytes' | 'items';
+  scale: number;
+}
+
+export interface Workload {
+  /** Short id (`w1`), matched by the command-line filter along with `name`. */
+  id: string;
+  name: string;
+  /** One paragraph for the report: input, what a pass does, how it is timed. */
+  description: string;
+  /** Rate columns; the first one is the headline and the base of every ratio. */
+  metrics: Metric[];
+  variants: Variant[];
+  ratios: Ratio[];
+}
+
+export interface Benchmark {
+  name: string;
+  workloads: Workload[];
+}
+
+/** The `RESULT` line a variant prints; rates are `bytes` or `items` over `seconds`. */
+export interface Result {
+  /** Median seconds of the timed passes. */
+  seconds: number;
+  passes: number[];
+  bytes: number;
+  items: number;
+  /** SHA-256 of the input: every variant of a workload must read the same bytes. */
+  digest: string;
+  /** User + system CPU of the whole process. */
+  cpuSeconds: number;
+  maxRssMB: number;
+  runtime: string;
+}
+
+/** A variant run by this Node (with tsx) from a bench file: `file` is that module's `import.meta.url`. */
+export function nodeVariant(id: string, label: string, file: string, args: string[]): Variant {
+  return { id, label, command: [process.execPath, '--import', 'tsx', fileURLToPath(file), ...args] };
+}
+
+/** A variant run by a Python interpreter (`python3` under pyenv when `pyenvVersion` is given). */
+export function pythonVariant(
+  id: string,
+  label: string,
+  script: string,
+  args: string[],
+  interpreter: { python: string; pyenvVersion?: string },
+): Variant {
+  const variant: Variant = { id, label, command: [interpreter.python, fileURLToPath(script), ...args] };
+  if (interpreter.pyenvVersion) variant.env = { PYENV_VERSION: interpreter.pyenvVersion };
+  return variant;
+}
