@@ -17,19 +17,22 @@ export class RingBuffer {
   end = 0;
   /** How many bytes have passed through: the stream position of `bytes[start]`. */
   position = 0;
-  /** `bytes[0, end)`: searches run over this view so they never scan stale bytes past `end`. */
-  filled: Uint8Array;
+  #filled: Uint8Array | null = null;
   readonly #baseCapacity: number;
 
   constructor(baseCapacity: number) {
     this.#baseCapacity = baseCapacity;
     // Allocated on the first append: a reader that is never fed costs nothing.
     this.bytes = new Uint8Array(0);
-    this.filled = this.bytes;
   }
 
   get length(): number {
     return this.end - this.start;
+  }
+
+  /** `bytes[0, end)`: searches run over this view so they never scan stale bytes past `end`. */
+  get filled(): Uint8Array {
+    return (this.#filled ??= this.bytes.subarray(0, this.end));
   }
 
   /** Copies `data` in at the end. */
@@ -93,6 +96,29 @@ export class RingBuffer {
     if (this.bytes.length > 4 * this.#baseCapacity && this.length <= this.bytes.length >>> 3) this.#shrink();
   }
 
+  /**
+   * The first `count` live bytes, consumed, as an array of their own. When they fill most of
+   * the storage, the storage itself is handed over and the buffer starts over with fresh
+   * storage holding the rest: one allocation either way, and no copy of the bulk.
+   */
+  takeFront(count: number): Uint8Array {
+    const start = this.start;
+    let taken: Uint8Array;
+    if (2 * count >= this.bytes.length) {
+      taken = this.bytes.subarray(start, start + count);
+      const rest = this.bytes.subarray(start + count, this.end);
+      this.bytes = new Uint8Array(Math.max(this.#baseCapacity, rest.length));
+      this.bytes.set(rest);
+      this.start = 0;
+      this.#setEnd(rest.length);
+      this.position += count;
+    } else {
+      taken = this.bytes.slice(start, start + count);
+      this.consume(count);
+    }
+    return taken;
+  }
+
   /** Drops everything. */
   clear(): void {
     this.position += this.length;
@@ -117,6 +143,6 @@ export class RingBuffer {
 
   #setEnd(end: number): void {
     this.end = end;
-    this.filled = this.bytes.subarray(0, end);
+    this.#filled = null;
   }
 }

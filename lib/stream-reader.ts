@@ -276,7 +276,15 @@ export class StreamReader {
    * const rest = await reader.read();
    * ```
    */
-  async read(n = -1, options?: ReadOptions): Promise<Uint8Array> {
+  read(n = -1, options?: ReadOptions): Promise<Uint8Array> {
+    // Bytes already buffered: skip the async machinery, as readline() does.
+    if (options === undefined && this.#exception === null && n > 0 && this.#buffer.length > 0 && Number.isInteger(n)) {
+      return Promise.resolve(this.#take(Math.min(n, this.#buffer.length)));
+    }
+    return this.#readWaiting(n, options);
+  }
+
+  async #readWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
     validateSize('read', n);
     const signal = signalOf(options);
     if (this.#exception !== null) throw this.#exception;
@@ -596,24 +604,23 @@ export class StreamReader {
       this.#paused = false;
       this.#transport!.resumeReading();
     }
+    const waiting = new Promise<void>((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+    if (this.#source !== null && this.#pulling === null) this.#pulling = this.#pull(this.#source);
+    return signal === undefined ? waiting : this.#abortable(waiting, signal);
+  }
+
+  /** `waiting`, rejected with the signal's reason if it aborts first; the waiter is then gone. */
+  #abortable(waiting: Promise<void>, signal: AbortSignal): Promise<void> {
+    const waiter = this.#waiter;
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         if (this.#waiter === waiter) this.#waiter = null;
-        reject(signal!.reason);
+        reject(signal.reason);
       };
-      const waiter: Waiter = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (reason) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(reason);
-        },
-      };
-      this.#waiter = waiter;
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.#source !== null && this.#pulling === null) this.#pulling = this.#pull(this.#source);
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiting.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
   }
 

@@ -103,6 +103,29 @@ ring('swap takes a filled storage and returns the old one', () => {
   assert.is(buffer.position, 2);
 });
 
+ring('takeFront hands over a storage it mostly fills, and keeps the rest', () => {
+  const buffer = new RingBuffer(8);
+  buffer.append(bytes('0123456789ab'));
+  const storage = buffer.bytes;
+  const taken = buffer.takeFront(10);
+  assert.is(taken.buffer, storage.buffer);
+  assert.is(text(taken), '0123456789');
+  assert.is.not(buffer.bytes, storage);
+  assert.is(text(buffer.copy()), 'ab');
+  assert.is(buffer.position, 10);
+  buffer.append(bytes('cd'));
+  assert.is(text(taken), '0123456789', 'later appends do not touch what was handed over');
+});
+
+ring('takeFront copies a small part of a large storage', () => {
+  const buffer = new RingBuffer(64);
+  buffer.append(bytes('abcdef'));
+  const taken = buffer.takeFront(3);
+  assert.is.not(taken.buffer, buffer.bytes.buffer);
+  assert.is(text(taken), 'abc');
+  assert.is(text(buffer.copy()), 'def');
+});
+
 ring('clear drops everything and counts it as passed', () => {
   const buffer = new RingBuffer(8);
   buffer.append(bytes('abc'));
