@@ -32,7 +32,8 @@ packageSuite.after(() => {
 
 packageSuite('ships JavaScript, declarations and source maps, and no specs', () => {
   const installed = join(workDir, 'node_modules', 'asyncio-streams');
-  for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/stream-reader.d.ts', 'README.md']) {
+  const files = ['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/stream-reader.d.ts', 'dist/runtime/node.js', 'dist/runtime/node.d.ts', 'README.md'];
+  for (const file of files) {
     assert.ok(existsSync(join(installed, file)), `${file} is missing from the package`);
   }
   assert.not.ok(existsSync(join(installed, 'spec')), 'spec/ should not be published');
@@ -60,6 +61,29 @@ packageSuite('imports from plain node and reads lines', () => {
     message: '2 bytes read on a total of 3 expected bytes',
     overrun: 'function',
   });
+});
+
+packageSuite('serves and connects on Node through the node entry', () => {
+  const script = `
+    import { startServer, openConnection } from 'asyncio-streams';
+    const server = await startServer(async (reader, writer) => {
+      writer.write(await reader.readline());
+      await writer.drain();
+      writer.close();
+    }, '127.0.0.1', 0);
+    const [host, port] = server.sockets[0].getsockname();
+    const [reader, writer] = await openConnection(host, port);
+    writer.write('ping\\n');
+    const echoed = new TextDecoder().decode(await reader.readline());
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+    console.log(JSON.stringify(echoed));
+  `;
+  writeFileSync(join(workDir, 'serve.mjs'), script);
+  const output = execFileSync(process.execPath, ['serve.mjs'], { cwd: workDir, encoding: 'utf8', timeout: 20_000 });
+  assert.is(JSON.parse(output), 'ping\n');
 });
 
 packageSuite.run();

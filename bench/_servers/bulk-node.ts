@@ -1,0 +1,144 @@
+/**
+ * The Node receivers of `bulk.bench.ts`. Each accepts one connection on 127.0.0.1 (OS port,
+ * printed as `PORT n`), reads TOTAL bytes and then EOF, and prints
+ * `BULK {"bytes","seconds","cpuSeconds","reads","totalCpuSeconds","maxRssMB"}`: from the first
+ * byte to EOF, wall time and the process's CPU time (all threads); its CPU time since it started
+ * and its peak RSS. Then it exits.
+ *
+ *   ours        startServer(); loop `await reader.readexactly(65536)`, then `read()` sees EOF
+ *   ours-pull   `StreamReader.from(new NodeSocket(socket).readable)`: the socket's byte stream read
+ *               with BYOB (how a `{ readable, writable }` pair is read), same loop
+ *   net         raw node:net, `socket.on('data')` counting bytes: the limit
+ *   toweb       `Duplex.toWeb(socket).readable`, default reader loop
+ *
+ *   node --import tsx bench/_servers/bulk-node.ts VARIANT TOTAL_BYTES
+ *
+ * `ours*` run the tsc build named by `ASYNCIO_STREAMS_BUILD`, else the sources (`_library.ts`).
+ */
+import { createServer, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { announcePort, exitWithParent } from './_lifetime.js';
+import { loadLibrary } from './_library.js';
+
+const READ_SIZE = 65536;
+const MAX_SECONDS = 300;
+
+const { NodeSocket, StreamReader, startServer } = await loadLibrary();
+const [variant = '', totalArg = ''] = process.argv.slice(2);
+const total = Number(totalArg);
+if (!Number.isSafeInteger(total) || total <= 0 || total % READ_SIZE) {
+  throw new Error(`TOTAL_BYTES must be a positive multiple of ${READ_SIZE} (got '${totalArg}')`);
+}
+
+let firstByteAt = 0;
+let cpuAtFirstByte = 0;
+
+function cpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+/** Starts the clock at the connection's first byte; `once` leaves no listener behind. */
+function timeFirstByte(socket: Socket): void {
+  socket.once('data', () => {
+    firstByteAt = performance.now();
+    cpuAtFirstByte = cpuSeconds();
+  });
+}
+
+function finish(bytes: number, reads: number): never {
+  const seconds = (performance.now() - firstByteAt) / 1000;
+  const cpu = cpuSeconds() - cpuAtFirstByte;
+  const totalCpuSeconds = cpuSeconds();
+  const maxRssMB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`BULK ${JSON.stringify({ bytes, seconds, cpuSeconds: cpu, reads, totalCpuSeconds, maxRssMB })}\n`);
+  if (bytes !== total) {
+    console.error(`read ${bytes} bytes, expected ${total}`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+function fail(error: unknown): never {
+  console.error(error);
+  process.exit(1);
+}
+
+/** The `readexactly(65536)` loop over a reader, then EOF. */
+async function readAll(reader: InstanceType<typeof StreamReader>): Promise<void> {
+  let bytes = 0;
+  let reads = 0;
+  for (let i = 0; i < total / READ_SIZE; i++) {
+    bytes += (await reader.readexactly(READ_SIZE)).length;
+    reads++;
+  }
+  const rest = await reader.read(READ_SIZE);
+  finish(bytes + rest.length, reads);
+}
+
+/**
+ * Node 20's `Duplex.toWeb()` never closes its readable on a half-open socket (it waits for
+ * the writable side to finish too), so the plain receivers use Node's default, as a user would.
+ */
+function listenOnce(onSocket: (socket: Socket) => void): Promise<number> {
+  const server = createServer((socket) => {
+    server.close();
+    timeFirstByte(socket);
+    socket.on('error', fail);
+    onSocket(socket);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+  });
+}
+
+const receivers: Record<string, () => Promise<number>> = {
+  ours: async () => {
+    const server = await startServer(
+      (reader, writer) => {
+        server.close();
+        timeFirstByte(writer.getExtraInfo('socket') as Socket);
+        readAll(reader).catch(fail);
+      },
+      '127.0.0.1',
+      0,
+    );
+    return (server.sockets[0]!.getsockname() as [string, number])[1];
+  },
+  'ours-pull': () =>
+    listenOnce((socket) => {
+      readAll(StreamReader.from(new NodeSocket(socket).readable)).catch(fail);
+    }),
+  net: () =>
+    listenOnce((socket) => {
+      let bytes = 0;
+      let reads = 0;
+      socket.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        reads++;
+      });
+      socket.on('end', () => finish(bytes, reads));
+    }),
+  toweb: () =>
+    listenOnce((socket) => {
+      const reader = Duplex.toWeb(socket).readable.getReader();
+      const loop = async (): Promise<void> => {
+        let bytes = 0;
+        let reads = 0;
+        // Bounded: at least one byte per read.
+        for (let i = 0; i <= total; i++) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          bytes += (value as Uint8Array).length;
+          reads++;
+        }
+        finish(bytes, reads);
+      };
+      loop().catch(fail);
+    }),
+};
+
+const start = receivers[variant];
+if (!start) throw new Error(`usage: bulk-node.ts ${Object.keys(receivers).join('|')} TOTAL_BYTES (got '${variant}')`);
+exitWithParent(MAX_SECONDS);
+announcePort(await start());

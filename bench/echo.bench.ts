@@ -1,0 +1,453 @@
+/**
+ * TCP echo over 127.0.0.1, vmbench style (issue 3, "Speed"): 1 KiB messages, 1 and 50
+ * concurrent connections, every server in its own process and all of them driven by the same
+ * client (`_echo-client.ts`: raw `node:net`, one request/response loop per connection, 1 s
+ * warm-up, then a fixed window). Requests per second, the server's CPU per request over the
+ * same window, and per-round ratios to raw `node:net` (the limit) and uvloop.
+ *
+ *   npx tsx bench/echo.bench.ts                        5 rounds, every default server, N=1 and N=50
+ *   npx tsx bench/echo.bench.ts --rounds 3 --seconds 3 --servers ours,net,uvloop --connections 50
+ *   npx tsx bench/echo.bench.ts --pin off              N=1 unpinned (see below)
+ *   npx tsx bench/echo.bench.ts --source               ours from the TypeScript sources (tsx), not the tsc build
+ *   npx tsx bench/echo.bench.ts run ours 50            one run, one `RESULT` line (for run.ts)
+ *
+ * Also `--warmup S`, `--quiet-wait S` (default 10: before each run, wait at most that long for
+ * other processes to stop using the CPU) and `--json FILE` (every run). Servers not run by
+ * default: net-pipe, py313-exact, uvloop-exact, py311.
+ *
+ * `ours` runs the library compiled by tsc into a temporary directory (what users run; see
+ * `_servers/_library.ts` for why tsx would understate it).
+ * N=1 runs pin the server and the client to the last CPU (`taskset`): on this VM an idle vCPU
+ * halts and every ping-pong between two vCPUs waits for a wake-up, so unpinned N=1 measures
+ * that wake-up (13–17 k req/s for every server, perf-baselines.md W3), not the server.
+ * At N=50 the Node client saturates its core (100–140 k req/s on this VM, depending on the
+ * load): a server faster than that reads as fast as the client allows, so compare `µs/req`
+ * (server CPU per round trip) there too.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { nodeVariant, type Benchmark, type Ratio, type Result, type Workload } from './_benchmark.js';
+import { buildLibrary, type Build } from './_net-build.js';
+import type { EchoClientResult } from './_echo-client.js';
+import {
+  pinned,
+  processCpuSeconds,
+  processPeakRssMB,
+  pythonPath,
+  runToEnd,
+  selfAndChildrenCpuSeconds,
+  startProcess,
+  stop,
+  taggedJson,
+  tsxCommand,
+  waitForQuiet,
+  type Command,
+} from './_net-process.js';
+import { format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.js';
+
+const MESSAGE_SIZE = 1024;
+const DIGEST = `echo-${MESSAGE_SIZE}`;
+
+interface EchoServer {
+  id: string;
+  label: string;
+  command: () => Command;
+  /** Run by default (the others only when `--servers` names them). */
+  standard: boolean;
+  /** Loads the library (and so runs the tsc build when there is one). */
+  ours?: boolean;
+}
+
+const streamsScript = 'bench/_servers/echo_streams.py';
+
+function nodeServer(variant: string): () => Command {
+  return () => tsxCommand('./_servers/echo-node.ts', [variant, String(MESSAGE_SIZE)]);
+}
+
+function pythonServer(python: () => string, loop: string, mode: string): () => Command {
+  return () => ({ argv: [python(), streamsScript, loop, mode, String(MESSAGE_SIZE)] });
+}
+
+const cpython313 = () => pythonPath('3.13.0');
+/** Debian's interpreter: the one python3-uvloop is built for. */
+const debianPython = () => '/usr/bin/python3';
+
+const SERVERS: EchoServer[] = [
+  {
+    id: 'ours',
+    label: 'ours: `startServer()`, loop `data = await reader.read(65536)`, `writer.write(data)`, `await writer.drain()`',
+    command: nodeServer('ours'),
+    standard: true,
+    ours: true,
+  },
+  {
+    id: 'ours-exact',
+    label: `ours, with \`await reader.readexactly(${MESSAGE_SIZE})\``,
+    command: nodeServer('ours-exact'),
+    standard: true,
+    ours: true,
+  },
+  {
+    id: 'net',
+    label: "raw `node:net`, `socket.on('data', (d) => socket.write(d))`: the limit",
+    command: nodeServer('net'),
+    standard: true,
+  },
+  { id: 'net-pipe', label: 'raw `node:net`, `socket.pipe(socket)`', command: nodeServer('net-pipe'), standard: false },
+  {
+    id: 'net-await',
+    label:
+      'raw `node:net` behind the smallest asyncio-shaped loop (`await` per chunk received, `socket.write`, `await` of a ' +
+      'resolved promise): the ceiling of any `await read()` / `await drain()` API on this runtime',
+    command: nodeServer('net-await'),
+    standard: true,
+  },
+  {
+    id: 'toweb',
+    label: '`Duplex.toWeb(socket)`, loop `await reader.read()`, `await writer.write(value)` (reference)',
+    command: nodeServer('toweb'),
+    standard: true,
+  },
+  {
+    id: 'py313',
+    label: 'CPython 3.13.0 (pyenv) asyncio streams, `read(65536)` / `write` / `drain` loop',
+    command: pythonServer(cpython313, 'asyncio', 'read'),
+    standard: true,
+  },
+  {
+    id: 'py313-exact',
+    label: `CPython 3.13.0 asyncio streams, \`readexactly(${MESSAGE_SIZE})\``,
+    command: pythonServer(cpython313, 'asyncio', 'exact'),
+    standard: false,
+  },
+  {
+    id: 'uvloop',
+    label: "uvloop 0.17 streams (Debian's python3-uvloop on CPython 3.11.2), `read(65536)` loop",
+    command: pythonServer(debianPython, 'uvloop', 'read'),
+    standard: true,
+  },
+  {
+    id: 'uvloop-exact',
+    label: `uvloop streams, \`readexactly(${MESSAGE_SIZE})\``,
+    command: pythonServer(debianPython, 'uvloop', 'exact'),
+    standard: false,
+  },
+  {
+    id: 'py311',
+    label: 'CPython 3.11.2 (Debian) asyncio streams, `read(65536)` loop',
+    command: pythonServer(debianPython, 'asyncio', 'read'),
+    standard: false,
+  },
+];
+
+interface RunOptions {
+  seconds: number;
+  warmupSeconds: number;
+  /** CPU to pin N=1 runs to, or null. */
+  pinCpu: number | null;
+  /** The tsc build the `ours` servers run; null: the sources through tsx. */
+  build: Build | null;
+}
+
+interface EchoRun {
+  server: string;
+  connections: number;
+  requestsPerSecond: number;
+  /** Server CPU per round trip over the window, µs. */
+  serverUsPerRequest: number | null;
+  serverCpuPercent: number | null;
+  clientCpuPercent: number;
+  otherCores: number | null;
+  serverPeakRssMB: number | null;
+  client: EchoClientResult;
+  /** Server CPU over its whole life, plus the client's: what `run.ts` subtracts as ours. */
+  totalCpuSeconds: number;
+}
+
+function serverById(id: string): EchoServer {
+  const server = SERVERS.find((candidate) => candidate.id === id);
+  if (!server) throw new Error(`unknown server '${id}' (known: ${SERVERS.map((known) => known.id).join(', ')})`);
+  return server;
+}
+
+/** One server process, one client process, one window. */
+async function runEcho(serverId: string, connections: number, options: RunOptions): Promise<EchoRun> {
+  const cpu = connections === 1 ? options.pinCpu : null;
+  const spec = serverById(serverId);
+  const command = spec.command();
+  if (spec.ours && options.build) command.env = { ...command.env, ASYNCIO_STREAMS_BUILD: options.build.dir };
+  const server = await startProcess(pinned(command, cpu));
+  try {
+    const clientOptions = {
+      port: server.port,
+      connections,
+      messageSize: MESSAGE_SIZE,
+      warmupSeconds: options.warmupSeconds,
+      seconds: options.seconds,
+      serverPid: server.pid,
+    };
+    const limitMs = (options.warmupSeconds + options.seconds) * 1000 + 30_000;
+    const { stdout } = await runToEnd(pinned(tsxCommand('./_echo-client.ts', [JSON.stringify(clientOptions)]), cpu), limitMs);
+    const client = taggedJson<EchoClientResult>(stdout, 'ECHO');
+    const serverCpu = client.serverCpuSeconds;
+    return {
+      server: serverId,
+      connections,
+      requestsPerSecond: client.requests / client.seconds,
+      serverUsPerRequest: serverCpu === null || client.requests === 0 ? null : (serverCpu / client.requests) * 1e6,
+      serverCpuPercent: serverCpu === null ? null : (serverCpu / client.seconds) * 100,
+      clientCpuPercent: (client.clientCpuSeconds / client.seconds) * 100,
+      otherCores: client.otherCores,
+      serverPeakRssMB: processPeakRssMB(server.pid),
+      client,
+      totalCpuSeconds: (processCpuSeconds(server.pid) ?? 0) + client.clientTotalCpuSeconds,
+    };
+  } finally {
+    await stop(server);
+  }
+}
+
+/** The last CPU, where N=1 runs are pinned; null on a single-CPU machine or without taskset. */
+function defaultPinCpu(): number | null {
+  const cpus = availableParallelism();
+  if (cpus < 2 || spawnSync('taskset', ['-V']).status !== 0) return null;
+  return cpus - 1;
+}
+
+// ---- run.ts integration: one variant = one (server, N) run printing a RESULT line ----
+
+function workload(connections: number): Workload {
+  const ids = SERVERS.filter((server) => server.standard).map((server) => server.id);
+  const targets: Ratio[] = [
+    { label: 'ours / raw net', numerator: 'ours', denominator: 'net', target: { min: 0.9 } },
+    { label: 'ours-exact / raw net', numerator: 'ours-exact', denominator: 'net', target: { min: 0.9 } },
+    { label: 'ours / uvloop streams', numerator: 'ours', denominator: 'uvloop', target: { min: 1 } },
+    { label: 'ours / CPython 3.13 streams', numerator: 'ours', denominator: 'py313' },
+    { label: 'toweb / raw net', numerator: 'toweb', denominator: 'net' },
+  ];
+  const pinning = connections === 1 ? ' Server and client pinned to the last CPU (taskset).' : '';
+  return {
+    id: `echo${connections}`,
+    name: `echo 1 KiB, N=${connections}`,
+    description:
+      `TCP echo over 127.0.0.1 of ${MESSAGE_SIZE}-byte messages, ${connections} connection(s), one request/response ` +
+      `loop per connection; the same raw node:net client (bench/_echo-client.ts) for every server; 1 s warm-up, ` +
+      `5 s window.${pinning} Rates are round trips per second.`,
+    metrics: [
+      { label: 'req/s', per: 'items', scale: 1 },
+      { label: 'MB/s echoed', per: 'bytes', scale: 1e6 },
+    ],
+    variants: ids.map((id) => nodeVariant(id, serverById(id).label, import.meta.url, ['run', id, String(connections)])),
+    ratios: targets,
+  };
+}
+
+export const benchmark: Benchmark = { name: 'echo', workloads: [workload(1), workload(50)] };
+
+async function runForDriver(serverId: string, connections: number, seconds: number): Promise<void> {
+  const build = serverById(serverId).ours ? buildLibrary() : null;
+  let run: EchoRun;
+  try {
+    run = await runEcho(serverId, connections, { seconds, warmupSeconds: 1, pinCpu: defaultPinCpu(), build });
+  } finally {
+    build?.remove();
+  }
+  const own = process.cpuUsage();
+  const mine = selfAndChildrenCpuSeconds();
+  const result: Result & Record<string, unknown> = {
+    seconds: run.client.seconds,
+    passes: [run.client.seconds],
+    bytes: run.client.requests * MESSAGE_SIZE,
+    items: run.client.requests,
+    digest: DIGEST,
+    // This process and the ones it ran (build, server, client).
+    cpuSeconds: mine ?? run.totalCpuSeconds + (own.user + own.system) / 1e6,
+    maxRssMB: run.serverPeakRssMB ?? 0,
+    runtime: `Node ${process.version}`,
+    serverUsPerRequest: run.serverUsPerRequest,
+    otherCoresInWindow: run.otherCores,
+  };
+  console.log(`RESULT ${JSON.stringify(result)}`);
+}
+
+// ---- standalone: rounds, table, targets ----
+
+interface Options {
+  rounds: number;
+  seconds: number;
+  warmupSeconds: number;
+  servers: string[];
+  connections: number[];
+  pinCpu: number | null;
+  source: boolean;
+  json: string | null;
+  /** Seconds to wait at most, before each run, for the machine to be quiet. */
+  quietWait: number;
+}
+
+function parseOptions(args: string[]): Options {
+  const options: Options = {
+    rounds: 5,
+    seconds: 5,
+    warmupSeconds: 1,
+    servers: SERVERS.filter((server) => server.standard).map((server) => server.id),
+    connections: [1, 50],
+    pinCpu: defaultPinCpu(),
+    source: false,
+    json: null,
+    quietWait: 10,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i]!.split('=', 2);
+    const value = (): string => inline ?? args[++i] ?? '';
+    if (flag === '--rounds') options.rounds = Number(value());
+    else if (flag === '--seconds') options.seconds = Number(value());
+    else if (flag === '--warmup') options.warmupSeconds = Number(value());
+    else if (flag === '--servers') options.servers = value().split(',').filter(Boolean);
+    else if (flag === '--connections') options.connections = value().split(',').map(Number);
+    else if (flag === '--pin') options.pinCpu = value() === 'off' ? null : Number(value());
+    else if (flag === '--json') options.json = value();
+    else if (flag === '--source') options.source = true;
+    else if (flag === '--quiet-wait') options.quietWait = Number(value());
+    else throw new Error(`unknown option '${args[i]}'`);
+  }
+  for (const id of options.servers) serverById(id);
+  if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 50) throw new Error('--rounds wants 1..50');
+  if (!(options.seconds > 0 && options.seconds <= 120)) throw new Error('--seconds wants 0..120');
+  if (!(options.warmupSeconds >= 0 && options.warmupSeconds <= 60)) throw new Error('--warmup wants 0..60');
+  if (!options.connections.every((n) => Number.isInteger(n) && n >= 1 && n <= 1000)) throw new Error('--connections wants 1..1000');
+  return options;
+}
+
+function report(options: Options, runs: (EchoRun & { round: number })[]): string {
+  const lines: string[] = [];
+  const of = (id: string, n: number) => runs.filter((run) => run.server === id && run.connections === n);
+  const rate = (n: number) => (round: number, id: string) =>
+    runs.find((run) => run.round === round && run.server === id && run.connections === n)?.requestsPerSecond ?? null;
+  const cpuRate = (n: number) => (round: number, id: string) => {
+    const us = runs.find((run) => run.round === round && run.server === id && run.connections === n)?.serverUsPerRequest;
+    return us ? 1 / us : null;
+  };
+  const hasNet = options.servers.includes('net');
+  const pin = options.pinCpu === null ? 'unpinned' : `server and client pinned to CPU ${options.pinCpu}`;
+
+  lines.push(
+    `### Echo, ${MESSAGE_SIZE}-byte messages over 127.0.0.1 (Node ${process.version}, ${new Date().toISOString().slice(0, 10)})`,
+    '',
+    `${options.rounds} rounds (order rotated and reversed every round), each run a fresh server process and a fresh ` +
+      `client process (bench/_echo-client.ts, the same for every server): ${options.warmupSeconds} s warm-up, then a ` +
+      `${options.seconds} s window. N=1: ${pin}. Ours: ${options.source ? 'the TypeScript sources through tsx' : 'the tsc build'}. Medians over rounds; \`x net\` = median of per-round ratios to raw \`node:net\`; ` +
+      '`µs/req` = server CPU per round trip over the window; `other` = cores used by processes not ours during the window.',
+    '',
+  );
+  const header: string[] = ['server'];
+  const align: string[] = ['---'];
+  for (const n of options.connections) {
+    header.push(`req/s N=${n}`, `min..max N=${n}`);
+    align.push('---:', '---:');
+    if (hasNet) {
+      header.push(`x net N=${n}`);
+      align.push('---:');
+    }
+    header.push(`µs/req N=${n}`, `other N=${n}`);
+    align.push('---:', '---:');
+  }
+  header.push('maxRSS MB');
+  align.push('---:');
+  lines.push(row(header), row(align));
+  const lastN = options.connections[options.connections.length - 1]!;
+  const ordered = [...options.servers].sort(
+    (a, b) => (medianOf(of(b, lastN).map((run) => run.requestsPerSecond)) ?? 0) - (medianOf(of(a, lastN).map((run) => run.requestsPerSecond)) ?? 0),
+  );
+  for (const id of ordered) {
+    const cells: string[] = [`\`${id}\``];
+    for (const n of options.connections) {
+      const mine = of(id, n);
+      const rates = mine.map((run) => run.requestsPerSecond);
+      cells.push(format(medianOf(rates)), range(rates));
+      if (hasNet) cells.push(format(perRoundRatios(options.rounds, rate(n), id, 'net').median));
+      cells.push(format(medianOf(mine.map((run) => run.serverUsPerRequest))), format(medianOf(mine.map((run) => run.otherCores))));
+    }
+    cells.push(format(medianOf(runs.filter((run) => run.server === id).map((run) => run.serverPeakRssMB))));
+    lines.push(row(cells));
+  }
+  lines.push('');
+  for (const id of options.servers) lines.push(`- \`${id}\`: ${serverById(id).label}`);
+
+  const targets: [string, string, string, number][] = [
+    ['ours / raw net, req/s', 'ours', 'net', 0.9],
+    ['ours-exact / raw net, req/s', 'ours-exact', 'net', 0.9],
+    ['ours / uvloop streams, req/s', 'ours', 'uvloop', 1],
+    ['ours-exact / uvloop streams, req/s', 'ours-exact', 'uvloop', 1],
+  ];
+  const roundCells = Array.from({ length: options.rounds }, (_, round) => `r${round + 1}`);
+  lines.push(
+    '',
+    'Targets (issue 3): per-round ratios and their median.',
+    '',
+    row(['ratio', 'N', 'median', ...roundCells, 'target', 'met']),
+    row(['---', '---:', '---:', ...roundCells.map(() => '---:'), '---:', ':---:']),
+  );
+  for (const n of options.connections) {
+    for (const [label, top, bottom, min] of targets) {
+      if (!options.servers.includes(top) || !options.servers.includes(bottom)) continue;
+      const { perRound, median: value } = perRoundRatios(options.rounds, rate(n), top, bottom);
+      lines.push(row([label, n, `**${format(value)}**`, ...perRound.map(format), `>= ${min}`, met(value, min)]));
+    }
+    for (const [top, bottom] of [['ours', 'net'], ['ours', 'uvloop'], ['net-await', 'net'], ['ours', 'net-await']] as const) {
+      if (!options.servers.includes(top) || !options.servers.includes(bottom)) continue;
+      // Server CPU per request, inverted: the comparison the client's ceiling cannot flatten.
+      const { perRound, median: value } = perRoundRatios(options.rounds, cpuRate(n), top, bottom);
+      lines.push(row([`${top} / ${bottom}, requests per server CPU second`, n, format(value), ...perRound.map(format), '-', '']));
+    }
+  }
+  return lines.join('\n');
+}
+
+async function main(args: string[]): Promise<void> {
+  if (args[0] === 'run') {
+    const [, serverId = '', n = '', seconds = '5'] = args;
+    serverById(serverId);
+    await runForDriver(serverId, Number(n), Number(seconds));
+    return;
+  }
+  const options = parseOptions(args);
+  const jobs = options.connections.flatMap((n) => options.servers.map((server) => ({ server, n })));
+  const runs: (EchoRun & { round: number })[] = [];
+  const failures: string[] = [];
+  const build = options.source ? null : buildLibrary();
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      for (const [i, { server, n }] of roundOrder(jobs, round).entries()) {
+        const tag = `[round ${round + 1}/${options.rounds} ${i + 1}/${jobs.length}] ${server} N=${n}`;
+        const busy = await waitForQuiet(options.quietWait);
+        if (busy !== null && busy >= 0.3) console.error(`${tag}: machine still busy (${format(busy)} cores), running anyway`);
+        try {
+          const run = await runEcho(server, n, { ...options, build });
+          runs.push({ ...run, round });
+          console.error(
+            `${tag}: ${format(run.requestsPerSecond)} req/s, server ${format(run.serverUsPerRequest)} µs/req ` +
+              `(${format(run.serverCpuPercent)} %), client ${format(run.clientCpuPercent)} %, other cores ${format(run.otherCores)}`,
+          );
+        } catch (error) {
+          failures.push(`round ${round + 1} ${server} N=${n}: ${(error as Error).message}`);
+          console.error(`${tag}: FAILED ${(error as Error).message}`);
+        }
+      }
+    }
+  } finally {
+    build?.remove();
+  }
+  if (options.json) writeFileSync(options.json, JSON.stringify({ options, runs, failures }, null, 2));
+  console.log(report(options, runs));
+  if (failures.length) {
+    console.log(`\nFailed runs:\n\n${failures.map((failure) => `- ${failure}`).join('\n')}`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main(process.argv.slice(2));
+}

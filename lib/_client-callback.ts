@@ -1,0 +1,59 @@
+import type { StreamReader } from './stream-reader.js';
+import type { StreamWriter } from './stream-writer.js';
+
+/**
+ * What `startServer()` calls for each client. A plain function or an async one: an async one
+ * runs on its own, and the server does not wait for it.
+ */
+export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => void | PromiseLike<void>;
+
+/** What an error hook learns besides the error (CPython's exception-handler context). */
+export interface ClientErrorContext {
+  /** `'Unhandled exception in client_connected_cb'`, CPython's wording. */
+  message: string;
+  /** The client's connection, which is being closed. */
+  transport: unknown;
+}
+
+/** Hears about a client callback that threw or rejected. */
+export type ClientErrorHandler = (error: unknown, context: ClientErrorContext) => void;
+
+const MESSAGE = 'Unhandled exception in client_connected_cb';
+
+function isThenable(value: unknown): value is PromiseLike<void> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/** Where a client's error goes when no hook is given, as asyncio's default exception handler. */
+export function logClientError(error: unknown, context: ClientErrorContext): void {
+  console.error(context.message, error);
+}
+
+/**
+ * Calls `callback(reader, writer)` and watches it: when it throws, or the promise it returns
+ * rejects, `onError` hears of it and that client's connection is closed (CPython 3.13, and the
+ * fix for plain callbacks in gh-155941); nothing reaches the server or goes unhandled.
+ */
+export function runClientCallback(
+  callback: ClientConnectedCallback,
+  reader: StreamReader,
+  writer: StreamWriter,
+  onError: ClientErrorHandler = logClientError,
+): void {
+  const fail = (error: unknown): void => {
+    try {
+      onError(error, { message: MESSAGE, transport: writer.transport });
+    } catch (hookError) {
+      logClientError(hookError, { message: 'Exception in the onError hook of a server', transport: writer.transport });
+    }
+    writer.close();
+  };
+  let result: unknown;
+  try {
+    result = callback(reader, writer);
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  if (isThenable(result)) Promise.resolve(result).then(undefined, fail);
+}

@@ -1,0 +1,47 @@
+/**
+ * The callback side of a connection (CPython's `asyncio.Protocol`): a transport calls these as
+ * events arrive. `StreamReaderProtocol` is the implementation that feeds a `StreamReader`.
+ */
+export interface Protocol {
+  /** The connection is up; `transport` is the connection it arrived on. */
+  connectionMade(transport: Transport): void;
+  /** Bytes arrived from the peer. The protocol may keep `data`: the transport does not reuse it. */
+  dataReceived(data: Uint8Array): void;
+  /** The peer will send no more. Returning `true` keeps our side writable (half-close). */
+  eofReceived(): boolean | void;
+  /** The connection is gone: `null` after a clean close, else the error it died of. */
+  connectionLost(error: unknown): void;
+}
+
+/**
+ * A connection as the writer, the protocol and the server see it: the WinterTC socket shape
+ * (`writable`, `closed`, `close()`) plus the flow-control and extra-info calls of CPython's
+ * transports. The runtime adapters (`lib/runtime/`) implement it.
+ */
+export interface Transport {
+  /** Where the writer's bytes go; a byte high-water mark makes `drain()` meaningful. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Settles once the connection is fully closed; rejects with the error it died of. */
+  readonly closed: Promise<void>;
+  /** Closes both directions at once, dropping unsent bytes (WinterTC `close()`, CPython `abort()`). */
+  close(reason?: unknown): Promise<void>;
+  /** Stops taking bytes from the peer until `resumeReading()` (the reader's buffer is full). */
+  pauseReading(): void;
+  /** Takes bytes from the peer again. */
+  resumeReading(): void;
+  /**
+   * Writes `chunk` at once and returns true when the connection has room for it; returns
+   * false, doing nothing, when it has not. The writer calls it only while nothing is queued
+   * in `writable`, so the common case (an empty queue) skips the stream's per-chunk promises.
+   */
+  tryWrite?(chunk: Uint8Array): boolean;
+  /** Whether closing `writable` half-closes the connection (false over TLS). Assumed true when absent. */
+  canWriteEof?(): boolean;
+  /** Connection details by CPython's names (`peername`, `sockname`, `socket`); `undefined` when unknown. */
+  getExtraInfo?(name: string): unknown;
+  /**
+   * Delivers the connection's events to `protocol` from now on, starting with
+   * `connectionMade(this)`. Transports without it are read through their `readable` instead.
+   */
+  connectProtocol?(protocol: Protocol): void;
+}

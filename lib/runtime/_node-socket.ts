@@ -1,0 +1,467 @@
+import type { Socket as NetSocket } from 'node:net';
+import type { Protocol, Transport } from '../_transport.js';
+
+/** What `opened` resolves with (WinterTC `SocketInfo`). */
+export interface SocketInfo {
+  /** `host:port` of the peer, or the path of a Unix socket; `null` when unknown. */
+  remoteAddress: string | null;
+  /** `host:port` of our end, or the path of a Unix socket; `null` when unknown. */
+  localAddress: string | null;
+  /** The negotiated ALPN protocol; always `null` until TLS arrives. */
+  alpn: string | null;
+}
+
+/** Options of {@link NodeSocket}. */
+export interface NodeSocketOptions {
+  /** Bytes the writable queues before `writer.ready` (and so `drain()`) waits. Default 65536. */
+  writableHighWaterMark?: number;
+  /** Bytes the readable queues before the socket is paused. Default 65536. */
+  readableHighWaterMark?: number;
+  /**
+   * Extra-info values that win over the ones read from the socket. A Unix socket needs them:
+   * Node reports no address for it, so the connection functions pass the path here.
+   */
+  extra?: Readonly<Record<string, unknown>>;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 65536;
+
+function ignore(): void {}
+
+function socketClosedError(): Error {
+  return Object.assign(new Error('The socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
+}
+
+function hostPort(host: string | undefined, port: number | undefined): string | null {
+  if (host === undefined || port === undefined) return null;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * A connected (or connecting) `net.Socket` in the shape of the WinterTC Sockets API:
+ * `{ readable, writable, opened, closed, close(), startTls() }`, plus the transport calls the
+ * writer, `StreamReaderProtocol` and `Server` use. It owns the `net.Socket` from then on.
+ *
+ * `readable` is a byte stream: a pending BYOB read gets the socket's bytes copied straight into
+ * its view, and the socket is paused while the stream's queue is full. `writable` queues up to
+ * `writableHighWaterMark` bytes; its sink hands bytes to the socket, and the writes of one tick
+ * go out as one system call. Closing `writable` half-closes the connection and reading goes on.
+ *
+ * The socket's data goes either to `readable` or, after `connectProtocol()`, to a protocol (this
+ * is how `openConnection` feeds its `StreamReader`, without a stream in between); not both.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'node:net';
+ * import { NodeSocket } from 'asyncio-streams';
+ *
+ * const socket = new NodeSocket(connect(8888, '127.0.0.1'));
+ * await socket.opened;
+ * const writer = socket.writable.getWriter();
+ * await writer.write(new TextEncoder().encode('ping\n'));
+ * await writer.close(); // half-close: the peer sees EOF, we still read
+ * for await (const chunk of socket.readable) console.log(chunk);
+ * await socket.close();
+ * ```
+ */
+export class NodeSocket implements Transport {
+  readonly #socket: NetSocket;
+  readonly #readableHighWaterMark: number;
+  readonly #extra: Readonly<Record<string, unknown>>;
+  #peername: unknown;
+  #sockname: unknown;
+
+  /** The error the socket died of; null while it is healthy or after a clean close. */
+  #error: unknown = null;
+  #isClosed = false;
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #readController: ReadableByteStreamController | undefined;
+  #readDone = false;
+  #readPaused = false;
+  #readCancelled = false;
+  #protocol: Protocol | undefined;
+
+  readonly writable: WritableStream<Uint8Array>;
+  #writeController!: WritableStreamDefaultController;
+  #writeDone = false;
+  /** Chunks written this tick, sent together at its end. */
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  #drainWaiter: { resolve(): void; reject(error: unknown): void } | null = null;
+
+  /** Resolves once connected (at once for a socket that already is); rejects if connecting fails. */
+  readonly opened: Promise<SocketInfo>;
+  /** Rejects `opened`; does nothing once it has settled. */
+  #failOpening!: (error: unknown) => void;
+  /** Settles when the socket is fully closed: resolves after a clean close, rejects with the error it died of. */
+  readonly closed: Promise<void>;
+  #settleClosed!: (error: unknown) => void;
+
+  /**
+   * @param socket a `net.Socket`, connected or still connecting; it is switched to half-open mode
+   * @param options high-water marks and extra-info overrides
+   */
+  constructor(socket: NetSocket, options: NodeSocketOptions = {}) {
+    this.#socket = socket;
+    this.#readableHighWaterMark = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#extra = options.extra ?? {};
+    // Our side ends only when the writer says so, whatever the peer does (CPython's
+    // eof_received returning True).
+    socket.allowHalfOpen = true;
+
+    this.opened = new Promise<SocketInfo>((resolve, reject) => {
+      this.#failOpening = reject;
+      if (!socket.connecting) {
+        this.#readAddresses();
+        resolve(this.#info());
+        return;
+      }
+      socket.once('connect', () => {
+        this.#readAddresses();
+        resolve(this.#info());
+      });
+    });
+    this.opened.catch(ignore);
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
+    });
+    this.closed.catch(ignore);
+
+    this.writable = new WritableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#writeController = controller;
+        },
+        write: (chunk) => this.#write(chunk),
+        close: () => this.#end(),
+        abort: () => {
+          this.#writeDone = true;
+          socket.destroy();
+        },
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark: options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK }),
+    );
+
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    socket.on('drain', this.#onDrain);
+    if (socket.destroyed) this.#onClose();
+  }
+
+  /**
+   * The peer's bytes, as a byte stream (`type: 'bytes'`, so `getReader({ mode: 'byob' })` works).
+   * Ends at the peer's EOF, errors with the socket's error. Created on first access.
+   * @throws {TypeError} when the data goes to a protocol (see `connectProtocol()`)
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    if (this.#protocol !== undefined) {
+      throw new TypeError("This socket's data goes to a StreamReader: read it through the reader (or reader.readable)");
+    }
+    this.#readable ??= this.#createReadable();
+    return this.#readable;
+  }
+
+  /**
+   * Delivers the socket's events to `protocol` instead of `readable`: `connectionMade(this)`
+   * at once, then `dataReceived`, `eofReceived` and `connectionLost`.
+   * @throws {Error} when `readable` was used or a protocol is already connected
+   */
+  connectProtocol(protocol: Protocol): void {
+    if (this.#readable !== undefined || this.#protocol !== undefined) {
+      throw new Error('The socket is already being read');
+    }
+    this.#protocol = protocol;
+    protocol.connectionMade(this);
+    if (this.#isClosed) {
+      protocol.connectionLost(this.#error);
+      return;
+    }
+    const socket = this.#socket;
+    // A protocol that throws kills its connection, not the process (CPython's _fatal_error).
+    socket.on('data', (data: Uint8Array) => {
+      try {
+        protocol.dataReceived(data);
+      } catch (error) {
+        socket.destroy(error as Error);
+      }
+    });
+    socket.on('end', () => {
+      let keepOpen: boolean | void;
+      try {
+        keepOpen = protocol.eofReceived();
+      } catch (error) {
+        socket.destroy(error as Error);
+        return;
+      }
+      if (keepOpen !== true) {
+        this.#flush();
+        socket.end();
+      }
+    });
+  }
+
+  /** Stops taking bytes from the peer (the reader's buffer is full). */
+  pauseReading(): void {
+    this.#socket.pause();
+  }
+
+  /** Takes bytes from the peer again. */
+  resumeReading(): void {
+    this.#socket.resume();
+  }
+
+  /**
+   * Hands `chunk` to the socket now if it has room (see `Transport.tryWrite`); false when the
+   * socket is full, closed or ending, or a sink write waits for it to drain.
+   */
+  tryWrite(chunk: Uint8Array): boolean {
+    if (this.#writeDone || this.#drainWaiter !== null || this.#socket.destroyed || this.#isFull()) return false;
+    this.#send(chunk);
+    return true;
+  }
+
+  /** A plain TCP or Unix connection can be half-closed. */
+  canWriteEof(): boolean {
+    return true;
+  }
+
+  /**
+   * `peername` and `sockname` (`[host, port]`, or the path for a Unix socket, as CPython gives),
+   * `socket` (the `net.Socket`); `undefined` for any other name.
+   */
+  getExtraInfo(name: string): unknown {
+    if (Object.hasOwn(this.#extra, name)) return this.#extra[name];
+    switch (name) {
+      case 'peername':
+        return this.#peername;
+      case 'sockname':
+        return this.#sockname;
+      case 'socket':
+        return this.#socket;
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * Closes both directions now, dropping what is still queued (WinterTC `close()`): `readable`
+   * ends (errors with `reason` when one is given) and `writable` errors.
+   * @returns the `closed` promise
+   */
+  close(reason?: unknown): Promise<void> {
+    if (!this.#isClosed) {
+      this.#finishWritable(reason ?? socketClosedError());
+      if (reason !== undefined) this.#finishReadable(reason);
+      this.#socket.destroy();
+    }
+    return this.closed;
+  }
+
+  /**
+   * Not supported yet: TLS arrives in a later release.
+   * @throws {Error} always
+   */
+  startTls(): never {
+    throw new Error('startTls() is not supported yet: asyncio-streams has no TLS support so far');
+  }
+
+  #info(): SocketInfo {
+    const socket = this.#socket;
+    const path = (name: string) => (typeof this.#extra[name] === 'string' ? (this.#extra[name] as string) : null);
+    return {
+      remoteAddress: hostPort(socket.remoteAddress, socket.remotePort) ?? path('peername'),
+      localAddress: hostPort(socket.localAddress, socket.localPort) ?? path('sockname'),
+      alpn: null,
+    };
+  }
+
+  #readAddresses(): void {
+    const socket = this.#socket;
+    this.#peername = socket.remoteAddress === undefined ? undefined : [socket.remoteAddress, socket.remotePort];
+    this.#sockname = socket.localAddress === undefined ? undefined : [socket.localAddress, socket.localPort];
+  }
+
+  #createReadable(): ReadableStream<Uint8Array> {
+    const socket = this.#socket;
+    const readable = new ReadableStream(
+      {
+        type: 'bytes',
+        start: (controller) => {
+          this.#readController = controller;
+        },
+        pull: () => {
+          if (this.#readPaused) {
+            this.#readPaused = false;
+            socket.resume();
+          }
+        },
+        cancel: () => {
+          this.#readDone = true;
+          this.#readCancelled = true;
+          socket.pause();
+          if (this.#writeDone) socket.destroy();
+        },
+      },
+      { highWaterMark: this.#readableHighWaterMark },
+    );
+    if (this.#isClosed) {
+      this.#finishReadable(this.#error);
+    } else {
+      socket.on('data', this.#onStreamData);
+      socket.on('end', this.#onStreamEnd);
+    }
+    return readable;
+  }
+
+  readonly #onStreamData = (chunk: Uint8Array<ArrayBuffer>): void => {
+    const controller = this.#readController!;
+    if (this.#readDone) return;
+    const request = controller.byobRequest;
+    if (request !== null && request.view !== null) {
+      const view = request.view;
+      const n = Math.min(view.byteLength, chunk.byteLength);
+      new Uint8Array(view.buffer, view.byteOffset, n).set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+      request.respond(n);
+      if (n < chunk.byteLength) controller.enqueue(owned(chunk, n));
+    } else {
+      controller.enqueue(owned(chunk, 0));
+    }
+    if ((controller.desiredSize ?? 1) <= 0 && !this.#readPaused) {
+      this.#readPaused = true;
+      this.#socket.pause();
+    }
+  };
+
+  readonly #onStreamEnd = (): void => {
+    this.#finishReadable(null);
+    if (this.#writeDone) this.#socket.destroy();
+  };
+
+  /** Ends `readable`: closed when `error` is null, else errored with it. */
+  #finishReadable(error: unknown): void {
+    if (this.#readDone) return;
+    this.#readDone = true;
+    const controller = this.#readController;
+    if (controller === undefined) return;
+    if (error !== null) {
+      controller.error(error);
+      return;
+    }
+    controller.close();
+    // A BYOB read still waiting gets `done` only once it is answered.
+    controller.byobRequest?.respond(0);
+  }
+
+  /** Errors `writable` and wakes a sink write waiting for the socket to drain. */
+  #finishWritable(error: unknown): void {
+    const waiter = this.#drainWaiter;
+    this.#drainWaiter = null;
+    waiter?.reject(error);
+    if (this.#writeDone) return;
+    this.#writeDone = true;
+    this.#writeController.error(error);
+  }
+
+  #write(chunk: Uint8Array): Promise<void> | undefined {
+    if (!(chunk instanceof Uint8Array)) {
+      throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
+    }
+    const socket = this.#socket;
+    if (this.#isClosed || socket.destroyed) throw this.#error ?? socketClosedError();
+    if (this.#send(chunk)) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      this.#drainWaiter = { resolve, reject };
+    });
+  }
+
+  /**
+   * Queues `chunk` for the end of the tick; false once the socket (with this tick's batch) is
+   * at its high-water mark.
+   */
+  #send(chunk: Uint8Array): boolean {
+    // The writes of one tick go out in one system call instead of one each: the sink is called
+    // one microtask apart, and nextTick runs only after the microtask queue is empty. A lone
+    // write skips Node's cork()/uncork(), which costs about a microsecond per tick.
+    if (this.#batch.length === 0) process.nextTick(this.#flush);
+    this.#batch.push(chunk);
+    this.#batchBytes += chunk.byteLength;
+    return !this.#isFull();
+  }
+
+  #isFull(): boolean {
+    const socket = this.#socket;
+    return socket.writableNeedDrain || socket.writableLength + this.#batchBytes >= socket.writableHighWaterMark;
+  }
+
+  /** Sends this tick's batch: one write, or one writev for several chunks. */
+  readonly #flush = (): void => {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    if (batch.length === 1) {
+      socket.write(batch[0]!);
+    } else {
+      socket.cork();
+      for (const chunk of batch) socket.write(chunk);
+      socket.uncork();
+    }
+    // The batch alone may have looked full; if the socket took it all, no 'drain' will come.
+    if (!socket.writableNeedDrain) this.#onDrain();
+  };
+
+  #end(): Promise<void> {
+    this.#writeDone = true;
+    const socket = this.#socket;
+    if (this.#isClosed || socket.destroyed) {
+      return this.#error === null ? Promise.resolve() : Promise.reject(this.#error);
+    }
+    this.#flush();
+    return new Promise<void>((resolve, reject) => {
+      socket.end((error?: Error | null) => {
+        if (error) {
+          reject(this.#error ?? error);
+          return;
+        }
+        resolve();
+        if (this.#readDone && this.#readable !== undefined) socket.destroy();
+      });
+    });
+  }
+
+  readonly #onDrain = (): void => {
+    const waiter = this.#drainWaiter;
+    this.#drainWaiter = null;
+    waiter?.resolve();
+  };
+
+  readonly #onError = (error: unknown): void => {
+    this.#error ??= error;
+    this.#finishWritable(error);
+    this.#finishReadable(error);
+  };
+
+  readonly #onClose = (): void => {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    const error = this.#error;
+    this.#failOpening(error ?? socketClosedError());
+    this.#finishWritable(error ?? socketClosedError());
+    if (!this.#readCancelled) this.#finishReadable(error);
+    this.#protocol?.connectionLost(error);
+    this.#settleClosed(error);
+  };
+}
+
+/**
+ * A chunk the stream may own from byte `start` on. Enqueueing transfers the chunk's whole
+ * ArrayBuffer, which is safe only for a buffer nobody else holds: a socket's read buffer is
+ * its own allocation, a slice of a pooled one is copied.
+ */
+function owned(chunk: Uint8Array<ArrayBuffer>, start: number): Uint8Array<ArrayBuffer> {
+  if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) return chunk.subarray(start);
+  // Not chunk.slice(): on a Buffer that is a view, not a copy.
+  return Uint8Array.prototype.slice.call(chunk, start) as Uint8Array<ArrayBuffer>;
+}

@@ -1,0 +1,197 @@
+import { lookup } from 'node:dns/promises';
+import { lstat, unlink } from 'node:fs/promises';
+import { createServer, type ListenOptions, type Server as NetServer, type Socket as NetSocket } from 'node:net';
+import { logClientError, type ClientConnectedCallback, type ClientErrorHandler } from '../_client-callback.js';
+import {
+  checkServer,
+  checkUnixServer,
+  type CheckedServer,
+  type StartServerOptions,
+  type StartUnixServerOptions,
+} from '../_connection-options.js';
+import { Server, type ServerListener, type SocketName } from '../server.js';
+import { NodeSocket } from './_node-socket.js';
+
+type Accept = (socket: NetSocket) => void;
+
+/** Node 23.1 and 22.12 added `reusePort` to `server.listen()`. */
+function nodeHasReusePort(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major >= 23 ? major > 23 || minor >= 1 : major === 22 && minor >= 12;
+}
+
+function checkReuse(options: StartServerOptions<unknown>): void {
+  if (options.reuseAddress === false) {
+    throw new RangeError('reuseAddress: false is not supported on Node, which always sets SO_REUSEADDR on TCP listeners');
+  }
+  if (options.reusePort && !nodeHasReusePort()) {
+    throw new RangeError(`reusePort is not supported on Node ${process.version} (it needs Node 22.12 or 23.1 and later)`);
+  }
+}
+
+function nameOf(server: NetServer): SocketName {
+  const address = server.address();
+  if (typeof address === 'string') return address;
+  if (address === null) throw new Error('The server is not listening');
+  return [address.address, address.port];
+}
+
+function listenerOf(server: NetServer, onError: ClientErrorHandler): ServerListener {
+  const name = nameOf(server);
+  // Accept errors (EMFILE, ...) are reported, as asyncio logs them, instead of crashing.
+  server.on('error', (error) => onError(error, { message: 'socket.accept() failed', transport: null }));
+  return {
+    getsockname: () => name,
+    close: () => void server.close(),
+  };
+}
+
+function listen(options: ListenOptions, accept: Accept, onError: ClientErrorHandler): Promise<ServerListener> {
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, accept);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve(listenerOf(server, onError));
+    });
+  });
+}
+
+/** Every address `hosts` resolve to, once each (CPython binds them all). */
+async function resolve(hosts: string[], family: 0 | 4 | 6): Promise<string[]> {
+  const addresses = new Set<string>();
+  for (const host of hosts) {
+    for (const { address } of await lookup(host, { all: true, family })) addresses.add(address);
+  }
+  return [...addresses];
+}
+
+async function listenTcp(checked: CheckedServer, reusePort: boolean, accept: Accept, onError: ClientErrorHandler): Promise<ServerListener[]> {
+  const base: ListenOptions & { reusePort?: boolean } = { backlog: checked.backlog };
+  if (reusePort) base.reusePort = true;
+  if (checked.hosts === undefined) {
+    // All interfaces: Node's default is one dual-stack socket.
+    const host = checked.family === 4 ? '0.0.0.0' : checked.family === 6 ? '::' : undefined;
+    return [await listen({ ...base, host, port: checked.port, ipv6Only: checked.family === 6 }, accept, onError)];
+  }
+  const listeners: ServerListener[] = [];
+  try {
+    let port = checked.port;
+    for (const host of await resolve(checked.hosts, checked.family)) {
+      const listener = await listen({ ...base, host, port }, accept, onError);
+      listeners.push(listener);
+      // With port 0, every address gets the port the first one was given.
+      port = (listener.getsockname() as [string, number])[1];
+    }
+  } catch (error) {
+    for (const listener of listeners) listener.close();
+    throw error;
+  }
+  return listeners;
+}
+
+/** Removes a stale socket file left at `path`, as CPython does; anything else there stays. */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    if ((await lstat(path)).isSocket()) await unlink(path);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+  }
+}
+
+function adopt(sock: NetServer, accept: Accept, onError: ClientErrorHandler): ServerListener {
+  if (typeof sock?.listen !== 'function' || !sock.listening) throw new TypeError('sock must be a listening net.Server');
+  sock.on('connection', accept);
+  return listenerOf(sock, onError);
+}
+
+/**
+ * Starts a TCP server (asyncio's `start_server`): `clientConnectedCb(reader, writer)` is called
+ * for each client. It may be async; when it throws or rejects, `onError` hears of it (the
+ * default logs `'Unhandled exception in client_connected_cb'` with `console.error`) and that
+ * client's connection is closed; the server goes on. `TCP_NODELAY` is set on every client.
+ *
+ * A host name is bound on every address it resolves to (one entry each in `server.sockets`);
+ * no host (or `''`) means every interface. Port 0 picks a free port (the same one for every
+ * address).
+ *
+ * @param clientConnectedCb called with `(reader, writer)` for each client
+ * @param host a name, an address, an array of them, or nothing for every interface
+ * @param port the port; 0 for any free one
+ * @param options `limit`, `family`, `backlog` (100), `reuseAddress`, `reusePort`,
+ *   `startServing` (true), `sock` (a listening `net.Server`), `onError`
+ * @returns the listening server
+ * @throws the runtime's error for a failed bind (`EADDRINUSE`, ...)
+ * @throws {RangeError} for conflicting arguments, and for `reusePort` (or `reuseAddress: false`)
+ *   where Node cannot do it
+ * @example
+ * ```ts
+ * import { startServer } from 'asyncio-streams';
+ *
+ * const server = await startServer(async (reader, writer) => {
+ *   writer.write(await reader.readline()); // echo one line
+ *   writer.close();
+ * }, '127.0.0.1', 8888);
+ * await server.serveForever();
+ * ```
+ */
+export async function startServer(
+  clientConnectedCb: ClientConnectedCallback,
+  host?: string | readonly string[] | null,
+  port?: number | string | null,
+  options: StartServerOptions<NetServer> = {},
+): Promise<Server> {
+  const checked = checkServer(host, port, options);
+  checkReuse(options);
+  const onError = checked.onError ?? logClientError;
+  const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
+  const accept = (socket: NetSocket): void => {
+    socket.setNoDelay(true);
+    server._accept(new NodeSocket(socket));
+  };
+  const listeners = options.sock
+    ? [adopt(options.sock, accept, onError)]
+    : await listenTcp(checked, Boolean(options.reusePort), accept, onError);
+  server._attachListeners(listeners);
+  if (checked.startServing) await server.startServing();
+  return server;
+}
+
+/**
+ * Starts a Unix socket server (asyncio's `start_unix_server`); see `startServer()`. A stale
+ * socket file at `path` is replaced, and the file is removed when the server closes.
+ * For each client, `getExtraInfo('sockname')` is the path and `peername` is `''`.
+ *
+ * @param clientConnectedCb called with `(reader, writer)` for each client
+ * @param path where to create the socket
+ * @param options `limit`, `backlog` (100), `startServing` (true), `sock`, `onError`
+ * @returns the listening server
+ * @example
+ * ```ts
+ * const server = await startUnixServer(handle, '/run/app.sock');
+ * ```
+ */
+export async function startUnixServer(
+  clientConnectedCb: ClientConnectedCallback,
+  path?: string | null,
+  options: StartUnixServerOptions<NetServer> = {},
+): Promise<Server> {
+  const checked = checkUnixServer(path, options);
+  const onError = checked.onError ?? logClientError;
+  const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
+  let socketPath = checked.hosts?.[0] ?? '';
+  const accept = (socket: NetSocket): void => {
+    server._accept(new NodeSocket(socket, { extra: { sockname: socketPath, peername: '' } }));
+  };
+  let listener: ServerListener;
+  if (options.sock) {
+    listener = adopt(options.sock, accept, onError);
+    socketPath = String(listener.getsockname());
+  } else {
+    await removeStaleSocket(socketPath);
+    listener = await listen({ path: socketPath, backlog: checked.backlog }, accept, onError);
+  }
+  server._attachListeners([listener]);
+  if (checked.startServing) await server.startServing();
+  return server;
+}

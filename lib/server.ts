@@ -1,0 +1,263 @@
+import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.js';
+import { StreamReader } from './stream-reader.js';
+import { StreamReaderProtocol } from './stream-reader-protocol.js';
+import { StreamWriter } from './stream-writer.js';
+import type { Transport } from './_transport.js';
+
+/** A socket's address as CPython's `getsockname()` gives it: `[host, port]`, or a Unix socket's path. */
+export type SocketName = readonly [host: string, port: number] | string;
+
+/** One listening socket of a server, as `server.sockets` lists it. */
+export interface ServerSocket {
+  /** The address it listens on: `[host, port]`, or the path of a Unix socket. */
+  getsockname(): SocketName;
+}
+
+/** What a runtime adapter gives the server for each socket it listens on. */
+export interface ServerListener extends ServerSocket {
+  /** Stops listening. Connections already accepted stay open. */
+  close(): void;
+}
+
+/** What `Server` itself needs to know; the connection functions fill it in from their options. */
+export interface ServerOptions {
+  /** The limit of each client's `StreamReader` (default 65536). */
+  limit?: number;
+  /** Hears about a client callback that threw; the default logs it with `console.error`. */
+  onError?: ClientErrorHandler;
+}
+
+interface Client {
+  readonly transport: Transport;
+  writer: StreamWriter | null;
+}
+
+function ignore(): void {}
+
+function describe(name: SocketName): string {
+  return typeof name === 'string' ? name : name[0].includes(':') ? `[${name[0]}]:${name[1]}` : `${name[0]}:${name[1]}`;
+}
+
+/**
+ * A listening server (CPython's `asyncio.Server`), as `startServer()` and `startUnixServer()`
+ * return it. Each accepted connection gets a `StreamReader` and a `StreamWriter` and is handed
+ * to the client callback.
+ *
+ * `close()` stops listening and leaves the clients connected; `waitClosed()` waits for them
+ * too (CPython 3.12.1+); `closeClients()`/`abortClients()` end them. `await using` closes the
+ * server and waits.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from 'asyncio-streams';
+ *
+ * await using server = await startServer(async (reader, writer) => {
+ *   writer.write(await reader.readline());
+ *   writer.close();
+ *   await writer.waitClosed();
+ * }, '127.0.0.1', 0);
+ * console.log(server.sockets[0]!.getsockname()); // ['127.0.0.1', 40213]
+ * ```
+ */
+export class Server {
+  readonly #clientConnectedCb: ClientConnectedCallback;
+  readonly #limit: number | undefined;
+  readonly #onError: ClientErrorHandler | undefined;
+  #listeners: ServerListener[] = [];
+  #sockets: ServerSocket[] = [];
+  #isClosed = false;
+  #serving = false;
+  /** Connections accepted before `startServing()`. */
+  #pending: Transport[] = [];
+  readonly #clients = new Set<Client>();
+  /** `waitClosed()` callers; `null` once the server is closed and every client is gone. */
+  #waiters: Array<() => void> | null = [];
+  #servingForever = false;
+  readonly #closeCalled: Promise<void>;
+  #signalClose!: () => void;
+
+  /**
+   * Made by `startServer()`/`startUnixServer()` (or a runtime adapter), not by hand.
+   *
+   * @param clientConnectedCb called with `(reader, writer)` for each client
+   * @param options the readers' `limit` and the `onError` hook
+   * @internal
+   */
+  constructor(clientConnectedCb: ClientConnectedCallback, options: ServerOptions = {}) {
+    if (typeof clientConnectedCb !== 'function') throw new TypeError('The client callback must be a function');
+    this.#clientConnectedCb = clientConnectedCb;
+    this.#limit = options.limit;
+    this.#onError = options.onError;
+    this.#closeCalled = new Promise((resolve) => {
+      this.#signalClose = resolve;
+    });
+  }
+
+  /**
+   * Hands the server its listening sockets (once, right after construction).
+   * @internal
+   */
+  _attachListeners(listeners: readonly ServerListener[]): void {
+    this.#listeners = [...listeners];
+    this.#sockets = listeners.map((listener) => {
+      const name = listener.getsockname();
+      return { getsockname: () => name };
+    });
+  }
+
+  /**
+   * Takes a connection a listener accepted: served now, or once `startServing()` is called.
+   * @internal
+   */
+  _accept(transport: Transport): void {
+    if (this.#isClosed) {
+      transport.close().catch(ignore);
+    } else if (this.#serving) {
+      this.#serve(transport);
+    } else {
+      this.#pending.push(transport);
+    }
+  }
+
+  /** The listening sockets, each with `getsockname()`; empty once closed. */
+  get sockets(): readonly ServerSocket[] {
+    return this.#isClosed ? [] : this.#sockets;
+  }
+
+  /** Whether the server accepts connections (after `startServing()`, before `close()`). */
+  isServing(): boolean {
+    return this.#serving;
+  }
+
+  /**
+   * Starts handing connections to the callback (needed only with `startServing: false`).
+   * Idempotent. Connections that arrived before are served now.
+   *
+   * @throws {Error} when the server is closed
+   */
+  async startServing(): Promise<void> {
+    if (this.#isClosed) throw new Error(`server ${this} is closed`);
+    if (!this.#serving) {
+      this.#serving = true;
+      const pending = this.#pending;
+      this.#pending = [];
+      for (const transport of pending) this.#serve(transport);
+    }
+    // CPython's sleep(0): lets the first connections start.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+
+  /**
+   * Serves until the server is closed: resolves after `close()` once every client is gone;
+   * aborting `signal` closes the server, waits the same way, then rejects with the reason
+   * (CPython's cancellation of `serve_forever()`).
+   *
+   * @param options `{ signal }`
+   * @throws {Error} when already serving forever, or when the server is closed
+   * @example
+   * ```ts
+   * const controller = new AbortController();
+   * process.once('SIGINT', () => controller.abort());
+   * await server.serveForever({ signal: controller.signal }).catch(() => {});
+   * ```
+   */
+  async serveForever(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#servingForever) throw new Error(`server ${this} is already being awaited on serveForever()`);
+    if (this.#isClosed) throw new Error(`server ${this} is closed`);
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    this.#servingForever = true;
+    const onAbort = (): void => this.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.startServing();
+      await this.#closeCalled;
+      await this.waitClosed();
+      signal?.throwIfAborted();
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.#servingForever = false;
+    }
+  }
+
+  /**
+   * Stops listening; the clients stay connected (see `closeClients()`). A running
+   * `serveForever()` ends. Idempotent.
+   */
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#serving = false;
+    for (const listener of this.#listeners) listener.close();
+    this.#listeners = [];
+    for (const transport of this.#pending) transport.close().catch(ignore);
+    this.#pending = [];
+    this.#signalClose();
+    this.#maybeWake();
+  }
+
+  /** Resolves once the server is closed and every client connection is gone. */
+  async waitClosed(): Promise<void> {
+    const waiters = this.#waiters;
+    if (waiters === null) return;
+    await new Promise<void>((resolve) => waiters.push(resolve));
+  }
+
+  /** Closes every client connection gracefully: queued bytes go out first. */
+  closeClients(): void {
+    for (const client of this.#clients) {
+      if (client.writer !== null) client.writer.close();
+      else client.transport.close().catch(ignore);
+    }
+  }
+
+  /** Closes every client connection at once, dropping what is queued. */
+  abortClients(): void {
+    for (const client of this.#clients) client.transport.close().catch(ignore);
+  }
+
+  /** `await using server = ...`: closes the server and waits for it (`close()` + `waitClosed()`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed();
+  }
+
+  /** `<Server sockets=[127.0.0.1:8888]>`, after CPython's `repr()`. */
+  toString(): string {
+    return `<Server sockets=[${this.sockets.map((socket) => describe(socket.getsockname())).join(', ')}]>`;
+  }
+
+  #serve(transport: Transport): void {
+    const client: Client = { transport, writer: null };
+    this.#clients.add(client);
+    const detach = (): void => {
+      this.#clients.delete(client);
+      this.#maybeWake();
+    };
+    transport.closed.then(detach, detach);
+    const options = { onError: this.#onError };
+    if (typeof transport.connectProtocol === 'function') {
+      const reader = new StreamReader({ limit: this.#limit });
+      const protocol = new StreamReaderProtocol(reader, (reader, writer) => {
+        client.writer = writer;
+        return this.#clientConnectedCb(reader, writer);
+      }, options);
+      transport.connectProtocol(protocol);
+      return;
+    }
+    const readable = (transport as Partial<{ readable: ReadableStream<Uint8Array> }>).readable;
+    if (readable === undefined) throw new TypeError('A connection needs connectProtocol() or a readable');
+    const reader = StreamReader.from(readable, { limit: this.#limit });
+    const writer = StreamWriter.from(transport.writable, { reader, transport });
+    client.writer = writer;
+    runClientCallback(this.#clientConnectedCb, reader, writer, this.#onError);
+  }
+
+  #maybeWake(): void {
+    if (!this.#isClosed || this.#clients.size > 0) return;
+    const waiters = this.#waiters;
+    if (waiters === null) return;
+    this.#waiters = null;
+    for (const resolve of waiters) resolve();
+  }
+}

@@ -1,0 +1,114 @@
+import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.js';
+import type { StreamReader } from './stream-reader.js';
+import { StreamWriter } from './stream-writer.js';
+import type { Protocol, Transport } from './_transport.js';
+
+/** Options of {@linkcode StreamReaderProtocol}. */
+export interface StreamReaderProtocolOptions {
+  /** Hears about a client callback that threw; the default logs it with `console.error`. */
+  onError?: ClientErrorHandler;
+}
+
+function ignore(): void {}
+
+/**
+ * Lets a callback-style transport feed a `StreamReader` (CPython's `StreamReaderProtocol`):
+ * `dataReceived` feeds the reader, `eofReceived` feeds its EOF, `connectionLost` feeds EOF
+ * after a clean close or stores the error otherwise, so that every later read (and the
+ * writer's next `drain()`) raises it.
+ *
+ * Given a `clientConnectedCb`, it is the server side: `connectionMade` creates the
+ * connection's `StreamWriter` and calls `clientConnectedCb(reader, writer)`; a callback that
+ * throws or rejects is reported to `onError` and its connection closed.
+ *
+ * @example
+ * ```ts
+ * import { StreamReader, StreamReaderProtocol } from 'asyncio-streams';
+ *
+ * const reader = new StreamReader();
+ * const protocol = new StreamReaderProtocol(reader);
+ * protocol.dataReceived(new TextEncoder().encode('hello\n'));
+ * protocol.connectionLost(null);
+ * await reader.readline(); // 'hello\n'
+ * await reader.read();     // empty: EOF
+ * ```
+ */
+export class StreamReaderProtocol implements Protocol {
+  /** The reader this protocol feeds. */
+  readonly reader: StreamReader;
+  readonly #clientConnectedCb: ClientConnectedCallback | null;
+  readonly #onError: ClientErrorHandler | undefined;
+  #transport: Transport | null = null;
+  #writer: StreamWriter | null = null;
+  #overTls = false;
+  /** Settles at `connectionLost`: resolves after a clean close, rejects with the error. */
+  readonly closed: Promise<void>;
+  #settleClosed!: (error: unknown) => void;
+
+  /**
+   * @param reader the reader to feed
+   * @param clientConnectedCb the server's callback, called once connected with the reader and
+   *   a new writer; none on the client side
+   * @param options `onError`, for a callback that throws
+   */
+  constructor(
+    reader: StreamReader,
+    clientConnectedCb: ClientConnectedCallback | null = null,
+    options: StreamReaderProtocolOptions = {},
+  ) {
+    this.reader = reader;
+    this.#clientConnectedCb = clientConnectedCb;
+    this.#onError = options.onError;
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#settleClosed = (error) => (error === null || error === undefined ? resolve() : reject(error));
+    });
+    // Nobody may ever wait on it (CPython retrieves the exception in __del__ for the same reason).
+    this.closed.catch(ignore);
+  }
+
+  /** The transport given to `connectionMade`, or `null` before it. */
+  get transport(): Transport | null {
+    return this.#transport;
+  }
+
+  /** The writer made for the server's callback, or `null` on the client side. */
+  get writer(): StreamWriter | null {
+    return this.#writer;
+  }
+
+  /**
+   * Connects the reader to `transport` (for flow control) and, on the server side, creates
+   * the writer and calls the client callback.
+   */
+  connectionMade(transport: Transport): void {
+    this.#transport = transport;
+    this.reader.setTransport(transport);
+    this.#overTls = typeof transport.canWriteEof === 'function' && !transport.canWriteEof();
+    const callback = this.#clientConnectedCb;
+    if (callback === null) return;
+    const writer = StreamWriter.from(transport.writable, { reader: this.reader, transport });
+    this.#writer = writer;
+    runClientCallback(callback, this.reader, writer, this.#onError);
+  }
+
+  /** Feeds `data` to the reader. */
+  dataReceived(data: Uint8Array): void {
+    this.reader.feedData(data);
+  }
+
+  /**
+   * Feeds EOF to the reader.
+   * @returns `true` to keep our side open (half-close), `false` over TLS, which cannot
+   */
+  eofReceived(): boolean {
+    this.reader.feedEof();
+    return !this.#overTls;
+  }
+
+  /** Feeds EOF (`error` null) or stores `error` in the reader, then settles `closed`. */
+  connectionLost(error: unknown): void {
+    if (error === null || error === undefined) this.reader.feedEof();
+    else this.reader.setException(error);
+    this.#settleClosed(error);
+  }
+}

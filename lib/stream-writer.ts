@@ -1,0 +1,343 @@
+import { connectionLost } from './_connection-lost.js';
+import type { StreamReader } from './stream-reader.js';
+import type { Transport } from './_transport.js';
+
+/** Options of {@linkcode StreamWriter.from}. */
+export interface StreamWriterOptions {
+  /**
+   * The reader of the same connection: `drain()` raises its stored exception first, so an
+   * error of the connection surfaces from the writer as well (CPython).
+   */
+  reader?: StreamReader | null;
+  /**
+   * The connection (`writer.transport`). When it has `close()`, `close()` closes it once the
+   * queued bytes are out; when it has a `closed` promise, `waitClosed()` waits for it; its
+   * `getExtraInfo(name)` answers what `extra` does not.
+   */
+  transport?: unknown;
+  /** Values for `getExtraInfo(name)`, by name (`peername`, `sockname`, `socket`, ...). */
+  extra?: Readonly<Record<string, unknown>>;
+}
+
+const encoder = new TextEncoder();
+
+function ignore(): void {}
+
+const RESOLVED = Promise.resolve();
+
+/** A macrotask turn, CPython's `sleep(0)`: lets a pending connection loss be delivered. */
+function yieldOnce(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function toBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (typeof data === 'string') return encoder.encode(data);
+  const kind = data === null ? 'null' : typeof data === 'object' ? (data.constructor?.name ?? 'object') : typeof data;
+  throw new TypeError(`data argument must be a Uint8Array or a string, not ${kind}`);
+}
+
+function isTransport(value: unknown): value is Partial<Transport> {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * Writes to a connection the way asyncio's `StreamWriter` does: `write()` is synchronous and
+ * queues, `drain()` waits while the queue is over its high-water mark, `writeEof()`
+ * half-closes, `close()` flushes and then closes.
+ *
+ * It writes to any `WritableStream<Uint8Array>`; the queue is that stream's, so a
+ * `ByteLengthQueuingStrategy` (what socket writables have) makes `drain()` count bytes.
+ * Bytes handed to `write()` are queued as they are, not copied: do not change them until
+ * `drain()` has resolved.
+ *
+ * The writers of `openConnection()` and `startServer()` write to the connection's socket,
+ * which is `transport`.
+ *
+ * @example
+ * ```ts
+ * import { StreamWriter } from 'asyncio-streams';
+ *
+ * const chunks: Uint8Array[] = [];
+ * const writable = new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) },
+ *   new ByteLengthQueuingStrategy({ highWaterMark: 65536 }));
+ * const writer = StreamWriter.from(writable);
+ * writer.write('HELO example\r\n');
+ * await writer.drain();
+ * writer.close();
+ * await writer.waitClosed();
+ * ```
+ */
+export class StreamWriter {
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reader: StreamReader | null;
+  readonly #transport: unknown;
+  readonly #extra: Readonly<Record<string, unknown>>;
+  readonly #closed: Promise<void>;
+  /** The transport's `tryWrite`, bound; null when it has none. */
+  readonly #tryWrite: ((chunk: Uint8Array) => boolean) | null;
+  /** Writes handed to the writable and not settled yet: while there are any, order needs the queue. */
+  #queued = 0;
+  readonly #settleQueued = (): void => {
+    this.#queued -= 1;
+  };
+  #closing = false;
+  #eof = false;
+  /** The writable closing (after `writeEof()` or `close()`). */
+  #ending: Promise<void> | null = null;
+  /** Set once the connection is gone; `diedOf` is the error when it died of one. */
+  #lost: { diedOf: unknown } | null = null;
+  #proxy: WritableStream<Uint8Array | string> | null = null;
+
+  private constructor(writable: WritableStream<Uint8Array>, options: StreamWriterOptions) {
+    this.#writer = writable.getWriter();
+    this.#reader = options.reader ?? null;
+    this.#transport = options.transport ?? null;
+    this.#extra = options.extra ?? {};
+    const transport = this.#transport;
+    this.#tryWrite = isTransport(transport) && typeof transport.tryWrite === 'function'
+      ? transport.tryWrite.bind(transport)
+      : null;
+    const transportClosed = isTransport(transport) && transport.closed instanceof Promise ? transport.closed : null;
+    this.#closed = transportClosed ?? this.#writer.closed;
+    this.#closed.then(
+      () => {
+        if (transportClosed !== null) this.#lost ??= { diedOf: null };
+      },
+      (error: unknown) => {
+        this.#lost ??= { diedOf: error };
+      },
+    );
+  }
+
+  /**
+   * Creates a writer over `writable`, which it locks.
+   *
+   * @param writable where the bytes go
+   * @param options the connection's `reader`, its `transport`, and `extra` info
+   * @returns the writer
+   * @throws {TypeError} when `writable` is locked
+   * @example
+   * ```ts
+   * const reader = StreamReader.from(socket.readable);
+   * const writer = StreamWriter.from(socket.writable, { reader, transport: socket });
+   * ```
+   */
+  static from(writable: WritableStream<Uint8Array>, options: StreamWriterOptions = {}): StreamWriter {
+    if (typeof (writable as { getWriter?: unknown } | null)?.getWriter !== 'function') {
+      throw new TypeError('StreamWriter.from() needs a WritableStream');
+    }
+    return new StreamWriter(writable, options);
+  }
+
+  /** The connection this writer writes to (the socket), or `null` for a bare writable. */
+  get transport(): unknown {
+    return this.#transport;
+  }
+
+  /**
+   * A `WritableStream` that writes through this writer, for `pipeTo`: each chunk is a
+   * `write()` followed by `drain()`, closing it is `writeEof()` and aborting it closes the
+   * connection. (The stream given to `from()` stays locked by the writer.)
+   *
+   * @example
+   * ```ts
+   * await (await fetch(url)).body!.pipeTo(writer.writable); // then the peer sees EOF
+   * ```
+   */
+  get writable(): WritableStream<Uint8Array | string> {
+    this.#proxy ??= new WritableStream<Uint8Array | string>({
+      write: (chunk) => {
+        this.write(chunk);
+        return this.drain();
+      },
+      close: () => {
+        this.writeEof();
+        return this.#ending ?? undefined;
+      },
+      abort: (reason) => {
+        this.#closing = true;
+        return this.#abort(reason);
+      },
+    });
+    return this.#proxy;
+  }
+
+  /**
+   * Queues `data` to be sent; returns at once. Empty data does nothing. Once the connection is
+   * lost, writes are dropped silently (CPython): the error comes from `drain()`.
+   *
+   * @param data bytes, or a string sent as UTF-8
+   * @throws {TypeError} when `data` is neither a `Uint8Array` nor a string
+   * @throws {Error} after `writeEof()` or `close()`
+   * @example
+   * ```ts
+   * writer.write('GET / HTTP/1.0\r\n\r\n');
+   * await writer.drain();
+   * ```
+   */
+  write(data: Uint8Array | string): void {
+    const chunk = toBytes(data);
+    if (this.#eof) throw new Error('Cannot call write() after writeEof()');
+    if (this.#closing) throw new Error('Cannot call write() after close()');
+    if (chunk.byteLength === 0) return;
+    this.#enqueue(chunk);
+  }
+
+  /**
+   * Queues every chunk of `lines`, in order. Checks them all before queueing any.
+   *
+   * @param lines bytes or strings
+   * @throws {TypeError} when a chunk is neither a `Uint8Array` nor a string
+   * @throws {Error} after `writeEof()` or `close()`
+   * @example
+   * ```ts
+   * writer.writelines(['HELO example\r\n', 'QUIT\r\n']);
+   * ```
+   */
+  writelines(lines: Iterable<Uint8Array | string>): void {
+    const chunks = Array.from(lines, toBytes);
+    if (this.#eof) throw new Error('Cannot call writelines() after writeEof()');
+    if (this.#closing) throw new Error('Cannot call writelines() after close()');
+    for (const chunk of chunks) {
+      if (chunk.byteLength > 0) this.#enqueue(chunk);
+    }
+  }
+
+  /**
+   * Waits until the queue is under its high-water mark (`writer.ready`); resolves at once when
+   * it already is. Any number of calls may wait together.
+   *
+   * @throws the reader's stored exception, first (the error the connection died of)
+   * @throws the connection's error, or `Error('Connection lost')` with `code: 'ECONNRESET'`,
+   *   when the writer is closing or the connection is gone (after yielding once, so a loop of
+   *   `write(); await drain()` against a dead peer ends instead of spinning)
+   * @example
+   * ```ts
+   * for (const chunk of chunks) {
+   *   writer.write(chunk);
+   *   await writer.drain();
+   * }
+   * ```
+   */
+  drain(): Promise<void> {
+    const exception = this.#reader?.exception() ?? null;
+    if (exception !== null) return Promise.reject(exception);
+    if (this.isClosing()) return this.#drainClosing();
+    // An empty queue under its mark: ready is resolved, and awaiting it would cost a turn.
+    if (this.#queued === 0 && (this.#writer.desiredSize ?? 0) > 0) return RESOLVED;
+    return this.#writer.ready;
+  }
+
+  async #drainClosing(): Promise<void> {
+    await yieldOnce();
+    throw this.#lost?.diedOf ?? connectionLost();
+  }
+
+  /** Whether `writeEof()` is possible: true unless the transport says otherwise (TLS cannot). */
+  canWriteEof(): boolean {
+    const transport = this.#transport;
+    return !isTransport(transport) || typeof transport.canWriteEof !== 'function' || transport.canWriteEof();
+  }
+
+  /**
+   * Half-closes: the queued bytes go out, then the peer sees EOF, and reading goes on. Does
+   * nothing when already done or closing.
+   *
+   * @throws {Error} when the transport cannot half-close (`canWriteEof()` is false)
+   * @example
+   * ```ts
+   * writer.write(request);
+   * writer.writeEof();
+   * const response = await reader.read(); // everything until the peer closes
+   * ```
+   */
+  writeEof(): void {
+    if (this.#eof || this.#closing) return;
+    if (!this.canWriteEof()) throw new Error('This transport cannot half-close (writeEof)');
+    this.#eof = true;
+    this.#ending = this.#writer.close();
+    this.#ending.catch(ignore);
+  }
+
+  /**
+   * Closes the connection: the queued bytes go out first, then the transport is closed.
+   * Returns at once; `waitClosed()` tells when it is done. Idempotent.
+   *
+   * @example
+   * ```ts
+   * writer.close();
+   * await writer.waitClosed();
+   * ```
+   */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    const flushed = this.#ending ?? this.#writer.close();
+    this.#ending = flushed;
+    const transport = this.#transport;
+    const closeTransport = (): void => {
+      if (isTransport(transport) && typeof transport.close === 'function') {
+        Promise.resolve(transport.close()).catch(ignore);
+      }
+    };
+    flushed.then(closeTransport, closeTransport);
+  }
+
+  /** Whether `close()` was called or the connection is gone. */
+  isClosing(): boolean {
+    return this.#closing || this.#lost !== null;
+  }
+
+  /**
+   * Resolves once the connection is closed (the transport's `closed`, else the writable's).
+   *
+   * @throws the error the connection died of
+   */
+  waitClosed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /**
+   * Connection details, by CPython's names: `peername` and `sockname` (`[host, port]`, or the
+   * path of a Unix socket), `socket` (the runtime's socket).
+   *
+   * @param name the detail wanted
+   * @param defaultValue what to return when it is unknown
+   * @example
+   * ```ts
+   * const [host, port] = writer.getExtraInfo('peername') as [string, number];
+   * ```
+   */
+  getExtraInfo(name: string, defaultValue?: unknown): unknown {
+    if (Object.hasOwn(this.#extra, name)) return this.#extra[name];
+    const transport = this.#transport;
+    const value = isTransport(transport) && typeof transport.getExtraInfo === 'function'
+      ? transport.getExtraInfo(name)
+      : undefined;
+    return value === undefined ? defaultValue : value;
+  }
+
+  /** CPython's `repr()`: `<StreamWriter transport=... reader=...>`. */
+  toString(): string {
+    const info = ['StreamWriter'];
+    if (this.#transport !== null) info.push(`transport=${String(this.#transport)}`);
+    if (this.#reader !== null) info.push(`reader=${String(this.#reader)}`);
+    return `<${info.join(' ')}>`;
+  }
+
+  /** Sends straight to the transport while nothing is queued, else through the writable. */
+  #enqueue(chunk: Uint8Array): void {
+    if (this.#queued === 0 && this.#tryWrite !== null && this.#tryWrite(chunk)) return;
+    this.#queued += 1;
+    this.#writer.write(chunk).then(this.#settleQueued, this.#settleQueued);
+  }
+
+  #abort(reason: unknown): Promise<void> {
+    const transport = this.#transport;
+    if (isTransport(transport) && typeof transport.close === 'function') {
+      return Promise.resolve(transport.close(reason)).catch(ignore);
+    }
+    return this.#writer.abort(reason);
+  }
+}

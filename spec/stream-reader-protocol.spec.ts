@@ -1,0 +1,200 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StreamReader, StreamReaderProtocol, StreamWriter, type Transport } from '../lib/index.js';
+import { bytes, rejection, text, tick, watchUnhandled, within } from './_loopback.js';
+
+/** A transport over an in-memory writable that records flow control and closes. */
+function memoryTransport(options: { canWriteEof?: boolean } = {}) {
+  const calls: string[] = [];
+  const written: string[] = [];
+  let settle!: () => void;
+  const closed = new Promise<void>((resolve) => (settle = resolve));
+  const transport: Transport = {
+    writable: new WritableStream<Uint8Array>({ write: (chunk) => void written.push(text(chunk)) }),
+    closed,
+    close: () => {
+      calls.push('close');
+      settle();
+      return closed;
+    },
+    pauseReading: () => void calls.push('pause'),
+    resumeReading: () => void calls.push('resume'),
+    canWriteEof: () => options.canWriteEof ?? true,
+  };
+  return { transport, calls, written };
+}
+
+const client = suite('StreamReaderProtocol, client side');
+
+client('feeds the data it receives to the reader', async () => {
+  const reader = new StreamReader();
+  const protocol = new StreamReaderProtocol(reader);
+  protocol.dataReceived(bytes('line1\nli'));
+  protocol.dataReceived(bytes('ne2\n'));
+  assert.is(text(await reader.readline()), 'line1\n');
+  assert.is(text(await reader.readline()), 'line2\n');
+  assert.is(protocol.reader, reader);
+});
+
+client('feeds EOF and keeps the connection half-open', async () => {
+  const reader = new StreamReader();
+  const protocol = new StreamReaderProtocol(reader);
+  protocol.connectionMade(memoryTransport().transport);
+  protocol.dataReceived(bytes('tail'));
+  assert.is(protocol.eofReceived(), true);
+  assert.is(text(await reader.read()), 'tail');
+  assert.is(reader.atEof(), true);
+});
+
+client('asks to close at EOF over a transport that cannot half-close (TLS)', () => {
+  const protocol = new StreamReaderProtocol(new StreamReader());
+  protocol.connectionMade(memoryTransport({ canWriteEof: false }).transport);
+  assert.is(protocol.eofReceived(), false);
+});
+
+client('sets itself as the reader\'s transport, which the reader pauses and resumes', async () => {
+  const reader = new StreamReader({ limit: 4 });
+  const protocol = new StreamReaderProtocol(reader);
+  const { transport, calls } = memoryTransport();
+  protocol.connectionMade(transport);
+  assert.is(reader.transport, transport);
+  assert.is(protocol.transport, transport);
+  protocol.dataReceived(bytes('0123456789'));
+  assert.equal(calls, ['pause']);
+  await reader.read(8);
+  assert.equal(calls, ['pause', 'resume']);
+});
+
+client('a clean connectionLost feeds EOF and resolves closed', async () => {
+  const reader = new StreamReader();
+  const protocol = new StreamReaderProtocol(reader);
+  protocol.dataReceived(bytes('rest'));
+  protocol.connectionLost(null);
+  await within(protocol.closed);
+  assert.is(text(await reader.read()), 'rest');
+  assert.is(reader.atEof(), true);
+});
+
+client('connectionLost with an error makes every read raise it (tests 5 and 6)', async () => {
+  const watch = watchUnhandled();
+  const reader = new StreamReader();
+  const protocol = new StreamReaderProtocol(reader);
+  protocol.dataReceived(bytes('buffered'));
+  class ZeroDivisionError extends Error {}
+  const error = new ZeroDivisionError();
+  const pending = reader.readexactly(100);
+  protocol.connectionLost(error);
+  assert.is(await rejection(pending), error);
+  assert.is(await rejection(reader.read()), error);
+  assert.is(await rejection(protocol.closed), error);
+  await watch.stop();
+});
+
+client('makes no writer on the client side', () => {
+  const protocol = new StreamReaderProtocol(new StreamReader());
+  protocol.connectionMade(memoryTransport().transport);
+  assert.is(protocol.writer, null);
+});
+
+client.run();
+
+const server = suite('StreamReaderProtocol, server side');
+
+server('calls the client callback with the reader and a writer over the transport', async () => {
+  const reader = new StreamReader();
+  const { transport, written } = memoryTransport();
+  let got: [StreamReader, StreamWriter] | null = null;
+  const protocol = new StreamReaderProtocol(reader, (r, w) => {
+    got = [r, w];
+  });
+  protocol.connectionMade(transport);
+  assert.ok(got !== null);
+  const [r, w] = got as [StreamReader, StreamWriter];
+  assert.is(r, reader);
+  assert.is(w, protocol.writer);
+  assert.is(w.transport, transport);
+  w.write('hello');
+  await tick();
+  assert.equal(written, ['hello']);
+});
+
+server('reports a callback that throws and closes its connection (CPython gh-155941)', async () => {
+  const { transport, calls } = memoryTransport();
+  const reports: Array<[unknown, string, unknown]> = [];
+  const error = new Error('sync boom');
+  const protocol = new StreamReaderProtocol(new StreamReader(), () => {
+    throw error;
+  }, { onError: (e, context) => void reports.push([e, context.message, context.transport]) });
+  protocol.connectionMade(transport);
+  assert.equal(reports, [[error, 'Unhandled exception in client_connected_cb', transport]]);
+  await within(transport.closed);
+  assert.equal(calls, ['close']);
+});
+
+server('reports an async callback that rejects and closes its connection (test 72)', async () => {
+  const watch = watchUnhandled();
+  const { transport, calls } = memoryTransport();
+  const reports: unknown[] = [];
+  const error = new Error('test');
+  const protocol = new StreamReaderProtocol(new StreamReader(), async (reader) => {
+    await reader.read(1);
+    throw error;
+  }, { onError: (e) => void reports.push(e) });
+  protocol.connectionMade(transport);
+  assert.equal(reports, []);
+  protocol.dataReceived(bytes('x'));
+  await within(transport.closed);
+  assert.equal(reports, [error]);
+  assert.equal(calls, ['close']);
+  await watch.stop();
+});
+
+server('logs with console.error when no hook is given', async () => {
+  const { transport } = memoryTransport();
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args);
+  try {
+    const error = new Error('unhooked');
+    new StreamReaderProtocol(new StreamReader(), () => {
+      throw error;
+    }).connectionMade(transport);
+    assert.equal(logged, [['Unhandled exception in client_connected_cb', error]]);
+  } finally {
+    console.error = original;
+  }
+});
+
+server('a hook that throws is logged, and the connection is still closed', async () => {
+  const { transport, calls } = memoryTransport();
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args);
+  try {
+    const hookError = new Error('hook broke');
+    new StreamReaderProtocol(new StreamReader(), () => {
+      throw new Error('handler');
+    }, {
+      onError: () => {
+        throw hookError;
+      },
+    }).connectionMade(transport);
+    await within(transport.closed);
+    assert.is(logged.length, 1);
+    assert.is(logged[0]![1], hookError);
+    assert.equal(calls, ['close']);
+  } finally {
+    console.error = original;
+  }
+});
+
+server('leaves the connection alone when the callback returns normally', async () => {
+  const { transport, calls } = memoryTransport();
+  new StreamReaderProtocol(new StreamReader(), async (_reader, writer) => {
+    writer.write('hi');
+  }).connectionMade(transport);
+  await tick();
+  assert.equal(calls, []);
+});
+
+server.run();

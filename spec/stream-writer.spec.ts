@@ -1,0 +1,408 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StreamReader, StreamWriter } from '../lib/index.js';
+import { bytes, isPending, rejection, text, thrown, tick, watchUnhandled, within } from './_loopback.js';
+
+/** A byte-counted writable whose sink records chunks and can be held to build a queue. */
+function sink(highWaterMark = 64) {
+  const chunks: Uint8Array[] = [];
+  let release: (() => void) | null = null;
+  let held = false;
+  let closed = false;
+  let aborted: unknown = null;
+  const writable = new WritableStream<Uint8Array>(
+    {
+      write: (chunk) => {
+        chunks.push(chunk);
+        if (!held) return undefined;
+        return new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      },
+      close: () => {
+        closed = true;
+      },
+      abort: (reason) => {
+        aborted = reason;
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark }),
+  );
+  return {
+    writable,
+    chunks,
+    written: () => chunks.map(text).join(''),
+    hold: () => void (held = true),
+    /** Lets every write through from now on. */
+    flow() {
+      held = false;
+      const next = release;
+      release = null;
+      next?.();
+    },
+    get closed() {
+      return closed;
+    },
+    get aborted() {
+      return aborted;
+    },
+  };
+}
+
+/** A transport with `closed`, `close()` and extra info, for the writer's transport paths. */
+function fakeTransport(extra: Record<string, unknown> = {}) {
+  let settle!: (error: unknown) => void;
+  const closed = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error === null ? resolve() : reject(error));
+  });
+  closed.catch(() => {});
+  const calls: string[] = [];
+  return {
+    calls,
+    closed,
+    die: (error: unknown) => settle(error),
+    close(reason?: unknown) {
+      calls.push(`close ${String(reason)}`);
+      settle(null);
+      return closed;
+    },
+    getExtraInfo: (name: string) => extra[name],
+  };
+}
+
+const write = suite('StreamWriter write');
+
+write('queues bytes and strings (as UTF-8), in order', async () => {
+  const s = sink();
+  const writer = StreamWriter.from(s.writable);
+  writer.write(bytes('abc'));
+  writer.write('é€\n');
+  await writer.drain();
+  await tick();
+  assert.is(s.written(), 'abcé€\n');
+  assert.equal([...s.chunks[1]!], [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0x0a]);
+});
+
+write('does nothing for empty data', async () => {
+  const s = sink();
+  const writer = StreamWriter.from(s.writable);
+  writer.write('');
+  writer.write(new Uint8Array(0));
+  await tick();
+  assert.is(s.chunks.length, 0);
+});
+
+write('throws a TypeError at once for anything but bytes or a string', () => {
+  const writer = StreamWriter.from(sink().writable);
+  for (const bad of [42, null, undefined, {}, [1, 2], new ArrayBuffer(2)]) {
+    const error = thrown(() => writer.write(bad as never)) as Error;
+    assert.instance(error, TypeError);
+    assert.match(error.message, /data argument must be a Uint8Array or a string/);
+  }
+});
+
+write('throws after writeEof(), with CPython\'s message adapted', () => {
+  const writer = StreamWriter.from(sink().writable);
+  writer.writeEof();
+  assert.is((thrown(() => writer.write('x')) as Error).message, 'Cannot call write() after writeEof()');
+  assert.is((thrown(() => writer.writelines(['x'])) as Error).message, 'Cannot call writelines() after writeEof()');
+});
+
+write('throws after close()', () => {
+  const writer = StreamWriter.from(sink().writable);
+  writer.close();
+  assert.is((thrown(() => writer.write('x')) as Error).message, 'Cannot call write() after close()');
+});
+
+write('drops writes silently once the connection is lost (CPython), drain() raising instead', async () => {
+  const watch = watchUnhandled();
+  const transport = fakeTransport();
+  const s = sink();
+  const writer = StreamWriter.from(s.writable, { transport });
+  const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+  transport.die(reset);
+  await tick();
+  writer.write('lost');
+  assert.is(await rejection(writer.drain()), reset);
+  await watch.stop();
+});
+
+write.run();
+
+const writelines = suite('StreamWriter writelines');
+
+writelines('queues every chunk in order', async () => {
+  const s = sink();
+  const writer = StreamWriter.from(s.writable);
+  writer.writelines(['line1\n', bytes('line2\n'), '', 'line3\n']);
+  await tick();
+  assert.is(s.written(), 'line1\nline2\nline3\n');
+});
+
+writelines('checks every chunk before queueing any', async () => {
+  const s = sink();
+  const writer = StreamWriter.from(s.writable);
+  assert.instance(thrown(() => writer.writelines(['ok', 7 as never])), TypeError);
+  await tick();
+  assert.is(s.chunks.length, 0);
+});
+
+writelines('accepts any iterable', async () => {
+  const s = sink();
+  const writer = StreamWriter.from(s.writable);
+  writer.writelines((function* () {
+    yield 'a';
+    yield 'b';
+  })());
+  await tick();
+  assert.is(s.written(), 'ab');
+});
+
+writelines.run();
+
+const drain = suite('StreamWriter drain');
+
+drain('resolves at once while the queue is under its high-water mark', async () => {
+  const s = sink(64);
+  const writer = StreamWriter.from(s.writable);
+  writer.write('small');
+  assert.is(await isPending(writer.drain(), 0), false);
+});
+
+drain('waits while the queue is over its high-water mark, then resolves', async () => {
+  const s = sink(8);
+  s.hold();
+  const writer = StreamWriter.from(s.writable);
+  writer.write('0123456789');
+  writer.write('abcdefghij');
+  const drained = writer.drain();
+  assert.ok(await isPending(drained), 'drain waits');
+  s.flow();
+  await within(drained);
+  assert.is(s.written(), '0123456789abcdefghij');
+});
+
+drain('lets any number of callers wait together (gh-74116)', async () => {
+  const s = sink(4);
+  s.hold();
+  const writer = StreamWriter.from(s.writable);
+  writer.write('0123456789');
+  const drains = Array.from({ length: 10 }, () => writer.drain());
+  assert.ok(await isPending(drains[9]!));
+  setTimeout(() => s.flow(), 100);
+  await within(Promise.all(drains));
+});
+
+drain('raises the reader\'s stored exception first', async () => {
+  const reader = new StreamReader();
+  const writer = StreamWriter.from(sink().writable, { reader });
+  const error = new Error('boom');
+  reader.setException(error);
+  assert.is(await rejection(writer.drain()), error);
+});
+
+drain('yields once then raises a connection-lost error when closing (test 67, bpo-25441)', async () => {
+  const writer = StreamWriter.from(sink().writable);
+  writer.close();
+  const drained = writer.drain();
+  let settledSync = false;
+  drained.then(() => (settledSync = true), () => (settledSync = true));
+  await Promise.resolve();
+  assert.is(settledSync, false, 'it yields first');
+  const error = (await rejection(drained)) as NodeJS.ErrnoException;
+  assert.is(error.message, 'Connection lost');
+  assert.is(error.code, 'ECONNRESET');
+});
+
+drain('raises the error the connection died of', async () => {
+  const transport = fakeTransport();
+  const writer = StreamWriter.from(sink().writable, { transport });
+  const pipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+  transport.die(pipe);
+  await tick();
+  assert.is(writer.isClosing(), true);
+  assert.is(await rejection(writer.drain()), pipe);
+});
+
+drain('rejects with the writable\'s error once it errors', async () => {
+  const watch = watchUnhandled();
+  const error = new Error('sink failed');
+  const writable = new WritableStream<Uint8Array>({
+    write: () => {
+      throw error;
+    },
+  }, new ByteLengthQueuingStrategy({ highWaterMark: 1 }));
+  const writer = StreamWriter.from(writable);
+  writer.write('x');
+  await tick();
+  assert.is(await rejection(writer.drain()), error);
+  await watch.stop();
+});
+
+drain.run();
+
+const eof = suite('StreamWriter writeEof');
+
+eof('closes the writable once the queue is out, and is idempotent', async () => {
+  const s = sink();
+  const writer = StreamWriter.from(s.writable);
+  assert.is(writer.canWriteEof(), true);
+  writer.write('last');
+  writer.writeEof();
+  writer.writeEof();
+  await tick();
+  assert.is(s.closed, true);
+  assert.is(s.written(), 'last');
+  assert.is(writer.isClosing(), false);
+});
+
+eof('throws where the transport cannot half-close', () => {
+  const writer = StreamWriter.from(sink().writable, { transport: { canWriteEof: () => false } });
+  assert.is(writer.canWriteEof(), false);
+  assert.match((thrown(() => writer.writeEof()) as Error).message, /cannot half-close/);
+});
+
+eof.run();
+
+const close = suite('StreamWriter close');
+
+close('is closing at once, flushes, then closes the transport; waitClosed waits for it', async () => {
+  const s = sink(8);
+  s.hold();
+  const transport = fakeTransport();
+  const writer = StreamWriter.from(s.writable, { transport });
+  writer.write('queued bytes');
+  assert.is(writer.isClosing(), false);
+  writer.close();
+  writer.close();
+  assert.is(writer.isClosing(), true);
+  const closed = writer.waitClosed();
+  assert.ok(await isPending(closed));
+  assert.equal(transport.calls, [], 'the transport stays open until the queue is out');
+  s.flow();
+  await within(closed);
+  assert.is(s.written(), 'queued bytes');
+  assert.equal(transport.calls, ['close undefined']);
+});
+
+close('without a transport, closes the writable and waitClosed follows it', async () => {
+  const s = sink();
+  const writer = StreamWriter.from(s.writable);
+  writer.close();
+  await within(writer.waitClosed());
+  assert.is(s.closed, true);
+});
+
+close('waitClosed rejects with the error the connection died of, every time', async () => {
+  const transport = fakeTransport();
+  const writer = StreamWriter.from(sink().writable, { transport });
+  const reset = new Error('reset');
+  transport.die(reset);
+  assert.is(await rejection(writer.waitClosed()), reset);
+  assert.is(await rejection(writer.waitClosed()), reset);
+});
+
+close.run();
+
+const info = suite('StreamWriter getExtraInfo and transport');
+
+info('answers from extra, then from the transport, else the default', () => {
+  const transport = fakeTransport({ peername: ['127.0.0.1', 1], socket: 'raw' });
+  const writer = StreamWriter.from(sink().writable, { transport, extra: { peername: ['::1', 2] } });
+  assert.equal(writer.getExtraInfo('peername'), ['::1', 2]);
+  assert.is(writer.getExtraInfo('socket'), 'raw');
+  assert.is(writer.getExtraInfo('sslcontext'), undefined);
+  assert.is(writer.getExtraInfo('sslcontext', null), null);
+  assert.is(writer.getExtraInfo('nope', 5), 5);
+  assert.is(writer.transport, transport);
+});
+
+info('has no transport for a bare writable', () => {
+  const writer = StreamWriter.from(sink().writable);
+  assert.is(writer.transport, null);
+  assert.is(writer.getExtraInfo('peername'), undefined);
+});
+
+info('refuses what is not a WritableStream, and a locked one', () => {
+  assert.instance(thrown(() => StreamWriter.from({} as never)), TypeError);
+  const s = sink();
+  s.writable.getWriter();
+  assert.instance(thrown(() => StreamWriter.from(s.writable)), TypeError);
+});
+
+info('reads like CPython\'s repr', () => {
+  const reader = new StreamReader();
+  const writer = StreamWriter.from(sink().writable, { reader, transport: { toString: () => '<Transport>' } });
+  assert.is(String(writer), '<StreamWriter transport=<Transport> reader=<StreamReader>>');
+  assert.is(String(StreamWriter.from(sink().writable)), '<StreamWriter>');
+});
+
+info.run();
+
+const writable = suite('StreamWriter writable');
+
+writable('takes a pipeTo, writing through the writer, and its end is writeEof()', async () => {
+  const s = sink(16);
+  const writer = StreamWriter.from(s.writable);
+  writer.write('head:');
+  const source = new Response('a body longer than the high-water mark of the sink').body!;
+  await within(source.pipeTo(writer.writable));
+  assert.is(s.written(), 'head:a body longer than the high-water mark of the sink');
+  assert.is(s.closed, true);
+  assert.is((thrown(() => writer.write('x')) as Error).message, 'Cannot call write() after writeEof()');
+});
+
+writable('aborting it closes the transport', async () => {
+  const transport = fakeTransport();
+  const writer = StreamWriter.from(sink().writable, { transport });
+  await writer.writable.abort(new Error('stop'));
+  assert.equal(transport.calls, ['close Error: stop']);
+  assert.is(writer.isClosing(), true);
+});
+
+writable('aborting it aborts a bare writable', async () => {
+  const s = sink();
+  const writer = StreamWriter.from(s.writable);
+  const reason = new Error('stop');
+  await writer.writable.abort(reason);
+  assert.is(s.aborted, reason);
+});
+
+writable.run();
+
+const fast = suite('StreamWriter tryWrite fast path');
+
+fast('sends straight to the transport while nothing is queued, and keeps the order when it refuses', async () => {
+  const order: string[] = [];
+  let room = 2;
+  const transport = {
+    tryWrite(chunk: Uint8Array) {
+      if (room === 0) return false;
+      room -= 1;
+      order.push(`direct ${text(chunk)}`);
+      return true;
+    },
+  };
+  let release!: () => void;
+  const writable = new WritableStream<Uint8Array>({
+    write: (chunk) => {
+      order.push(`queued ${text(chunk)}`);
+      if (text(chunk) === 'c') return new Promise<void>((resolve) => (release = resolve));
+      return undefined;
+    },
+  }, new ByteLengthQueuingStrategy({ highWaterMark: 1024 }));
+  const writer = StreamWriter.from(writable, { transport });
+  writer.write('a');
+  writer.write('b');
+  writer.write('c');
+  room = 5;
+  writer.write('d');
+  await tick();
+  assert.equal(order, ['direct a', 'direct b', 'queued c'], 'd waits behind c, though the transport has room again');
+  release();
+  await tick();
+  writer.write('e');
+  assert.equal(order, ['direct a', 'direct b', 'queued c', 'queued d', 'direct e']);
+});
+
+fast.run();
