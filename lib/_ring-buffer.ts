@@ -91,9 +91,7 @@ export class RingBuffer {
   consume(count: number): void {
     this.start += count;
     this.position += count;
-    // Shrinking only well above the resting capacity keeps a steady stream of chunks larger
-    // than it from growing and shrinking the storage once per chunk.
-    if (this.bytes.length > 4 * this.#baseCapacity && this.length <= this.bytes.length >>> 3) this.#shrink();
+    if (this.length <= this.bytes.length >>> 3) this.#giveBackMemory();
   }
 
   /**
@@ -124,12 +122,20 @@ export class RingBuffer {
     this.position += this.length;
     this.start = 0;
     this.#setEnd(0);
-    if (this.bytes.length > this.#baseCapacity) this.#shrink();
+    this.#giveBackMemory();
   }
 
   /** A copy of the first `count` live bytes (all of them by default). */
   copy(count = this.length): Uint8Array<ArrayBuffer> {
     return this.bytes.slice(this.start, this.start + count);
+  }
+
+  /**
+   * Shrinks storage left large by a burst. Only well above the resting capacity: a steady
+   * stream of chunks larger than it must not grow and shrink the storage once per chunk.
+   */
+  #giveBackMemory(): void {
+    if (this.bytes.length > 4 * this.#baseCapacity) this.#shrink();
   }
 
   #shrink(): void {
