@@ -3,8 +3,9 @@
  * request for a URL and prints each header line of the response.
  *
  * Run with `npx tsx examples/get-http-headers.ts http://example.com/path`. An https:// URL
- * connects with `ssl: true`, as the Python does; until the library has TLS, that is refused
- * with its own error. Unlike the Python, a port in the URL is used (the specs serve on a
+ * connects with `ssl: true`, as the Python does: the server's certificate must verify against
+ * Node's default trust store, which `NODE_EXTRA_CA_CERTS=ca.pem` extends (how the specs make
+ * it trust their test CA). Unlike the Python, a port in the URL is used (the specs serve on a
  * port the system picks).
  */
 import { openConnection } from '../lib/runtime/node.js';

@@ -6,13 +6,44 @@ export interface StreamPair {
   readonly writable: WritableStream<Uint8Array>;
 }
 
-/** TLS options (`ssl`); not supported yet, so any truthy `ssl` is refused. */
+/** PEM text: a string, or its bytes. */
+export type Pem = string | Uint8Array;
+
+/**
+ * TLS options (`ssl`), with PEM text. `ssl: true` is the same as `{}`: the runtime's default
+ * trust store, nothing else.
+ */
 export interface TlsOptions {
-  ca?: string | string[];
-  cert?: string;
-  key?: string;
+  /**
+   * The certificates to trust instead of the runtime's default store. On a server, giving
+   * `ca` asks every client for a certificate and checks it against them (mutual TLS).
+   */
+  ca?: Pem | ReadonlyArray<Pem>;
+  /** Our certificate (chain): a server needs one; a client sends it when the server asks. */
+  cert?: Pem;
+  /** The private key of `cert`. */
+  key?: Pem;
+  /**
+   * Default true: a peer whose certificate does not verify (or, for a client, does not match
+   * `serverHostname`) is refused. On a server with `ca`, false makes the client's
+   * certificate optional and unchecked.
+   */
   rejectUnauthorized?: boolean;
-  alpnProtocols?: string[];
+  /** The ALPN protocols to offer (client) or accept (server), most preferred first. */
+  alpnProtocols?: ReadonlyArray<string>;
+}
+
+/**
+ * TLS as the options checks leave it: what a runtime needs to start it.
+ */
+export interface CheckedTls {
+  ssl: true | TlsOptions;
+  /** Whether to do the server's side of the handshake. */
+  serverSide: boolean;
+  /** The name to verify and to send as SNI; `null` for none (only without verification). */
+  serverHostname: string | null;
+  /** Seconds the handshake may take. */
+  handshakeTimeout: number;
 }
 
 /** `0` (either), `4` (IPv4 only) or `6` (IPv6 only). */
@@ -22,11 +53,14 @@ export type AddressFamily = 0 | 4 | 6;
 export interface OpenUnixConnectionOptions<Sock = StreamPair> {
   /** The reader's limit (default 65536). */
   limit?: number;
-  /** TLS: not supported yet. */
+  /** TLS: `true` (the runtime's default trust store) or TLS options. */
   ssl?: boolean | TlsOptions | null;
-  /** The name to check the server's certificate against (needs `ssl`). */
+  /**
+   * The name to check the server's certificate against and to send as SNI (needs `ssl`).
+   * Defaults to `host`; `openUnixConnection()` and a `sock` without a host need it.
+   */
   serverHostname?: string | null;
-  /** Seconds the TLS handshake may take (needs `ssl`). */
+  /** Seconds the TLS handshake may take (needs `ssl`; default 60). */
   sslHandshakeTimeout?: number | null;
   /** An already connected socket to use instead of connecting (then no path/host is given). */
   sock?: Sock | null;
@@ -48,9 +82,9 @@ export interface StartUnixServerOptions<Listener = never> {
   limit?: number;
   /** How many connections may wait to be accepted (default 100). */
   backlog?: number;
-  /** TLS: not supported yet. */
-  ssl?: boolean | TlsOptions | null;
-  /** Seconds the TLS handshake may take (needs `ssl`). */
+  /** TLS: options with at least `cert` and `key`; every client does the handshake first. */
+  ssl?: TlsOptions | false | null;
+  /** Seconds a client's TLS handshake may take (needs `ssl`; default 60). */
   sslHandshakeTimeout?: number | null;
   /**
    * Whether to serve at once (default true). With false, connections wait until
@@ -87,6 +121,8 @@ export interface CheckedConnection {
   family: AddressFamily;
   localAddr: readonly [string, number] | undefined;
   signal: AbortSignal | undefined;
+  /** TLS to start once connected; `undefined` without `ssl`. */
+  tls: CheckedTls | undefined;
 }
 
 /** What is left to do once the server options are checked. */
@@ -98,21 +134,142 @@ export interface CheckedServer {
   backlog: number;
   startServing: boolean;
   onError: ClientErrorHandler | undefined;
+  /** TLS to start on each client; `undefined` without `ssl`. */
+  tls: CheckedTls | undefined;
 }
 
 function given(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
 
-/** CPython's checks of the TLS options; TLS itself is not there yet. */
-function checkTls(options: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTimeout?: unknown }): void {
-  if (given(options.serverHostname) && !options.ssl) {
-    throw new RangeError('serverHostname is only meaningful with ssl');
+/** Seconds, as asyncio's `SSL_HANDSHAKE_TIMEOUT`. */
+const DEFAULT_HANDSHAKE_TIMEOUT = 60;
+
+const NO_HOST = 'You must set serverHostname when using ssl without a host';
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `'${value}'`;
+  return typeof value === 'object' ? (value.constructor?.name ?? 'object') : String(value);
+}
+
+function isPem(value: unknown): boolean {
+  return typeof value === 'string' || value instanceof Uint8Array;
+}
+
+function checkTlsFields(ssl: Record<string, unknown>): void {
+  const { ca, cert, key, rejectUnauthorized, alpnProtocols } = ssl;
+  if (ca !== undefined && !isPem(ca) && !(Array.isArray(ca) && ca.every(isPem))) {
+    throw new TypeError(`ssl.ca must be PEM text (a string or bytes) or an array of them, got ${describe(ca)}`);
   }
-  if (given(options.sslHandshakeTimeout) && !options.ssl) {
-    throw new RangeError('sslHandshakeTimeout is only meaningful with ssl');
+  if (cert !== undefined && !isPem(cert)) throw new TypeError(`ssl.cert must be PEM text (a string or bytes), got ${describe(cert)}`);
+  if (key !== undefined && !isPem(key)) throw new TypeError(`ssl.key must be PEM text (a string or bytes), got ${describe(key)}`);
+  if (rejectUnauthorized !== undefined && typeof rejectUnauthorized !== 'boolean') {
+    throw new TypeError(`ssl.rejectUnauthorized must be a boolean, got ${describe(rejectUnauthorized)}`);
   }
-  if (options.ssl) throw new Error('TLS (the ssl option) is not supported yet');
+  if (alpnProtocols !== undefined) {
+    if (!Array.isArray(alpnProtocols) || !alpnProtocols.every((name) => typeof name === 'string')) {
+      throw new TypeError(`ssl.alpnProtocols must be an array of strings, got ${describe(alpnProtocols)}`);
+    }
+    // RFC 7301: each name is 1 to 255 bytes.
+    for (const name of alpnProtocols as string[]) {
+      const length = new TextEncoder().encode(name).byteLength;
+      if (length === 0 || length > 255) throw new RangeError(`ssl.alpnProtocols: '${name}' must be 1 to 255 bytes long`);
+    }
+  }
+}
+
+/** `ssl` itself: `true` or TLS options; a server needs `cert` and `key`. */
+function checkSsl(ssl: unknown, serverSide: boolean): true | TlsOptions {
+  if (ssl === true) {
+    // CPython's create_server refuses anything but an SSLContext the same way.
+    if (serverSide) throw new TypeError('A server needs ssl options with cert and key, not ssl: true');
+    return true;
+  }
+  if (typeof ssl !== 'object' || ssl === null || Array.isArray(ssl)) {
+    throw new TypeError(`ssl must be true or TLS options ({ ca, cert, key, rejectUnauthorized, alpnProtocols }), got ${describe(ssl)}`);
+  }
+  checkTlsFields(ssl as Record<string, unknown>);
+  const options = ssl as TlsOptions;
+  if (serverSide && (options.cert === undefined || options.key === undefined)) {
+    throw new RangeError('Server side SSL needs ssl.cert and ssl.key');
+  }
+  return options;
+}
+
+function checkHandshakeTimeout(timeout: unknown): number {
+  if (!given(timeout)) return DEFAULT_HANDSHAKE_TIMEOUT;
+  if (typeof timeout !== 'number') throw new TypeError(`sslHandshakeTimeout must be a number of seconds, got ${describe(timeout)}`);
+  // CPython's check (sslproto.SSLProtocol), NaN included.
+  if (!(timeout > 0)) throw new RangeError(`sslHandshakeTimeout should be a positive number, got ${timeout}`);
+  return timeout;
+}
+
+/**
+ * The name a client verifies: `serverHostname`, else `host`. `''` (or a leading dot) is refused
+ * while the certificate is verified, as CPython's `ssl` module refuses it; without verification
+ * `''` means no name at all.
+ */
+function checkServerHostname(
+  serverHostname: unknown,
+  ssl: true | TlsOptions,
+  host: string | null | undefined,
+  missingHost: string,
+): string | null {
+  if (given(serverHostname) && typeof serverHostname !== 'string') {
+    throw new TypeError(`serverHostname must be a string, got ${describe(serverHostname)}`);
+  }
+  const name = (serverHostname as string | null | undefined) ?? host;
+  if (name === null || name === undefined) throw new RangeError(missingHost);
+  const verifying = ssl === true || ssl.rejectUnauthorized !== false;
+  if (name === '' && !verifying) return null;
+  if (name === '' || name.startsWith('.')) {
+    throw new RangeError('serverHostname cannot be an empty string or start with a leading dot.');
+  }
+  return name;
+}
+
+/**
+ * Checks the arguments of a TLS upgrade (`startTls()`) as CPython does.
+ *
+ * @param ssl `true` or TLS options
+ * @param options `serverHostname` and `sslHandshakeTimeout` (seconds, default 60)
+ * @param serverSide whether this end does the server's handshake
+ * @param host the name the connection was opened with, the default `serverHostname`
+ * @param missingHost the message when there is neither
+ * @returns what the runtime needs
+ * @throws {TypeError} for values of the wrong type, and `ssl: true` on a server
+ * @throws {RangeError} for a server without `cert` and `key`, a client without a name to verify,
+ *   an empty `serverHostname` while verifying, a timeout that is not positive
+ */
+export function checkStartTls(
+  ssl: unknown,
+  options: { serverHostname?: unknown; sslHandshakeTimeout?: unknown },
+  serverSide: boolean,
+  host: string | null | undefined,
+  missingHost: string = NO_HOST,
+): CheckedTls {
+  const checkedSsl = checkSsl(ssl, serverSide);
+  const handshakeTimeout = checkHandshakeTimeout(options.sslHandshakeTimeout);
+  // A server has no name to check (CPython ignores server_hostname on the server side).
+  const serverHostname = serverSide ? null : checkServerHostname(options.serverHostname, checkedSsl, host, missingHost);
+  return { ssl: checkedSsl, serverSide, serverHostname, handshakeTimeout };
+}
+
+/** CPython's checks of the TLS options of a connection function; `undefined` without `ssl`. */
+function checkTls(
+  options: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTimeout?: unknown },
+  serverSide: boolean,
+  host: string | undefined,
+  missingHost?: string,
+): CheckedTls | undefined {
+  const ssl = options.ssl;
+  if (ssl === undefined || ssl === null || ssl === false) {
+    if (given(options.serverHostname)) throw new RangeError('serverHostname is only meaningful with ssl');
+    if (given(options.sslHandshakeTimeout)) throw new RangeError('sslHandshakeTimeout is only meaningful with ssl');
+    return undefined;
+  }
+  return checkStartTls(ssl, options, serverSide, host, missingHost);
 }
 
 function checkPort(port: unknown, what: string): number | undefined {
@@ -152,11 +309,12 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
  *
  * @throws {RangeError} for conflicting or missing addresses, a bad limit, family or port
  * @throws {TypeError} for values of the wrong type
- * @throws {Error} for `ssl`, not supported yet
+ * @throws {RangeError} or {TypeError} for TLS options CPython refuses (see `checkStartTls()`)
  */
 export function checkConnection(host: unknown, port: unknown, options: OpenConnectionOptions<unknown>): CheckedConnection {
   const limit = checkLimit(options.limit);
-  checkTls(options);
+  // CPython: `if not host` means no name to default serverHostname to.
+  const tls = checkTls(options, false, typeof host === 'string' && host !== '' ? host : undefined);
   const checkedPort = checkPort(port, 'port');
   if (given(host) && typeof host !== 'string') throw new TypeError(`host must be a string, got ${typeof host}`);
   if (given(options.sock)) {
@@ -176,17 +334,19 @@ export function checkConnection(host: unknown, port: unknown, options: OpenConne
     family: checkFamily(options.family),
     localAddr,
     signal: checkSignal(options.signal),
+    tls,
   };
 }
 
 /**
  * Checks `openUnixConnection()`'s arguments.
  *
- * @throws {RangeError} for a path together with `sock`, or neither
+ * @throws {RangeError} for a path together with `sock`, or neither; `ssl` without `serverHostname`
  */
 export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOptions<unknown>): CheckedConnection {
   const limit = checkLimit(options.limit);
-  checkTls(options);
+  // CPython's create_unix_connection wants the name given, a path being no host name.
+  const tls = checkTls(options, false, undefined, 'you have to pass serverHostname when using ssl');
   if (given(path) && typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`);
   if (given(options.sock)) {
     if (given(path)) throw new RangeError('path and sock can not be specified at the same time');
@@ -200,6 +360,7 @@ export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOp
     family: 0,
     localAddr: undefined,
     signal: checkSignal(options.signal),
+    tls,
   };
 }
 
@@ -207,8 +368,8 @@ export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOp
  * Checks `startServer()`'s arguments as CPython's `create_server()` does.
  *
  * @throws {RangeError} for conflicting addresses, a bad limit, family, port or backlog
- * @throws {TypeError} for values of the wrong type
- * @throws {Error} for `ssl`, not supported yet
+ * @throws {TypeError} for values of the wrong type, and `ssl: true` (a server needs its certificate)
+ * @throws {RangeError} for `ssl` without `cert` and `key`
  */
 export function checkServer(
   host: unknown,
@@ -216,7 +377,7 @@ export function checkServer(
   options: StartServerOptions<unknown>,
 ): CheckedServer {
   const limit = checkLimit(options.limit);
-  checkTls(options);
+  const tls = checkTls(options, true, undefined);
   const checkedPort = checkPort(port, 'port');
   const hosts = !given(host) || host === '' ? undefined : typeof host === 'string' ? [host] : host;
   if (hosts !== undefined && (!Array.isArray(hosts) || hosts.some((item) => typeof item !== 'string'))) {
@@ -227,25 +388,33 @@ export function checkServer(
   } else if (!given(host) && !given(port)) {
     throw new RangeError('Neither host/port nor sock were specified');
   }
-  return { ...checkServing(options), hosts: hosts as string[] | undefined, port: checkedPort ?? 0, limit, family: checkFamily(options.family) };
+  return {
+    ...checkServing(options),
+    hosts: hosts as string[] | undefined,
+    port: checkedPort ?? 0,
+    limit,
+    family: checkFamily(options.family),
+    tls,
+  };
 }
 
 /**
  * Checks `startUnixServer()`'s arguments.
  *
- * @throws {RangeError} for a path together with `sock`, or neither; a bad limit or backlog
- * @throws {Error} for `ssl`, not supported yet
+ * @throws {RangeError} for a path together with `sock`, or neither; a bad limit or backlog;
+ *   `ssl` without `cert` and `key`
+ * @throws {TypeError} for `ssl: true`
  */
 export function checkUnixServer(path: unknown, options: StartUnixServerOptions<unknown>): CheckedServer {
   const limit = checkLimit(options.limit);
-  checkTls(options);
+  const tls = checkTls(options, true, undefined);
   if (given(path) && typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`);
   if (given(options.sock)) {
     if (given(path)) throw new RangeError('path and sock can not be specified at the same time');
   } else if (!given(path)) {
     throw new RangeError('path was not specified, and no sock specified');
   }
-  return { ...checkServing(options), hosts: given(path) ? [path as string] : undefined, port: 0, limit, family: 0 };
+  return { ...checkServing(options), hosts: given(path) ? [path as string] : undefined, port: 0, limit, family: 0, tls };
 }
 
 function checkServing(options: StartUnixServerOptions<unknown>): Pick<CheckedServer, 'backlog' | 'startServing' | 'onError'> {

@@ -1,3 +1,5 @@
+import type { TlsOptions } from './_connection-options.js';
+
 /**
  * The callback side of a connection (CPython's `asyncio.Protocol`): a transport calls these as
  * events arrive. `StreamReaderProtocol` is the implementation that feeds a `StreamReader`.
@@ -11,6 +13,38 @@ export interface Protocol {
   eofReceived(): boolean | void;
   /** The connection is gone: `null` after a clean close, else the error it died of. */
   connectionLost(error: unknown): void;
+  /**
+   * The connection goes on over `transport`, the TLS socket its transport's `startTls()`
+   * returned (CPython's `_replace_transport`); events keep coming to this protocol without a
+   * second `connectionMade`.
+   * @internal
+   */
+  _replaceTransport?(transport: Transport): void;
+}
+
+/** Options of `StreamWriter.startTls()`, after CPython's keyword arguments. */
+export interface StartTlsOptions {
+  /**
+   * The name to verify the server's certificate against and to send as SNI (client side).
+   * Defaults to the host the connection was opened with.
+   */
+  serverHostname?: string | null;
+  /** Seconds the handshake may take; default 60. */
+  sslHandshakeTimeout?: number | null;
+}
+
+/** Options of a socket's `startTls()`: the writer's, plus what the writer knows of the connection. */
+export interface SocketStartTlsOptions extends StartTlsOptions {
+  /** `true` (the default: the runtime's default trust store) or TLS options. */
+  ssl?: true | TlsOptions;
+  /** Whether to do the server's side of the handshake (default false). */
+  serverSide?: boolean;
+  /**
+   * Bytes already taken from this connection that belong to the TLS stream, ahead of what the
+   * socket still holds: a server's reader may have buffered the client's first TLS record
+   * (CPython gh-142352).
+   */
+  received?: Uint8Array;
 }
 
 /**
@@ -44,4 +78,11 @@ export interface Transport {
    * `connectionMade(this)`. Transports without it are read through their `readable` instead.
    */
   connectProtocol?(protocol: Protocol): void;
+  /** Settles once the connection is usable: connected, and for TLS the handshake done. */
+  readonly opened?: Promise<unknown>;
+  /**
+   * Upgrades the connection to TLS in place (WinterTC `startTls()`) and returns the TLS
+   * transport, whose `opened` settles with the handshake. A connected protocol moves to it.
+   */
+  startTls?(options: SocketStartTlsOptions): Transport;
 }

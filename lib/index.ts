@@ -9,13 +9,15 @@ export type { StreamReaderProtocolOptions } from './stream-reader-protocol.js';
 export { Server } from './server.js';
 export type { ServerListener, ServerOptions, ServerSocket, SocketName } from './server.js';
 export type { ClientConnectedCallback, ClientErrorContext, ClientErrorHandler } from './_client-callback.js';
-export type { Protocol, Transport } from './_transport.js';
+export type { Protocol, SocketStartTlsOptions, StartTlsOptions, Transport } from './_transport.js';
 export type {
   AddressFamily,
   OpenConnectionOptions,
   OpenUnixConnectionOptions,
+  Pem,
   StartServerOptions,
   StartUnixServerOptions,
   StreamPair,
   TlsOptions,
 } from './_connection-options.js';
+export { openConnection, openUnixConnection, startServer, startUnixServer } from './_web-connection.js';

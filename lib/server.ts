@@ -67,8 +67,8 @@ export class Server {
   #sockets: ServerSocket[] = [];
   #isClosed = false;
   #serving = false;
-  /** Connections accepted before `startServing()`. */
-  #pending: Transport[] = [];
+  /** Connections accepted before `startServing()`, with their handshakes. */
+  #pending: Array<{ transport: Transport; handshake: Promise<unknown> | undefined }> = [];
   readonly #clients = new Set<Client>();
   /** `waitClosed()` callers; `null` once the server is closed and every client is gone. */
   #waiters: Array<() => void> | null = [];
@@ -107,15 +107,18 @@ export class Server {
 
   /**
    * Takes a connection a listener accepted: served now, or once `startServing()` is called.
+   * With a `handshake` (TLS), the client callback waits for it; a failed handshake drops the
+   * connection silently, as asyncio only logs it in debug mode. Either way the connection
+   * counts as a client from now on (`waitClosed()`, `closeClients()`).
    * @internal
    */
-  _accept(transport: Transport): void {
+  _accept(transport: Transport, handshake?: Promise<unknown>): void {
     if (this.#isClosed) {
       transport.close().catch(ignore);
     } else if (this.#serving) {
-      this.#serve(transport);
+      this.#serve(transport, handshake);
     } else {
-      this.#pending.push(transport);
+      this.#pending.push({ transport, handshake });
     }
   }
 
@@ -141,7 +144,7 @@ export class Server {
       this.#serving = true;
       const pending = this.#pending;
       this.#pending = [];
-      for (const transport of pending) this.#serve(transport);
+      for (const { transport, handshake } of pending) this.#serve(transport, handshake);
     }
     // CPython's sleep(0): lets the first connections start.
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -190,7 +193,7 @@ export class Server {
     this.#serving = false;
     for (const listener of this.#listeners) listener.close();
     this.#listeners = [];
-    for (const transport of this.#pending) transport.close().catch(ignore);
+    for (const { transport } of this.#pending) transport.close().catch(ignore);
     this.#pending = [];
     this.#signalClose();
     this.#maybeWake();
@@ -227,7 +230,7 @@ export class Server {
     return `<Server sockets=[${this.sockets.map((socket) => describe(socket.getsockname())).join(', ')}]>`;
   }
 
-  #serve(transport: Transport): void {
+  #serve(transport: Transport, handshake: Promise<unknown> | undefined): void {
     const client: Client = { transport, writer: null };
     this.#clients.add(client);
     const detach = (): void => {
@@ -235,6 +238,16 @@ export class Server {
       this.#maybeWake();
     };
     transport.closed.then(detach, detach);
+    if (handshake === undefined) {
+      this.#connect(client);
+      return;
+    }
+    handshake.then(() => this.#connect(client)).catch(() => void transport.close().catch(ignore));
+  }
+
+  /** Gives the client its reader and writer and calls the client callback. */
+  #connect(client: Client): void {
+    const transport = client.transport;
     const options = { onError: this.#onError };
     if (typeof transport.connectProtocol === 'function') {
       const reader = new StreamReader({ limit: this.#limit });
@@ -248,7 +261,7 @@ export class Server {
     const readable = (transport as Partial<{ readable: ReadableStream<Uint8Array> }>).readable;
     if (readable === undefined) throw new TypeError('A connection needs connectProtocol() or a readable');
     const reader = StreamReader.from(readable, { limit: this.#limit });
-    const writer = StreamWriter.from(transport.writable, { reader, transport });
+    const writer = StreamWriter.from(transport.writable, { reader, transport, serverSide: true });
     client.writer = writer;
     runClientCallback(this.#clientConnectedCb, reader, writer, this.#onError);
   }

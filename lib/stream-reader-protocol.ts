@@ -11,6 +11,11 @@ export interface StreamReaderProtocolOptions {
 
 function ignore(): void {}
 
+/** A transport that cannot half-close is TLS, whose EOF closes the connection (CPython's `_over_ssl`). */
+function isOverTls(transport: Transport): boolean {
+  return typeof transport.canWriteEof === 'function' && !transport.canWriteEof();
+}
+
 /**
  * Lets a callback-style transport feed a `StreamReader` (CPython's `StreamReaderProtocol`):
  * `dataReceived` feeds the reader, `eofReceived` feeds its EOF, `connectionLost` feeds EOF
@@ -83,12 +88,23 @@ export class StreamReaderProtocol implements Protocol {
   connectionMade(transport: Transport): void {
     this.#transport = transport;
     this.reader.setTransport(transport);
-    this.#overTls = typeof transport.canWriteEof === 'function' && !transport.canWriteEof();
+    this.#overTls = isOverTls(transport);
     const callback = this.#clientConnectedCb;
     if (callback === null) return;
-    const writer = StreamWriter.from(transport.writable, { reader: this.reader, transport });
+    const writer = StreamWriter.from(transport.writable, { reader: this.reader, transport, serverSide: true });
     this.#writer = writer;
     runClientCallback(callback, this.reader, writer, this.#onError);
+  }
+
+  /**
+   * The connection goes on over `transport`, the TLS socket `startTls()` made (CPython's
+   * `_replace_transport`); the reader now pauses and resumes the TLS socket itself (gh-152431).
+   * @internal
+   */
+  _replaceTransport(transport: Transport): void {
+    this.#transport = transport;
+    this.reader._replaceTransport(transport);
+    this.#overTls = isOverTls(transport);
   }
 
   /** Feeds `data` to the reader. */

@@ -1,5 +1,6 @@
 import { IncompleteReadError } from './incomplete-read-error.js';
 import { LimitOverrunError } from './limit-overrun-error.js';
+import { byteStream } from './_byte-stream.js';
 import { RingBuffer } from './_ring-buffer.js';
 import { ResultSlab } from './_result-slab.js';
 import { findSeparator, normalizeSeparators, type Separator } from './_separators.js';
@@ -124,7 +125,7 @@ export class StreamReader {
    * readable (by a second read, or after an abort) while the read is in flight.
    */
   #spare: Uint8Array<ArrayBuffer> | null = null;
-  #readable: ReadableStream<Uint8Array> | null = null;
+  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
   #direct: DirectRead | null = null;
 
   /**
@@ -221,6 +222,16 @@ export class StreamReader {
    */
   setTransport(transport: ReadingTransport): void {
     if (this.#transport !== null) throw new Error('Transport already set');
+    this.#transport = transport;
+  }
+
+  /**
+   * Points the reader at the transport that replaced its own (`startTls()`, CPython
+   * gh-152431), keeping its paused state.
+   * @internal
+   */
+  _replaceTransport(transport: ReadingTransport): void {
+    if (this.#transport === null) return;
     this.#transport = transport;
   }
 
@@ -540,9 +551,8 @@ export class StreamReader {
    * const body = await new Response(reader.readable).text();
    * ```
    */
-  get readable(): ReadableStream<Uint8Array> {
-    this.#readable ??= new ReadableStream({
-      type: 'bytes',
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    this.#readable ??= byteStream({
       pull: async (controller) => {
         if (this.#exception !== null) throw this.#exception;
         if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', undefined);
@@ -578,7 +588,8 @@ export class StreamReader {
   }
 
   /**
-   * A copy of the bytes buffered right now (CPython's tests read `stream._buffer`).
+   * A copy of the bytes buffered right now: what CPython's tests read as `stream._buffer`,
+   * and what a server's `startTls()` hands to TLS (CPython gh-142352).
    * @internal
    */
   _peekBuffer(): Uint8Array {

@@ -1,6 +1,7 @@
 import { connectionLost } from './_connection-lost.js';
+import type { TlsOptions } from './_connection-options.js';
 import type { StreamReader } from './stream-reader.js';
-import type { Transport } from './_transport.js';
+import type { StartTlsOptions, Transport } from './_transport.js';
 
 /** Options of {@linkcode StreamWriter.from}. */
 export interface StreamWriterOptions {
@@ -17,6 +18,11 @@ export interface StreamWriterOptions {
   transport?: unknown;
   /** Values for `getExtraInfo(name)`, by name (`peername`, `sockname`, `socket`, ...). */
   extra?: Readonly<Record<string, unknown>>;
+  /**
+   * Whether this is the server's end of the connection (default false): `startTls()` then
+   * does the server's side of the handshake. `startServer()`'s writers are.
+   */
+  serverSide?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -39,6 +45,10 @@ function toBytes(data: unknown): Uint8Array {
 
 function isTransport(value: unknown): value is Partial<Transport> {
   return typeof value === 'object' && value !== null;
+}
+
+function tryWriteOf(transport: unknown): ((chunk: Uint8Array) => boolean) | null {
+  return isTransport(transport) && typeof transport.tryWrite === 'function' ? transport.tryWrite.bind(transport) : null;
 }
 
 /**
@@ -69,15 +79,19 @@ function isTransport(value: unknown): value is Partial<Transport> {
  * ```
  */
 export class StreamWriter {
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #reader: StreamReader | null;
-  readonly #transport: unknown;
+  #transport: unknown;
   readonly #extra: Readonly<Record<string, unknown>>;
-  readonly #closed: Promise<void>;
+  readonly #serverSide: boolean;
+  #closed: Promise<void>;
   /** The transport's `tryWrite`, bound; null when it has none. */
-  readonly #tryWrite: ((chunk: Uint8Array) => boolean) | null;
+  #tryWrite: ((chunk: Uint8Array) => boolean) | null;
   /** Writes handed to the writable and not settled yet: while there are any, order needs the queue. */
   #queued = 0;
+  /** The latest of them: writes settle in order, so once it has, all have. */
+  #lastWrite: Promise<void> = RESOLVED;
+  #upgrading = false;
   readonly #settleQueued = (): void => {
     this.#queued -= 1;
   };
@@ -94,13 +108,17 @@ export class StreamWriter {
     this.#reader = options.reader ?? null;
     this.#transport = options.transport ?? null;
     this.#extra = options.extra ?? {};
+    this.#serverSide = options.serverSide === true;
+    this.#tryWrite = tryWriteOf(this.#transport);
+    this.#closed = this.#watchClosed();
+  }
+
+  /** What `waitClosed()` waits for: the transport's `closed`, else the writable's; notes the loss. */
+  #watchClosed(): Promise<void> {
     const transport = this.#transport;
-    this.#tryWrite = isTransport(transport) && typeof transport.tryWrite === 'function'
-      ? transport.tryWrite.bind(transport)
-      : null;
     const transportClosed = isTransport(transport) && transport.closed instanceof Promise ? transport.closed : null;
-    this.#closed = transportClosed ?? this.#writer.closed;
-    this.#closed.then(
+    const closed = transportClosed ?? this.#writer.closed;
+    closed.then(
       () => {
         if (transportClosed !== null) this.#lost ??= { diedOf: null };
       },
@@ -108,6 +126,7 @@ export class StreamWriter {
         this.#lost ??= { diedOf: error };
       },
     );
+    return closed;
   }
 
   /**
@@ -300,7 +319,9 @@ export class StreamWriter {
 
   /**
    * Connection details, by CPython's names: `peername` and `sockname` (`[host, port]`, or the
-   * path of a Unix socket), `socket` (the runtime's socket).
+   * path of a Unix socket), `socket` (the runtime's socket); over TLS also `sslcontext`,
+   * `peercert`, `cipher`, `compression` and `ssl_object` (unknown, so `defaultValue`, on a
+   * plain connection).
    *
    * @param name the detail wanted
    * @param defaultValue what to return when it is unknown
@@ -318,6 +339,76 @@ export class StreamWriter {
     return value === undefined ? defaultValue : value;
   }
 
+  /**
+   * Upgrades the connection to TLS in place (asyncio's `StreamWriter.start_tls()`): once
+   * everything written so far has reached the socket, does the handshake on this connection's
+   * side (a writer from `startServer()` does the server's) and resolves when it is done. From
+   * then on `transport` is the TLS socket, writes are encrypted, and the reader goes on with
+   * what TLS decrypts; `canWriteEof()` is false.
+   *
+   * Bytes the reader had buffered when the upgrade starts are neither lost nor misread
+   * (CPython gh-142352): a client reads them first, as plain text (a server sends no TLS before
+   * the client's hello), and a server hands them to TLS (they are the client's hello, which
+   * may arrive together with the request to upgrade).
+   *
+   * @param ssl `true` (a client trusting the runtime's default store) or TLS options; a server
+   *   needs `cert` and `key`
+   * @param options `serverHostname` (default: the host the connection was opened with; needed
+   *   when there is none), `sslHandshakeTimeout` (seconds, default 60)
+   * @throws {TypeError} when the transport cannot start TLS (it is TLS already, or a bare pair
+   *   of streams), or for options of the wrong type
+   * @throws {RangeError} for options CPython refuses (see `openConnection()`)
+   * @throws {Error} after `writeEof()`, or while another `startTls()` is running
+   * @throws the connection's error, the handshake's (an untrusted certificate, ...), or a
+   *   timeout error (`code: 'ETIMEDOUT'`); the connection is then closed
+   * @example
+   * ```ts
+   * writer.write('STARTTLS\r\n');
+   * await reader.readline(); // '220 Ready to start TLS'
+   * await writer.startTls(true, { serverHostname: 'mail.example.com' });
+   * ```
+   */
+  async startTls(ssl: true | TlsOptions, options: StartTlsOptions = {}): Promise<void> {
+    if (this.#eof) throw new Error('Cannot call startTls() after writeEof()');
+    if (this.#upgrading) throw new Error('startTls() is already in progress');
+    const transport = this.#transport;
+    if (!isTransport(transport) || typeof transport.startTls !== 'function') {
+      throw new TypeError(`transport ${String(transport)} is not supported by startTls()`);
+    }
+    this.#upgrading = true;
+    try {
+      await this.drain();
+      // The plain bytes must all be out before the first TLS record.
+      await this.#flushed();
+      if (this.isClosing()) await this.#drainClosing();
+      const reader = this.#reader;
+      const buffered = this.#serverSide && reader !== null ? reader._peekBuffer() : undefined;
+      const secure = transport.startTls({
+        ssl,
+        serverSide: this.#serverSide,
+        serverHostname: options?.serverHostname,
+        sslHandshakeTimeout: options?.sslHandshakeTimeout,
+        received: buffered,
+      });
+      // Taken only now that TLS has them: a refused upgrade leaves the reader as it was.
+      if (buffered !== undefined && buffered.byteLength > 0) reader!.read(buffered.byteLength).catch(ignore);
+      this.#switchTo(secure);
+      await secure.opened;
+    } finally {
+      this.#upgrading = false;
+    }
+  }
+
+  /** Writes to `transport` from now on (its writable is fresh: the old one is flushed). */
+  #switchTo(transport: Transport): void {
+    const previous = this.#writer;
+    this.#writer = transport.writable.getWriter();
+    previous.releaseLock();
+    this.#transport = transport;
+    this.#tryWrite = tryWriteOf(transport);
+    this.#closed = this.#watchClosed();
+  }
+
   /** CPython's `repr()`: `<StreamWriter transport=... reader=...>`. */
   toString(): string {
     const info = ['StreamWriter'];
@@ -330,7 +421,14 @@ export class StreamWriter {
   #enqueue(chunk: Uint8Array): void {
     if (this.#queued === 0 && this.#tryWrite !== null && this.#tryWrite(chunk)) return;
     this.#queued += 1;
-    this.#writer.write(chunk).then(this.#settleQueued, this.#settleQueued);
+    const written = this.#writer.write(chunk);
+    written.then(this.#settleQueued, this.#settleQueued);
+    this.#lastWrite = written;
+  }
+
+  /** Resolves once every write so far has reached the transport (or failed). */
+  async #flushed(): Promise<void> {
+    while (this.#queued > 0) await this.#lastWrite.catch(ignore);
   }
 
   #abort(reason: unknown): Promise<void> {

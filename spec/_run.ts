@@ -21,17 +21,46 @@ const SUITE_TIME_LIMIT_MS = 10 * 60 * 1000;
 /** How long a suite may take to exit once it has printed its summary. */
 const EXIT_GRACE_MS = 5 * 1000;
 
+/**
+ * The spec files that use nothing of a particular runtime (the reader, the writer, and the
+ * connection functions through the public API): Deno and Bun run these too.
+ */
+const PORTABLE = '^(errors|ring-buffer|separators|cpython-differential|stream-reader[\\w-]*|stream-writer|runtime-[\\w-]+|interop|ponyfill)\\.spec\\.ts$';
+/** Folders of specs for one runtime only, which the Node suite leaves out. */
+const RUNTIME_ONLY = '^(deno|_browser)([\\\\/]|$)';
+
 const suites: Suite[] = [
   {
     name: 'node',
     command: process.execPath,
-    args: ['--import', 'tsx', 'node_modules/uvu/bin.js', 'spec', '\\.spec\\.ts$', '--color', 'false'],
+    args: ['--import', 'tsx', 'node_modules/uvu/bin.js', 'spec', '\\.spec\\.ts$', '--ignore', RUNTIME_ONLY, '--color', 'false'],
+  },
+  {
+    // The npm package's binary; `--sloppy-imports` maps the `.js` of the imports to the `.ts` files.
+    name: 'deno',
+    command: 'node_modules/.bin/deno',
+    args: ['run', '--allow-all', '--sloppy-imports', 'spec/_uvu.ts', 'spec', `${PORTABLE}|^deno[\\\\/].*\\.spec\\.ts$`],
+  },
+  {
+    name: 'bun',
+    command: 'node_modules/.bin/bun',
+    args: ['spec/_uvu.ts', 'spec', PORTABLE],
+  },
+  {
+    // Headless Chromium on a page that runs the portable reader specs; skipped, with a notice,
+    // only where no chromium is installed.
+    name: 'chromium',
+    command: process.execPath,
+    args: ['--import', 'tsx', 'spec/_browser/run.ts'],
   },
 ];
 
 function runSuite(suite: Suite): Promise<Outcome> {
   return new Promise((resolve) => {
-    const child = spawn(suite.command, suite.args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(suite.command, suite.args, {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+    });
     let output = '';
     let leaked = false;
     let exitTimer: NodeJS.Timeout | undefined;
@@ -66,6 +95,7 @@ function runSuite(suite: Suite): Promise<Outcome> {
 let passed = 0;
 let failed = 0;
 for (const suite of suites) {
+  console.log(`\n# ${suite.name}`);
   const outcome = await runSuite(suite);
   passed += outcome.passed;
   failed += outcome.failed;

@@ -128,11 +128,14 @@ opened('a reset by the peer errors both streams and rejects closed, with nothing
   }
 });
 
-opened('startTls() says that TLS is not supported yet', async () => {
+opened('startTls() without a name to verify throws and leaves the socket as it was', async () => {
   const c = await connected();
   try {
     const error = thrown(() => c.socket.startTls()) as Error;
-    assert.match(error.message, /not supported yet/);
+    assert.instance(error, RangeError);
+    assert.match(error.message, /You must set serverHostname/);
+    c.peer.write('still plain');
+    assert.is(text((await c.socket.readable.getReader().read()).value!), 'still plain');
   } finally {
     await c.close();
   }

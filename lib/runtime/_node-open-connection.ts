@@ -2,6 +2,7 @@ import { connect, Socket as NetSocket, type NetConnectOpts } from 'node:net';
 import {
   checkConnection,
   checkUnixConnection,
+  type CheckedConnection,
   type OpenConnectionOptions,
   type OpenUnixConnectionOptions,
   type StreamPair,
@@ -9,21 +10,21 @@ import {
 import { openStreams } from '../_open-streams.js';
 import type { StreamReader } from '../stream-reader.js';
 import type { StreamWriter } from '../stream-writer.js';
-import { NodeSocket } from './_node-socket.js';
+import { NodeSocket, type NodeSocketOptions } from './_node-socket.js';
 
 /** What Node accepts as `sock`: a connected `net.Socket`, or any pair of streams. */
 export type NodeSock = NetSocket | StreamPair;
 
 /**
- * Waits until `socket` is connected; an abort of `signal` meanwhile destroys it with the
- * signal's reason. The signal is not watched once connected.
+ * Waits until `socket` is open (connected; for TLS, the handshake done); an abort of `signal`
+ * meanwhile closes it with the signal's reason. The signal is not watched once open.
  */
-async function opened(socket: NodeSocket, net: NetSocket, signal: AbortSignal | undefined): Promise<void> {
+async function opened(socket: NodeSocket, signal: AbortSignal | undefined): Promise<void> {
   if (signal === undefined) {
     await socket.opened;
     return;
   }
-  const onAbort = (): void => void net.destroy(signal.reason);
+  const onAbort = (): void => void socket.close(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     await socket.opened;
@@ -32,30 +33,46 @@ async function opened(socket: NodeSocket, net: NetSocket, signal: AbortSignal | 
   }
 }
 
-async function streamsOver(
-  sock: NodeSock,
-  limit: number | undefined,
-  signal: AbortSignal | undefined,
-): Promise<[StreamReader, StreamWriter]> {
-  if (!(sock instanceof NetSocket)) return openStreams(sock, limit);
-  // A no-op on a Unix socket.
-  sock.setNoDelay(true);
-  const socket = new NodeSocket(sock);
-  await opened(socket, sock, signal);
-  return openStreams(socket, limit);
+/** The reader and writer over `socket` once it is open and, with `checked.tls`, secure. */
+async function streamsOn(socket: NodeSocket, checked: CheckedConnection): Promise<[StreamReader, StreamWriter]> {
+  try {
+    await opened(socket, checked.signal);
+    const tls = checked.tls;
+    if (tls === undefined) return openStreams(socket, checked.limit);
+    checked.signal?.throwIfAborted();
+    const secure = socket.startTls({
+      ssl: tls.ssl,
+      // null is the name checks' "none" (only allowed without verification): '' to startTls().
+      serverHostname: tls.serverHostname ?? '',
+      sslHandshakeTimeout: tls.handshakeTimeout,
+    });
+    await opened(secure, checked.signal);
+    return openStreams(secure, checked.limit);
+  } catch (error) {
+    // A failed connect or handshake has closed it already; this covers an abort in between.
+    void socket.close();
+    throw error;
+  }
 }
 
-async function streamsFor(
+async function streamsOver(sock: NodeSock, checked: CheckedConnection): Promise<[StreamReader, StreamWriter]> {
+  if (!(sock instanceof NetSocket)) {
+    if (checked.tls !== undefined) throw new TypeError('ssl needs sock to be a net.Socket, not a pair of streams');
+    return openStreams(sock, checked.limit);
+  }
+  // A no-op on a Unix socket.
+  sock.setNoDelay(true);
+  return streamsOn(new NodeSocket(sock), checked);
+}
+
+function streamsFor(
   options: NetConnectOpts,
-  extra: Record<string, unknown> | undefined,
-  limit: number | undefined,
-  signal: AbortSignal | undefined,
+  socketOptions: NodeSocketOptions,
+  checked: CheckedConnection,
 ): Promise<[StreamReader, StreamWriter]> {
-  signal?.throwIfAborted();
+  checked.signal?.throwIfAborted();
   const net = connect({ ...options, allowHalfOpen: true });
-  const socket = new NodeSocket(net, { extra });
-  await opened(socket, net, signal);
-  return openStreams(socket, limit);
+  return streamsOn(new NodeSocket(net, socketOptions), checked);
 }
 
 /**
@@ -63,14 +80,24 @@ async function streamsFor(
  * `TCP_NODELAY` is set, as asyncio does. The writer's `transport` is the connection's socket
  * (WinterTC shape), and `getExtraInfo('socket')` the `net.Socket`.
  *
+ * With `ssl`, TLS starts once connected and the promise resolves after the handshake: the
+ * server's certificate must verify against the trust store (`ssl: true`: Node's default one,
+ * with `NODE_EXTRA_CA_CERTS`; else `ssl.ca`) and match `serverHostname` (default `host`),
+ * unless `ssl.rejectUnauthorized` is false. `transport` is then the TLS socket.
+ *
  * @param host the name or address to connect to
  * @param port the port
- * @param options `limit`, `family`, `localAddr`, `sock` (a connected `net.Socket`, or any
- *   `{ readable, writable }` pair, instead of host and port), `signal` (aborts connecting)
+ * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout` (seconds, default
+ *   60), `family`, `localAddr`, `sock` (a connected `net.Socket`, or any
+ *   `{ readable, writable }` pair without `ssl`, instead of host and port), `signal` (aborts
+ *   connecting and the handshake)
  * @returns `[reader, writer]`
  * @throws the runtime's connection error (`ECONNREFUSED`, `ENOTFOUND`, ...), or the signal's reason
- * @throws {RangeError} for conflicting or missing arguments
- * @throws {Error} for `ssl`, not supported yet
+ * @throws the runtime's TLS error (an untrusted certificate, a name that does not match, ...),
+ *   or a timeout error (`code: 'ETIMEDOUT'`) for a slow handshake; the socket is closed
+ * @throws {RangeError} for conflicting or missing arguments, and TLS options CPython refuses
+ *   (`serverHostname: ''` while verifying, a timeout that is not positive, ...)
+ * @throws {TypeError} for arguments of the wrong type
  * @example
  * ```ts
  * import { openConnection } from 'asyncio-streams';
@@ -89,7 +116,7 @@ export async function openConnection(
   options: OpenConnectionOptions<NodeSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkConnection(host, port, options);
-  if (options.sock !== undefined && options.sock !== null) return streamsOver(options.sock, checked.limit, checked.signal);
+  if (options.sock !== undefined && options.sock !== null) return streamsOver(options.sock, checked);
   const connectOptions: NetConnectOpts = {
     host: checked.host ?? 'localhost',
     port: checked.port ?? 0,
@@ -100,15 +127,18 @@ export async function openConnection(
     connectOptions.localAddress = checked.localAddr[0];
     connectOptions.localPort = checked.localAddr[1];
   }
-  return streamsFor(connectOptions, undefined, checked.limit, checked.signal);
+  // The name a later writer.startTls() verifies by default.
+  return streamsFor(connectOptions, { serverHostname: checked.host }, checked);
 }
 
 /**
  * Opens a Unix socket connection and returns its reader and writer (asyncio's
  * `open_unix_connection`). `getExtraInfo('peername')` is the path, `sockname` is `''`.
+ * TLS works as with `openConnection()`, except that `serverHostname` must be given.
  *
  * @param path the socket's path
- * @param options `limit`, `sock` (instead of a path), `signal` (aborts connecting)
+ * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout`, `sock` (instead of
+ *   a path), `signal` (aborts connecting and the handshake)
  * @returns `[reader, writer]`
  * @throws the runtime's connection error (`ENOENT`, `ECONNREFUSED`, ...), or the signal's reason
  * @example
@@ -121,7 +151,7 @@ export async function openUnixConnection(
   options: OpenUnixConnectionOptions<NodeSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkUnixConnection(path, options);
-  if (options.sock !== undefined && options.sock !== null) return streamsOver(options.sock, checked.limit, checked.signal);
+  if (options.sock !== undefined && options.sock !== null) return streamsOver(options.sock, checked);
   const socketPath = checked.host!;
-  return streamsFor({ path: socketPath }, { peername: socketPath, sockname: '' }, checked.limit, checked.signal);
+  return streamsFor({ path: socketPath }, { extra: { peername: socketPath, sockname: '' } }, checked);
 }

@@ -1,5 +1,15 @@
 import type { Socket as NetSocket } from 'node:net';
-import type { Protocol, Transport } from '../_transport.js';
+import { checkStartTls } from '../_connection-options.js';
+import type { Protocol, SocketStartTlsOptions, Transport } from '../_transport.js';
+import {
+  alpnOf,
+  secureContextOf,
+  startTlsOver,
+  tlsExtraInfo,
+  watchHandshake,
+  type SecureContext,
+  type TlsLayer,
+} from './_node-tls.js';
 
 /** What `opened` resolves with (WinterTC `SocketInfo`). */
 export interface SocketInfo {
@@ -7,7 +17,7 @@ export interface SocketInfo {
   remoteAddress: string | null;
   /** `host:port` of our end, or the path of a Unix socket; `null` when unknown. */
   localAddress: string | null;
-  /** The negotiated ALPN protocol; always `null` until TLS arrives. */
+  /** The negotiated ALPN protocol of a TLS socket; `null` when none was (or without TLS). */
   alpn: string | null;
 }
 
@@ -22,6 +32,27 @@ export interface NodeSocketOptions {
    * Node reports no address for it, so the connection functions pass the path here.
    */
   extra?: Readonly<Record<string, unknown>>;
+  /**
+   * The host name the socket was connected to: `startTls()` verifies the server's
+   * certificate against it unless given another `serverHostname`.
+   */
+  serverHostname?: string | null;
+}
+
+/** Options of {@link NodeSocket.startTls}. */
+export interface NodeStartTlsOptions extends SocketStartTlsOptions {
+  /**
+   * A `SecureContext` made from `ssl` already (`tls.createSecureContext()`), used instead of
+   * making one: a server makes it once for all its clients. `ssl` still says what to check.
+   */
+  secureContext?: SecureContext;
+}
+
+/** How `startTls()` makes the TLS socket; not an option anyone else can pass. */
+const TLS_LAYER = Symbol('tls layer');
+
+interface TlsSocketOptions extends NodeSocketOptions {
+  [TLS_LAYER]: { layer: TlsLayer; peername: unknown; sockname: unknown };
 }
 
 const DEFAULT_HIGH_WATER_MARK = 65536;
@@ -30,6 +61,12 @@ function ignore(): void {}
 
 function socketClosedError(): Error {
   return Object.assign(new Error('The socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
+}
+
+function upgradedError(): Error {
+  return Object.assign(new Error('The socket was upgraded by startTls(): use the socket it returned'), {
+    code: 'ERR_SOCKET_UPGRADED',
+  });
 }
 
 function hostPort(host: string | undefined, port: number | undefined): string | null {
@@ -50,6 +87,12 @@ function hostPort(host: string | undefined, port: number | undefined): string | 
  * The socket's data goes either to `readable` or, after `connectProtocol()`, to a protocol (this
  * is how `openConnection` feeds its `StreamReader`, without a stream in between); not both.
  *
+ * `startTls()` upgrades the connection in place and returns a new `NodeSocket` for the TLS
+ * session, of the same shape: its `opened` resolves once the handshake is done, `readable` is a
+ * byte stream, `writable` has the same byte high-water mark. This socket then stands for the
+ * connection it became: its own streams are finished, `close()` closes the TLS socket and
+ * `closed` settles with it.
+ *
  * @example
  * ```ts
  * import { connect } from 'node:net';
@@ -67,9 +110,19 @@ function hostPort(host: string | undefined, port: number | undefined): string | 
 export class NodeSocket implements Transport {
   readonly #socket: NetSocket;
   readonly #readableHighWaterMark: number;
+  readonly #writableHighWaterMark: number;
   readonly #extra: Readonly<Record<string, unknown>>;
+  readonly #serverHostname: string | null;
   #peername: unknown;
   #sockname: unknown;
+
+  /** The TLS session of a socket made by `startTls()`; null for a plain one. */
+  readonly #tls: TlsLayer | null;
+  /** Whether the TLS handshake is done. */
+  #secure = false;
+  #stopHandshakeTimer: () => void = ignore;
+  /** The TLS socket `startTls()` made of this one. */
+  #upgradedTo: NodeSocket | null = null;
 
   /** The error the socket died of; null while it is healthy or after a clean close. */
   #error: unknown = null;
@@ -80,6 +133,10 @@ export class NodeSocket implements Transport {
   #readPaused = false;
   #readCancelled = false;
   #protocol: Protocol | undefined;
+  /** What `connectProtocol()` listens to, for `startTls()` to take off. */
+  #protocolListeners: { data(data: Uint8Array): void; end(): void } | null = null;
+  /** Whether the protocol paused reading: the TLS socket starts paused too. */
+  #protocolPaused = false;
 
   readonly writable: WritableStream<Uint8Array>;
   #writeController!: WritableStreamDefaultController;
@@ -89,7 +146,10 @@ export class NodeSocket implements Transport {
   #batchBytes = 0;
   #drainWaiter: { resolve(): void; reject(error: unknown): void } | null = null;
 
-  /** Resolves once connected (at once for a socket that already is); rejects if connecting fails. */
+  /**
+   * Resolves once connected (at once for a socket that already is; for a TLS socket, once the
+   * handshake is done); rejects if connecting fails.
+   */
   readonly opened: Promise<SocketInfo>;
   /** Rejects `opened`; does nothing once it has settled. */
   #failOpening!: (error: unknown) => void;
@@ -99,18 +159,33 @@ export class NodeSocket implements Transport {
 
   /**
    * @param socket a `net.Socket`, connected or still connecting; it is switched to half-open mode
-   * @param options high-water marks and extra-info overrides
+   * @param options high-water marks, extra-info overrides, the host name for `startTls()`
    */
   constructor(socket: NetSocket, options: NodeSocketOptions = {}) {
     this.#socket = socket;
     this.#readableHighWaterMark = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#extra = options.extra ?? {};
+    this.#serverHostname = options.serverHostname ?? null;
+    const tls = (options as Partial<TlsSocketOptions>)[TLS_LAYER];
+    this.#tls = tls?.layer ?? null;
     // Our side ends only when the writer says so, whatever the peer does (CPython's
     // eof_received returning True).
     socket.allowHalfOpen = true;
 
     this.opened = new Promise<SocketInfo>((resolve, reject) => {
       this.#failOpening = reject;
+      if (tls !== undefined) {
+        this.#peername = tls.peername;
+        this.#sockname = tls.sockname;
+        this.#stopHandshakeTimer = watchHandshake(tls.layer, () => {
+          this.#secure = true;
+          // Upgraded while still connecting: the addresses are known only now.
+          if (this.#peername === undefined) this.#readAddresses();
+          resolve(this.#info());
+        });
+        return;
+      }
       if (!socket.connecting) {
         this.#readAddresses();
         resolve(this.#info());
@@ -139,7 +214,7 @@ export class NodeSocket implements Transport {
           socket.destroy();
         },
       },
-      new ByteLengthQueuingStrategy({ highWaterMark: options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK }),
+      new ByteLengthQueuingStrategy({ highWaterMark: this.#writableHighWaterMark }),
     );
 
     socket.on('error', this.#onError);
@@ -150,7 +225,8 @@ export class NodeSocket implements Transport {
 
   /**
    * The peer's bytes, as a byte stream (`type: 'bytes'`, so `getReader({ mode: 'byob' })` works).
-   * Ends at the peer's EOF, errors with the socket's error. Created on first access.
+   * Ends at the peer's EOF (or at `startTls()`: the bytes before it stay readable), errors with
+   * the socket's error. Created on first access.
    * @throws {TypeError} when the data goes to a protocol (see `connectProtocol()`)
    */
   get readable(): ReadableStream<Uint8Array> {
@@ -164,55 +240,44 @@ export class NodeSocket implements Transport {
   /**
    * Delivers the socket's events to `protocol` instead of `readable`: `connectionMade(this)`
    * at once, then `dataReceived`, `eofReceived` and `connectionLost`.
-   * @throws {Error} when `readable` was used or a protocol is already connected
+   * @throws {Error} when `readable` was used, a protocol is already connected, or the socket
+   *   was upgraded by `startTls()`
    */
   connectProtocol(protocol: Protocol): void {
-    if (this.#readable !== undefined || this.#protocol !== undefined) {
+    if (this.#readable !== undefined || this.#protocol !== undefined || this.#upgradedTo !== null) {
       throw new Error('The socket is already being read');
     }
     this.#protocol = protocol;
     protocol.connectionMade(this);
-    if (this.#isClosed) {
-      protocol.connectionLost(this.#error);
-      return;
-    }
-    const socket = this.#socket;
-    // A protocol that throws kills its connection, not the process (CPython's _fatal_error).
-    socket.on('data', (data: Uint8Array) => {
-      try {
-        protocol.dataReceived(data);
-      } catch (error) {
-        socket.destroy(error as Error);
-      }
-    });
-    socket.on('end', () => {
-      let keepOpen: boolean | void;
-      try {
-        keepOpen = protocol.eofReceived();
-      } catch (error) {
-        socket.destroy(error as Error);
-        return;
-      }
-      if (keepOpen !== true) {
-        this.#flush();
-        socket.end();
-      }
-    });
+    this.#deliverTo(protocol);
   }
 
   /** Stops taking bytes from the peer (the reader's buffer is full). */
   pauseReading(): void {
+    const upgraded = this.#upgradedTo;
+    if (upgraded !== null) {
+      // The reader keeps the transport it was given; it reads through the TLS socket now.
+      upgraded.pauseReading();
+      return;
+    }
+    this.#protocolPaused = true;
     this.#socket.pause();
   }
 
   /** Takes bytes from the peer again. */
   resumeReading(): void {
+    const upgraded = this.#upgradedTo;
+    if (upgraded !== null) {
+      upgraded.resumeReading();
+      return;
+    }
+    this.#protocolPaused = false;
     this.#socket.resume();
   }
 
   /**
    * Hands `chunk` to the socket now if it has room (see `Transport.tryWrite`); false when the
-   * socket is full, closed or ending, or a sink write waits for it to drain.
+   * socket is full, closed, ending or upgraded, or a sink write waits for it to drain.
    */
   tryWrite(chunk: Uint8Array): boolean {
     if (this.#writeDone || this.#drainWaiter !== null || this.#socket.destroyed || this.#isFull()) return false;
@@ -220,36 +285,46 @@ export class NodeSocket implements Transport {
     return true;
   }
 
-  /** A plain TCP or Unix connection can be half-closed. */
+  /** A plain TCP or Unix connection can be half-closed; a TLS one cannot (as in CPython). */
   canWriteEof(): boolean {
-    return true;
+    return this.#upgradedTo?.canWriteEof() ?? this.#tls === null;
   }
 
   /**
    * `peername` and `sockname` (`[host, port]`, or the path for a Unix socket, as CPython gives),
-   * `socket` (the `net.Socket`); `undefined` for any other name.
+   * `socket` (the `net.Socket`; under TLS, the one TLS runs over). A TLS socket adds CPython's
+   * `sslcontext` (Node's `SecureContext`) and, once the handshake is done, `peercert` (Node's
+   * certificate object, `null` when the peer sent none), `cipher` (Node's `getCipher()`),
+   * `compression` (`null`) and `ssl_object` (the `TLSSocket`). After `startTls()` this socket
+   * answers for the TLS one. `undefined` for any other name.
    */
   getExtraInfo(name: string): unknown {
+    const upgraded = this.#upgradedTo;
+    if (upgraded !== null) return upgraded.getExtraInfo(name);
     if (Object.hasOwn(this.#extra, name)) return this.#extra[name];
     switch (name) {
       case 'peername':
         return this.#peername;
       case 'sockname':
         return this.#sockname;
-      case 'socket':
-        return this.#socket;
       default:
-        return undefined;
     }
+    if (this.#tls !== null) return tlsExtraInfo(this.#tls, name, this.#secure);
+    return name === 'socket' ? this.#socket : undefined;
   }
 
   /**
    * Closes both directions now, dropping what is still queued (WinterTC `close()`): `readable`
-   * ends (errors with `reason` when one is given) and `writable` errors.
+   * ends (errors with `reason` when one is given), `writable` errors, and a pending `opened`
+   * rejects with `reason`. After `startTls()`, closes the TLS socket.
    * @returns the `closed` promise
    */
   close(reason?: unknown): Promise<void> {
-    if (!this.#isClosed) {
+    const upgraded = this.#upgradedTo;
+    if (upgraded !== null) {
+      void upgraded.close(reason);
+    } else if (!this.#isClosed) {
+      if (reason !== undefined) this.#failOpening(reason);
       this.#finishWritable(reason ?? socketClosedError());
       if (reason !== undefined) this.#finishReadable(reason);
       this.#socket.destroy();
@@ -258,20 +333,144 @@ export class NodeSocket implements Transport {
   }
 
   /**
-   * Not supported yet: TLS arrives in a later release.
-   * @throws {Error} always
+   * Starts TLS on this connection (WinterTC `startTls()`) and returns the TLS socket; its
+   * `opened` resolves once the handshake is done and rejects if it fails or takes longer than
+   * `sslHandshakeTimeout` seconds (60 by default; the socket is then closed).
+   *
+   * What this socket wrote is sent first. Its `readable` ends and its `writable` errors; a
+   * connected protocol goes on receiving, now from the TLS socket. A client hands the bytes
+   * the socket read but had not delivered to its reader: the server cannot have sent any TLS
+   * yet. A server feeds them, after `received`, to TLS: they are the client's first record.
+   *
+   * @param options `ssl` (`true`, the default, or TLS options), `serverSide`,
+   *   `serverHostname` (default: the `serverHostname` this socket was made with),
+   *   `sslHandshakeTimeout`, `received`, `secureContext`
+   * @returns the TLS socket
+   * @throws {TypeError} on a TLS socket, on a second call, for bad options
+   * @throws {RangeError} for options CPython refuses (a server without `cert` and `key`, no
+   *   name to verify, ...)
+   * @throws the socket's error (or `ERR_SOCKET_CLOSED`) when it is closed
+   * @example
+   * ```ts
+   * // After the peer agreed to STARTTLS:
+   * const secure = socket.startTls({ serverHostname: 'mail.example.com' });
+   * const { alpn } = await secure.opened;
+   * ```
    */
-  startTls(): never {
-    throw new Error('startTls() is not supported yet: asyncio-streams has no TLS support so far');
+  startTls(options: NodeStartTlsOptions = {}): NodeSocket {
+    if (this.#tls !== null) throw new TypeError('Cannot startTls on a TLS socket');
+    if (this.#upgradedTo !== null) throw new TypeError('startTls can only be called once');
+    const raw = this.#socket;
+    if (this.#isClosed || raw.destroyed) throw this.#error ?? socketClosedError();
+    const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
+    // Bad PEM text throws here, before anything is changed.
+    const context = options.secureContext ?? secureContextOf(tls);
+    this.#flush();
+    this.#detach();
+    if (!tls.serverSide) this.#deliverBuffered();
+    const received = options.received;
+    if (received !== undefined && received.byteLength > 0 && !raw.readableEnded) raw.unshift(received);
+    const layer = startTlsOver(raw, tls, context);
+    const secureOptions: TlsSocketOptions = {
+      readableHighWaterMark: this.#readableHighWaterMark,
+      writableHighWaterMark: this.#writableHighWaterMark,
+      extra: this.#extra,
+      [TLS_LAYER]: { layer, peername: this.#peername, sockname: this.#sockname },
+    };
+    const secure = new NodeSocket(layer.socket, secureOptions);
+    this.#upgradedTo = secure;
+    this.#finishWritable(upgradedError());
+    this.#finishReadable(null);
+    secure.closed.then(
+      () => this.#settleClosed(null),
+      (error: unknown) => this.#settleClosed(error),
+    );
+    const protocol = this.#protocol;
+    if (protocol !== undefined) secure.#adopt(protocol, this.#protocolPaused);
+    return secure;
+  }
+
+  /** Takes over the protocol of the socket this TLS socket was made from (no second `connectionMade`). */
+  #adopt(protocol: Protocol, paused: boolean): void {
+    this.#protocol = protocol;
+    protocol._replaceTransport?.(this);
+    if (paused) this.pauseReading();
+    this.#deliverTo(protocol);
+  }
+
+  #deliverTo(protocol: Protocol): void {
+    if (this.#isClosed) {
+      protocol.connectionLost(this.#error);
+      return;
+    }
+    const socket = this.#socket;
+    const listeners = {
+      // A protocol that throws kills its connection, not the process (CPython's _fatal_error).
+      data: (data: Uint8Array): void => {
+        try {
+          protocol.dataReceived(data);
+        } catch (error) {
+          socket.destroy(error as Error);
+        }
+      },
+      end: (): void => {
+        // Node may end a TLS socket after its error (a fatal alert): the protocol hears of the
+        // error at the close, not of a clean EOF now.
+        if (this.#error !== null) return;
+        let keepOpen: boolean | void;
+        try {
+          keepOpen = protocol.eofReceived();
+        } catch (error) {
+          socket.destroy(error as Error);
+          return;
+        }
+        if (keepOpen !== true) {
+          this.#flush();
+          socket.end();
+        }
+      },
+    };
+    socket.on('data', listeners.data);
+    socket.on('end', listeners.end);
+    this.#protocolListeners = listeners;
+  }
+
+  /** Stops listening to the socket, which `startTls()` hands to TLS. */
+  #detach(): void {
+    const socket = this.#socket;
+    socket.pause();
+    socket.off('error', this.#onError);
+    socket.off('close', this.#onClose);
+    socket.off('drain', this.#onDrain);
+    socket.off('data', this.#onStreamData);
+    socket.off('end', this.#onStreamEnd);
+    const listeners = this.#protocolListeners;
+    if (listeners !== null) {
+      socket.off('data', listeners.data);
+      socket.off('end', listeners.end);
+      this.#protocolListeners = null;
+    }
+  }
+
+  /** Gives the bytes the socket has read but not delivered to whoever reads this socket. */
+  #deliverBuffered(): void {
+    const protocol = this.#protocol;
+    const streaming = this.#readController !== undefined && !this.#readDone;
+    if (protocol === undefined && !streaming) return;
+    const socket = this.#socket;
+    for (let chunk = socket.read() as Uint8Array<ArrayBuffer> | null; chunk !== null; chunk = socket.read()) {
+      if (protocol !== undefined) protocol.dataReceived(chunk);
+      else this.#onStreamData(chunk);
+    }
   }
 
   #info(): SocketInfo {
-    const socket = this.#socket;
+    const socket = this.#tls?.raw ?? this.#socket;
     const path = (name: string) => (typeof this.#extra[name] === 'string' ? (this.#extra[name] as string) : null);
     return {
       remoteAddress: hostPort(socket.remoteAddress, socket.remotePort) ?? path('peername'),
       localAddress: hostPort(socket.localAddress, socket.localPort) ?? path('sockname'),
-      alpn: null,
+      alpn: this.#tls === null ? null : alpnOf(this.#tls),
     };
   }
 
@@ -306,6 +505,8 @@ export class NodeSocket implements Transport {
     );
     if (this.#isClosed) {
       this.#finishReadable(this.#error);
+    } else if (this.#upgradedTo !== null) {
+      this.#finishReadable(null);
     } else {
       socket.on('data', this.#onStreamData);
       socket.on('end', this.#onStreamEnd);
@@ -339,10 +540,10 @@ export class NodeSocket implements Transport {
 
   /** Ends `readable`: closed when `error` is null, else errored with it. */
   #finishReadable(error: unknown): void {
-    if (this.#readDone) return;
-    this.#readDone = true;
     const controller = this.#readController;
-    if (controller === undefined) return;
+    // A readable made later starts finished (see #createReadable).
+    if (this.#readDone || controller === undefined) return;
+    this.#readDone = true;
     if (error !== null) {
       controller.error(error);
       return;
@@ -441,11 +642,17 @@ export class NodeSocket implements Transport {
     this.#error ??= error;
     this.#finishWritable(error);
     this.#finishReadable(error);
+    // A net.Socket is destroyed before its 'error'; a TLS socket past its handshake only
+    // emits a fatal alert, and would stay open.
+    this.#socket.destroy();
   };
 
   readonly #onClose = (): void => {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.#stopHandshakeTimer();
+    // TLS closes the socket under it as it closes; this makes sure of it.
+    this.#tls?.raw.destroy();
     const error = this.#error;
     this.#failOpening(error ?? socketClosedError());
     this.#finishWritable(error ?? socketClosedError());

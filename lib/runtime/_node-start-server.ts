@@ -6,13 +6,51 @@ import {
   checkServer,
   checkUnixServer,
   type CheckedServer,
+  type CheckedTls,
   type StartServerOptions,
   type StartUnixServerOptions,
 } from '../_connection-options.js';
 import { Server, type ServerListener, type SocketName } from '../server.js';
 import { NodeSocket } from './_node-socket.js';
+import { secureContextOf, type SecureContext } from './_node-tls.js';
 
 type Accept = (socket: NetSocket) => void;
+
+/** TLS as a server starts it on every client: the checked options and their context, made once. */
+interface ServerTls {
+  tls: CheckedTls;
+  context: SecureContext;
+}
+
+/** Makes the server's `SecureContext` up front: PEM text Node cannot use fails `startServer()`. */
+function serverTls(tls: CheckedTls | undefined): ServerTls | undefined {
+  return tls === undefined ? undefined : { tls, context: secureContextOf(tls) };
+}
+
+/**
+ * Hands an accepted connection to `server`: at once, or with TLS once its handshake is done
+ * (the server counts it as a client meanwhile, so `closeClients()` and `waitClosed()` see it).
+ */
+function accept(server: Server, socket: NodeSocket, tls: ServerTls | undefined): void {
+  if (tls === undefined) {
+    server._accept(socket);
+    return;
+  }
+  let secure: NodeSocket;
+  try {
+    secure = socket.startTls({
+      ssl: tls.tls.ssl,
+      serverSide: true,
+      sslHandshakeTimeout: tls.tls.handshakeTimeout,
+      secureContext: tls.context,
+    });
+  } catch {
+    // Closed before it could start: nothing to serve.
+    void socket.close();
+    return;
+  }
+  server._accept(secure, secure.opened);
+}
 
 /** Node 23.1 and 22.12 added `reusePort` to `server.listen()`. */
 function nodeHasReusePort(): boolean {
@@ -115,15 +153,23 @@ function adopt(sock: NetServer, accept: Accept, onError: ClientErrorHandler): Se
  * no host (or `''`) means every interface. Port 0 picks a free port (the same one for every
  * address).
  *
+ * With `ssl` (which needs `cert` and `key`), each client does the TLS handshake first; the
+ * callback is called once it is done. A client whose handshake fails, or takes longer than
+ * `sslHandshakeTimeout` seconds (60), is closed without a word, as asyncio does outside debug
+ * mode. With `ssl.ca`, every client must present a certificate signed by it (mutual TLS;
+ * optional with `rejectUnauthorized: false`).
+ *
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param host a name, an address, an array of them, or nothing for every interface
  * @param port the port; 0 for any free one
- * @param options `limit`, `family`, `backlog` (100), `reuseAddress`, `reusePort`,
- *   `startServing` (true), `sock` (a listening `net.Server`), `onError`
+ * @param options `limit`, `ssl`, `sslHandshakeTimeout`, `family`, `backlog` (100),
+ *   `reuseAddress`, `reusePort`, `startServing` (true), `sock` (a listening `net.Server`),
+ *   `onError`
  * @returns the listening server
- * @throws the runtime's error for a failed bind (`EADDRINUSE`, ...)
- * @throws {RangeError} for conflicting arguments, and for `reusePort` (or `reuseAddress: false`)
- *   where Node cannot do it
+ * @throws the runtime's error for a failed bind (`EADDRINUSE`, ...), or for PEM text it cannot use
+ * @throws {RangeError} for conflicting arguments, `ssl` without `cert` and `key`, and for
+ *   `reusePort` (or `reuseAddress: false`) where Node cannot do it
+ * @throws {TypeError} for `ssl: true` (a server needs its certificate)
  * @example
  * ```ts
  * import { startServer } from 'asyncio-streams';
@@ -143,15 +189,16 @@ export async function startServer(
 ): Promise<Server> {
   const checked = checkServer(host, port, options);
   checkReuse(options);
+  const tls = serverTls(checked.tls);
   const onError = checked.onError ?? logClientError;
   const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
-  const accept = (socket: NetSocket): void => {
+  const onConnection = (socket: NetSocket): void => {
     socket.setNoDelay(true);
-    server._accept(new NodeSocket(socket));
+    accept(server, new NodeSocket(socket), tls);
   };
   const listeners = options.sock
-    ? [adopt(options.sock, accept, onError)]
-    : await listenTcp(checked, Boolean(options.reusePort), accept, onError);
+    ? [adopt(options.sock, onConnection, onError)]
+    : await listenTcp(checked, Boolean(options.reusePort), onConnection, onError);
   server._attachListeners(listeners);
   if (checked.startServing) await server.startServing();
   return server;
@@ -161,10 +208,12 @@ export async function startServer(
  * Starts a Unix socket server (asyncio's `start_unix_server`); see `startServer()`. A stale
  * socket file at `path` is replaced, and the file is removed when the server closes.
  * For each client, `getExtraInfo('sockname')` is the path and `peername` is `''`.
+ * TLS works as with `startServer()`.
  *
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param path where to create the socket
- * @param options `limit`, `backlog` (100), `startServing` (true), `sock`, `onError`
+ * @param options `limit`, `ssl`, `sslHandshakeTimeout`, `backlog` (100), `startServing`
+ *   (true), `sock`, `onError`
  * @returns the listening server
  * @example
  * ```ts
@@ -177,19 +226,20 @@ export async function startUnixServer(
   options: StartUnixServerOptions<NetServer> = {},
 ): Promise<Server> {
   const checked = checkUnixServer(path, options);
+  const tls = serverTls(checked.tls);
   const onError = checked.onError ?? logClientError;
   const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
   let socketPath = checked.hosts?.[0] ?? '';
-  const accept = (socket: NetSocket): void => {
-    server._accept(new NodeSocket(socket, { extra: { sockname: socketPath, peername: '' } }));
+  const onConnection = (socket: NetSocket): void => {
+    accept(server, new NodeSocket(socket, { extra: { sockname: socketPath, peername: '' } }), tls);
   };
   let listener: ServerListener;
   if (options.sock) {
-    listener = adopt(options.sock, accept, onError);
+    listener = adopt(options.sock, onConnection, onError);
     socketPath = String(listener.getsockname());
   } else {
     await removeStaleSocket(socketPath);
-    listener = await listen({ path: socketPath, backlog: checked.backlog }, accept, onError);
+    listener = await listen({ path: socketPath, backlog: checked.backlog }, onConnection, onError);
   }
   server._attachListeners([listener]);
   if (checked.startServing) await server.startServing();

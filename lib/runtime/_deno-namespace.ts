@@ -1,0 +1,110 @@
+/**
+ * The part of Deno's global namespace the Deno adapter uses, typed here so that the package
+ * type-checks without Deno's own declarations (the project compiles against Node's types).
+ */
+
+/** A TCP address (`Deno.NetAddr`). */
+export interface DenoNetAddr {
+  readonly transport: 'tcp' | 'udp';
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** A Unix socket address (`Deno.UnixAddr`). */
+export interface DenoUnixAddr {
+  readonly transport: 'unix' | 'unixpacket';
+  readonly path: string | null;
+}
+
+/** `Deno.Addr`. */
+export type DenoAddr = DenoNetAddr | DenoUnixAddr;
+
+/** A connection (`Deno.Conn`): `Deno.TcpConn`, `Deno.UnixConn` or `Deno.TlsConn`. */
+export interface DenoConn {
+  /** Reads into `p`; `null` at EOF, and 0 is not EOF. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes from `p`; may write only part of it. */
+  write(p: Uint8Array): Promise<number>;
+  /** `shutdown(SHUT_WR)`: the peer sees EOF, reading goes on. */
+  closeWrite(): Promise<void>;
+  close(): void;
+  readonly localAddr: DenoAddr;
+  readonly remoteAddr: DenoAddr;
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  setNoDelay?(noDelay?: boolean): void;
+}
+
+/** A TLS connection (`Deno.TlsConn`). */
+export interface DenoTlsConn extends DenoConn {
+  handshake(): Promise<{ alpnProtocol: string | null }>;
+}
+
+/** Options of `Deno.connectTls()`. */
+export interface DenoConnectTlsOptions {
+  hostname: string;
+  port: number;
+  caCerts?: string[];
+  alpnProtocols?: string[];
+  cert?: string;
+  key?: string;
+}
+
+/** Options of `Deno.startTls()`. */
+export interface DenoStartTlsOptions {
+  hostname: string;
+  caCerts?: string[];
+  alpnProtocols?: string[];
+}
+
+/** Options of `Deno.listenTls()`. */
+export interface DenoListenTlsOptions {
+  hostname: string;
+  port: number;
+  cert: string;
+  key: string;
+  alpnProtocols?: string[];
+}
+
+/** A listening socket (`Deno.Listener`). */
+export interface DenoListener extends AsyncIterable<DenoConn> {
+  accept(): Promise<DenoConn>;
+  close(): void;
+  readonly addr: DenoAddr;
+}
+
+/** The `Deno` namespace, as far as the adapter uses it. */
+export interface DenoNamespace {
+  connect(options: { hostname?: string; port: number; transport?: 'tcp'; signal?: AbortSignal }): Promise<DenoConn>;
+  connect(options: { transport: 'unix'; path: string }): Promise<DenoConn>;
+  listen(options: { hostname?: string; port?: number; transport?: 'tcp'; tcpBacklog?: number }): DenoListener;
+  listen(options: { transport: 'unix'; path: string }): DenoListener;
+  connectTls(options: DenoConnectTlsOptions): Promise<DenoTlsConn>;
+  startTls(conn: DenoConn, options: DenoStartTlsOptions): Promise<DenoTlsConn>;
+  listenTls(options: DenoListenTlsOptions): DenoListener;
+  lstat(path: string): Promise<{ isSocket: boolean | null }>;
+  remove(path: string): Promise<void>;
+  readonly errors: { readonly NotFound: new (...args: never[]) => Error };
+}
+
+/**
+ * The `Deno` global.
+ * @throws {Error} outside Deno
+ */
+export function denoNamespace(): DenoNamespace {
+  const deno = (globalThis as { Deno?: DenoNamespace }).Deno;
+  if (deno === undefined) throw new Error('The Deno adapter of asyncio-streams runs only under Deno');
+  return deno;
+}
+
+/** Whether `value` looks like a `Deno.Conn` (rather than a plain `{ readable, writable }` pair). */
+export function isDenoConn(value: unknown): value is DenoConn {
+  const conn = value as Partial<DenoConn> | null;
+  return typeof conn?.read === 'function' && typeof conn.write === 'function' && typeof conn.closeWrite === 'function';
+}
+
+/** Whether `value` looks like a `Deno.Listener`. */
+export function isDenoListener(value: unknown): value is DenoListener {
+  const listener = value as Partial<DenoListener> | null;
+  return typeof listener?.accept === 'function' && typeof listener.close === 'function' && listener.addr !== undefined;
+}

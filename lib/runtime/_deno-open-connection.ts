@@ -1,0 +1,134 @@
+import {
+  checkConnection,
+  checkUnixConnection,
+  type CheckedConnection,
+  type OpenConnectionOptions,
+  type OpenUnixConnectionOptions,
+  type StreamPair,
+} from '../_connection-options.js';
+import { openStreams } from '../_open-streams.js';
+import type { StreamReader } from '../stream-reader.js';
+import type { StreamWriter } from '../stream-writer.js';
+import { denoNamespace, isDenoConn, type DenoConn } from './_deno-namespace.js';
+import { DenoSocket } from './_deno-socket.js';
+import { connectTls } from './_deno-tls.js';
+
+/** What Deno accepts as `sock`: a connected `Deno.Conn`, or any pair of streams. */
+export type DenoSock = DenoConn | StreamPair;
+
+const NO_TLS_SOCK = 'ssl together with sock is not supported on Deno';
+const NO_TLS_UNIX = 'TLS over a Unix socket is not supported on Deno';
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+/** Deno resolves names itself and cannot bind before connecting: refuse what it cannot honour. */
+function checkDenoConnection(checked: CheckedConnection): void {
+  if (checked.localAddr !== undefined) throw new RangeError('localAddr is not supported on Deno (Deno.connect cannot bind first)');
+  const host = checked.host ?? '';
+  if (checked.family === 4 && host.includes(':')) throw new RangeError(`family 4 does not match the address ${host}`);
+  if (checked.family === 6 && IPV4.test(host)) throw new RangeError(`family 6 does not match the address ${host}`);
+  if (checked.family !== 0 && !host.includes(':') && !IPV4.test(host)) {
+    throw new RangeError('family is supported on Deno only with an address, not a host name');
+  }
+}
+
+/** Rejects with the signal's reason when it is aborted first; closes a connection that arrives late. */
+async function connecting<T extends { close(): unknown }>(connection: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return connection;
+  signal.throwIfAborted();
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([connection, aborted]);
+  } catch (error) {
+    connection.then((conn) => void conn.close(), () => {});
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function streamsOver(sock: DenoSock, limit: number | undefined): [StreamReader, StreamWriter] {
+  if (!isDenoConn(sock)) return openStreams(sock, limit);
+  sock.setNoDelay?.(true);
+  return openStreams(new DenoSocket(sock), limit);
+}
+
+/**
+ * Opens a TCP connection with `Deno.connect()` and returns its reader and writer (asyncio's
+ * `open_connection`); with `ssl`, a TLS connection (`Deno.connectTls()`, or `Deno.startTls()`
+ * when `serverHostname` differs from `host`) whose handshake is done before it resolves.
+ * `TCP_NODELAY` is set, as asyncio does. The writer's `transport` is a
+ * {@link DenoSocket}, and `getExtraInfo('socket')` the `Deno.Conn`.
+ *
+ * @param host the name or address to connect to
+ * @param port the port
+ * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout`, `family` (with an
+ *   address only), `sock` (a `Deno.Conn`, or any
+ *   `{ readable, writable }` pair), `signal` (aborts connecting)
+ * @returns `[reader, writer]`
+ * @throws Deno's connection error (`ConnectionRefused` with `code: 'ECONNREFUSED'`, ...), or the signal's reason
+ * @throws {RangeError} for conflicting or missing arguments, `localAddr`, and TLS options
+ *   Deno cannot honour (`rejectUnauthorized: false`)
+ * @example
+ * ```ts
+ * import { openConnection } from 'asyncio-streams';
+ *
+ * const [reader, writer] = await openConnection('127.0.0.1', 8888);
+ * writer.write('Hello World!\n');
+ * console.log(new TextDecoder().decode(await reader.readline()));
+ * writer.close();
+ * await writer.waitClosed();
+ * ```
+ */
+export async function openConnection(
+  host?: string | null,
+  port?: number | string | null,
+  options: OpenConnectionOptions<DenoSock> = {},
+): Promise<[StreamReader, StreamWriter]> {
+  const checked = checkConnection(host, port, options);
+  if (options.sock !== undefined && options.sock !== null) {
+    if (checked.tls !== undefined) throw new Error(NO_TLS_SOCK);
+    return streamsOver(options.sock, checked.limit);
+  }
+  checkDenoConnection(checked);
+  checked.signal?.throwIfAborted();
+  const hostname = checked.host ?? 'localhost';
+  const portNumber = checked.port ?? 0;
+  if (checked.tls !== undefined) {
+    const socket = await connecting(connectTls(hostname, portNumber, checked.tls), checked.signal);
+    return openStreams(socket, checked.limit);
+  }
+  const connectOptions: { hostname: string; port: number; signal?: AbortSignal } = { hostname, port: portNumber };
+  if (checked.signal !== undefined) connectOptions.signal = checked.signal;
+  const conn = await connecting(denoNamespace().connect(connectOptions), checked.signal);
+  return streamsOver(conn, checked.limit);
+}
+
+/**
+ * Opens a Unix socket connection with `Deno.connect({ transport: 'unix' })` (asyncio's
+ * `open_unix_connection`). `getExtraInfo('peername')` is the path, `sockname` is `''`.
+ *
+ * @param path the socket's path
+ * @param options `limit`, `sock` (instead of a path), `signal` (aborts connecting)
+ * @returns `[reader, writer]`
+ * @throws Deno's connection error (`NotFound` with `code: 'ENOENT'`, ...), or the signal's reason
+ * @example
+ * ```ts
+ * const [reader, writer] = await openUnixConnection('/run/app.sock');
+ * ```
+ */
+export async function openUnixConnection(
+  path?: string | null,
+  options: OpenUnixConnectionOptions<DenoSock> = {},
+): Promise<[StreamReader, StreamWriter]> {
+  const checked = checkUnixConnection(path, options);
+  if (checked.tls !== undefined) throw new Error(options.sock ? NO_TLS_SOCK : NO_TLS_UNIX);
+  if (options.sock !== undefined && options.sock !== null) return streamsOver(options.sock, checked.limit);
+  const socketPath = checked.host!;
+  checked.signal?.throwIfAborted();
+  const conn = await connecting(denoNamespace().connect({ transport: 'unix', path: socketPath }), checked.signal);
+  return openStreams(new DenoSocket(conn, { extra: { peername: socketPath, sockname: '' } }), checked.limit);
+}

@@ -1,0 +1,273 @@
+import type { Transport } from '../_transport.js';
+import type { DenoAddr, DenoConn } from './_deno-namespace.js';
+
+/** What `opened` resolves with (WinterTC `SocketInfo`). */
+export interface DenoSocketInfo {
+  /** `host:port` of the peer, or the path of a Unix socket; `null` when unknown. */
+  remoteAddress: string | null;
+  /** `host:port` of our end, or the path of a Unix socket; `null` when unknown. */
+  localAddress: string | null;
+  /** The negotiated ALPN protocol; always `null` until TLS arrives. */
+  alpn: string | null;
+}
+
+/** Options of {@link DenoSocket}. */
+export interface DenoSocketOptions {
+  /** Bytes the writable queues before `writer.ready` (and so `drain()`) waits. Default 65536. */
+  writableHighWaterMark?: number;
+  /** Extra-info values that win over the ones read from the connection. */
+  extra?: Readonly<Record<string, unknown>>;
+  /** The connection is a `Deno.TlsConn` whose handshake is done, with this ALPN protocol (or null). */
+  tls?: { alpn: string | null };
+}
+
+const DEFAULT_HIGH_WATER_MARK = 65536;
+/** The buffer a default (non-BYOB) reader of `readable` gets per read. */
+const CHUNK_SIZE = 65536;
+
+function ignore(): void {}
+
+function socketClosedError(): Error {
+  return Object.assign(new Error('The socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
+}
+
+/** CPython's address forms: `[host, port]` for TCP, the path (or `''`) for a Unix socket. */
+function socketName(addr: DenoAddr): readonly [string, number] | string {
+  return 'path' in addr ? (addr.path ?? '') : [addr.hostname, addr.port];
+}
+
+function describe(addr: DenoAddr): string | null {
+  if ('path' in addr) return addr.path || null;
+  return addr.hostname.includes(':') ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+}
+
+/**
+ * A `Deno.Conn` in the shape of the WinterTC Sockets API (`{ readable, writable, opened,
+ * closed, close(), startTls() }`), plus the transport calls the writer and `Server` use.
+ * It owns the connection from then on.
+ *
+ * `readable` is a byte stream whose pulls are `conn.read()` straight into the reader's view,
+ * so a BYOB reader (what `StreamReader.from()` uses) gets the bytes with no copy. It is not
+ * `conn.readable`: Deno closes the whole connection when `conn.readable` reaches EOF, and
+ * asyncio code often answers after reading to EOF. Likewise `writable` ends with
+ * `conn.closeWrite()` (half-close) where `conn.writable`'s `close()` would close the whole
+ * connection. `writable` queues up to `writableHighWaterMark` bytes, and a write finishes once
+ * the kernel took all of its bytes (`conn.write()` may take part of a chunk).
+ *
+ * @example
+ * ```ts
+ * import { DenoSocket } from 'asyncio-streams';
+ *
+ * const socket = new DenoSocket(await Deno.connect({ hostname: '127.0.0.1', port: 8888 }));
+ * const writer = socket.writable.getWriter();
+ * await writer.write(new TextEncoder().encode('ping\n'));
+ * await writer.close(); // half-close: the peer sees EOF, we still read
+ * for await (const chunk of socket.readable) console.log(chunk);
+ * await socket.close();
+ * ```
+ */
+export class DenoSocket implements Transport {
+  readonly #conn: DenoConn;
+  readonly #extra: Readonly<Record<string, unknown>>;
+  readonly #tls: boolean;
+  #isClosed = false;
+  #readDone = false;
+  #writeDone = false;
+  #readController: ReadableByteStreamController | undefined;
+  #writeController!: WritableStreamDefaultController;
+
+  /** The peer's bytes, as a byte stream (`getReader({ mode: 'byob' })` works). */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Where to write; closing it half-closes the connection (`conn.closeWrite()`). */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Resolves at once: a `Deno.Conn` is connected. */
+  readonly opened: Promise<DenoSocketInfo>;
+  /** Settles when the connection is fully closed: resolves after a clean close, rejects with the error it died of. */
+  readonly closed: Promise<void>;
+  #settleClosed!: (error: unknown) => void;
+
+  /**
+   * @param conn a connected `Deno.Conn`
+   * @param options the writable's high-water mark and extra-info overrides
+   */
+  constructor(conn: DenoConn, options: DenoSocketOptions = {}) {
+    this.#conn = conn;
+    this.#extra = options.extra ?? {};
+    this.#tls = options.tls !== undefined;
+    this.opened = Promise.resolve({
+      remoteAddress: describe(conn.remoteAddr),
+      localAddress: describe(conn.localAddr),
+      alpn: options.tls?.alpn ?? null,
+    });
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
+    });
+    this.closed.catch(ignore);
+    this.readable = new ReadableStream({
+      type: 'bytes',
+      autoAllocateChunkSize: CHUNK_SIZE,
+      start: (controller) => {
+        this.#readController = controller;
+      },
+      pull: (controller) => this.#pull(controller),
+      cancel: () => {
+        this.#readDone = true;
+        if (this.#writeDone) this.#finish(null);
+      },
+    }, { highWaterMark: 0 });
+    this.writable = new WritableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#writeController = controller;
+        },
+        write: (chunk) => this.#write(chunk),
+        close: () => this.#closeWrite(),
+        abort: (reason) => void this.close(reason),
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark: options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK }),
+    );
+  }
+
+  /** Reading is pulled by the reader, so there is nothing to pause: a no-op. */
+  pauseReading(): void {}
+
+  /** A no-op, as `pauseReading()`. */
+  resumeReading(): void {}
+
+  /** A plain TCP or Unix connection can be half-closed; a TLS one cannot (as in asyncio). */
+  canWriteEof(): boolean {
+    return !this.#tls;
+  }
+
+  /**
+   * `peername` and `sockname` (`[host, port]`, or the path for a Unix socket), `socket` (the
+   * `Deno.Conn`); `undefined` for any other name.
+   */
+  getExtraInfo(name: string): unknown {
+    if (Object.hasOwn(this.#extra, name)) return this.#extra[name];
+    switch (name) {
+      case 'peername':
+        return socketName(this.#conn.remoteAddr);
+      case 'sockname':
+        return socketName(this.#conn.localAddr);
+      case 'socket':
+        return this.#conn;
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * Closes both directions now, dropping what is still queued (WinterTC `close()`): `readable`
+   * ends (errors with `reason` when one is given) and `writable` errors.
+   * @returns the `closed` promise
+   */
+  close(reason?: unknown): Promise<void> {
+    if (!this.#isClosed) {
+      this.#failWritable(reason ?? socketClosedError());
+      if (reason !== undefined) this.#failReadable(reason);
+      this.#finish(null);
+    }
+    return this.closed;
+  }
+
+  /**
+   * Not supported on Deno yet (a connection can start with TLS: the `ssl` option).
+   * @throws {Error} always
+   */
+  startTls(): never {
+    throw new Error('startTls() is not supported yet on Deno: open the connection with the ssl option instead');
+  }
+
+  async #pull(controller: ReadableByteStreamController): Promise<void> {
+    // autoAllocateChunkSize gives every read, BYOB or not, a request with a view.
+    const request = controller.byobRequest!;
+    const view = request.view!;
+    const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    let n: number | null = 0;
+    try {
+      // 0 is not EOF: Deno reports it for a read that was woken without data.
+      while (n === 0) n = await this.#conn.read(target);
+    } catch (error) {
+      if (this.#isClosed) {
+        // Our own close() interrupted the read: the stream ends, or already errored.
+        this.#endReadable(controller);
+      } else {
+        this.#died(error);
+      }
+      return;
+    }
+    if (n === null) {
+      this.#readDone = true;
+      this.#endReadable(controller);
+      if (this.#writeDone) this.#finish(null);
+      return;
+    }
+    request.respond(n);
+  }
+
+  #endReadable(controller: ReadableByteStreamController): void {
+    try {
+      controller.close();
+      controller.byobRequest?.respond(0);
+    } catch {
+      // Already errored by close(reason).
+    }
+  }
+
+  async #write(chunk: Uint8Array): Promise<void> {
+    if (!(chunk instanceof Uint8Array)) throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
+    if (this.#isClosed) throw socketClosedError();
+    try {
+      let written = 0;
+      while (written < chunk.byteLength) written += await this.#conn.write(chunk.subarray(written));
+    } catch (error) {
+      if (this.#isClosed) throw socketClosedError();
+      this.#died(error);
+      throw error;
+    }
+  }
+
+  async #closeWrite(): Promise<void> {
+    this.#writeDone = true;
+    if (this.#isClosed) return;
+    try {
+      await this.#conn.closeWrite();
+    } catch (error) {
+      if (this.#isClosed) return;
+      this.#died(error);
+      throw error;
+    }
+    if (this.#readDone) this.#finish(null);
+  }
+
+  #failWritable(error: unknown): void {
+    if (this.#writeDone) return;
+    this.#writeDone = true;
+    this.#writeController.error(error);
+  }
+
+  #failReadable(error: unknown): void {
+    if (this.#readDone) return;
+    this.#readDone = true;
+    this.#readController?.error(error);
+  }
+
+  /** The connection failed (reset, broken pipe): both streams error and `closed` rejects. */
+  #died(error: unknown): void {
+    this.#failWritable(error);
+    this.#failReadable(error);
+    this.#finish(error);
+  }
+
+  #finish(error: unknown): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by Deno.
+    }
+    this.#settleClosed(error);
+  }
+}

@@ -1,0 +1,148 @@
+import { isIP, type Socket as NetSocket } from 'node:net';
+import {
+  checkServerIdentity,
+  connect as tlsConnect,
+  createSecureContext,
+  TLSSocket,
+  type PeerCertificate,
+  type SecureContext,
+  type SecureContextOptions,
+} from 'node:tls';
+import type { CheckedTls } from '../_connection-options.js';
+
+export type { SecureContext };
+
+/** A TLS session over a connected `net.Socket`: what a TLS `NodeSocket` is made of. */
+export interface TlsLayer {
+  /** The TLS socket; it reads and writes through `raw`'s handle. */
+  readonly socket: TLSSocket;
+  /** The TCP or Unix socket under it (CPython's `'socket'` extra info). */
+  readonly raw: NetSocket;
+  /** What `getExtraInfo('sslcontext')` gives. */
+  readonly context: SecureContext;
+  readonly serverSide: boolean;
+  /** Seconds the handshake may take. */
+  readonly handshakeTimeout: number;
+}
+
+/** setTimeout's ceiling (about 24.8 days); a longer timeout is no timeout at all. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The `SecureContext` for `tls`: the default trust store for `ssl: true` (and without `ca`),
+ * else the certificates given.
+ * @throws the runtime's error for PEM text it cannot use
+ */
+export function secureContextOf(tls: CheckedTls): SecureContext {
+  if (tls.ssl === true) return createSecureContext();
+  const { ca, cert, key } = tls.ssl;
+  const options: SecureContextOptions = {};
+  // Without `ca` Node uses its default store (with NODE_EXTRA_CA_CERTS), as ssl: true does.
+  if (ca !== undefined) options.ca = (Array.isArray(ca) ? [...ca] : ca) as SecureContextOptions['ca'];
+  if (cert !== undefined) options.cert = cert as SecureContextOptions['cert'];
+  if (key !== undefined) options.key = key as SecureContextOptions['key'];
+  return createSecureContext(options);
+}
+
+/**
+ * Starts TLS over `raw`, which must not be read by anyone else from now on: bytes it has read
+ * and not delivered are fed to TLS first (Node's `initRead`). A client checks the server's
+ * certificate against `serverHostname`, sent as SNI unless it is an IP address (RFC 6066);
+ * a server asks for a client certificate when it has a `ca` to check it against.
+ */
+export function startTlsOver(raw: NetSocket, tls: CheckedTls, context: SecureContext): TlsLayer {
+  const options = tls.ssl === true ? {} : tls.ssl;
+  const alpn = options.alpnProtocols === undefined ? undefined : [...options.alpnProtocols];
+  let socket: TLSSocket;
+  if (tls.serverSide) {
+    const requestCert = options.ca !== undefined;
+    socket = new TLSSocket(raw, {
+      isServer: true,
+      secureContext: context,
+      requestCert,
+      rejectUnauthorized: requestCert && options.rejectUnauthorized !== false,
+      ALPNProtocols: alpn,
+    });
+  } else {
+    const name = tls.serverHostname;
+    socket = tlsConnect({
+      socket: raw,
+      secureContext: context,
+      servername: name === null || isIP(name) !== 0 ? undefined : name,
+      // The name to verify is ours, not Node's fallback ('localhost' for a socket given).
+      checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+        name === null ? undefined : checkServerIdentity(name, cert),
+      rejectUnauthorized: options.rejectUnauthorized !== false,
+      ALPNProtocols: alpn,
+    });
+  }
+  return { socket, raw, context, serverSide: tls.serverSide, handshakeTimeout: tls.handshakeTimeout };
+}
+
+/** CPython's `ConnectionAbortedError` for a handshake that took too long, with Node's timeout code. */
+function handshakeTimeoutError(seconds: number): Error {
+  // Python prints the default (a float) as 60.0.
+  const shown = Number.isInteger(seconds) ? seconds.toFixed(1) : String(seconds);
+  return Object.assign(new Error(`SSL handshake is taking longer than ${shown} seconds: aborting the connection`), {
+    name: 'TimeoutError',
+    code: 'ETIMEDOUT',
+  });
+}
+
+/**
+ * Calls `onSecure` once the handshake is done and the peer accepted (a client's check of the
+ * certificate and name included); destroys the socket with a timeout error when it takes
+ * longer than the layer's timeout. A failed handshake destroys the socket with its error.
+ * @returns a function that stops the timer, for a socket closed meanwhile
+ */
+export function watchHandshake(layer: TlsLayer, onSecure: () => void): () => void {
+  const socket = layer.socket;
+  const ms = layer.handshakeTimeout * 1000;
+  const timer = ms <= MAX_TIMER_MS
+    ? setTimeout(() => socket.destroy(handshakeTimeoutError(layer.handshakeTimeout)), ms)
+    : undefined;
+  // A client's 'secure' comes before Node checks the certificate; 'secureConnect' after.
+  socket.once(layer.serverSide ? 'secure' : 'secureConnect', () => {
+    clearTimeout(timer);
+    onSecure();
+  });
+  return () => clearTimeout(timer);
+}
+
+/** The negotiated ALPN protocol, or null. */
+export function alpnOf(layer: TlsLayer): string | null {
+  const protocol = layer.socket.alpnProtocol;
+  return typeof protocol === 'string' ? protocol : null;
+}
+
+/**
+ * CPython's TLS extra info: `sslcontext` from the start; once the handshake is done `peercert`
+ * (Node's certificate object, `null` when the peer sent none), `cipher` (Node's
+ * `{ name, standardName, version }`), `compression` (`null`: TLS compression is off) and
+ * `ssl_object` (the `TLSSocket`). `socket` is the socket under TLS.
+ * @returns `undefined` for any other name, or for a name not known yet
+ */
+export function tlsExtraInfo(layer: TlsLayer, name: string, secure: boolean): unknown {
+  switch (name) {
+    case 'sslcontext':
+      return layer.context;
+    case 'socket':
+      return layer.raw;
+    default:
+  }
+  if (!secure) return undefined;
+  switch (name) {
+    case 'peercert': {
+      const cert = layer.socket.getPeerCertificate();
+      return Object.keys(cert).length === 0 ? null : cert;
+    }
+    case 'cipher':
+      return layer.socket.getCipher();
+    case 'compression':
+      return null;
+    case 'ssl_object':
+      return layer.socket;
+    default:
+      return undefined;
+  }
+}

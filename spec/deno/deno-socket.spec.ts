@@ -1,0 +1,199 @@
+/**
+ * Deno only (the Deno suite of spec/_run.ts runs this folder): the Deno adapter around a
+ * `Deno.Conn`, and a `Deno.Conn` or `Deno.Listener` handed to the connection functions.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  DenoSocket,
+  openConnection,
+  startServer,
+  type DenoConn,
+  type DenoNetAddr,
+  type Server,
+  type StreamReader,
+  type StreamWriter,
+} from '../../lib/runtime/deno.js';
+import { denoNamespace } from '../../lib/runtime/_deno-namespace.js';
+import { bytes, rejection, text, thrown, within } from '../_loopback.js';
+
+const deno = denoNamespace();
+
+function portOf(server: Server): number {
+  return (server.sockets[0]!.getsockname() as [string, number])[1];
+}
+
+/** A connected pair of `Deno.Conn`s over loopback; `close()` closes both and the listener. */
+async function connPair(): Promise<{ client: DenoConn; peer: DenoConn; close(): void }> {
+  const listener = deno.listen({ hostname: '127.0.0.1', port: 0 });
+  const client = await deno.connect({ hostname: '127.0.0.1', port: (listener.addr as DenoNetAddr).port });
+  const peer = await listener.accept();
+  listener.close();
+  return {
+    client,
+    peer,
+    close() {
+      for (const conn of [client, peer]) {
+        try {
+          conn.close();
+        } catch {
+          // closed by the test
+        }
+      }
+    },
+  };
+}
+
+async function readAllFrom(conn: DenoConn): Promise<string> {
+  const buffer = new Uint8Array(1024);
+  let all = '';
+  for (;;) {
+    const n = await conn.read(buffer);
+    if (n === null) return all;
+    all += text(buffer.subarray(0, n));
+  }
+}
+
+async function echoLine(reader: StreamReader, writer: StreamWriter): Promise<void> {
+  writer.write(await reader.readline());
+  writer.close();
+}
+
+const socket = suite('DenoSocket');
+
+socket('readable is a byte stream: a BYOB read fills the given view', async () => {
+  const pair = await connPair();
+  try {
+    const wrapped = new DenoSocket(pair.client);
+    await pair.peer.write(bytes('hello'));
+    const reader = wrapped.readable.getReader({ mode: 'byob' });
+    const view = new Uint8Array(16);
+    const { value } = await within(reader.read(view));
+    assert.is(text(value!), 'hello');
+    assert.is(value!.buffer.byteLength, 16, 'the bytes landed in the given buffer');
+    reader.releaseLock();
+    await wrapped.close();
+  } finally {
+    pair.close();
+  }
+});
+
+socket('closing writable half-closes (conn.closeWrite): the peer reads EOF and can still answer', async () => {
+  const pair = await connPair();
+  try {
+    const wrapped = new DenoSocket(pair.client);
+    const writer = wrapped.writable.getWriter();
+    await writer.write(bytes('request'));
+    await within(writer.close());
+    assert.is(await within(readAllFrom(pair.peer)), 'request');
+    await pair.peer.write(bytes('answer'));
+    pair.peer.close();
+    const chunks: string[] = [];
+    for await (const chunk of wrapped.readable) chunks.push(text(chunk));
+    assert.is(chunks.join(''), 'answer');
+    await within(wrapped.closed);
+  } finally {
+    pair.close();
+  }
+});
+
+socket('reading to EOF keeps the connection writable (unlike conn.readable)', async () => {
+  const pair = await connPair();
+  try {
+    const wrapped = new DenoSocket(pair.client);
+    await pair.peer.closeWrite();
+    const reader = wrapped.readable.getReader({ mode: 'byob' });
+    const result = await within(reader.read(new Uint8Array(8)));
+    assert.ok(result.done, 'a BYOB read waiting at EOF gets done');
+    const writer = wrapped.writable.getWriter();
+    await within(writer.write(bytes('still here')));
+    await within(writer.close());
+    assert.is(await within(readAllFrom(pair.peer)), 'still here');
+  } finally {
+    pair.close();
+  }
+});
+
+socket('close(reason) errors the readable with the reason and the writable', async () => {
+  const pair = await connPair();
+  try {
+    const wrapped = new DenoSocket(pair.client);
+    const reader = wrapped.readable.getReader();
+    const pending = reader.read();
+    const reason = new Error('gone');
+    await wrapped.close(reason);
+    assert.is(await rejection(pending), reason);
+    assert.ok((await rejection(wrapped.writable.getWriter().write(bytes('x')))) instanceof Error);
+    assert.is(await within(readAllFrom(pair.peer)), '');
+  } finally {
+    pair.close();
+  }
+});
+
+socket('getExtraInfo and opened describe the connection', async () => {
+  const pair = await connPair();
+  try {
+    const wrapped = new DenoSocket(pair.client);
+    const port = (pair.client.remoteAddr as DenoNetAddr).port;
+    assert.equal(wrapped.getExtraInfo('peername'), ['127.0.0.1', port]);
+    assert.is(wrapped.getExtraInfo('socket'), pair.client);
+    assert.is((await wrapped.opened).remoteAddress, `127.0.0.1:${port}`);
+    await wrapped.close();
+  } finally {
+    pair.close();
+  }
+});
+
+socket('startTls() is not supported yet on Deno, with a clear message', () => {
+  return connPair().then((pair) => {
+    try {
+      const wrapped = new DenoSocket(pair.client);
+      assert.match((thrown(() => wrapped.startTls()) as Error).message, /not supported yet/);
+    } finally {
+      pair.close();
+    }
+  });
+});
+
+socket.run();
+
+const adapter = suite('Deno adapter: connections given as Deno objects');
+
+adapter('openConnection({ sock }) wraps a Deno.Conn directly', async () => {
+  const server = await startServer(echoLine, '127.0.0.1', 0);
+  try {
+    const conn = await deno.connect({ hostname: '127.0.0.1', port: portOf(server) });
+    const [reader, writer] = await openConnection(null, null, { sock: conn });
+    assert.ok(writer.transport instanceof DenoSocket);
+    assert.is(writer.getExtraInfo('socket'), conn);
+    writer.write('direct\n');
+    assert.is(text(await within(reader.readline())), 'direct\n');
+    writer.close();
+    await within(writer.waitClosed());
+  } finally {
+    server.close();
+    await within(server.waitClosed());
+  }
+});
+
+adapter('startServer({ sock }) serves on a Deno.Listener', async () => {
+  const listener = deno.listen({ hostname: '127.0.0.1', port: 0 });
+  const server = await startServer(echoLine, null, null, { sock: listener });
+  try {
+    const [reader, writer] = await openConnection('127.0.0.1', (listener.addr as DenoNetAddr).port);
+    writer.write('listener\n');
+    assert.is(text(await within(reader.readline())), 'listener\n');
+    writer.close();
+    await within(writer.waitClosed());
+  } finally {
+    server.close();
+    await within(server.waitClosed());
+  }
+});
+
+adapter('refuses localAddr and reusePort with clear errors', async () => {
+  assert.instance(await rejection(openConnection('127.0.0.1', 1, { localAddr: ['127.0.0.1', 0] })), RangeError);
+  assert.instance(await rejection(startServer(() => {}, '127.0.0.1', 0, { reusePort: true })), RangeError);
+});
+
+adapter.run();

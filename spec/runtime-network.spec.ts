@@ -1,0 +1,312 @@
+/**
+ * The connection functions through the public API only, so that the same file runs under
+ * Node, Deno and Bun, each with its own adapter (see `_runtime.ts`). Both ends are this
+ * library's: a `startServer()` server and an `openConnection()` client.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
+import { connectSocket, openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.js';
+import { bytes, rejection, sleep, text, within } from './_loopback.js';
+
+type Address = [string, number];
+
+function portOf(server: Server): number {
+  return (server.sockets[0]!.getsockname() as Address)[1];
+}
+
+/** Echoes line by line until EOF, then says `bye` after the EOF (so it needs half-close) and closes. */
+async function echoThenBye(reader: StreamReader, writer: StreamWriter): Promise<void> {
+  for await (const line of reader) {
+    writer.write(line);
+    await writer.drain();
+  }
+  writer.write('bye\n');
+  writer.close();
+  await writer.waitClosed();
+}
+
+async function closeAll(writer: StreamWriter, server: Server): Promise<void> {
+  writer.close();
+  await within(writer.waitClosed()).catch(() => {});
+  server.close();
+  await within(server.waitClosed());
+}
+
+const tcp = suite(`openConnection and startServer over TCP (${runtime})`);
+
+tcp('exchange lines with the server', async () => {
+  const server = await startServer(echoThenBye, '127.0.0.1', 0);
+  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    writer.write('hello\n');
+    assert.is(text(await within(reader.readline())), 'hello\n');
+    writer.writelines(['a\n', 'b\n']);
+    assert.is(text(await within(reader.readexactly(4))), 'a\nb\n');
+  } finally {
+    await closeAll(writer, server);
+  }
+});
+
+tcp('half-close: writeEof() lets the peer read to EOF and still answer', async () => {
+  const server = await startServer(echoThenBye, '127.0.0.1', 0);
+  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    assert.ok(writer.canWriteEof());
+    writer.write('last\n');
+    writer.writeEof();
+    assert.is(text(await within(reader.read())), 'last\nbye\n');
+    assert.ok(reader.atEof());
+  } finally {
+    await closeAll(writer, server);
+  }
+});
+
+tcp('a server reply after the client closed its side reaches the client (server reads to EOF first)', async () => {
+  const server = await startServer(async (reader, writer) => {
+    const all = await reader.read();
+    writer.write(`got ${all.byteLength}`);
+    writer.close();
+  }, '127.0.0.1', 0);
+  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    writer.write(new Uint8Array(100_000));
+    writer.writeEof();
+    assert.is(text(await within(reader.read())), 'got 100000');
+  } finally {
+    await closeAll(writer, server);
+  }
+});
+
+tcp('moves 4 MiB each way with drain(), every byte in order', async () => {
+  const server = await startServer(async (reader, writer) => {
+    for (;;) {
+      const chunk = await reader.read(65536);
+      if (chunk.byteLength === 0) break;
+      writer.write(chunk);
+      await writer.drain();
+    }
+    writer.close();
+  }, '127.0.0.1', 0);
+  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    const data = new Uint8Array(4 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 1) data[i] = (i * 7 + (i >> 12)) & 0xff;
+    const received = (async () => {
+      const all = await reader.readexactly(data.length);
+      return all;
+    })();
+    for (let offset = 0; offset < data.length; offset += 256 * 1024) {
+      writer.write(data.subarray(offset, offset + 256 * 1024));
+      await within(writer.drain());
+    }
+    writer.writeEof();
+    const all = await within(received, 20000);
+    assert.is(all.byteLength, data.length);
+    let same = true;
+    for (let i = 0; i < data.length; i += 1) if (all[i] !== data[i]) same = false;
+    assert.ok(same, 'the echoed bytes equal the sent ones');
+    assert.is((await within(reader.read())).byteLength, 0);
+  } finally {
+    await closeAll(writer, server);
+  }
+});
+
+tcp('getExtraInfo gives peername and sockname as [host, port]', async () => {
+  const server = await startServer(echoThenBye, '127.0.0.1', 0);
+  const [, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    const peer = writer.getExtraInfo('peername') as Address;
+    const own = writer.getExtraInfo('sockname') as Address;
+    assert.equal(peer, ['127.0.0.1', portOf(server)]);
+    assert.is(own[0], '127.0.0.1');
+    assert.ok(own[1] > 0);
+    assert.ok(writer.getExtraInfo('socket') !== undefined);
+    assert.is(writer.getExtraInfo('nothing', 'default'), 'default');
+  } finally {
+    await closeAll(writer, server);
+  }
+});
+
+tcp('a refused connection rejects with the code ECONNREFUSED', async () => {
+  const server = await startServer(() => {}, '127.0.0.1', 0);
+  const port = portOf(server);
+  server.close();
+  await within(server.waitClosed());
+  // Deno frees the listening socket once its pending accept() is cancelled, a moment later.
+  await sleep(20);
+  const error = (await rejection(openConnection('127.0.0.1', port))) as { code?: unknown };
+  assert.is(error.code, 'ECONNREFUSED');
+});
+
+tcp('an aborted signal rejects with its reason before connecting', async () => {
+  const reason = new Error('stop');
+  const error = await rejection(openConnection('127.0.0.1', 1, { signal: AbortSignal.abort(reason) }));
+  assert.is(error, reason);
+});
+
+tcp.run();
+
+const lifecycle = suite(`Server lifecycle (${runtime})`);
+
+lifecycle('close() stops listening, waitClosed() waits for the clients, closeClients() ends them', async () => {
+  let connected!: () => void;
+  const clientIn = new Promise<void>((resolve) => (connected = resolve));
+  const server = await startServer(async (reader) => {
+    connected();
+    await reader.read();
+  }, '127.0.0.1', 0);
+  const port = portOf(server);
+  const [reader, writer] = await within(openConnection('127.0.0.1', port));
+  try {
+    await within(clientIn);
+    server.close();
+    assert.is(server.sockets.length, 0);
+    let waited = false;
+    const waiting = server.waitClosed().then(() => (waited = true));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.not.ok(waited, 'waitClosed() waits while a client is connected');
+    await rejection(openConnection('127.0.0.1', port));
+    server.closeClients();
+    await within(waiting);
+    assert.is((await within(reader.read())).byteLength, 0);
+  } finally {
+    writer.close();
+    await within(writer.waitClosed()).catch(() => {});
+  }
+});
+
+lifecycle('startServing: false holds clients until startServing()', async () => {
+  const server = await startServer(async (reader, writer) => {
+    writer.write(await reader.readline());
+    writer.close();
+  }, '127.0.0.1', 0, { startServing: false });
+  assert.not.ok(server.isServing());
+  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    writer.write('held\n');
+    await server.startServing();
+    assert.ok(server.isServing());
+    assert.is(text(await within(reader.readline())), 'held\n');
+  } finally {
+    await closeAll(writer, server);
+  }
+});
+
+lifecycle('a client callback that throws closes that client and the server goes on', async () => {
+  const errors: unknown[] = [];
+  const server = await startServer(async (reader, writer) => {
+    const line = text(await reader.readline());
+    if (line === 'boom\n') throw new Error('boom');
+    writer.write(line);
+    writer.close();
+  }, '127.0.0.1', 0, { onError: (error) => void errors.push(error) });
+  try {
+    const [badReader, badWriter] = await within(openConnection('127.0.0.1', portOf(server)));
+    badWriter.write('boom\n');
+    assert.is((await within(badReader.read())).byteLength, 0);
+    badWriter.close();
+    const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+    writer.write('fine\n');
+    assert.is(text(await within(reader.readline())), 'fine\n');
+    writer.close();
+    assert.is(errors.length, 1);
+    assert.is((errors[0] as Error).message, 'boom');
+  } finally {
+    server.close();
+    await within(server.waitClosed());
+  }
+});
+
+lifecycle.run();
+
+const unix = suite(`openUnixConnection and startUnixServer (${runtime})`);
+
+unix('exchange lines and half-close over a Unix socket; the path is the sockname', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'asyncio-streams-runtime-'));
+  const path = join(directory, 'echo.sock');
+  const server = await startUnixServer(echoThenBye, path);
+  try {
+    assert.is(server.sockets[0]!.getsockname(), path);
+    const [reader, writer] = await within(openUnixConnection(path));
+    assert.is(writer.getExtraInfo('peername'), path);
+    writer.write('unix\n');
+    assert.is(text(await within(reader.readline())), 'unix\n');
+    writer.writeEof();
+    assert.is(text(await within(reader.read())), 'bye\n');
+    writer.close();
+    await within(writer.waitClosed()).catch(() => {});
+  } finally {
+    server.close();
+    await within(server.waitClosed());
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+unix('a path with no server rejects with the code ENOENT', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'asyncio-streams-runtime-'));
+  try {
+    const error = (await rejection(openUnixConnection(join(directory, 'none.sock')))) as { code?: unknown };
+    assert.is(error.code, 'ENOENT');
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+unix.run();
+
+const sockets = suite(`the adapter's socket (${runtime})`);
+
+sockets('its readable is a byte stream: a BYOB read fills the given view; closing writable half-closes', async () => {
+  const server = await startServer(echoThenBye, '127.0.0.1', 0);
+  const socket = await within(connectSocket('127.0.0.1', portOf(server)));
+  try {
+    const writer = socket.writable.getWriter();
+    await writer.write(bytes('view\n'));
+    const reader = socket.readable.getReader({ mode: 'byob' });
+    const buffer = new Uint8Array(64);
+    const { value } = await within(reader.read(buffer));
+    assert.is(text(value!), 'view\n');
+    assert.is(value!.buffer.byteLength, 64, 'read into the given buffer');
+    await within(writer.close());
+    let rest = '';
+    for (;;) {
+      const result = await within(reader.read(new Uint8Array(64)));
+      if (result.done) break;
+      rest += text(result.value);
+    }
+    assert.is(rest, 'bye\n', 'the server saw EOF and its answer still arrived');
+  } finally {
+    await socket.close();
+    server.close();
+    await within(server.waitClosed());
+  }
+});
+
+sockets.run();
+
+const pairs = suite(`openConnection({ sock }) over a pair of streams (${runtime})`);
+
+pairs('reads and writes any { readable, writable } pair', async () => {
+  const written: string[] = [];
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes('one\ntwo\n'));
+      controller.close();
+    },
+  });
+  const writable = new WritableStream<Uint8Array>({ write: (chunk) => void written.push(text(chunk)) });
+  const [reader, writer] = await openConnection(null, null, { sock: { readable, writable } });
+  assert.is(text(await reader.readline()), 'one\n');
+  assert.is(text(await reader.readline()), 'two\n');
+  assert.ok(reader.atEof() || (await reader.read()).byteLength === 0);
+  writer.write('out');
+  writer.close();
+  await within(writer.waitClosed());
+  assert.equal(written, ['out']);
+});
+
+pairs.run();
