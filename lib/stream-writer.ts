@@ -324,13 +324,13 @@ export class StreamWriter {
    * plain connection).
    *
    * @param name the detail wanted
-   * @param defaultValue what to return when it is unknown
+   * @param defaultValue what to return when it is unknown: `null`, as CPython's `None`
    * @example
    * ```ts
    * const [host, port] = writer.getExtraInfo('peername') as [string, number];
    * ```
    */
-  getExtraInfo(name: string, defaultValue?: unknown): unknown {
+  getExtraInfo(name: string, defaultValue: unknown = null): unknown {
     if (Object.hasOwn(this.#extra, name)) return this.#extra[name];
     const transport = this.#transport;
     const value = isTransport(transport) && typeof transport.getExtraInfo === 'function'

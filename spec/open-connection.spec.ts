@@ -101,7 +101,7 @@ tcp('gives peername, sockname, the net.Socket and the socket as transport', asyn
     assert.equal(writer.getExtraInfo('peername'), ['127.0.0.1', server.port]);
     assert.equal(writer.getExtraInfo('sockname'), ['127.0.0.1', net.localPort]);
     assert.instance(writer.transport, NodeSocket);
-    assert.is(writer.getExtraInfo('sslcontext'), undefined);
+    assert.is(writer.getExtraInfo('sslcontext'), null);
     assert.is(writer.getExtraInfo('unknown', 'default'), 'default');
     assert.is(writer.canWriteEof(), true);
     await closeQuietly(writer);

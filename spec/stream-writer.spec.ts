@@ -311,7 +311,7 @@ info('answers from extra, then from the transport, else the default', () => {
   const writer = StreamWriter.from(sink().writable, { transport, extra: { peername: ['::1', 2] } });
   assert.equal(writer.getExtraInfo('peername'), ['::1', 2]);
   assert.is(writer.getExtraInfo('socket'), 'raw');
-  assert.is(writer.getExtraInfo('sslcontext'), undefined);
+  assert.is(writer.getExtraInfo('sslcontext'), null);
   assert.is(writer.getExtraInfo('sslcontext', null), null);
   assert.is(writer.getExtraInfo('nope', 5), 5);
   assert.is(writer.transport, transport);
@@ -320,7 +320,7 @@ info('answers from extra, then from the transport, else the default', () => {
 info('has no transport for a bare writable', () => {
   const writer = StreamWriter.from(sink().writable);
   assert.is(writer.transport, null);
-  assert.is(writer.getExtraInfo('peername'), undefined);
+  assert.is(writer.getExtraInfo('peername'), null);
 });
 
 info('refuses what is not a WritableStream, and a locked one', () => {
