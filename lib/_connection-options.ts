@@ -112,6 +112,8 @@ export interface StartServerOptions<Listener = never> extends StartUnixServerOpt
 }
 
 const DEFAULT_BACKLOG = 100;
+/** `sizeof(sockaddr_un.sun_path)` on Linux (macOS: 104). */
+const UNIX_PATH_MAX = 108;
 
 /** What is left to do once the options are checked. */
 export interface CheckedConnection {
@@ -292,7 +294,7 @@ function checkFamily(family: unknown): AddressFamily {
 
 function checkLimit(limit: unknown): number | undefined {
   if (limit === undefined) return undefined;
-  if (typeof limit !== 'number' || Number.isNaN(limit)) throw new TypeError(`Limit must be a number, got ${typeof limit}`);
+  if (typeof limit !== 'number' || Number.isNaN(limit)) throw new TypeError(`Limit must be a number, got ${typeof limit === 'number' ? limit : typeof limit}`);
   if (limit <= 0) throw new RangeError('Limit cannot be <= 0');
   return limit;
 }
@@ -343,11 +345,26 @@ export function checkConnection(host: unknown, port: unknown, options: OpenConne
  *
  * @throws {RangeError} for a path together with `sock`, or neither; `ssl` without `serverHostname`
  */
+/**
+ * A Unix socket path: a string, not empty (Node would take `''` for "no path" and try TCP),
+ * and short enough for `sockaddr_un` (108 bytes on Linux, NUL included), which the kernel
+ * would otherwise truncate silently, binding or reaching another path (CPython raises
+ * `OSError('AF_UNIX path too long')`).
+ */
+function checkUnixPath(path: unknown): void {
+  if (!given(path)) return;
+  if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`);
+  if (path.length === 0) throw new RangeError('path must not be empty');
+  if (new TextEncoder().encode(path).length >= UNIX_PATH_MAX) {
+    throw Object.assign(new Error(`AF_UNIX path too long: ${path}`), { code: 'ENAMETOOLONG' });
+  }
+}
+
 export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOptions<unknown>): CheckedConnection {
   const limit = checkLimit(options.limit);
   // CPython's create_unix_connection wants the name given, a path being no host name.
   const tls = checkTls(options, false, undefined, 'you have to pass serverHostname when using ssl');
-  if (given(path) && typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`);
+  checkUnixPath(path);
   if (given(options.sock)) {
     if (given(path)) throw new RangeError('path and sock can not be specified at the same time');
   } else if (!given(path)) {
@@ -408,7 +425,7 @@ export function checkServer(
 export function checkUnixServer(path: unknown, options: StartUnixServerOptions<unknown>): CheckedServer {
   const limit = checkLimit(options.limit);
   const tls = checkTls(options, true, undefined);
-  if (given(path) && typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`);
+  checkUnixPath(path);
   if (given(options.sock)) {
     if (given(path)) throw new RangeError('path and sock can not be specified at the same time');
   } else if (!given(path)) {

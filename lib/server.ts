@@ -168,6 +168,7 @@ export class Server {
     if (this.#servingForever) throw new Error(`server ${this} is already being awaited on serveForever()`);
     if (this.#isClosed) throw new Error(`server ${this} is closed`);
     const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('The signal option must be an AbortSignal');
     signal?.throwIfAborted();
     this.#servingForever = true;
     const onAbort = (): void => this.close();

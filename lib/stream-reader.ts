@@ -205,7 +205,9 @@ export class StreamReader {
    * @param error what reads will reject with
    */
   setException(error: unknown): void {
-    this.#exception = error;
+    // `undefined` is "none" too, as `set_exception(None)` is.
+    this.#exception = error ?? null;
+    if (this.#exception === null) return;
     const waiter = this.#waiter;
     if (waiter !== null) {
       this.#waiter = null;
@@ -355,6 +357,8 @@ export class StreamReader {
     try {
       return await this.readuntil('\n', options);
     } catch (error) {
+      // An abort is the caller's, whatever its reason: not an end of stream or an overlong line.
+      if (options?.signal?.aborted === true && error === options.signal.reason) throw error;
       if (error instanceof IncompleteReadError) return error.partial;
       if (!(error instanceof LimitOverrunError)) throw error;
       const buffer = this.#buffer;

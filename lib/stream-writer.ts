@@ -215,6 +215,9 @@ export class StreamWriter {
    * ```
    */
   writelines(lines: Iterable<Uint8Array | string>): void {
+    if (typeof (lines as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] !== 'function') {
+      throw new TypeError(`writelines() needs an iterable of Uint8Array or string: ${lines === null ? 'null' : typeof lines} is not iterable`);
+    }
     const chunks = Array.from(lines, toBytes);
     if (this.#eof) throw new Error('Cannot call writelines() after writeEof()');
     if (this.#closing) throw new Error('Cannot call writelines() after close()');

@@ -281,6 +281,10 @@ export class NodeSocket implements Transport {
    */
   tryWrite(chunk: Uint8Array): boolean {
     if (this.#writeDone || this.#drainWaiter !== null || this.#socket.destroyed || this.#isFull()) return false;
+    // A chunk that alone passes the mark goes through the writable, whose queue counts it until
+    // the socket takes it, so that drain() waits for it.
+    const socket = this.#socket;
+    if (socket.writableLength + this.#batchBytes + chunk.byteLength > socket.writableHighWaterMark) return false;
     this.#send(chunk);
     return true;
   }
