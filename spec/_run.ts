@@ -33,7 +33,7 @@ const suites: Suite[] = [
   {
     name: 'node',
     command: process.execPath,
-    args: ['--import', 'tsx', 'node_modules/uvu/bin.js', 'spec', '\\.spec\\.ts$', '--ignore', RUNTIME_ONLY, '--color', 'false'],
+    args: ['--import', 'tsx', '--import', './spec/_guard.ts', 'node_modules/uvu/bin.js', 'spec', '\\.spec\\.ts$', '--ignore', RUNTIME_ONLY, '--color', 'false'],
   },
   {
     // The npm package's binary; `--sloppy-imports` maps the `.js` of the imports to the `.ts` files.

@@ -78,11 +78,11 @@ upgrade('upgrades both sides mid-stream: CPython test_start_tls', async () => {
     writer.write('hello world 1!\n');
     const msg1 = text(await within(reader.readline()));
     const plain = writer.transport as NodeSocket;
-    assert.is(writer.getExtraInfo('sslcontext'), undefined);
+    assert.is(writer.getExtraInfo('sslcontext'), null);
     assert.ok(writer.canWriteEof());
     // serverHostname defaults to the host the connection was opened with (an IP here).
     await within(writer.startTls(CLIENT));
-    assert.ok(writer.getExtraInfo('sslcontext') !== undefined);
+    assert.ok(writer.getExtraInfo('sslcontext') != null);
     assert.instance(writer.transport, NodeSocket);
     assert.is.not(writer.transport, plain);
     assert.is(writer.canWriteEof(), false);
@@ -91,8 +91,8 @@ upgrade('upgrades both sides mid-stream: CPython test_start_tls', async () => {
     assert.equal([msg1, msg2], ['hello world 1!\n', 'hello world 2!\n']);
     assert.is(text(await within(reader.read())), '');
     assert.is(await within(task.done), null);
-    assert.equal(seen, { beforeContext: undefined, afterContext: seen.afterContext, transportChanged: true });
-    assert.ok(seen.afterContext !== undefined);
+    assert.equal(seen, { beforeContext: null, afterContext: seen.afterContext, transportChanged: true });
+    assert.ok(seen.afterContext != null);
     await closeWriter(writer);
   } finally {
     await shutdown(server);

@@ -1,0 +1,206 @@
+/**
+ * Reading and replaying fixtures/cpython-reader.json, the scenarios recorded from CPython
+ * 3.13's asyncio.StreamReader by fixtures/cpython-reader.py (which documents the format):
+ * the fixture's types, hex helpers, starting a recorded operation on our reader, recording
+ * its outcome in the fixture's shape, comparing outcomes, and the two kinds of source a
+ * pull-mode replay reads from. Used by reader-fuzz.spec.ts (cpython-differential.spec.ts
+ * holds its own copy of the same code).
+ */
+import { readFileSync } from 'node:fs';
+import { IncompleteReadError, LimitOverrunError, type StreamReader } from '../lib/index.js';
+
+export type Hex = string;
+
+export interface RecordedError {
+  error: string;
+  message: string;
+  partial?: Hex;
+  expected?: number | null;
+  consumed?: number;
+  cause?: RecordedError;
+}
+
+export type OpStep =
+  | ['o', 'read', number]
+  | ['o', 'readline']
+  | ['o', 'readexactly', number]
+  | ['o', 'readuntil']
+  | ['o', 'readuntil', Hex | Hex[]];
+
+export type Step = ['f', Hex] | ['F', Hex, RecordedError] | ['e'] | ['x'] | OpStep;
+
+export interface Outcome {
+  r?: Hex;
+  x?: RecordedError;
+  b: Hex;
+  eof?: boolean;
+}
+
+export interface Scenario {
+  limit: number;
+  steps: Step[];
+  res: Array<Outcome & { at: number }>;
+  pull: { ops: number[]; res: Outcome[]; rest: Hex };
+}
+
+export interface Fixture {
+  python: string;
+  seed: number;
+  scenarios: Scenario[];
+}
+
+export function loadFixture(): Fixture {
+  return JSON.parse(readFileSync(new URL('./fixtures/cpython-reader.json', import.meta.url), 'utf8')) as Fixture;
+}
+
+/** CPython names its methods in snake_case; ours are camelCase (API.md's naming rule). */
+const RENAMED_MESSAGES: Record<string, string> = { 'feed_data after feed_eof': 'feedData after feedEof' };
+
+export function fromHex(hex: Hex): Uint8Array {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}
+
+export function toHex(bytes: Uint8Array): Hex {
+  let hex = '';
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/** The chunks a scenario feeds (its "f" steps), in order. */
+export function chunksOf(scenario: Scenario): Uint8Array[] {
+  return scenario.steps.flatMap((step) => (step[0] === 'f' ? [fromHex(step[1])] : []));
+}
+
+/** The operations a pull-mode replay runs, one after the other. */
+export function pullOpsOf(scenario: Scenario): OpStep[] {
+  return scenario.pull.ops.map((index) => scenario.steps[index] as OpStep);
+}
+
+/** A separator as `readuntil` takes it; ASCII ones as strings when `asText`, to cover that path too. */
+export function separatorOf(hex: Hex, asText: boolean): Uint8Array | string {
+  const bytes = fromHex(hex);
+  return asText && bytes.every((byte) => byte < 0x80) ? String.fromCharCode(...bytes) : bytes;
+}
+
+export function startOp(reader: StreamReader, step: OpStep, asText: boolean): Promise<Uint8Array> {
+  switch (step[1]) {
+    case 'read':
+      return reader.read(step[2]);
+    case 'readline':
+      return reader.readline();
+    case 'readexactly':
+      return reader.readexactly(step[2]);
+    case 'readuntil': {
+      if (step.length === 2) return reader.readuntil();
+      const spec = step[2];
+      if (Array.isArray(spec)) return reader.readuntil(spec.map((hex) => separatorOf(hex, asText)));
+      return reader.readuntil(separatorOf(spec, asText));
+    }
+  }
+}
+
+export function opText(step: OpStep): string {
+  if (step.length === 2) return `${step[1]}()`;
+  const argument = step[2];
+  if (typeof argument === 'number') return `${step[1]}(${argument})`;
+  return `${step[1]}(${Array.isArray(argument) ? `[${argument.map((hex) => `'${hex}'`).join(', ')}]` : `'${argument}'`})`;
+}
+
+/** An error as the fixture records it; `boom` is what a `set_exception` step stored. */
+export function recordError(error: unknown, boom: unknown): RecordedError {
+  if (error === boom) return { error: 'set', message: 'boom' };
+  if (error instanceof IncompleteReadError) {
+    return { error: 'IncompleteReadError', message: error.message, partial: toHex(error.partial), expected: error.expected };
+  }
+  if (error instanceof LimitOverrunError) {
+    return { error: 'LimitOverrunError', message: error.message, consumed: error.consumed };
+  }
+  if (error instanceof Error) {
+    const recorded: RecordedError = { error: error.name, message: error.message };
+    if (error.cause !== undefined) recorded.cause = recordError(error.cause, boom);
+    return recorded;
+  }
+  return { error: typeof error, message: String(error) };
+}
+
+/** One key order and no absent fields, so that equal outcomes give equal strings. */
+export function canonicalError(error: RecordedError): RecordedError {
+  return {
+    error: error.error,
+    message: RENAMED_MESSAGES[error.message] ?? error.message,
+    partial: error.partial,
+    expected: error.expected,
+    consumed: error.consumed,
+    cause: error.cause === undefined ? undefined : canonicalError(error.cause),
+  } as RecordedError;
+}
+
+export function canonical(outcome: Outcome): string {
+  return JSON.stringify({
+    r: outcome.r,
+    x: outcome.x === undefined ? undefined : canonicalError(outcome.x),
+    b: outcome.b,
+    eof: outcome.eof === true,
+  });
+}
+
+export type Settled = { value: Uint8Array } | { error: unknown };
+
+/** The outcome of a settled operation and the reader's state right after, in the fixture's shape. */
+export function observed(settled: Settled, reader: StreamReader, boom: unknown): Outcome {
+  const result = 'value' in settled ? { r: toHex(settled.value) } : { x: recordError(settled.error, boom) };
+  return { ...result, b: toHex(reader._peekBuffer()), eof: reader.atEof() };
+}
+
+/** Gives one chunk per pull, and only when a read is pending (high-water mark 0). */
+export function byteStream(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+  let next = 0;
+  return new ReadableStream(
+    {
+      type: 'bytes',
+      pull(controller) {
+        // A byte stream cannot enqueue an empty chunk; skipping it changes nothing a reader sees.
+        while (next < chunks.length && chunks[next]!.length === 0) next++;
+        if (next < chunks.length) {
+          controller.enqueue(chunks[next++]!.slice());
+          return;
+        }
+        controller.close();
+        // A BYOB read pending at close only ends once it is answered with 0 bytes.
+        controller.byobRequest?.respond(0);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Holds every chunk, empty ones included, from the start; a default reader takes one per read. */
+export function defaultStream(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk.slice());
+      controller.close();
+    },
+  });
+}
+
+/** `promise` settled, or `'hung'` when it is still pending after `ms`. */
+export async function settleWithin(promise: Promise<Uint8Array>, ms: number): Promise<Settled | 'hung'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<'hung'>((resolve) => {
+    timer = setTimeout(() => resolve('hung'), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        (value): Settled => ({ value }),
+        (error: unknown): Settled => ({ error }),
+      ),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
