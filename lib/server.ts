@@ -29,7 +29,11 @@ export interface ServerOptions {
 
 interface Client {
   readonly transport: Transport;
-  writer: StreamWriter | null;
+  /**
+   * Held weakly: the callback owns its writer, and one it abandons must be collectable so its
+   * connection gets closed (see `StreamWriter`), as CPython gh-114914 fixed.
+   */
+  writer: WeakRef<StreamWriter> | null;
 }
 
 function ignore(): void {}
@@ -210,7 +214,8 @@ export class Server {
   /** Closes every client connection gracefully: queued bytes go out first. */
   closeClients(): void {
     for (const client of this.#clients) {
-      if (client.writer !== null) client.writer.close();
+      const writer = client.writer?.deref();
+      if (writer !== undefined) writer.close();
       else client.transport.close().catch(ignore);
     }
   }
@@ -253,7 +258,7 @@ export class Server {
     if (typeof transport.connectProtocol === 'function') {
       const reader = new StreamReader({ limit: this.#limit });
       const protocol = new StreamReaderProtocol(reader, (reader, writer) => {
-        client.writer = writer;
+        client.writer = new WeakRef(writer);
         return this.#clientConnectedCb(reader, writer);
       }, options);
       transport.connectProtocol(protocol);
@@ -263,7 +268,7 @@ export class Server {
     if (readable === undefined) throw new TypeError('A connection needs connectProtocol() or a readable');
     const reader = StreamReader.from(readable, { limit: this.#limit });
     const writer = StreamWriter.from(transport.writable, { reader, transport, serverSide: true });
-    client.writer = writer;
+    client.writer = new WeakRef(writer);
     runClientCallback(this.#clientConnectedCb, reader, writer, this.#onError);
   }
 

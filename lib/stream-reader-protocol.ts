@@ -44,7 +44,8 @@ export class StreamReaderProtocol implements Protocol {
   readonly #clientConnectedCb: ClientConnectedCallback | null;
   readonly #onError: ClientErrorHandler | undefined;
   #transport: Transport | null = null;
-  #writer: StreamWriter | null = null;
+  /** Weak: the transport keeps this protocol, and must not keep an abandoned writer alive (gh-114914). */
+  #writer: WeakRef<StreamWriter> | null = null;
   #overTls = false;
   /** Settles at `connectionLost`: resolves after a clean close, rejects with the error. */
   readonly closed: Promise<void>;
@@ -76,9 +77,12 @@ export class StreamReaderProtocol implements Protocol {
     return this.#transport;
   }
 
-  /** The writer made for the server's callback, or `null` on the client side. */
+  /**
+   * The writer made for the server's callback, or `null` on the client side, or once the
+   * callback dropped it and it was garbage-collected.
+   */
   get writer(): StreamWriter | null {
-    return this.#writer;
+    return this.#writer?.deref() ?? null;
   }
 
   /**
@@ -92,7 +96,7 @@ export class StreamReaderProtocol implements Protocol {
     const callback = this.#clientConnectedCb;
     if (callback === null) return;
     const writer = StreamWriter.from(transport.writable, { reader: this.reader, transport, serverSide: true });
-    this.#writer = writer;
+    this.#writer = new WeakRef(writer);
     runClientCallback(callback, this.reader, writer, this.#onError);
   }
 

@@ -47,6 +47,34 @@ function isTransport(value: unknown): value is Partial<Transport> {
   return typeof value === 'object' && value !== null;
 }
 
+/**
+ * What a writer's connection needs known after the writer itself is gone. Nothing the
+ * transport keeps (its `closed` reactions, the registry below) may reach the writer: this
+ * holds the state they need instead, so an abandoned writer can be collected.
+ */
+interface WriterState {
+  transport: unknown;
+  readonly reader: StreamReader | null;
+  /** Set once the connection is gone; `diedOf` is the error when it died of one. */
+  lost: { diedOf: unknown } | null;
+}
+
+/**
+ * An abandoned writer: collected while its connection was open, it closes that connection
+ * and warns, as CPython's `StreamWriter.__del__` does (ResourceWarning `unclosed <StreamWriter ...>`),
+ * so a client callback that forgets `close()` leaks no socket.
+ */
+function closeAbandoned(state: WriterState): void {
+  const transport = state.transport;
+  if (state.lost !== null || !isTransport(transport) || typeof transport.close !== 'function') return;
+  const info = [`transport=${String(transport)}`];
+  if (state.reader !== null) info.push(`reader=${String(state.reader)}`);
+  console.warn(`unclosed <StreamWriter ${info.join(' ')}>: close() it (and await waitClosed()) when done`);
+  Promise.resolve(transport.close()).catch(ignore);
+}
+
+const abandoned = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(closeAbandoned) : null;
+
 function tryWriteOf(transport: unknown): ((chunk: Uint8Array) => boolean) | null {
   return isTransport(transport) && typeof transport.tryWrite === 'function' ? transport.tryWrite.bind(transport) : null;
 }
@@ -62,7 +90,9 @@ function tryWriteOf(transport: unknown): ((chunk: Uint8Array) => boolean) | null
  * `drain()` has resolved.
  *
  * The writers of `openConnection()` and `startServer()` write to the connection's socket,
- * which is `transport`.
+ * which is `transport`. A writer dropped without `close()` while its connection is open is
+ * closed when it is garbage-collected, with a `console.warn` that starts `unclosed <StreamWriter`
+ * (CPython's ResourceWarning); keep a writer referenced for as long as its connection should live.
  *
  * @example
  * ```ts
@@ -81,7 +111,7 @@ function tryWriteOf(transport: unknown): ((chunk: Uint8Array) => boolean) | null
 export class StreamWriter {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #reader: StreamReader | null;
-  #transport: unknown;
+  readonly #state: WriterState;
   readonly #extra: Readonly<Record<string, unknown>>;
   readonly #serverSide: boolean;
   #closed: Promise<void>;
@@ -99,18 +129,21 @@ export class StreamWriter {
   #eof = false;
   /** The writable closing (after `writeEof()` or `close()`). */
   #ending: Promise<void> | null = null;
-  /** Set once the connection is gone; `diedOf` is the error when it died of one. */
-  #lost: { diedOf: unknown } | null = null;
   #proxy: WritableStream<Uint8Array | string> | null = null;
 
   private constructor(writable: WritableStream<Uint8Array>, options: StreamWriterOptions) {
     this.#writer = writable.getWriter();
     this.#reader = options.reader ?? null;
-    this.#transport = options.transport ?? null;
+    this.#state = { transport: options.transport ?? null, reader: this.#reader, lost: null };
     this.#extra = options.extra ?? {};
     this.#serverSide = options.serverSide === true;
-    this.#tryWrite = tryWriteOf(this.#transport);
+    this.#tryWrite = tryWriteOf(this.#state.transport);
     this.#closed = this.#watchClosed();
+    if (isTransport(this.#state.transport)) abandoned?.register(this, this.#state, this.#state);
+  }
+
+  get #transport(): unknown {
+    return this.#state.transport;
   }
 
   /** What `waitClosed()` waits for: the transport's `closed`, else the writable's; notes the loss. */
@@ -118,12 +151,14 @@ export class StreamWriter {
     const transport = this.#transport;
     const transportClosed = isTransport(transport) && transport.closed instanceof Promise ? transport.closed : null;
     const closed = transportClosed ?? this.#writer.closed;
+    // These reactions live as long as the transport: they must not hold the writer.
+    const state = this.#state;
     closed.then(
       () => {
-        if (transportClosed !== null) this.#lost ??= { diedOf: null };
+        if (transportClosed !== null) state.lost ??= { diedOf: null };
       },
       (error: unknown) => {
-        this.#lost ??= { diedOf: error };
+        state.lost ??= { diedOf: error };
       },
     );
     return closed;
@@ -253,7 +288,7 @@ export class StreamWriter {
 
   async #drainClosing(): Promise<void> {
     await yieldOnce();
-    throw this.#lost?.diedOf ?? connectionLost();
+    throw this.#state.lost?.diedOf ?? connectionLost();
   }
 
   /** Whether `writeEof()` is possible: true unless the transport says otherwise (TLS cannot). */
@@ -295,6 +330,7 @@ export class StreamWriter {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
+    abandoned?.unregister(this.#state);
     const flushed = this.#ending ?? this.#writer.close();
     this.#ending = flushed;
     const transport = this.#transport;
@@ -308,7 +344,7 @@ export class StreamWriter {
 
   /** Whether `close()` was called or the connection is gone. */
   isClosing(): boolean {
-    return this.#closing || this.#lost !== null;
+    return this.#closing || this.#state.lost !== null;
   }
 
   /**
@@ -407,7 +443,7 @@ export class StreamWriter {
     const previous = this.#writer;
     this.#writer = transport.writable.getWriter();
     previous.releaseLock();
-    this.#transport = transport;
+    this.#state.transport = transport;
     this.#tryWrite = tryWriteOf(transport);
     this.#closed = this.#watchClosed();
   }

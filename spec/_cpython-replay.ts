@@ -3,8 +3,8 @@
  * 3.13's asyncio.StreamReader by fixtures/cpython-reader.py (which documents the format):
  * the fixture's types, hex helpers, starting a recorded operation on our reader, recording
  * its outcome in the fixture's shape, comparing outcomes, and the two kinds of source a
- * pull-mode replay reads from. Used by reader-fuzz.spec.ts (cpython-differential.spec.ts
- * holds its own copy of the same code).
+ * pull-mode replay reads from. Used by cpython-differential.spec.ts (which also runs under
+ * Deno and Bun) and reader-fuzz.spec.ts.
  */
 import { readFileSync } from 'node:fs';
 import { IncompleteReadError, LimitOverrunError, type StreamReader } from '../lib/index.js';

@@ -4,149 +4,36 @@
  * our StreamReader: in push mode step by step, and in pull mode over a byte stream and a
  * default stream. Each test reports the first disagreement of every scenario that has one.
  */
-import { readFileSync } from 'node:fs';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IncompleteReadError, LimitOverrunError, StreamReader } from '../lib/index.js';
+import { StreamReader } from '../lib/index.js';
+import {
+  byteStream,
+  canonical,
+  canonicalError,
+  chunksOf,
+  defaultStream,
+  fromHex,
+  loadFixture,
+  observed,
+  opText,
+  pullOpsOf,
+  recordError,
+  settleWithin,
+  startOp,
+  type OpStep,
+  type RecordedError,
+  type Scenario,
+  type Settled,
+} from './_cpython-replay.js';
 
-type Hex = string;
-
-interface RecordedError {
-  error: string;
-  message: string;
-  partial?: Hex;
-  expected?: number | null;
-  consumed?: number;
-  cause?: RecordedError;
-}
-
-type OpStep =
-  | ['o', 'read', number]
-  | ['o', 'readline']
-  | ['o', 'readexactly', number]
-  | ['o', 'readuntil']
-  | ['o', 'readuntil', Hex | Hex[]];
-
-type Step = ['f', Hex] | ['F', Hex, RecordedError] | ['e'] | ['x'] | OpStep;
-
-interface Outcome {
-  r?: Hex;
-  x?: RecordedError;
-  b: Hex;
-  eof?: boolean;
-}
-
-interface Scenario {
-  limit: number;
-  steps: Step[];
-  res: Array<Outcome & { at: number }>;
-  pull: { ops: number[]; res: Outcome[]; rest: Hex };
-}
-
-interface Fixture {
-  python: string;
-  seed: number;
-  scenarios: Scenario[];
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('./fixtures/cpython-reader.json', import.meta.url), 'utf8'),
-) as Fixture;
-
-/** CPython names its methods in snake_case; ours are camelCase (API.md's naming rule). */
-const RENAMED_MESSAGES: Record<string, string> = { 'feed_data after feed_eof': 'feedData after feedEof' };
+const fixture = loadFixture();
 
 /** How long a pull-mode read may stay pending before it counts as hung (its source is all there). */
 const PULL_DEADLINE_MS = 2000;
 
 const MAX_REPORTED = 20;
-
-function fromHex(hex: Hex): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return bytes;
-}
-
-function toHex(bytes: Uint8Array): Hex {
-  let hex = '';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
-  return hex;
-}
-
-/** A separator as `readuntil` takes it; ASCII ones as strings when `asText`, to cover that path too. */
-function separatorOf(hex: Hex, asText: boolean): Uint8Array | string {
-  const bytes = fromHex(hex);
-  return asText && bytes.every((byte) => byte < 0x80) ? String.fromCharCode(...bytes) : bytes;
-}
-
-function startOp(reader: StreamReader, step: OpStep, asText: boolean): Promise<Uint8Array> {
-  switch (step[1]) {
-    case 'read':
-      return reader.read(step[2]);
-    case 'readline':
-      return reader.readline();
-    case 'readexactly':
-      return reader.readexactly(step[2]);
-    case 'readuntil': {
-      if (step.length === 2) return reader.readuntil();
-      const spec = step[2];
-      if (Array.isArray(spec)) return reader.readuntil(spec.map((hex) => separatorOf(hex, asText)));
-      return reader.readuntil(separatorOf(spec, asText));
-    }
-  }
-}
-
-function opText(step: OpStep): string {
-  if (step.length === 2) return `${step[1]}()`;
-  const argument = step[2];
-  if (typeof argument === 'number') return `${step[1]}(${argument})`;
-  return `${step[1]}(${Array.isArray(argument) ? `[${argument.map((hex) => `'${hex}'`).join(', ')}]` : `'${argument}'`})`;
-}
-
-function recordError(error: unknown, boom: unknown): RecordedError {
-  if (error === boom) return { error: 'set', message: 'boom' };
-  if (error instanceof IncompleteReadError) {
-    return { error: 'IncompleteReadError', message: error.message, partial: toHex(error.partial), expected: error.expected };
-  }
-  if (error instanceof LimitOverrunError) {
-    return { error: 'LimitOverrunError', message: error.message, consumed: error.consumed };
-  }
-  if (error instanceof Error) {
-    const recorded: RecordedError = { error: error.name, message: error.message };
-    if (error.cause !== undefined) recorded.cause = recordError(error.cause, boom);
-    return recorded;
-  }
-  return { error: typeof error, message: String(error) };
-}
-
-/** One key order and no absent fields, so that equal outcomes give equal strings. */
-function canonicalError(error: RecordedError): RecordedError {
-  return {
-    error: error.error,
-    message: RENAMED_MESSAGES[error.message] ?? error.message,
-    partial: error.partial,
-    expected: error.expected,
-    consumed: error.consumed,
-    cause: error.cause === undefined ? undefined : canonicalError(error.cause),
-  } as RecordedError;
-}
-
-function canonical(outcome: Outcome): string {
-  return JSON.stringify({
-    r: outcome.r,
-    x: outcome.x === undefined ? undefined : canonicalError(outcome.x),
-    b: outcome.b,
-    eof: outcome.eof === true,
-  });
-}
-
-type Settled = { value: Uint8Array } | { error: unknown };
-
-function observed(settled: Settled, reader: StreamReader, boom: unknown): Outcome {
-  const result = 'value' in settled ? { r: toHex(settled.value) } : { x: recordError(settled.error, boom) };
-  return { ...result, b: toHex(reader._peekBuffer()), eof: reader.atEof() };
-}
 
 function where(index: number, scenario: Scenario): string {
   return `scenario ${index} (fixture line ${index + 2}, limit ${scenario.limit})`;
@@ -229,56 +116,6 @@ async function replayPush(scenario: Scenario, index: number): Promise<string | n
   return null;
 }
 
-/** Gives one chunk per pull, and only when a read is pending (high-water mark 0). */
-function byteStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  let next = 0;
-  return new ReadableStream(
-    {
-      type: 'bytes',
-      pull(controller) {
-        // A byte stream cannot enqueue an empty chunk; skipping it changes nothing a reader sees.
-        while (next < chunks.length && chunks[next]!.length === 0) next++;
-        if (next < chunks.length) {
-          controller.enqueue(chunks[next++]!.slice());
-          return;
-        }
-        controller.close();
-        // A BYOB read pending at close only ends once it is answered with 0 bytes.
-        controller.byobRequest?.respond(0);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-/** Holds every chunk, empty ones included, from the start; a default reader takes one per read. */
-function defaultStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk.slice());
-      controller.close();
-    },
-  });
-}
-
-async function settleWithin(promise: Promise<Uint8Array>): Promise<Settled | 'hung'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<'hung'>((resolve) => {
-    timer = setTimeout(() => resolve('hung'), PULL_DEADLINE_MS);
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        (value): Settled => ({ value }),
-        (error: unknown): Settled => ({ error }),
-      ),
-      deadline,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Runs the scenario's operations one after the other on a reader pulling from `open(chunks)`.
  * CPython's side fed the next chunk whenever an operation waited, which is what a reader that
@@ -287,13 +124,13 @@ async function settleWithin(promise: Promise<Uint8Array>): Promise<Settled | 'hu
 async function replayPull(
   scenario: Scenario,
   index: number,
-  open: (chunks: Uint8Array[]) => ReadableStream<Uint8Array>,
+  open: (chunks: readonly Uint8Array[]) => ReadableStream<Uint8Array>,
   asText: boolean,
 ): Promise<string | null> {
-  const chunks = scenario.steps.flatMap((step) => (step[0] === 'f' ? [fromHex(step[1])] : []));
-  const reader = StreamReader.from(open(chunks), { limit: scenario.limit });
-  for (let k = 0; k < scenario.pull.ops.length; k++) {
-    const step = scenario.steps[scenario.pull.ops[k]!] as OpStep;
+  const reader = StreamReader.from(open(chunksOf(scenario)), { limit: scenario.limit });
+  const ops = pullOpsOf(scenario);
+  for (let k = 0; k < ops.length; k++) {
+    const step = ops[k]!;
     const label = `${where(index, scenario)} pull operation ${k} (step ${scenario.pull.ops[k]}) ${opText(step)}`;
     let promise: Promise<Uint8Array>;
     try {
@@ -301,14 +138,14 @@ async function replayPull(
     } catch (error) {
       return `${label} threw synchronously instead of rejecting: ${String(error)}`;
     }
-    const settled = await settleWithin(promise);
+    const settled = await settleWithin(promise, PULL_DEADLINE_MS);
     if (settled === 'hung') return `${label}: still pending after ${PULL_DEADLINE_MS} ms`;
     const actual = canonical(observed(settled, reader, null));
     const wanted = canonical(scenario.pull.res[k]!);
     if (actual !== wanted) return `${label}: expected ${wanted}, got ${actual}`;
   }
   const label = `${where(index, scenario)} pull, read() of the rest`;
-  const settled = await settleWithin(reader.read());
+  const settled = await settleWithin(reader.read(), PULL_DEADLINE_MS);
   if (settled === 'hung') return `${label}: still pending after ${PULL_DEADLINE_MS} ms`;
   const actual = canonical(observed(settled, reader, null));
   const wanted = canonical({ r: scenario.pull.rest, b: '', eof: true });

@@ -5,13 +5,13 @@
  * connections refused; a name that cannot resolve; and an `AbortSignal` fired at every await
  * point of every read. Each test checks what the caller sees (the error and its code), that
  * the bytes left are exactly right, that nothing goes unhandled, and that every file
- * descriptor is given back. (A reset during a TLS handshake is not here: TLS was being added
- * while these were written.)
+ * descriptor is given back. A reset during a TLS handshake is tried from both sides.
  */
 import dns from 'node:dns';
 import { syncBuiltinESMExports } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { connect, createServer, type Socket as NetSocket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -29,6 +29,7 @@ import {
   type StreamWriter,
 } from '../lib/runtime/node.js';
 import { leakFree } from './_leaks.js';
+import { CA, CLIENT, SERVER } from './_tls.js';
 import { sources, type Source } from './_reader-sources.js';
 import {
   isPending,
@@ -254,6 +255,78 @@ reset('during drain(): the pending drain() and every drain() after it reject, at
 );
 
 reset.run();
+
+const tlsReset = suite('Faults: the peer resets during a TLS handshake');
+
+/** The first flight the peer sends on a new connection, read by a raw server: a client's ClientHello. */
+async function firstFlight(): Promise<Buffer> {
+  const capture = await rawServer();
+  try {
+    const client = tlsConnect({ host: '127.0.0.1', port: capture.port, servername: 'localhost', ca: CA });
+    client.on('error', () => {});
+    const peer = await within(capture.accepted());
+    const hello = await within(new Promise<Buffer>((resolve) => peer.once('data', resolve)), 5000, 'the ClientHello');
+    client.destroy();
+    return hello;
+  } finally {
+    await capture.close();
+  }
+}
+
+tlsReset('a server that resets after the ClientHello: openConnection rejects with ECONNRESET, at once', () =>
+  leakFree(async () => {
+    let heard = 0;
+    const peer = await rawServer((socket) => {
+      socket.once('data', (hello: Buffer) => {
+        heard = hello.length;
+        socket.resetAndDestroy();
+      });
+    });
+    try {
+      const error = await rejection(openConnection('127.0.0.1', peer.port, { ssl: CLIENT }), 5000);
+      assert.ok(heard > 0, 'the server read a ClientHello before it reset');
+      assert.is(codeOf(error), 'ECONNRESET', String(error));
+      assert.ok(error instanceof Error);
+    } finally {
+      await peer.close();
+    }
+  }),
+);
+
+tlsReset('a client that resets mid-handshake: dropped silently, no callback, the server goes on serving', () =>
+  leakFree(async () => {
+    const hello = await firstFlight();
+    const log = errorLog();
+    let calls = 0;
+    const server = await startServer(async (reader, writer) => {
+      calls += 1;
+      writer.write(await reader.readline());
+      writer.close();
+      await writer.waitClosed();
+    }, '127.0.0.1', 0, { ssl: SERVER, onError: log.onError });
+    try {
+      for (let round = 0; round < 3; round += 1) {
+        const client = await rawClient(portOf(server));
+        client.write(hello);
+        // The server's flight (ServerHello ... Finished) comes back: it now waits for ours.
+        await within(new Promise((resolve) => client.once('data', resolve)), 5000, 'the ServerHello');
+        client.resetAndDestroy();
+      }
+      // Every reset connection is given back before the next client, which is served.
+      const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server), { ssl: CLIENT }));
+      writer.write('still serving\n');
+      assert.is(text(await within(reader.readline())), 'still serving\n');
+      writer.close();
+      await writer.waitClosed().catch(() => {});
+      assert.is(calls, 1, 'only the completed handshake reached the callback');
+      assert.equal(log.errors, [], 'a failed handshake is not reported as fatal');
+    } finally {
+      await shutdown(server);
+    }
+  }),
+);
+
+tlsReset.run();
 
 
 const halfClose = suite('Faults: the peer half-closes');

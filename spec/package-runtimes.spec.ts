@@ -6,26 +6,17 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { installPackedPackage } from './_installed-package.js';
 
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const bin = (name: string): string => resolve('node_modules', '.bin', name);
 const packageSuite = suite('the published package on every runtime');
 
 let workDir = '';
 
 packageSuite.before(() => {
-  workDir = mkdtempSync(join(tmpdir(), 'asyncio-streams-runtimes-'));
-  execFileSync(npm, ['pack', '--pack-destination', workDir, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const tarball = readdirSync(workDir).find((name) => name.endsWith('.tgz'));
-  assert.ok(tarball, 'npm pack made no tarball');
-  writeFileSync(join(workDir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(workDir, tarball)], {
-    cwd: workDir,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  installPackedPackage('asyncio-streams-runtimes-', (dir) => (workDir = dir));
   writeFileSync(join(workDir, 'serve.mjs'), `
     import * as api from 'asyncio-streams';
     const server = await api.startServer(async (reader, writer) => {
