@@ -3,6 +3,7 @@
  * `bulk.bench.ts` (the same conventions as `run.ts`: medians over rounds, ratios taken per
  * round and their median).
  */
+import { writeFileSync } from 'node:fs';
 import { median } from './_measure.js';
 
 export { median };
@@ -55,4 +56,17 @@ export function perRoundRatios(
 export function met(value: number | null, min: number): string {
   if (value === null) return '';
   return value >= min ? 'yes' : '**no**';
+}
+
+/**
+ * Ends a benchmark run: writes every run as JSON when asked, prints the report, and lists the
+ * failed runs (which make the process exit with 1).
+ */
+export function finish<T extends { failures: readonly string[] }>(json: string | null | undefined, record: T, text: string): void {
+  if (json) writeFileSync(json, JSON.stringify(record, null, 2));
+  console.log(text);
+  if (record.failures.length) {
+    console.log(`\nFailed runs:\n\n${record.failures.map((failure) => `- ${failure}`).join('\n')}`);
+    process.exitCode = 1;
+  }
 }

@@ -13,7 +13,6 @@
  * run; see `_servers/_library.ts`), `--source` runs the TypeScript sources through tsx instead.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { nodeVariant, type Benchmark, type Result } from './_benchmark.js';
@@ -29,7 +28,7 @@ import {
   waitOrKill,
   type Command,
 } from './_net-process.js';
-import { format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.js';
+import { finish, format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.js';
 
 const GIB = 1024 ** 3;
 const DIGEST = 'bulk-1MiB-blocks';
@@ -336,12 +335,7 @@ async function main(args: string[]): Promise<void> {
   } finally {
     build?.remove();
   }
-  if (options.json) writeFileSync(options.json, JSON.stringify({ options, runs, failures }, null, 2));
-  console.log(report(options, runs));
-  if (failures.length) {
-    console.log(`\nFailed runs:\n\n${failures.map((failure) => `- ${failure}`).join('\n')}`);
-    process.exitCode = 1;
-  }
+  finish(options.json, { options, runs, failures }, report(options, runs));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

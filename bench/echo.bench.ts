@@ -25,7 +25,6 @@
  * (server CPU per round trip) there too.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { nodeVariant, type Benchmark, type Ratio, type Result, type Workload } from './_benchmark.js';
@@ -45,7 +44,7 @@ import {
   waitForQuiet,
   type Command,
 } from './_net-process.js';
-import { format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.js';
+import { finish, format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.js';
 
 const MESSAGE_SIZE = 1024;
 const DIGEST = `echo-${MESSAGE_SIZE}`;
@@ -440,12 +439,7 @@ async function main(args: string[]): Promise<void> {
   } finally {
     build?.remove();
   }
-  if (options.json) writeFileSync(options.json, JSON.stringify({ options, runs, failures }, null, 2));
-  console.log(report(options, runs));
-  if (failures.length) {
-    console.log(`\nFailed runs:\n\n${failures.map((failure) => `- ${failure}`).join('\n')}`);
-    process.exitCode = 1;
-  }
+  finish(options.json, { options, runs, failures }, report(options, runs));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
