@@ -55,6 +55,8 @@ export interface SocketStartTlsOptions extends StartTlsOptions {
 export interface Transport {
   /** Where the writer's bytes go; a byte high-water mark makes `drain()` meaningful. */
   readonly writable: WritableStream<Uint8Array>;
+  /** The peer's bytes, for a reader that pulls them (transports without `connectProtocol()`). */
+  readonly readable?: ReadableStream<Uint8Array>;
   /** Settles once the connection is fully closed; rejects with the error it died of. */
   readonly closed: Promise<void>;
   /** Closes both directions at once, dropping unsent bytes (WinterTC `close()`, CPython `abort()`). */

@@ -43,6 +43,23 @@ type Source =
   | { kind: 'byob'; reader: ReadableStreamBYOBReader; stream: ReadableStream<Uint8Array> }
   | { kind: 'default'; reader: ReadableStreamDefaultReader<Uint8Array>; stream: ReadableStream<Uint8Array> };
 
+/**
+ * Locks `readable` for reading: with a BYOB reader when it is a byte stream, else a default one.
+ * @throws {TypeError} when it is locked
+ */
+function sourceOf(readable: ReadableStream<Uint8Array>): Source {
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = readable.getReader({ mode: 'byob' });
+  } catch (error) {
+    // Only "not a byte stream" falls back to a default reader; a locked stream is an error.
+    if (readable.locked) throw error;
+  }
+  return byob !== null
+    ? { kind: 'byob', reader: byob, stream: readable }
+    : { kind: 'default', reader: readable.getReader(), stream: readable };
+}
+
 /** A large `readexactly()` being filled straight from incoming data. */
 interface DirectRead {
   readonly result: Uint8Array<ArrayBuffer>;
@@ -117,6 +134,8 @@ export class StreamReader {
   #transport: ReadingTransport | null = null;
   #paused = false;
   #source: Source | null = null;
+  /** What the source's end leads to instead of EOF: the TLS socket's bytes after `startTls()`. */
+  #nextSource: (() => ReadableStream<Uint8Array>) | null = null;
   /** The read in flight on the source, if any. */
   #pulling: Promise<void> | null = null;
   /**
@@ -170,16 +189,7 @@ export class StreamReader {
       throw new TypeError('StreamReader.from() needs a ReadableStream');
     }
     const reader = new StreamReader(options);
-    let byob: ReadableStreamBYOBReader | null = null;
-    try {
-      byob = readable.getReader({ mode: 'byob' });
-    } catch (error) {
-      // Only "not a byte stream" falls back to a default reader; a locked stream is an error.
-      if (readable.locked) throw error;
-    }
-    reader.#source = byob !== null
-      ? { kind: 'byob', reader: byob, stream: readable }
-      : { kind: 'default', reader: readable.getReader(), stream: readable };
+    reader.#source = sourceOf(readable);
     return reader;
   }
 
@@ -235,6 +245,21 @@ export class StreamReader {
   _replaceTransport(transport: ReadingTransport): void {
     if (this.#transport === null) return;
     this.#transport = transport;
+  }
+
+  /**
+   * A pull-mode reader goes on reading from `upgraded.readable` when its stream ends, instead
+   * of seeing EOF: `startTls()` over a transport read as a stream (a `DenoSocket`) ends that
+   * stream once the bytes before TLS are through. A push-mode reader follows its protocol.
+   * @internal
+   */
+  _continueWith(upgraded: { readonly readable?: ReadableStream<Uint8Array> }): void {
+    if (this.#source === null) return;
+    this.#nextSource = () => {
+      const readable = upgraded.readable;
+      if (readable === undefined) throw new TypeError('The upgraded transport has no readable stream');
+      return readable;
+    };
   }
 
   /**
@@ -707,11 +732,24 @@ export class StreamReader {
     });
   }
 
-  /** One read from the source into the buffer; its outcome is fed like pushed data. */
+  /**
+   * One read from the source into the buffer; its outcome is fed like pushed data. A source
+   * that ends hands over to the next one, if any (see `_continueWith()`).
+   */
   async #pull(source: Source): Promise<void> {
     try {
-      if (source.kind === 'byob') await this.#pullInto(source.reader);
-      else await this.#pullChunk(source.reader);
+      for (;;) {
+        const done = source.kind === 'byob' ? await this.#pullInto(source.reader) : await this.#pullChunk(source.reader);
+        if (!done) break;
+        const next = this.#nextSource;
+        if (next === null) {
+          this.#eof = true;
+          break;
+        }
+        this.#nextSource = null;
+        source.reader.releaseLock();
+        source = this.#source = sourceOf(next());
+      }
     } catch (error) {
       this.#pulling = null;
       this.setException(error);
@@ -724,8 +762,9 @@ export class StreamReader {
   /**
    * Reads into the spare storage. When the buffer is empty the two swap, so the bytes land
    * in the buffer without a copy; otherwise they are appended to what is buffered.
+   * @returns whether the stream ended
    */
-  async #pullInto(reader: ReadableStreamBYOBReader): Promise<void> {
+  async #pullInto(reader: ReadableStreamBYOBReader): Promise<boolean> {
     const spare = this.#spare ?? new Uint8Array(PULL_SIZE);
     this.#spare = null;
     const { done, value } = await reader.read(spare);
@@ -743,21 +782,21 @@ export class StreamReader {
         this.#spare = filled;
       }
     }
-    if (done) this.#eof = true;
+    return done;
   }
 
-  /** Reads chunks until one holds bytes: an empty chunk is no news, as `feed_data(b'')` is none. */
-  async #pullChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  /**
+   * Reads chunks until one holds bytes: an empty chunk is no news, as `feed_data(b'')` is none.
+   * @returns whether the stream ended
+   */
+  async #pullChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<boolean> {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) {
-        this.#eof = true;
-        return;
-      }
+      if (done) return true;
       if (!(value instanceof Uint8Array)) throw new TypeError(`The stream gave a ${typeof value}, not a Uint8Array`);
       if (value.length > 0) {
         this.#append(value);
-        return;
+        return false;
       }
     }
   }

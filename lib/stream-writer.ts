@@ -431,6 +431,7 @@ export class StreamWriter {
       });
       // Taken only now that TLS has them: a refused upgrade leaves the reader as it was.
       if (buffered !== undefined && buffered.byteLength > 0) reader!.read(buffered.byteLength).catch(ignore);
+      reader?._continueWith(secure);
       this.#switchTo(secure);
       await secure.opened;
     } finally {

@@ -1,7 +1,7 @@
 /**
  * TLS through the public API on every runtime (see `_runtime.ts`): a TLS server and client,
- * and STARTTLS with `writer.startTls()` where the adapter has it (Node, and Bun through it);
- * Deno refuses STARTTLS with a clear error.
+ * and STARTTLS with `writer.startTls()` on both ends (on Deno the client upgrades with
+ * `Deno.startTls()`, the server through Deno's `node:tls`).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -42,28 +42,98 @@ tls('a TLS client and server exchange lines; no half-close over TLS', async () =
   }
 });
 
-tls(runtime === 'deno' ? 'writer.startTls() is refused with a clear error on Deno' : 'writer.startTls() upgrades a plain connection on both ends', async () => {
-  const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
+/** A server that answers `STARTTLS\n` with `GO\n`, upgrades, then echoes one line over TLS. */
+function startTlsServer(onUpgrade: (writer: StreamWriter) => void = () => {}): Promise<Server> {
+  return startServer(async (reader: StreamReader, writer: StreamWriter) => {
     if (text(await reader.readline()) !== 'STARTTLS\n') return writer.close();
     writer.write('GO\n');
     await writer.startTls(serverTls).catch(() => writer.close());
+    onUpgrade(writer);
+    writer.write(await reader.readline());
+    writer.close();
+  }, '127.0.0.1', 0, { onError: () => {} });
+}
+
+tls('writer.startTls() upgrades a plain connection on both ends', async () => {
+  let serverCanWriteEof: boolean | undefined;
+  const server = await startTlsServer((writer) => {
+    serverCanWriteEof = writer.canWriteEof();
+  });
+  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    const plain = writer.transport;
+    assert.ok(writer.canWriteEof());
+    writer.write('STARTTLS\n');
+    assert.is(text(await within(reader.readline())), 'GO\n');
+    await within(writer.startTls({ ca }, { serverHostname: 'localhost' }));
+    assert.is.not(writer.transport, plain, 'the writer writes to the TLS socket');
+    assert.not.ok(writer.canWriteEof());
+    writer.write('secret\n');
+    assert.is(text(await within(reader.readline())), 'secret\n');
+    assert.is(serverCanWriteEof, false);
+    assert.equal(await within(reader.read()), new Uint8Array(0), 'the server closed: EOF through TLS');
+    assert.ok(reader.atEof());
+  } finally {
+    await closeAll(writer, server);
+  }
+});
+
+tls('STARTTLS and the client hello may arrive together: the server hands the hello to TLS (gh-142352)', async () => {
+  const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
+    if (text(await reader.readline()) !== 'STARTTLS\n') return writer.close();
+    await writer.startTls(serverTls);
     writer.write(await reader.readline());
     writer.close();
   }, '127.0.0.1', 0, { onError: () => {} });
   const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
   try {
+    // No wait for an answer: the hello follows the command at once.
+    writer.write('STARTTLS\n');
+    await within(writer.startTls({ ca }, { serverHostname: 'localhost' }));
+    writer.write('pipelined\n');
+    assert.is(text(await within(reader.readline())), 'pipelined\n');
+  } finally {
+    await closeAll(writer, server);
+  }
+});
+
+tls('writer.startTls() against the wrong name rejects, and the connection dies of that error', async () => {
+  const server = await startTlsServer();
+  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
     writer.write('STARTTLS\n');
     assert.is(text(await within(reader.readline())), 'GO\n');
-    if (runtime === 'deno') {
-      const error = (await rejection(writer.startTls({ ca }, { serverHostname: 'localhost' }))) as Error;
-      assert.match(error.message, /startTls\(\) is not supported yet on Deno/);
-      return;
-    }
-    await within(writer.startTls({ ca }, { serverHostname: 'localhost' }));
-    writer.write('secret\n');
-    assert.is(text(await within(reader.readline())), 'secret\n');
-    assert.ok(writer.getExtraInfo('peercert') !== undefined || writer.getExtraInfo('cipher') !== undefined);
+    const error = await rejection(writer.startTls({ ca }, { serverHostname: 'example.com' }));
+    assert.match(String(error), /certificate|name|altnames/i);
+    assert.is(await within(rejection(writer.waitClosed())), error);
+    assert.is(await within(rejection(reader.read())), error);
   } finally {
+    await closeAll(writer, server);
+  }
+});
+
+tls('a handshake the peer never answers times out (sslHandshakeTimeout) and closes the connection', async () => {
+  let peerSawEof = false;
+  const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
+    await reader.read(-1);
+    peerSawEof = true;
+    writer.close();
+  }, '127.0.0.1', 0, { onError: () => {} });
+  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    const error = (await rejection(writer.startTls({ ca }, { serverHostname: 'localhost', sslHandshakeTimeout: 0.1 }))) as Error & { code?: string };
+    assert.is(error.code, 'ETIMEDOUT');
+    assert.match(error.message, /^SSL handshake is taking longer than 0\.1 seconds/);
+    assert.is(await within(rejection(reader.read())), error);
+    // Deno closes a TLS connection only once its handshake is over (denoland/deno#14547), so
+    // there the peer sees the end only when it answers or goes away (see the README).
+    if (runtime !== 'deno') {
+      await within((async () => {
+        while (!peerSawEof) await new Promise((resolve) => setTimeout(resolve, 5));
+      })());
+    }
+  } finally {
+    server.abortClients();
     await closeAll(writer, server);
   }
 });

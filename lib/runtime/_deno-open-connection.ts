@@ -10,14 +10,12 @@ import { openStreams } from '../_open-streams.js';
 import type { StreamReader } from '../stream-reader.js';
 import type { StreamWriter } from '../stream-writer.js';
 import { denoNamespace, isDenoConn, type DenoConn } from './_deno-namespace.js';
-import { DenoSocket } from './_deno-socket.js';
-import { connectTls } from './_deno-tls.js';
+import { DenoSocket, type DenoSocketOptions } from './_deno-socket.js';
+import { connectTls, upgraded } from './_deno-tls.js';
 
 /** What Deno accepts as `sock`: a connected `Deno.Conn`, or any pair of streams. */
 export type DenoSock = DenoConn | StreamPair;
 
-const NO_TLS_SOCK = 'ssl together with sock is not supported on Deno';
-const NO_TLS_UNIX = 'TLS over a Unix socket is not supported on Deno';
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /** Deno resolves names itself and cannot bind before connecting: refuse what it cannot honour. */
@@ -50,28 +48,41 @@ async function connecting<T extends { close(): unknown }>(connection: Promise<T>
   }
 }
 
-function streamsOver(sock: DenoSock, limit: number | undefined): [StreamReader, StreamWriter] {
-  if (!isDenoConn(sock)) return openStreams(sock, limit);
+/** The reader and writer over `sock`; with `checked.tls`, once TLS is up over it. */
+async function streamsOver(sock: DenoSock, checked: CheckedConnection): Promise<[StreamReader, StreamWriter]> {
+  if (!isDenoConn(sock)) {
+    if (checked.tls !== undefined) throw new TypeError('ssl needs sock to be a Deno.Conn, not a pair of streams');
+    return openStreams(sock, checked.limit);
+  }
   sock.setNoDelay?.(true);
-  return openStreams(new DenoSocket(sock), limit);
+  return streamsOn(sock, {}, checked);
+}
+
+/** The reader and writer over `conn`; with `checked.tls`, once TLS is up over it. */
+async function streamsOn(conn: DenoConn, options: DenoSocketOptions, checked: CheckedConnection): Promise<[StreamReader, StreamWriter]> {
+  const socket = new DenoSocket(conn, options);
+  if (checked.tls === undefined) return openStreams(socket, checked.limit);
+  return openStreams(await connecting(upgraded(socket, checked.tls), checked.signal), checked.limit);
 }
 
 /**
  * Opens a TCP connection with `Deno.connect()` and returns its reader and writer (asyncio's
- * `open_connection`); with `ssl`, a TLS connection (`Deno.connectTls()`, or `Deno.startTls()`
- * when `serverHostname` differs from `host`) whose handshake is done before it resolves.
+ * `open_connection`); with `ssl`, a TLS connection whose handshake is done before it resolves:
+ * `Deno.connectTls()`, or `Deno.startTls()` when `serverHostname` differs from `host`, or
+ * Deno's `node:tls` for what those cannot do (`rejectUnauthorized: false`, a client
+ * certificate sent to another name than `host`).
  * `TCP_NODELAY` is set, as asyncio does. The writer's `transport` is a
  * {@link DenoSocket}, and `getExtraInfo('socket')` the `Deno.Conn`.
  *
  * @param host the name or address to connect to
  * @param port the port
  * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout`, `family` (with an
- *   address only), `sock` (a `Deno.Conn`, or any
+ *   address only), `sock` (a `Deno.Conn`, which `ssl` upgrades, or any
  *   `{ readable, writable }` pair), `signal` (aborts connecting)
  * @returns `[reader, writer]`
  * @throws Deno's connection error (`ConnectionRefused` with `code: 'ECONNREFUSED'`, ...), or the signal's reason
- * @throws {RangeError} for conflicting or missing arguments, `localAddr`, and TLS options
- *   Deno cannot honour (`rejectUnauthorized: false`)
+ * @throws {RangeError} for conflicting or missing arguments, and `localAddr`
+ * @throws {TypeError} for `ssl` with a `sock` that is a pair of streams
  * @example
  * ```ts
  * import { openConnection } from 'asyncio-streams';
@@ -90,8 +101,7 @@ export async function openConnection(
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkConnection(host, port, options);
   if (options.sock !== undefined && options.sock !== null) {
-    if (checked.tls !== undefined) throw new Error(NO_TLS_SOCK);
-    return streamsOver(options.sock, checked.limit);
+    return streamsOver(options.sock, checked);
   }
   checkDenoConnection(checked);
   checked.signal?.throwIfAborted();
@@ -104,7 +114,7 @@ export async function openConnection(
   const connectOptions: { hostname: string; port: number; signal?: AbortSignal } = { hostname, port: portNumber };
   if (checked.signal !== undefined) connectOptions.signal = checked.signal;
   const conn = await connecting(denoNamespace().connect(connectOptions), checked.signal);
-  return streamsOver(conn, checked.limit);
+  return streamsOver(conn, checked);
 }
 
 /**
@@ -112,7 +122,8 @@ export async function openConnection(
  * `open_unix_connection`). `getExtraInfo('peername')` is the path, `sockname` is `''`.
  *
  * @param path the socket's path
- * @param options `limit`, `sock` (instead of a path), `signal` (aborts connecting)
+ * @param options `limit`, `ssl`, `serverHostname` and `sslHandshakeTimeout` (TLS through
+ *   Deno's `node:tls`), `sock` (instead of a path), `signal` (aborts connecting)
  * @returns `[reader, writer]`
  * @throws Deno's connection error (`NotFound` with `code: 'ENOENT'`, ...), or the signal's reason
  * @example
@@ -125,10 +136,9 @@ export async function openUnixConnection(
   options: OpenUnixConnectionOptions<DenoSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkUnixConnection(path, options);
-  if (checked.tls !== undefined) throw new Error(options.sock ? NO_TLS_SOCK : NO_TLS_UNIX);
-  if (options.sock !== undefined && options.sock !== null) return streamsOver(options.sock, checked.limit);
+  if (options.sock !== undefined && options.sock !== null) return streamsOver(options.sock, checked);
   const socketPath = checked.host!;
   checked.signal?.throwIfAborted();
   const conn = await connecting(denoNamespace().connect({ transport: 'unix', path: socketPath }), checked.signal);
-  return openStreams(new DenoSocket(conn, { extra: { peername: socketPath, sockname: '' } }), checked.limit);
+  return streamsOn(conn, { extra: { peername: socketPath, sockname: '' } }, checked);
 }

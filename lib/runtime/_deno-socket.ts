@@ -1,5 +1,9 @@
-import type { Transport } from '../_transport.js';
+import { checkStartTls } from '../_connection-options.js';
+import type { SocketStartTlsOptions, Transport } from '../_transport.js';
 import type { DenoAddr, DenoConn } from './_deno-namespace.js';
+import { writeAll } from './_deno-conn-duplex.js';
+import { denoTlsCan, startDenoTls, startNodeTls, type DenoHandshake } from './_deno-start-tls.js';
+import type { SecureContext } from './_node-tls.js';
 
 /** What `opened` resolves with (WinterTC `SocketInfo`). */
 export interface DenoSocketInfo {
@@ -19,6 +23,39 @@ export interface DenoSocketOptions {
   extra?: Readonly<Record<string, unknown>>;
   /** The connection is a `Deno.TlsConn` whose handshake is done, with this ALPN protocol (or null). */
   tls?: { alpn: string | null };
+  /**
+   * The host name the connection was opened to: `startTls()` verifies the server's
+   * certificate against it unless given another `serverHostname`.
+   */
+  serverHostname?: string | null;
+}
+
+/** Options of {@link DenoSocket.startTls}. */
+export interface DenoStartTlsOptions extends SocketStartTlsOptions {
+  /**
+   * A `SecureContext` made from `ssl` already (Deno's `node:tls`), for the TLS that runs
+   * through `node:tls`: a server makes it once for all its clients.
+   */
+  secureContext?: SecureContext;
+}
+
+/** How `startTls()` makes the TLS socket while `Deno.startTls()` handshakes; not an option anyone else can pass. */
+const HANDSHAKE = Symbol('handshake');
+
+interface UpgradeOptions extends DenoSocketOptions {
+  [HANDSHAKE]: Promise<DenoHandshake>;
+}
+
+/**
+ * The TLS socket of a connection whose handshake `handshake` finishes (`Deno.startTls()`, or
+ * a connection `Deno.listenTls()` accepted): its `opened` settles with it, and nothing is read
+ * or written before.
+ *
+ * @param conn the connection before TLS, for its addresses until the handshake is done
+ */
+export function handshakingSocket(conn: DenoConn, handshake: Promise<DenoHandshake>, options: DenoSocketOptions = {}): DenoSocket {
+  const upgrade: UpgradeOptions = { ...options, [HANDSHAKE]: handshake };
+  return new DenoSocket(conn, upgrade);
 }
 
 const DEFAULT_HIGH_WATER_MARK = 65536;
@@ -29,6 +66,12 @@ function ignore(): void {}
 
 function socketClosedError(): Error {
   return Object.assign(new Error('The socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
+}
+
+function upgradedError(): Error {
+  return Object.assign(new Error('The socket was upgraded by startTls(): use the socket it returned'), {
+    code: 'ERR_SOCKET_UPGRADED',
+  });
 }
 
 /** CPython's address forms: `[host, port]` for TCP, the path (or `''`) for a Unix socket. */
@@ -54,6 +97,11 @@ function describe(addr: DenoAddr): string | null {
  * connection. `writable` queues up to `writableHighWaterMark` bytes, and a write finishes once
  * the kernel took all of its bytes (`conn.write()` may take part of a chunk).
  *
+ * `startTls()` upgrades the connection in place and returns the TLS socket: a `DenoSocket`
+ * over `Deno.startTls()` where Deno can, else a `NodeSocket` over Deno's `node:tls` (a
+ * server's side, a client certificate, `rejectUnauthorized: false`, a Unix socket). This socket
+ * then stands for the connection it became, as `NodeSocket` does.
+ *
  * @example
  * ```ts
  * import { DenoSocket } from 'asyncio-streams';
@@ -67,12 +115,19 @@ function describe(addr: DenoAddr): string | null {
  * ```
  */
 export class DenoSocket implements Transport {
-  readonly #conn: DenoConn;
+  /** The connection; the TLS one once a `startTls()` handshake is done. */
+  #conn: DenoConn;
   readonly #extra: Readonly<Record<string, unknown>>;
+  readonly #writableHighWaterMark: number;
+  readonly #serverHostname: string | null;
   readonly #tls: boolean;
   #isClosed = false;
   #readDone = false;
   #writeDone = false;
+  /** Whether a `conn.read()` or `conn.write()` is in flight: `startTls()` needs neither. */
+  #reading = false;
+  #writing = false;
+  #upgradedTo: Transport | null = null;
   #readController: ReadableByteStreamController | undefined;
   #writeController!: WritableStreamDefaultController;
 
@@ -80,7 +135,10 @@ export class DenoSocket implements Transport {
   readonly readable: ReadableStream<Uint8Array>;
   /** Where to write; closing it half-closes the connection (`conn.closeWrite()`). */
   readonly writable: WritableStream<Uint8Array>;
-  /** Resolves at once: a `Deno.Conn` is connected. */
+  /**
+   * Resolves at once (a `Deno.Conn` is connected); for the TLS socket of `startTls()`, once
+   * the handshake is done, and rejects if it fails.
+   */
   readonly opened: Promise<DenoSocketInfo>;
   /** Settles when the connection is fully closed: resolves after a clean close, rejects with the error it died of. */
   readonly closed: Promise<void>;
@@ -88,26 +146,34 @@ export class DenoSocket implements Transport {
 
   /**
    * @param conn a connected `Deno.Conn`
-   * @param options the writable's high-water mark and extra-info overrides
+   * @param options the writable's high-water mark, extra-info overrides, the host name for `startTls()`
    */
   constructor(conn: DenoConn, options: DenoSocketOptions = {}) {
     this.#conn = conn;
     this.#extra = options.extra ?? {};
-    this.#tls = options.tls !== undefined;
-    this.opened = Promise.resolve({
+    this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#serverHostname = options.serverHostname ?? null;
+    const handshake = (options as Partial<UpgradeOptions>)[HANDSHAKE];
+    this.#tls = options.tls !== undefined || handshake !== undefined;
+    const info = (alpn: string | null): DenoSocketInfo => ({
       remoteAddress: describe(conn.remoteAddr),
       localAddress: describe(conn.localAddr),
-      alpn: options.tls?.alpn ?? null,
+      alpn,
     });
+    this.opened = handshake === undefined ? Promise.resolve(info(options.tls?.alpn ?? null)) : this.#upgrade(handshake, info);
+    this.opened.catch(ignore);
     this.closed = new Promise<void>((resolve, reject) => {
       this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
     });
     this.closed.catch(ignore);
+    // Nothing is read or written before the handshake is done.
+    const ready = (): Promise<unknown> => this.opened;
     this.readable = new ReadableStream({
       type: 'bytes',
       autoAllocateChunkSize: CHUNK_SIZE,
       start: (controller) => {
         this.#readController = controller;
+        return ready();
       },
       pull: (controller) => this.#pull(controller),
       cancel: () => {
@@ -119,12 +185,13 @@ export class DenoSocket implements Transport {
       {
         start: (controller) => {
           this.#writeController = controller;
+          return ready();
         },
         write: (chunk) => this.#write(chunk),
         close: () => this.#closeWrite(),
         abort: (reason) => void this.close(reason),
       },
-      new ByteLengthQueuingStrategy({ highWaterMark: options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK }),
+      new ByteLengthQueuingStrategy({ highWaterMark: this.#writableHighWaterMark }),
     );
   }
 
@@ -136,14 +203,17 @@ export class DenoSocket implements Transport {
 
   /** A plain TCP or Unix connection can be half-closed; a TLS one cannot (as in asyncio). */
   canWriteEof(): boolean {
-    return !this.#tls;
+    return this.#upgradedTo?.canWriteEof?.() ?? !this.#tls;
   }
 
   /**
    * `peername` and `sockname` (`[host, port]`, or the path for a Unix socket), `socket` (the
-   * `Deno.Conn`); `undefined` for any other name.
+   * `Deno.Conn`); `undefined` for any other name (Deno's TLS tells nothing of the peer's
+   * certificate or the cipher). After `startTls()` this socket answers for the TLS one.
    */
   getExtraInfo(name: string): unknown {
+    const upgraded = this.#upgradedTo;
+    if (upgraded !== null) return upgraded.getExtraInfo?.(name);
     if (Object.hasOwn(this.#extra, name)) return this.#extra[name];
     switch (name) {
       case 'peername':
@@ -159,11 +229,15 @@ export class DenoSocket implements Transport {
 
   /**
    * Closes both directions now, dropping what is still queued (WinterTC `close()`): `readable`
-   * ends (errors with `reason` when one is given) and `writable` errors.
+   * ends (errors with `reason` when one is given) and `writable` errors. After `startTls()`,
+   * closes the TLS socket.
    * @returns the `closed` promise
    */
   close(reason?: unknown): Promise<void> {
-    if (!this.#isClosed) {
+    const upgraded = this.#upgradedTo;
+    if (upgraded !== null) {
+      void upgraded.close(reason);
+    } else if (!this.#isClosed) {
       this.#failWritable(reason ?? socketClosedError());
       if (reason !== undefined) this.#failReadable(reason);
       this.#finish(null);
@@ -172,11 +246,81 @@ export class DenoSocket implements Transport {
   }
 
   /**
-   * Not supported on Deno yet (a connection can start with TLS: the `ssl` option).
-   * @throws {Error} always
+   * Starts TLS on this connection (WinterTC `startTls()`) and returns the TLS socket; its
+   * `opened` resolves once the handshake is done and rejects if it fails or takes longer than
+   * `sslHandshakeTimeout` seconds (60 by default; the connection is then closed).
+   *
+   * A client over TCP that verifies the server and sends no certificate upgrades with
+   * `Deno.startTls()` and gets a `DenoSocket`; anything else (a server's side, which Deno's
+   * API lacks, a client certificate, `rejectUnauthorized: false`, a Unix socket) runs Deno's
+   * `node:tls` over the connection and gets a `NodeSocket`, with its `peercert` and `cipher`.
+   * This socket's `readable` ends and its `writable` errors.
+   *
+   * @param options `ssl` (`true`, the default, or TLS options), `serverSide`,
+   *   `serverHostname` (default: the `serverHostname` this socket was made with),
+   *   `sslHandshakeTimeout`, `received` (a server's bytes read ahead), `secureContext`
+   * @returns the TLS socket
+   * @throws {TypeError} on a TLS socket, on a second call, for bad options
+   * @throws {RangeError} for options CPython refuses (a server without `cert` and `key`, no
+   *   name to verify, ...)
+   * @throws {Error} while a read or a write is in flight (Deno upgrades only an idle
+   *   connection), or when the socket is closed
+   * @example
+   * ```ts
+   * // After the peer agreed to STARTTLS:
+   * const secure = socket.startTls({ serverHostname: 'mail.example.com' });
+   * await secure.opened;
+   * ```
    */
-  startTls(): never {
-    throw new Error('startTls() is not supported yet on Deno: open the connection with the ssl option instead');
+  startTls(options: DenoStartTlsOptions = {}): Transport {
+    if (this.#tls) throw new TypeError('Cannot startTls on a TLS socket');
+    if (this.#upgradedTo !== null) throw new TypeError('startTls can only be called once');
+    if (this.#isClosed) throw socketClosedError();
+    const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
+    if (this.#reading || this.#writing) {
+      throw new Error('startTls() cannot start while a read or a write is in flight: Deno upgrades only an idle connection');
+    }
+    const conn = this.#conn;
+    const secure = 'hostname' in conn.remoteAddr && denoTlsCan(tls, true)
+      ? handshakingSocket(conn, startDenoTls(conn, tls), { writableHighWaterMark: this.#writableHighWaterMark, extra: this.#extra })
+      : startNodeTls(conn, tls, {
+        received: options.received,
+        secureContext: options.secureContext,
+        writableHighWaterMark: this.#writableHighWaterMark,
+        extra: this.#extra,
+        peername: socketName(conn.remoteAddr),
+        sockname: socketName(conn.localAddr),
+      });
+    this.#upgradedTo = secure;
+    this.#failWritable(upgradedError());
+    if (!this.#readDone) {
+      this.#readDone = true;
+      // A reader of this stream goes on with the TLS socket's (StreamReader does, see startTls()).
+      this.#endReadable(this.#readController!);
+    }
+    secure.closed.then(
+      () => this.#settleClosed(null),
+      (error: unknown) => this.#settleClosed(error),
+    );
+    return secure;
+  }
+
+  /** The TLS connection once its handshake is done; a failed handshake kills this socket. */
+  async #upgrade(handshake: Promise<DenoHandshake>, info: (alpn: string | null) => DenoSocketInfo): Promise<DenoSocketInfo> {
+    let done: DenoHandshake;
+    try {
+      done = await handshake;
+    } catch (error) {
+      this.#died(error);
+      throw error;
+    }
+    if (this.#isClosed) {
+      // Closed during the handshake.
+      done.conn.close();
+      throw socketClosedError();
+    }
+    this.#conn = done.conn;
+    return info(done.alpn);
   }
 
   async #pull(controller: ReadableByteStreamController): Promise<void> {
@@ -185,6 +329,7 @@ export class DenoSocket implements Transport {
     const view = request.view!;
     const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     let n: number | null = 0;
+    this.#reading = true;
     try {
       // 0 is not EOF: Deno reports it for a read that was woken without data.
       while (n === 0) n = await this.#conn.read(target);
@@ -196,6 +341,8 @@ export class DenoSocket implements Transport {
         this.#died(error);
       }
       return;
+    } finally {
+      this.#reading = false;
     }
     if (n === null) {
       this.#readDone = true;
@@ -218,13 +365,15 @@ export class DenoSocket implements Transport {
   async #write(chunk: Uint8Array): Promise<void> {
     if (!(chunk instanceof Uint8Array)) throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
     if (this.#isClosed) throw socketClosedError();
+    this.#writing = true;
     try {
-      let written = 0;
-      while (written < chunk.byteLength) written += await this.#conn.write(chunk.subarray(written));
+      await writeAll(this.#conn, chunk);
     } catch (error) {
       if (this.#isClosed) throw socketClosedError();
       this.#died(error);
       throw error;
+    } finally {
+      this.#writing = false;
     }
   }
 
@@ -261,7 +410,8 @@ export class DenoSocket implements Transport {
   }
 
   #finish(error: unknown): void {
-    if (this.#isClosed) return;
+    // After startTls() the connection belongs to the TLS socket, which closes it.
+    if (this.#isClosed || this.#upgradedTo !== null) return;
     this.#isClosed = true;
     try {
       this.#conn.close();

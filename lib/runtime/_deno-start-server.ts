@@ -9,12 +9,9 @@ import {
 import { Server, type ServerListener, type SocketName } from '../server.js';
 import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './_deno-namespace.js';
 import { DenoSocket } from './_deno-socket.js';
-import { acceptTls, listenTls } from './_deno-tls.js';
+import { acceptTls, listenTls, serverTlsOf, type DenoServerTls } from './_deno-tls.js';
 
 type Accept = (conn: DenoConn) => void;
-
-const NO_TLS_SOCK = 'ssl together with sock is not supported on Deno';
-const NO_TLS_UNIX = 'TLS over a Unix socket is not supported on Deno';
 
 function nameOf(listener: DenoListener): SocketName {
   const addr = listener.addr;
@@ -64,12 +61,13 @@ function checkReuse(options: StartServerOptions<unknown>): void {
   if (options.reusePort) throw new RangeError('reusePort is not supported on Deno (it is an unstable Deno API)');
 }
 
-function listenTcp(checked: CheckedServer, accept: Accept, onError: ClientErrorHandler): ServerListener[] {
+function listenTcp(checked: CheckedServer, serverTls: DenoServerTls | undefined, accept: Accept, onError: ClientErrorHandler): ServerListener[] {
   const deno = denoNamespace();
-  const tls = checked.tls;
   const listen = (hostname: string, port: number): ServerListener =>
     serve(
-      tls === undefined ? deno.listen({ hostname, port, tcpBacklog: checked.backlog }) : listenTls(hostname, port, tls),
+      serverTls !== undefined && serverTls.context === null
+        ? listenTls(hostname, port, serverTls.tls)
+        : deno.listen({ hostname, port, tcpBacklog: checked.backlog }),
       accept,
       onError,
     );
@@ -118,12 +116,12 @@ function adopt(sock: unknown, accept: Accept, onError: ClientErrorHandler): Serv
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param host a name, an address, an array of them, or nothing for every interface
  * @param port the port; 0 for any free one
- * @param options `limit`, `ssl` (`cert` and `key`), `sslHandshakeTimeout`, `family`, `backlog`
+ * @param options `limit`, `ssl` (`cert` and `key`; with `ca`, client certificates are asked for
+ *   and checked, through Deno's `node:tls`), `sslHandshakeTimeout`, `family`, `backlog`
  *   (100), `startServing` (true), `sock` (a `Deno.Listener`), `onError`
  * @returns the listening server
  * @throws Deno's error for a failed bind (`AddrInUse`, ...)
- * @throws {RangeError} for conflicting arguments, `reusePort`, `reuseAddress: false`, and
- *   `ssl.ca` (client certificates)
+ * @throws {RangeError} for conflicting arguments, `reusePort` and `reuseAddress: false`
  * @example
  * ```ts
  * import { startServer } from 'asyncio-streams';
@@ -142,24 +140,21 @@ export async function startServer(
   options: StartServerOptions<DenoListener> = {},
 ): Promise<Server> {
   const checked = checkServer(host, port, options);
-  if (checked.tls !== undefined && options.sock) throw new Error(NO_TLS_SOCK);
   checkReuse(options);
-  const onError = checked.onError ?? logClientError;
   const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
-  const tls = checked.tls;
+  // A listener given as sock accepts plain connections: TLS starts on each with node:tls.
+  const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls, options.sock !== undefined && options.sock !== null);
   const accept = (conn: DenoConn): void => {
     conn.setNoDelay?.(true);
-    if (tls === undefined) {
+    if (serverTls === undefined) {
       server._accept(new DenoSocket(conn));
       return;
     }
-    // A client whose handshake fails is reported and dropped; the server goes on.
-    acceptTls(conn, tls).then(
-      (socket) => server._accept(socket),
-      (error: unknown) => onError(error, { message: 'SSL handshake failed', transport: null }),
-    );
+    const secure = acceptTls(conn, serverTls);
+    server._accept(secure, secure.opened);
   };
-  const listeners = options.sock ? [adopt(options.sock, accept, onError)] : listenTcp(checked, accept, onError);
+  const onError = checked.onError ?? logClientError;
+  const listeners = options.sock ? [adopt(options.sock, accept, onError)] : listenTcp(checked, serverTls, accept, onError);
   server._attachListeners(listeners);
   if (checked.startServing) await server.startServing();
   return server;
@@ -172,7 +167,8 @@ export async function startServer(
  *
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param path where to create the socket
- * @param options `limit`, `startServing` (true), `sock` (a `Deno.Listener`), `onError`
+ * @param options `limit`, `ssl` and `sslHandshakeTimeout` (TLS through Deno's `node:tls`),
+ *   `startServing` (true), `sock` (a `Deno.Listener`), `onError`
  * @returns the listening server
  * @example
  * ```ts
@@ -185,12 +181,18 @@ export async function startUnixServer(
   options: StartUnixServerOptions<DenoListener> = {},
 ): Promise<Server> {
   const checked = checkUnixServer(path, options);
-  if (checked.tls !== undefined) throw new Error(options.sock ? NO_TLS_SOCK : NO_TLS_UNIX);
   const onError = checked.onError ?? logClientError;
   const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
+  const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls, true);
   let socketPath = checked.hosts?.[0] ?? '';
   const accept = (conn: DenoConn): void => {
-    server._accept(new DenoSocket(conn, { extra: { sockname: socketPath, peername: '' } }));
+    const extra = { sockname: socketPath, peername: '' };
+    if (serverTls === undefined) {
+      server._accept(new DenoSocket(conn, { extra }));
+      return;
+    }
+    const secure = acceptTls(conn, serverTls, extra);
+    server._accept(secure, secure.opened);
   };
   let listener: ServerListener;
   if (options.sock) {

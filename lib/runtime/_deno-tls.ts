@@ -1,104 +1,69 @@
-import type { CheckedTls, Pem, TlsOptions } from '../_connection-options.js';
+import type { CheckedTls } from '../_connection-options.js';
+import type { Transport } from '../_transport.js';
 import type { DenoConn, DenoListener, DenoTlsConn } from './_deno-namespace.js';
 import { denoNamespace } from './_deno-namespace.js';
-import { DenoSocket, type DenoSocketOptions } from './_deno-socket.js';
+import { DenoSocket, handshakingSocket } from './_deno-socket.js';
+import { denoClientOptions, denoTlsCan, handshakeWithin, pem, tlsOptionsOf } from './_deno-start-tls.js';
+import { secureContextOf, type SecureContext } from './_node-tls.js';
 
-/** setTimeout's ceiling (about 24.8 days); a longer timeout is no timeout at all. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-const decoder = new TextDecoder();
-
-function pem(value: Pem): string {
-  return typeof value === 'string' ? value : decoder.decode(value);
-}
-
-function options(tls: CheckedTls): TlsOptions {
-  return tls.ssl === true ? {} : tls.ssl;
-}
-
-/** What Deno's TLS (rustls) cannot do, refused before anything is opened. */
-function checkDenoTls(tls: CheckedTls): void {
-  if (options(tls).rejectUnauthorized === false) {
-    throw new RangeError('rejectUnauthorized: false is not supported on Deno, which always verifies the peer');
-  }
-  if (tls.serverSide && options(tls).ca !== undefined) {
-    throw new RangeError('ssl.ca on a server (client certificates) is not supported on Deno');
-  }
-}
-
-/** CPython's `ConnectionAbortedError` for a handshake that took too long, as the Node adapter's. */
-function handshakeTimeoutError(seconds: number): Error {
-  const shown = Number.isInteger(seconds) ? seconds.toFixed(1) : String(seconds);
-  return Object.assign(new Error(`SSL handshake is taking longer than ${shown} seconds: aborting the connection`), {
-    name: 'TimeoutError',
-    code: 'ETIMEDOUT',
-  });
+/** How a server starts TLS on each client: the checked options, and the context when `node:tls` runs it. */
+export interface DenoServerTls {
+  tls: CheckedTls;
+  /** Set when `Deno.listenTls()` cannot do what `tls` asks (client certificates, a Unix socket). */
+  context: SecureContext | null;
 }
 
 /**
- * Finishes the handshake of `conn` within the timeout and wraps it; closes it when the
- * handshake fails or takes too long.
+ * How a server will start TLS: with `Deno.listenTls()` where it can, else with `node:tls` on
+ * each accepted connection, whose context is made here so that PEM text it cannot use fails
+ * `startServer()`.
  */
-async function handshake(conn: DenoTlsConn, tls: CheckedTls, socketOptions: DenoSocketOptions): Promise<DenoSocket> {
-  const ms = tls.handshakeTimeout * 1000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    if (ms <= MAX_TIMER_MS) timer = setTimeout(() => reject(handshakeTimeoutError(tls.handshakeTimeout)), ms);
-  });
+export function serverTlsOf(tls: CheckedTls, unix: boolean): DenoServerTls {
+  return { tls, context: !unix && denoTlsCan(tls, false) ? null : secureContextOf(tls) };
+}
+
+/** Upgrades `socket` and resolves with the TLS socket once its handshake is done; closes it when that fails. */
+export async function upgraded(socket: DenoSocket, tls: CheckedTls): Promise<Transport> {
+  let secure: Transport;
   try {
-    const { alpnProtocol } = await Promise.race([conn.handshake(), timedOut]);
-    return new DenoSocket(conn, { ...socketOptions, tls: { alpn: alpnProtocol } });
+    secure = socket.startTls({
+      ssl: tls.ssl,
+      // null is the name checks' "none" (only allowed without verification): '' to startTls().
+      serverHostname: tls.serverHostname ?? '',
+      sslHandshakeTimeout: tls.handshakeTimeout,
+    });
   } catch (error) {
-    try {
-      conn.close();
-    } catch {
-      // Closed by the failed handshake.
-    }
+    void socket.close();
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
+  try {
+    await secure.opened;
+  } catch (error) {
+    void secure.close();
+    throw error;
+  }
+  return secure;
 }
 
 /**
  * Opens a TLS connection to `hostname:port` and finishes the handshake: `Deno.connectTls()`
- * when the name to verify is the host connected to (it can send a client certificate), else a
- * TCP connection upgraded with `Deno.startTls()` against `serverHostname`.
- *
- * @throws {RangeError} for what Deno cannot do: `rejectUnauthorized: false`, a client
- *   certificate with a `serverHostname` other than the host
+ * when Deno can and the name to verify is the host connected to (it can send a client
+ * certificate), else a TCP connection upgraded (see `DenoSocket.startTls()`).
  */
-export async function connectTls(hostname: string, port: number, tls: CheckedTls): Promise<DenoSocket> {
-  checkDenoTls(tls);
+export async function connectTls(hostname: string, port: number, tls: CheckedTls): Promise<Transport> {
   const deno = denoNamespace();
-  const { ca, cert, key, alpnProtocols } = options(tls);
-  const caCerts = ca === undefined ? undefined : (Array.isArray(ca) ? ca : [ca as Pem]).map(pem);
-  const name = tls.serverHostname ?? hostname;
-  const common = {
-    ...(caCerts === undefined ? {} : { caCerts }),
-    ...(alpnProtocols === undefined ? {} : { alpnProtocols: [...alpnProtocols] }),
-  };
-  let conn: DenoTlsConn;
-  if (name === hostname) {
-    const client = cert === undefined || key === undefined ? {} : { cert: pem(cert), key: pem(key) };
-    conn = await deno.connectTls({ hostname, port, ...common, ...client });
-  } else {
-    if (cert !== undefined) {
-      throw new RangeError('On Deno a client certificate needs serverHostname to be the host connected to');
-    }
-    const tcp: DenoConn = await deno.connect({ hostname, port });
-    tcp.setNoDelay?.(true);
-    conn = await deno.startTls(tcp, { hostname: name, ...common });
+  if (denoTlsCan(tls, false) && tls.serverHostname === hostname) {
+    const done = await handshakeWithin(deno.connectTls({ hostname, port, ...denoClientOptions(tls) }), tls.handshakeTimeout);
+    return new DenoSocket(done.conn, { tls: { alpn: done.alpn } });
   }
-  return handshake(conn, tls, {});
+  const conn: DenoConn = await deno.connect({ hostname, port });
+  conn.setNoDelay?.(true);
+  return upgraded(new DenoSocket(conn, { serverHostname: hostname }), tls);
 }
 
-/**
- * Listens with TLS on `hostname:port` (`Deno.listenTls()`).
- * @throws {RangeError} for `ssl.ca` (client certificates) and `rejectUnauthorized: false`
- */
+/** Listens with TLS on `hostname:port` with `Deno.listenTls()` (for a `serverTlsOf()` without context). */
 export function listenTls(hostname: string, port: number, tls: CheckedTls): DenoListener {
-  checkDenoTls(tls);
-  const { cert, key, alpnProtocols } = options(tls);
+  const { cert, key, alpnProtocols } = tlsOptionsOf(tls);
   return denoNamespace().listenTls({
     hostname,
     port,
@@ -108,7 +73,19 @@ export function listenTls(hostname: string, port: number, tls: CheckedTls): Deno
   });
 }
 
-/** Wraps a connection a TLS listener accepted once its handshake is done. */
-export function acceptTls(conn: DenoConn, tls: CheckedTls): Promise<DenoSocket> {
-  return handshake(conn as DenoTlsConn, tls, {});
+/**
+ * The TLS socket of a connection a server accepted; its `opened` settles with the handshake.
+ * A `Deno.listenTls()` connection finishes its own; a plain one (`serverTls.context` set) is
+ * upgraded with `node:tls`.
+ */
+export function acceptTls(conn: DenoConn, serverTls: DenoServerTls, extra?: Readonly<Record<string, unknown>>): Transport {
+  const { tls, context } = serverTls;
+  const options = extra === undefined ? {} : { extra };
+  if (context === null) return handshakingSocket(conn, handshakeWithin(Promise.resolve(conn as DenoTlsConn), tls.handshakeTimeout), options);
+  return new DenoSocket(conn, options).startTls({
+    ssl: tls.ssl,
+    serverSide: true,
+    sslHandshakeTimeout: tls.handshakeTimeout,
+    secureContext: context,
+  });
 }

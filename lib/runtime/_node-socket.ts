@@ -1,5 +1,6 @@
 import type { Socket as NetSocket } from 'node:net';
-import { checkStartTls } from '../_connection-options.js';
+import type { Duplex } from 'node:stream';
+import { checkStartTls, type CheckedTls } from '../_connection-options.js';
 import type { Protocol, SocketStartTlsOptions, Transport } from '../_transport.js';
 import {
   alpnOf,
@@ -51,6 +52,14 @@ export interface NodeStartTlsOptions extends SocketStartTlsOptions {
 /** How `startTls()` makes the TLS socket; not an option anyone else can pass. */
 const TLS_LAYER = Symbol('tls layer');
 
+/** Where a TLS socket runs and what it answers for its connection's addresses. */
+export interface SecureSocketOptions extends NodeSocketOptions {
+  /** The peer's address, as `getExtraInfo('peername')` gives it; read from the socket when absent. */
+  peername?: unknown;
+  /** Our address, as `getExtraInfo('sockname')` gives it; read from the socket when absent. */
+  sockname?: unknown;
+}
+
 interface TlsSocketOptions extends NodeSocketOptions {
   [TLS_LAYER]: { layer: TlsLayer; peername: unknown; sockname: unknown };
 }
@@ -72,6 +81,39 @@ function upgradedError(): Error {
 function hostPort(host: string | undefined, port: number | undefined): string | null {
   if (host === undefined || port === undefined) return null;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** `host:port` of a `[host, port]` name, the path of a Unix one; null for anything else. */
+function describeName(name: unknown): string | null {
+  if (typeof name === 'string') return name || null;
+  if (Array.isArray(name) && typeof name[0] === 'string' && typeof name[1] === 'number') return hostPort(name[0], name[1]);
+  return null;
+}
+
+/**
+ * Starts TLS over `raw` and returns the TLS socket, a `NodeSocket` whose `opened` settles with
+ * the handshake: what `NodeSocket.startTls()` does once it has let go of its socket. The Deno
+ * adapter uses it over a stream of a `Deno.Conn` for the TLS that Deno's own API lacks.
+ *
+ * @param raw the connection, which nobody else may read or write from now on
+ * @param tls checked TLS options (see `checkStartTls()`)
+ * @param context the `SecureContext` made of them
+ * @param options high-water marks, extra-info overrides and the addresses to report
+ */
+export function secureSocketOver(
+  raw: NetSocket | Duplex,
+  tls: CheckedTls,
+  context: SecureContext,
+  options: SecureSocketOptions = {},
+): NodeSocket {
+  const layer = startTlsOver(raw, tls, context);
+  const socketOptions: TlsSocketOptions = {
+    readableHighWaterMark: options.readableHighWaterMark,
+    writableHighWaterMark: options.writableHighWaterMark,
+    extra: options.extra,
+    [TLS_LAYER]: { layer, peername: options.peername, sockname: options.sockname },
+  };
+  return new NodeSocket(layer.socket, socketOptions);
 }
 
 /**
@@ -374,14 +416,13 @@ export class NodeSocket implements Transport {
     if (!tls.serverSide) this.#deliverBuffered();
     const received = options.received;
     if (received !== undefined && received.byteLength > 0 && !raw.readableEnded) raw.unshift(received);
-    const layer = startTlsOver(raw, tls, context);
-    const secureOptions: TlsSocketOptions = {
+    const secure = secureSocketOver(raw, tls, context, {
       readableHighWaterMark: this.#readableHighWaterMark,
       writableHighWaterMark: this.#writableHighWaterMark,
       extra: this.#extra,
-      [TLS_LAYER]: { layer, peername: this.#peername, sockname: this.#sockname },
-    };
-    const secure = new NodeSocket(layer.socket, secureOptions);
+      peername: this.#peername,
+      sockname: this.#sockname,
+    });
     this.#upgradedTo = secure;
     this.#finishWritable(upgradedError());
     this.#finishReadable(null);
@@ -470,10 +511,10 @@ export class NodeSocket implements Transport {
 
   #info(): SocketInfo {
     const socket = this.#tls?.raw ?? this.#socket;
-    const path = (name: string) => (typeof this.#extra[name] === 'string' ? (this.#extra[name] as string) : null);
+    const address = socket as Partial<NetSocket>;
     return {
-      remoteAddress: hostPort(socket.remoteAddress, socket.remotePort) ?? path('peername'),
-      localAddress: hostPort(socket.localAddress, socket.localPort) ?? path('sockname'),
+      remoteAddress: hostPort(address.remoteAddress, address.remotePort) ?? describeName(this.getExtraInfo('peername')),
+      localAddress: hostPort(address.localAddress, address.localPort) ?? describeName(this.getExtraInfo('sockname')),
       alpn: this.#tls === null ? null : alpnOf(this.#tls),
     };
   }
@@ -539,7 +580,14 @@ export class NodeSocket implements Transport {
 
   readonly #onStreamEnd = (): void => {
     this.#finishReadable(null);
-    if (this.#writeDone) this.#socket.destroy();
+    if (this.#writeDone) {
+      this.#socket.destroy();
+    } else if (this.#tls !== null) {
+      // TLS cannot half-close: the peer's close_notify ends our side too, as CPython's SSL
+      // transport does (and the protocol path, whose eofReceived() says so).
+      this.#flush();
+      this.#socket.end();
+    }
   };
 
   /** Ends `readable`: closed when `error` is null, else errored with it. */

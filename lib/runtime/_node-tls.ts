@@ -1,4 +1,5 @@
 import { isIP, type Socket as NetSocket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   checkServerIdentity,
   connect as tlsConnect,
@@ -12,12 +13,15 @@ import type { CheckedTls } from '../_connection-options.js';
 
 export type { SecureContext };
 
-/** A TLS session over a connected `net.Socket`: what a TLS `NodeSocket` is made of. */
+/**
+ * A TLS session over a connected `net.Socket` (or, on Deno, a stream over a `Deno.Conn`): what
+ * a TLS `NodeSocket` is made of.
+ */
 export interface TlsLayer {
-  /** The TLS socket; it reads and writes through `raw`'s handle. */
+  /** The TLS socket; it reads and writes through `raw`. */
   readonly socket: TLSSocket;
   /** The TCP or Unix socket under it (CPython's `'socket'` extra info). */
-  readonly raw: NetSocket;
+  readonly raw: NetSocket | Duplex;
   /** What `getExtraInfo('sslcontext')` gives. */
   readonly context: SecureContext;
   readonly serverSide: boolean;
@@ -50,7 +54,7 @@ export function secureContextOf(tls: CheckedTls): SecureContext {
  * certificate against `serverHostname`, sent as SNI unless it is an IP address (RFC 6066);
  * a server asks for a client certificate when it has a `ca` to check it against.
  */
-export function startTlsOver(raw: NetSocket, tls: CheckedTls, context: SecureContext): TlsLayer {
+export function startTlsOver(raw: NetSocket | Duplex, tls: CheckedTls, context: SecureContext): TlsLayer {
   const options = tls.ssl === true ? {} : tls.ssl;
   const alpn = options.alpnProtocols === undefined ? undefined : [...options.alpnProtocols];
   let socket: TLSSocket;

@@ -3,6 +3,7 @@
  * `Deno.Conn`, and a `Deno.Conn` or `Deno.Listener` handed to the connection functions.
  */
 import { suite } from 'uvu';
+import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import {
   DenoSocket,
@@ -144,15 +145,59 @@ socket('getExtraInfo and opened describe the connection', async () => {
   }
 });
 
-socket('startTls() is not supported yet on Deno, with a clear message', () => {
-  return connPair().then((pair) => {
-    try {
-      const wrapped = new DenoSocket(pair.client);
-      assert.match((thrown(() => wrapped.startTls()) as Error).message, /not supported yet/);
-    } finally {
-      pair.close();
-    }
-  });
+socket('startTls() on both ends returns TLS sockets; the plain ones end, answer for them, and refuse a second call', async () => {
+  const pair = await connPair();
+  const fixture = (name: string): string => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url), 'utf8');
+  const client = new DenoSocket(pair.client, { serverHostname: 'localhost' });
+  const peer = new DenoSocket(pair.peer);
+  try {
+    const clientReader = client.readable.getReader();
+    const peerWriter = peer.writable.getWriter();
+    const secureClient = client.startTls({ ssl: { ca: fixture('ca.pem'), alpnProtocols: ['x'] } });
+    const securePeer = peer.startTls({ ssl: { cert: fixture('server.pem'), key: fixture('server-key.pem'), alpnProtocols: ['x'] }, serverSide: true });
+    assert.instance(secureClient, DenoSocket, 'a client over TCP upgrades with Deno.startTls()');
+    const [clientInfo, peerInfo] = await within(Promise.all([secureClient.opened, securePeer.opened]));
+    assert.is((clientInfo as { alpn: string | null }).alpn, 'x');
+    assert.is((peerInfo as { alpn: string | null }).alpn, 'x');
+    // The plain streams are finished: the readable ends, the writable is errored.
+    assert.equal(await within(clientReader.read()), { done: true, value: undefined });
+    assert.is(((await rejection(peerWriter.write(bytes('x')))) as { code?: string }).code, 'ERR_SOCKET_UPGRADED');
+    assert.not.ok(client.canWriteEof());
+    assert.equal(client.getExtraInfo('peername'), secureClient.getExtraInfo!('peername'));
+    assert.instance(thrown(() => client.startTls()), TypeError);
+    assert.instance(thrown(() => (secureClient as DenoSocket).startTls()), TypeError);
+    // Bytes cross both ways over TLS.
+    const writer = secureClient.writable.getWriter();
+    await writer.write(bytes('over tls'));
+    const reader = securePeer.readable!.getReader({ mode: 'byob' });
+    const { value } = await within(reader.read(new Uint8Array(64)));
+    assert.is(text(value!), 'over tls');
+    reader.releaseLock();
+    writer.releaseLock();
+    // close() on the plain socket closes the TLS one, and `closed` follows it.
+    await within(client.close());
+    await within(secureClient.closed);
+    await within(securePeer.close());
+  } finally {
+    pair.close();
+  }
+});
+
+socket('startTls() refuses while a read is in flight, and on a closed socket', async () => {
+  const pair = await connPair();
+  const wrapped = new DenoSocket(pair.client, { serverHostname: 'localhost' });
+  try {
+    const reader = wrapped.readable.getReader({ mode: 'byob' });
+    const reading = reader.read(new Uint8Array(16));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.match((thrown(() => wrapped.startTls()) as Error).message, /while a read or a write is in flight/);
+    await pair.peer.write(bytes('still plain'));
+    assert.is(text((await within(reading)).value!), 'still plain');
+    await wrapped.close();
+    assert.is((thrown(() => wrapped.startTls()) as { code?: string }).code, 'ERR_SOCKET_CLOSED');
+  } finally {
+    pair.close();
+  }
 });
 
 socket.run();
