@@ -447,6 +447,39 @@ socketLevel('returns a new WinterTC socket: byte-stream readable, byte high-wate
   }
 });
 
+socketLevel("read as a stream, a TLS socket ends our side at the peer's close_notify: TLS cannot half-close", async () => {
+  let serverSawEof = false;
+  const server = await startServer(async (reader, writer) => {
+    await reader.readline();
+    writer.write('GO\n');
+    await writer.startTls(SERVER);
+    writer.write('bye\n');
+    writer.close();
+    assert.equal(await reader.read(), new Uint8Array(0));
+    serverSawEof = true;
+  }, '127.0.0.1', 0, { onError: () => {} });
+  const net: NetSocket = connect({ host: '127.0.0.1', port: portOf(server) });
+  try {
+    const plain = new NodeSocket(net, { serverHostname: 'localhost' });
+    const plainWriter = plain.writable.getWriter();
+    await plainWriter.write(bytes('STARTTLS\n'));
+    const plainReader = plain.readable.getReader();
+    assert.is(text((await within(plainReader.read())).value!), 'GO\n');
+    plainReader.releaseLock();
+    plainWriter.releaseLock();
+    const secure = plain.startTls({ ssl: CLIENT });
+    const reader = secure.readable.getReader();
+    assert.is(text((await within(reader.read())).value!), 'bye\n');
+    assert.is((await within(reader.read())).done, true);
+    // Our writable was never closed, yet the server sees the end of the connection.
+    await until(() => serverSawEof);
+    await within(secure.closed);
+  } finally {
+    net.destroy();
+    await shutdown(server);
+  }
+});
+
 socketLevel('close() on the plain socket after the upgrade closes the TLS one', async () => {
   const server = await starttlsServer();
   const net: NetSocket = connect({ host: '127.0.0.1', port: portOf(server) });
