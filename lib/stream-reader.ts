@@ -326,8 +326,10 @@ export class StreamReader {
    */
   read(n = -1, options?: ReadOptions): Promise<Uint8Array> {
     // Bytes already buffered: skip the async machinery, as readline() does.
-    if (options === undefined && this.#exception === null && n > 0 && this.#buffer.length > 0 && Number.isInteger(n)) {
-      return Promise.resolve(this.#take(Math.min(n, this.#buffer.length)));
+    if (options === undefined && this.#exception === null && n > 0 && Number.isInteger(n)) {
+      if (this.#buffer.length > 0) return Promise.resolve(this.#take(Math.min(n, this.#buffer.length)));
+      // The common wait (a server's next request): one reaction rather than an async frame.
+      if (!this.#eof) return this.#waitForData('read', undefined).then(() => this.#take(Math.min(n, this.#buffer.length)));
     }
     return this.#readWaiting(n, options);
   }

@@ -57,6 +57,9 @@ interface WriterState {
   readonly reader: StreamReader | null;
   /** Set once the connection is gone; `diedOf` is the error when it died of one. */
   lost: { diedOf: unknown } | null;
+  /** The writer of the writable in use, and whether that writable has errored (its `ready` rejects). */
+  writer: WritableStreamDefaultWriter<Uint8Array> | null;
+  writableFailed: boolean;
 }
 
 /**
@@ -134,7 +137,7 @@ export class StreamWriter {
   private constructor(writable: WritableStream<Uint8Array>, options: StreamWriterOptions) {
     this.#writer = writable.getWriter();
     this.#reader = options.reader ?? null;
-    this.#state = { transport: options.transport ?? null, reader: this.#reader, lost: null };
+    this.#state = { transport: options.transport ?? null, reader: this.#reader, lost: null, writer: null, writableFailed: false };
     this.#extra = options.extra ?? {};
     this.#serverSide = options.serverSide === true;
     this.#tryWrite = tryWriteOf(this.#state.transport);
@@ -153,6 +156,13 @@ export class StreamWriter {
     const closed = transportClosed ?? this.#writer.closed;
     // These reactions live as long as the transport: they must not hold the writer.
     const state = this.#state;
+    const writer = this.#writer;
+    state.writer = writer;
+    state.writableFailed = false;
+    // A released writer's closed rejects too: only the one in use counts.
+    writer.closed.catch(() => {
+      if (state.writer === writer) state.writableFailed = true;
+    });
     closed.then(
       () => {
         if (transportClosed !== null) state.lost ??= { diedOf: null };
@@ -281,8 +291,9 @@ export class StreamWriter {
     const exception = this.#reader?.exception() ?? null;
     if (exception !== null) return Promise.reject(exception);
     if (this.isClosing()) return this.#drainClosing();
-    // An empty queue under its mark: ready is resolved, and awaiting it would cost a turn.
-    if (this.#queued === 0 && (this.#writer.desiredSize ?? 0) > 0) return RESOLVED;
+    // Nothing queued: under any mark (even 0), and awaiting ready would cost a turn. A failed
+    // writable's ready rejects with its error.
+    if (this.#queued === 0 && !this.#state.writableFailed) return RESOLVED;
     return this.#writer.ready;
   }
 

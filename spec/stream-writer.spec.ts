@@ -224,6 +224,17 @@ drain('raises the error the connection died of', async () => {
   assert.is(await rejection(writer.drain()), pipe);
 });
 
+drain('resolves once nothing is queued, even over a writable whose high-water mark is 0', async () => {
+  const written: string[] = [];
+  const writable = new WritableStream<Uint8Array>({ write: (chunk) => void written.push(text(chunk)) }, { highWaterMark: 0 });
+  const writer = StreamWriter.from(writable);
+  await within(writer.drain());
+  writer.write('x');
+  await tick();
+  await within(writer.drain());
+  assert.equal(written, ['x']);
+});
+
 drain('rejects with the writable\'s error once it errors', async () => {
   const watch = watchUnhandled();
   const error = new Error('sink failed');
