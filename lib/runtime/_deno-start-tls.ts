@@ -2,7 +2,7 @@ import type { CheckedTls, Pem, TlsOptions } from '../_connection-options.js';
 import { connDuplex } from './_deno-conn-duplex.js';
 import { denoNamespace, type DenoConn, type DenoTlsConn } from './_deno-namespace.js';
 import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from './_node-socket.js';
-import { secureContextOf, type SecureContext } from './_node-tls.js';
+import { handshakeTimeoutError, MAX_TIMER_MS, secureContextOf, type SecureContext } from './_node-tls.js';
 
 /** A `Deno.TlsConn` whose handshake is done, with the ALPN protocol it negotiated. */
 export interface DenoHandshake {
@@ -18,8 +18,6 @@ export interface NodeTlsOptions extends SecureSocketOptions {
   secureContext?: SecureContext;
 }
 
-/** setTimeout's ceiling (about 24.8 days); a longer timeout is no timeout at all. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const decoder = new TextDecoder();
 
 /** PEM text as a string. */
@@ -54,15 +52,6 @@ export function denoTlsCan(tls: CheckedTls, upgrade: boolean): boolean {
   const options = tlsOptionsOf(tls);
   if (tls.serverSide) return !upgrade && options.ca === undefined;
   return options.rejectUnauthorized !== false && tls.serverHostname !== null && !(upgrade && options.cert !== undefined);
-}
-
-/** CPython's `ConnectionAbortedError` for a handshake that took too long, as the Node adapter's. */
-function handshakeTimeoutError(seconds: number): Error {
-  const shown = Number.isInteger(seconds) ? seconds.toFixed(1) : String(seconds);
-  return Object.assign(new Error(`SSL handshake is taking longer than ${shown} seconds: aborting the connection`), {
-    name: 'TimeoutError',
-    code: 'ETIMEDOUT',
-  });
 }
 
 /**

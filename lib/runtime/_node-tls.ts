@@ -30,7 +30,7 @@ export interface TlsLayer {
 }
 
 /** setTimeout's ceiling (about 24.8 days); a longer timeout is no timeout at all. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The `SecureContext` for `tls`: the default trust store for `ssl: true` (and without `ca`),
@@ -83,8 +83,11 @@ export function startTlsOver(raw: NetSocket | Duplex, tls: CheckedTls, context: 
   return { socket, raw, context, serverSide: tls.serverSide, handshakeTimeout: tls.handshakeTimeout };
 }
 
-/** CPython's `ConnectionAbortedError` for a handshake that took too long, with Node's timeout code. */
-function handshakeTimeoutError(seconds: number): Error {
+/**
+ * CPython's `ConnectionAbortedError` for a handshake that took too long, with Node's timeout
+ * code (the Deno adapter's too).
+ */
+export function handshakeTimeoutError(seconds: number): Error {
   // Python prints the default (a float) as 60.0.
   const shown = Number.isInteger(seconds) ? seconds.toFixed(1) : String(seconds);
   return Object.assign(new Error(`SSL handshake is taking longer than ${shown} seconds: aborting the connection`), {
