@@ -294,7 +294,8 @@ export class StreamWriter {
     // Nothing queued: under any mark (even 0), and awaiting ready would cost a turn. A failed
     // writable's ready rejects with its error.
     if (this.#queued === 0 && !this.#state.writableFailed) return RESOLVED;
-    return this.#writer.ready;
+    // Or once every write has gone through: a high-water mark of 0 keeps ready pending.
+    return Promise.race([this.#writer.ready, this.#lastWrite]);
   }
 
   async #drainClosing(): Promise<void> {

@@ -235,6 +235,27 @@ drain('resolves once nothing is queued, even over a writable whose high-water ma
   assert.equal(written, ['x']);
 });
 
+drain('over a high-water mark of 0, waits for the queued writes to go through, then resolves', async () => {
+  let release!: () => void;
+  const written: string[] = [];
+  const writable = new WritableStream<Uint8Array>({
+    write: async (chunk) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      written.push(text(chunk));
+    },
+  }, { highWaterMark: 0 });
+  const writer = StreamWriter.from(writable);
+  writer.write('a');
+  writer.write('b');
+  const drained = writer.drain();
+  assert.ok(await isPending(drained), 'drain waits for the sink');
+  release();
+  await tick();
+  release();
+  await within(drained);
+  assert.equal(written, ['a', 'b']);
+});
+
 drain('rejects with the writable\'s error once it errors', async () => {
   const watch = watchUnhandled();
   const error = new Error('sink failed');
