@@ -36,7 +36,8 @@ function poolRegion(size: number): Uint8Array {
  * results that share it.
  *
  * A large result takes the buffer's storage itself when it fills most of it (the buffer
- * starts over with fresh storage), which saves copying it; otherwise it is sliced.
+ * starts over with fresh storage), which saves copying it; otherwise it is sliced. A result
+ * that is exactly a chunk the buffer adopted from its transport is that chunk.
  */
 export class ResultSlab {
   /** A copy of the stream's bytes from `#position` on. */
@@ -45,6 +46,8 @@ export class ResultSlab {
 
   /** A copy of the first `count` bytes of `buffer`, which it then consumes. */
   take(buffer: RingBuffer, count: number): Uint8Array {
+    // A transport's chunk taken whole is the caller's already: no copy at all.
+    if (count === buffer.length && buffer.holdsWholeChunk) return buffer.takeAdopted();
     if (count > POOLED_RESULT_MAX) return buffer.takeFront(count);
     let offset = buffer.position - this.#position;
     if (offset < 0 || offset + count > this.#copied.length) {

@@ -19,6 +19,8 @@ export class RingBuffer {
   position = 0;
   #filled: Uint8Array | null = null;
   readonly #baseCapacity: number;
+  /** The storage put aside while an adopted chunk is the storage (see `adopt()`). */
+  #aside: Uint8Array<ArrayBuffer> | null = null;
 
   constructor(baseCapacity: number) {
     this.#baseCapacity = baseCapacity;
@@ -45,9 +47,22 @@ export class RingBuffer {
   /** Makes sure the free tail holds at least `size` bytes, sliding or growing the storage. */
   reserve(size: number): void {
     const capacity = this.bytes.length;
+    // An adopted chunk fills its storage: this never passes while one is the storage.
     if (capacity - this.end >= size) return;
     const length = this.length;
-    if (length + size <= capacity && this.start >= length) {
+    const aside = this.#aside;
+    if (aside !== null) {
+      // Back to our own storage, with what is left of the chunk.
+      this.#aside = null;
+      if (length + size <= aside.length) {
+        aside.set(this.bytes.subarray(this.start, this.end));
+        this.bytes = aside;
+        this.start = 0;
+        this.#setEnd(length);
+        return;
+      }
+    }
+    if (length + size <= capacity && this.start >= length && aside === null) {
       this.bytes.copyWithin(0, this.start, this.end);
     } else {
       const grown = new Uint8Array(Math.max(capacity * 2, length + size, this.#baseCapacity));
@@ -68,6 +83,35 @@ export class RingBuffer {
     this.start = 0;
     this.#setEnd(filled);
     return previous;
+  }
+
+  /**
+   * Makes `chunk` the storage of the empty buffer, its bytes the live ones: arriving bytes
+   * kept without a copy, for a transport that hands over each chunk it read and never touches
+   * it again. The storage it replaces is put aside for the next append. Nothing is ever
+   * appended into an adopted chunk, so `takeAdopted()` can hand it over whole.
+   */
+  adopt(chunk: Uint8Array<ArrayBuffer>): void {
+    this.#aside ??= this.bytes;
+    this.bytes = chunk;
+    this.start = 0;
+    this.#setEnd(chunk.length);
+  }
+
+  /** Whether the live bytes are an adopted chunk, all of it: `takeAdopted()` can hand it over. */
+  get holdsWholeChunk(): boolean {
+    return this.#aside !== null && this.start === 0 && this.end === this.bytes.length;
+  }
+
+  /** Consumes every byte by handing over the adopted chunk (see `holdsWholeChunk`); the storage put aside comes back. */
+  takeAdopted(): Uint8Array {
+    const chunk = this.bytes;
+    this.position += chunk.length;
+    this.bytes = this.#aside!;
+    this.#aside = null;
+    this.start = 0;
+    this.#setEnd(0);
+    return chunk;
   }
 
   /** Puts bytes that were consumed back in front, in their order (an aborted read returns them). */
@@ -105,7 +149,9 @@ export class RingBuffer {
     if (2 * count >= this.bytes.length) {
       taken = this.bytes.subarray(start, start + count);
       const rest = this.bytes.subarray(start + count, this.end);
-      this.bytes = new Uint8Array(Math.max(this.#baseCapacity, rest.length));
+      const aside = this.#aside;
+      this.#aside = null;
+      this.bytes = aside !== null && aside.length >= rest.length ? aside : new Uint8Array(Math.max(this.#baseCapacity, rest.length));
       this.bytes.set(rest);
       this.start = 0;
       this.#setEnd(rest.length);

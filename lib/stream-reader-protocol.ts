@@ -111,9 +111,12 @@ export class StreamReaderProtocol implements Protocol {
     this.#overTls = isOverTls(transport);
   }
 
-  /** Feeds `data` to the reader. */
+  /**
+   * Feeds `data` to the reader, which may keep it: a transport hands each chunk over for good
+   * (see `Protocol.dataReceived`).
+   */
   dataReceived(data: Uint8Array): void {
-    this.reader.feedData(data);
+    this.reader._feedReceived(data);
   }
 
   /**

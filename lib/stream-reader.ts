@@ -60,6 +60,11 @@ function sourceOf(readable: ReadableStream<Uint8Array>): Source {
     : { kind: 'default', reader: readable.getReader(), stream: readable };
 }
 
+/** Whether `data` spans all of its own `ArrayBuffer` (not a slice of a pool, not shared memory). */
+function ownsItsBuffer(data: Uint8Array): data is Uint8Array<ArrayBuffer> {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+}
+
 /** A large `readexactly()` being filled straight from incoming data. */
 interface DirectRead {
   readonly result: Uint8Array<ArrayBuffer>;
@@ -276,13 +281,32 @@ export class StreamReader {
    * ```
    */
   feedData(data: Uint8Array): void {
+    this.#feed(data, false);
+  }
+
+  /**
+   * `feedData()` for bytes handed over for good, as a transport's `dataReceived()` gets them
+   * (see `Protocol`): a chunk with an `ArrayBuffer` of its own may be kept as it is, and be
+   * the result of the read that takes it whole, with no copy.
+   * @internal
+   */
+  _feedReceived(data: Uint8Array): void {
+    this.#feed(data, true);
+  }
+
+  #feed(data: Uint8Array, handedOver: boolean): void {
     if (this.#eof) throw new Error('feedData after feedEof');
     if (this.#source !== null) throw new Error('feedData() cannot be used on a reader that pulls from a stream');
     if (!(data instanceof Uint8Array)) {
       throw new TypeError(`feedData() data must be a Uint8Array, got ${typeof data}`);
     }
     if (data.length === 0) return;
-    this.#append(data);
+    if (handedOver && this.#buffer.length === 0 && this.#direct === null && ownsItsBuffer(data)) {
+      // A plain view: a Node Buffer's slice() would share memory where a result's must copy.
+      this.#buffer.adopt(new Uint8Array(data.buffer));
+    } else {
+      this.#append(data);
+    }
     this.#wakeWaiter();
     const transport = this.#transport;
     if (transport !== null && !this.#paused && this.#buffer.length > 2 * this.#limit) {

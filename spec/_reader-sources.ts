@@ -10,7 +10,7 @@
 import * as assert from 'uvu/assert';
 import type { Test } from 'uvu';
 import { ReadableStream as PolyfillReadableStream } from 'web-streams-polyfill';
-import { StreamReader } from '../lib/index.js';
+import { StreamReader, StreamReaderProtocol } from '../lib/index.js';
 
 /** CPython's `DATA` in test_streams.py. */
 export const DATA = 'line1\nline2\nline3\n';
@@ -156,6 +156,27 @@ export const pushSource: Source = {
   },
 };
 
+/** Push mode through `StreamReaderProtocol`, each chunk handed over as a transport's (the reader may keep it). */
+export const protocolSource: Source = {
+  name: 'protocol, chunks handed over',
+  push: true,
+  splitsFeeds: false,
+  open(options) {
+    const reader = new StreamReader(options);
+    const protocol = new StreamReaderProtocol(reader);
+    return {
+      reader,
+      source: protocolSource,
+      feed: (data) => protocol.dataReceived(bytes(data).slice()),
+      feedEof: () => reader.feedEof(),
+      setException: (error) => reader.setException(error),
+      failSource: () => {
+        throw new Error('a push-mode reader has no source stream');
+      },
+    };
+  },
+};
+
 function pullSource(name: string, Stream: StreamConstructor, type: 'bytes' | 'default', oneBytePerChunk: boolean): Source {
   const source: Source = {
     name,
@@ -208,6 +229,7 @@ const PolyfillStream = PolyfillReadableStream as unknown as StreamConstructor;
 
 export const sources: readonly Source[] = [
   pushSource,
+  protocolSource,
   pullSource('native byte stream, BYOB', NativeStream, 'bytes', false),
   pullSource('native default stream', NativeStream, 'default', false),
   pullSource('one byte per chunk', NativeStream, 'default', true),

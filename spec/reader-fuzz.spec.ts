@@ -124,9 +124,11 @@ async function replayPull(replay: Replay, stream: ReadableStream<Uint8Array>, as
 
 /**
  * Push mode, driven as run_pull drives CPython: start an operation, let it run; while it
- * waits, feed the next chunk (or EOF once they are used up).
+ * waits, feed the next chunk (or EOF once they are used up). With `handedOver`, each chunk
+ * arrives as a transport hands it to `StreamReaderProtocol` (a copy of its own, which the
+ * reader may keep instead of copying).
  */
-async function replayPush(replay: Replay, label: string): Promise<string | null> {
+async function replayPush(replay: Replay, label: string, handedOver = false): Promise<string | null> {
   const reader = new StreamReader({ limit: replay.limit });
   const chunks = [...replay.chunks];
   let ended = false;
@@ -146,6 +148,8 @@ async function replayPush(replay: Replay, label: string): Promise<string | null>
       if (chunk === undefined) {
         reader.feedEof();
         ended = true;
+      } else if (handedOver) {
+        reader._feedReceived(chunk.slice());
       } else {
         reader.feedData(chunk);
       }
@@ -252,14 +256,15 @@ refit(`over a default stream with empty chunks and string separators, ${SPLITS_P
   assert.ok(mismatches.length === 0, report(mismatches, runs));
 });
 
-refit('in push mode, fed a chunk whenever a read waits, 2 random splits of each', async () => {
+refit('in push mode, fed a chunk whenever a read waits (copied, then handed over), 2 random splits of each', async () => {
   const mismatches: string[] = [];
   let runs = 0;
   for (const replay of fixtureReplays) {
     const random = generator(3000 + replay.index);
     for (let s = 0; s < 2; s++) {
       const chunks = split(replay.data, random, true);
-      const mismatch = await replayPush({ ...replay, chunks }, `scenario ${replay.index} split ${sizes(chunks)} [push]`);
+      const handedOver = s === 1;
+      const mismatch = await replayPush({ ...replay, chunks }, `scenario ${replay.index} split ${sizes(chunks)} [push${handedOver ? ', handed over' : ''}]`, handedOver);
       if (mismatch !== null) mismatches.push(mismatch);
       runs += 1;
       operationsChecked += replay.ops.length + 1;
@@ -319,7 +324,7 @@ function randomReplay(seed: number): Replay {
   return { limit, chunks: split(payload, random, true), ops };
 }
 
-fresh(`${RANDOM_SCENARIOS} scenarios, each over a byte stream, a default stream and in push mode`, async () => {
+fresh(`${RANDOM_SCENARIOS} scenarios, each over a byte stream, a default stream and in push mode (chunks copied or handed over)`, async () => {
   const mismatches: string[] = [];
   for (let seed = 1; seed <= RANDOM_SCENARIOS; seed++) {
     const replay = randomReplay(seed);
@@ -327,7 +332,7 @@ fresh(`${RANDOM_SCENARIOS} scenarios, each over a byte stream, a default stream 
     for (const mismatch of [
       await replayPull(replay, byteStream(replay.chunks), false, `${label} [BYOB]`),
       await replayPull(replay, defaultStream(replay.chunks), true, `${label} [default]`),
-      await replayPush(replay, `${label} [push]`),
+      await replayPush(replay, `${label} [push${seed % 2 === 0 ? ', handed over' : ''}]`, seed % 2 === 0),
     ]) {
       if (mismatch !== null) mismatches.push(mismatch);
     }

@@ -134,4 +134,45 @@ ring('clear drops everything and counts it as passed', () => {
   assert.is(buffer.position, 3);
 });
 
+ring('an adopted chunk is the storage, handed over whole, and the storage put aside comes back', () => {
+  const buffer = new RingBuffer(64);
+  buffer.append(bytes('ab'));
+  buffer.consume(2);
+  const own = buffer.bytes;
+  const chunk = bytes('chunk');
+  buffer.adopt(chunk);
+  assert.is(buffer.bytes, chunk, 'no copy');
+  assert.ok(buffer.holdsWholeChunk);
+  assert.is(buffer.position, 2);
+  const taken = buffer.takeAdopted();
+  assert.is(taken, chunk);
+  assert.is(buffer.length, 0);
+  assert.is(buffer.position, 7);
+  assert.is(buffer.bytes, own, 'back to its own storage');
+  buffer.append(bytes('next'));
+  assert.is(text(buffer.copy()), 'next');
+  assert.is(buffer.bytes, own);
+});
+
+ring('appending to an adopted chunk moves what is left of it into the storage put aside, never into the chunk', () => {
+  const buffer = new RingBuffer(64);
+  buffer.append(bytes('x'));
+  buffer.consume(1);
+  const own = buffer.bytes;
+  const chunk = bytes('abcdef');
+  buffer.adopt(chunk);
+  buffer.consume(2);
+  assert.not.ok(buffer.holdsWholeChunk, 'part of it was read');
+  buffer.append(bytes('gh'));
+  assert.is(buffer.bytes, own);
+  assert.is(text(buffer.copy()), 'cdefgh');
+  assert.is(text(chunk), 'abcdef', 'the chunk itself is untouched');
+  assert.not.ok(buffer.holdsWholeChunk);
+  // More than the storage put aside holds: it grows as usual.
+  const big = new RingBuffer(4);
+  big.adopt(bytes('ab'));
+  big.append(bytes('0123456789'));
+  assert.is(text(big.copy()), 'ab0123456789');
+});
+
 ring.run();

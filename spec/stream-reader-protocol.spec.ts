@@ -96,6 +96,58 @@ client('makes no writer on the client side', () => {
   assert.is(protocol.writer, null);
 });
 
+client('a chunk a waiting read takes whole is the result itself: no copy, and a plain Uint8Array', async () => {
+  class Received extends Uint8Array {}
+  const reader = new StreamReader();
+  const protocol = new StreamReaderProtocol(reader);
+  const reading = reader.read(100);
+  const chunk = new Received(bytes('whole'));
+  protocol.dataReceived(chunk);
+  const result = await within(reading);
+  assert.is(text(result), 'whole');
+  assert.is(result.buffer, chunk.buffer, 'the same memory');
+  assert.is(Object.getPrototypeOf(result), Uint8Array.prototype, 'not the subclass (a Node Buffer slices by reference)');
+  protocol.dataReceived(bytes('later'));
+  assert.is(text(result), 'whole', 'later feeds leave it alone');
+  assert.is(text(await reader.read(100)), 'later');
+});
+
+client('chunks that share memory are copied, and so is anything feedData() is given', async () => {
+  const reader = new StreamReader();
+  const protocol = new StreamReaderProtocol(reader);
+  const pool = bytes('pooled bytes');
+  protocol.dataReceived(pool.subarray(0, 6));
+  const fromPool = await within(reader.read(100));
+  pool.fill(0);
+  assert.is(text(fromPool), 'pooled');
+  const fed = bytes('fed');
+  reader.feedData(fed);
+  const result = await within(reader.read(100));
+  fed.fill(0);
+  assert.is(text(result), 'fed');
+});
+
+client('a waiting read(n) takes what arrived by the time it resumes, as CPython does: every chunk of that turn', async () => {
+  const reader = new StreamReader();
+  const protocol = new StreamReaderProtocol(reader);
+  const reading = reader.read(100);
+  protocol.dataReceived(bytes('one '));
+  protocol.dataReceived(bytes('two'));
+  assert.is(text(await within(reading)), 'one two');
+});
+
+client('a chunk read in parts keeps its bytes in order through later feeds, and earlier results stay as they were', async () => {
+  const reader = new StreamReader();
+  const protocol = new StreamReaderProtocol(reader);
+  protocol.dataReceived(bytes('abcdef'));
+  const first = await reader.read(2);
+  protocol.dataReceived(bytes('gh'));
+  assert.is(text(await reader.readexactly(3)), 'cde');
+  protocol.dataReceived(bytes('ij\n'));
+  assert.is(text(await reader.readline()), 'fghij\n');
+  assert.is(text(first), 'ab');
+});
+
 client.run();
 
 const server = suite('StreamReaderProtocol, server side');
