@@ -444,8 +444,13 @@ export class StreamReader {
   readexactly(n: number, options?: ReadOptions): Promise<Uint8Array> {
     // Framing protocols read a small header and then a payload that is usually buffered
     // already: like readline(), skip the async machinery then.
-    if (options === undefined && this.#exception === null && n > 0 && n <= this.#buffer.length && Number.isInteger(n)) {
-      return Promise.resolve(this.#take(n));
+    if (options === undefined && this.#exception === null && n > 0 && Number.isInteger(n)) {
+      if (n <= this.#buffer.length) return Promise.resolve(this.#take(n));
+      // A small frame that one arrival usually completes: one reaction rather than an async frame.
+      if (!this.#eof && n <= DIRECT_MIN) {
+        return this.#waitForData('readexactly', undefined).then(() =>
+          n <= this.#buffer.length ? this.#take(n) : this.#readexactlyWaiting(n, undefined));
+      }
     }
     return this.#readexactlyWaiting(n, options);
   }

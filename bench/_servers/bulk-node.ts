@@ -98,7 +98,8 @@ const receivers: Record<string, () => Promise<number>> = {
       (reader, writer) => {
         server.close();
         timeFirstByte(writer.getExtraInfo('socket') as Socket);
-        readAll(reader).catch(fail);
+        // The writer is kept until the end: a collected writer closes its connection (CPython's __del__).
+        readAll(reader).then(() => writer.close(), fail);
       },
       '127.0.0.1',
       0,
