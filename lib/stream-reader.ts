@@ -463,7 +463,9 @@ export class StreamReader {
     if (n === 0) return new Uint8Array(0);
     signal?.throwIfAborted();
     if (this.#buffer.length < n && !this.#eof && n > DIRECT_MIN && n <= DIRECT_MAX) {
-      return this.#readexactlyDirect(n, signal);
+      // The first arrival may be a transport's chunk of n bytes or more, taken without a copy.
+      if (this.#buffer.length === 0) await this.#waitForData('readexactly', signal);
+      if (this.#buffer.length < n && !this.#eof) return this.#readexactlyDirect(n, signal);
     }
     while (this.#buffer.length < n) {
       if (this.#eof) {

@@ -112,6 +112,25 @@ client('a chunk a waiting read takes whole is the result itself: no copy, and a 
   assert.is(text(await reader.read(100)), 'later');
 });
 
+client('a large readexactly() waiting when a chunk of that size arrives gets the chunk itself; a frame over two chunks is joined', async () => {
+  const reader = new StreamReader();
+  const protocol = new StreamReaderProtocol(reader);
+  const frame = new Uint8Array(65536).fill(7);
+  const reading = reader.readexactly(65536);
+  protocol.dataReceived(frame);
+  const result = await within(reading);
+  assert.is(result.buffer, frame.buffer, 'no copy');
+  const joined = reader.readexactly(65536);
+  protocol.dataReceived(new Uint8Array(40000).fill(1));
+  await tick();
+  protocol.dataReceived(new Uint8Array(30000).fill(2));
+  const both = await within(joined);
+  assert.is(both.length, 65536);
+  assert.is(both[39999], 1);
+  assert.is(both[40000], 2);
+  assert.is((await reader.read(100000)).length, 30000 - 25536);
+});
+
 client('chunks that share memory are copied, and so is anything feedData() is given', async () => {
   const reader = new StreamReader();
   const protocol = new StreamReaderProtocol(reader);
