@@ -137,45 +137,37 @@ interface Controller {
 
 type StreamConstructor = new (source: { type?: 'bytes'; start(controller: Controller): void }) => object;
 
-export const pushSource: Source = {
-  name: 'push',
-  push: true,
-  splitsFeeds: false,
-  open(options) {
-    const reader = new StreamReader(options);
-    return {
-      reader,
-      source: pushSource,
-      feed: (data) => reader.feedData(bytes(data)),
-      feedEof: () => reader.feedEof(),
-      setException: (error) => reader.setException(error),
-      failSource: () => {
-        throw new Error('a push-mode reader has no source stream');
-      },
-    };
-  },
-};
+/** A push-mode source: `feedOf(reader)` says how each chunk reaches the reader. */
+function pushSourceOf(name: string, feedOf: (reader: StreamReader) => (data: Uint8Array) => void): Source {
+  const source: Source = {
+    name,
+    push: true,
+    splitsFeeds: false,
+    open(options) {
+      const reader = new StreamReader(options);
+      const feed = feedOf(reader);
+      return {
+        reader,
+        source,
+        feed: (data) => feed(bytes(data)),
+        feedEof: () => reader.feedEof(),
+        setException: (error) => reader.setException(error),
+        failSource: () => {
+          throw new Error('a push-mode reader has no source stream');
+        },
+      };
+    },
+  };
+  return source;
+}
 
-/** Push mode through `StreamReaderProtocol`, each chunk handed over as a transport's (the reader may keep it). */
-export const protocolSource: Source = {
-  name: 'protocol, chunks handed over',
-  push: true,
-  splitsFeeds: false,
-  open(options) {
-    const reader = new StreamReader(options);
-    const protocol = new StreamReaderProtocol(reader);
-    return {
-      reader,
-      source: protocolSource,
-      feed: (data) => protocol.dataReceived(bytes(data).slice()),
-      feedEof: () => reader.feedEof(),
-      setException: (error) => reader.setException(error),
-      failSource: () => {
-        throw new Error('a push-mode reader has no source stream');
-      },
-    };
-  },
-};
+export const pushSource = pushSourceOf('push', (reader) => (data) => reader.feedData(data));
+
+/** Through `StreamReaderProtocol`, each chunk handed over as a transport's (the reader may keep it). */
+export const protocolSource = pushSourceOf('protocol, chunks handed over', (reader) => {
+  const protocol = new StreamReaderProtocol(reader);
+  return (data) => protocol.dataReceived(data.slice());
+});
 
 function pullSource(name: string, Stream: StreamConstructor, type: 'bytes' | 'default', oneBytePerChunk: boolean): Source {
   const source: Source = {
