@@ -248,7 +248,8 @@ export class DenoSocket implements Transport {
   /**
    * Starts TLS on this connection (WinterTC `startTls()`) and returns the TLS socket; its
    * `opened` resolves once the handshake is done and rejects if it fails or takes longer than
-   * `sslHandshakeTimeout` seconds (60 by default; the connection is then closed).
+   * `sslHandshakeTimeout` seconds (60 by default; the connection is then closed, though Deno's
+   * own TLS lets the socket go only once the peer answers or closes: denoland/deno#14547).
    *
    * A client over TCP that verifies the server and sends no certificate upgrades with
    * `Deno.startTls()` and gets a `DenoSocket`; anything else (a server's side, which Deno's
