@@ -1,4 +1,5 @@
 import type { ClientErrorHandler } from './_client-callback.js';
+import type { SocketStartTlsOptions } from './_transport.js';
 
 /** Any connection given as a pair of streams (a Deno connection, an in-memory pipe, ...). */
 export interface StreamPair {
@@ -256,6 +257,25 @@ export function checkStartTls(
   // A server has no name to check (CPython ignores server_hostname on the server side).
   const serverHostname = serverSide ? null : checkServerHostname(options.serverHostname, checkedSsl, host, missingHost);
   return { ssl: checkedSsl, serverSide, serverHostname, handshakeTimeout };
+}
+
+/** The options of `tls`, `ssl: true` being `{}`. */
+export function tlsOptionsOf(tls: CheckedTls): TlsOptions {
+  return tls.ssl === true ? {} : tls.ssl;
+}
+
+/**
+ * What a socket's `startTls()` takes to start the TLS that `tls` describes (the connection
+ * functions start TLS that way on every runtime).
+ */
+export function startTlsOptionsOf(tls: CheckedTls): SocketStartTlsOptions {
+  return {
+    ssl: tls.ssl,
+    serverSide: tls.serverSide,
+    // null is the name checks' "none" (only allowed without verification): '' to startTls().
+    serverHostname: tls.serverHostname ?? '',
+    sslHandshakeTimeout: tls.handshakeTimeout,
+  };
 }
 
 /** CPython's checks of the TLS options of a connection function; `undefined` without `ssl`. */

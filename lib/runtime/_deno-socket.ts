@@ -2,6 +2,7 @@ import { checkStartTls } from '../_connection-options.js';
 import type { SocketStartTlsOptions, Transport } from '../_transport.js';
 import type { DenoAddr, DenoConn } from './_deno-namespace.js';
 import { writeAll } from './_deno-conn-duplex.js';
+import { socketClosedError, upgradedError } from './_socket-errors.js';
 import { denoTlsCan, startDenoTls, startNodeTls, type DenoHandshake } from './_deno-start-tls.js';
 import type { SecureContext } from './_node-tls.js';
 
@@ -63,16 +64,6 @@ const DEFAULT_HIGH_WATER_MARK = 65536;
 const CHUNK_SIZE = 65536;
 
 function ignore(): void {}
-
-function socketClosedError(): Error {
-  return Object.assign(new Error('The socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
-}
-
-function upgradedError(): Error {
-  return Object.assign(new Error('The socket was upgraded by startTls(): use the socket it returned'), {
-    code: 'ERR_SOCKET_UPGRADED',
-  });
-}
 
 /** CPython's address forms: `[host, port]` for TCP, the path (or `''`) for a Unix socket. */
 function socketName(addr: DenoAddr): readonly [string, number] | string {

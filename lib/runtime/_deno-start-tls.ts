@@ -1,4 +1,4 @@
-import type { CheckedTls, Pem, TlsOptions } from '../_connection-options.js';
+import { tlsOptionsOf, type CheckedTls, type Pem } from '../_connection-options.js';
 import { connDuplex } from './_deno-conn-duplex.js';
 import { denoNamespace, type DenoConn, type DenoTlsConn } from './_deno-namespace.js';
 import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from './_node-socket.js';
@@ -23,11 +23,6 @@ const decoder = new TextDecoder();
 /** PEM text as a string. */
 export function pem(value: Pem): string {
   return typeof value === 'string' ? value : decoder.decode(value);
-}
-
-/** The options of `tls`, `ssl: true` being `{}`. */
-export function tlsOptionsOf(tls: CheckedTls): TlsOptions {
-  return tls.ssl === true ? {} : tls.ssl;
 }
 
 /** What `Deno.connectTls()`/`Deno.startTls()` take of the options: PEM text and protocols. */

@@ -1,9 +1,9 @@
-import type { CheckedTls } from '../_connection-options.js';
+import { startTlsOptionsOf, tlsOptionsOf, type CheckedTls } from '../_connection-options.js';
 import type { Transport } from '../_transport.js';
 import type { DenoConn, DenoListener, DenoTlsConn } from './_deno-namespace.js';
 import { denoNamespace } from './_deno-namespace.js';
 import { DenoSocket, handshakingSocket } from './_deno-socket.js';
-import { denoClientOptions, denoTlsCan, handshakeWithin, pem, tlsOptionsOf } from './_deno-start-tls.js';
+import { denoClientOptions, denoTlsCan, handshakeWithin, pem } from './_deno-start-tls.js';
 import { secureContextOf, type SecureContext } from './_node-tls.js';
 
 /** How a server starts TLS on each client: the checked options, and the context when `node:tls` runs it. */
@@ -26,12 +26,7 @@ export function serverTlsOf(tls: CheckedTls, unix: boolean): DenoServerTls {
 export async function upgraded(socket: DenoSocket, tls: CheckedTls): Promise<Transport> {
   let secure: Transport;
   try {
-    secure = socket.startTls({
-      ssl: tls.ssl,
-      // null is the name checks' "none" (only allowed without verification): '' to startTls().
-      serverHostname: tls.serverHostname ?? '',
-      sslHandshakeTimeout: tls.handshakeTimeout,
-    });
+    secure = socket.startTls(startTlsOptionsOf(tls));
   } catch (error) {
     void socket.close();
     throw error;
@@ -82,10 +77,5 @@ export function acceptTls(conn: DenoConn, serverTls: DenoServerTls, extra?: Read
   const { tls, context } = serverTls;
   const options = extra === undefined ? {} : { extra };
   if (context === null) return handshakingSocket(conn, handshakeWithin(Promise.resolve(conn as DenoTlsConn), tls.handshakeTimeout), options);
-  return new DenoSocket(conn, options).startTls({
-    ssl: tls.ssl,
-    serverSide: true,
-    sslHandshakeTimeout: tls.handshakeTimeout,
-    secureContext: context,
-  });
+  return new DenoSocket(conn, options).startTls({ ...startTlsOptionsOf(tls), secureContext: context });
 }

@@ -2,6 +2,7 @@ import { connect, Socket as NetSocket, type NetConnectOpts } from 'node:net';
 import {
   checkConnection,
   checkUnixConnection,
+  startTlsOptionsOf,
   type CheckedConnection,
   type OpenConnectionOptions,
   type OpenUnixConnectionOptions,
@@ -40,12 +41,7 @@ async function streamsOn(socket: NodeSocket, checked: CheckedConnection): Promis
     const tls = checked.tls;
     if (tls === undefined) return openStreams(socket, checked.limit);
     checked.signal?.throwIfAborted();
-    const secure = socket.startTls({
-      ssl: tls.ssl,
-      // null is the name checks' "none" (only allowed without verification): '' to startTls().
-      serverHostname: tls.serverHostname ?? '',
-      sslHandshakeTimeout: tls.handshakeTimeout,
-    });
+    const secure = socket.startTls(startTlsOptionsOf(tls));
     await opened(secure, checked.signal);
     return openStreams(secure, checked.limit);
   } catch (error) {

@@ -2,6 +2,7 @@ import type { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { checkStartTls, type CheckedTls } from '../_connection-options.js';
 import type { Protocol, SocketStartTlsOptions, Transport } from '../_transport.js';
+import { socketClosedError, upgradedError } from './_socket-errors.js';
 import {
   alpnOf,
   secureContextOf,
@@ -67,16 +68,6 @@ interface TlsSocketOptions extends NodeSocketOptions {
 const DEFAULT_HIGH_WATER_MARK = 65536;
 
 function ignore(): void {}
-
-function socketClosedError(): Error {
-  return Object.assign(new Error('The socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
-}
-
-function upgradedError(): Error {
-  return Object.assign(new Error('The socket was upgraded by startTls(): use the socket it returned'), {
-    code: 'ERR_SOCKET_UPGRADED',
-  });
-}
 
 function hostPort(host: string | undefined, port: number | undefined): string | null {
   if (host === undefined || port === undefined) return null;

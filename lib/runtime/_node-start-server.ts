@@ -5,6 +5,7 @@ import { logClientError, type ClientConnectedCallback, type ClientErrorHandler }
 import {
   checkServer,
   checkUnixServer,
+  startTlsOptionsOf,
   type CheckedServer,
   type CheckedTls,
   type StartServerOptions,
@@ -38,12 +39,7 @@ function accept(server: Server, socket: NodeSocket, tls: ServerTls | undefined):
   }
   let secure: NodeSocket;
   try {
-    secure = socket.startTls({
-      ssl: tls.tls.ssl,
-      serverSide: true,
-      sslHandshakeTimeout: tls.tls.handshakeTimeout,
-      secureContext: tls.context,
-    });
+    secure = socket.startTls({ ...startTlsOptionsOf(tls.tls), secureContext: tls.context });
   } catch {
     // Closed before it could start: nothing to serve.
     void socket.close();

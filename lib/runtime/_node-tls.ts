@@ -9,7 +9,7 @@ import {
   type SecureContext,
   type SecureContextOptions,
 } from 'node:tls';
-import type { CheckedTls } from '../_connection-options.js';
+import { tlsOptionsOf, type CheckedTls } from '../_connection-options.js';
 
 export type { SecureContext };
 
@@ -55,7 +55,7 @@ export function secureContextOf(tls: CheckedTls): SecureContext {
  * a server asks for a client certificate when it has a `ca` to check it against.
  */
 export function startTlsOver(raw: NetSocket | Duplex, tls: CheckedTls, context: SecureContext): TlsLayer {
-  const options = tls.ssl === true ? {} : tls.ssl;
+  const options = tlsOptionsOf(tls);
   const alpn = options.alpnProtocols === undefined ? undefined : [...options.alpnProtocols];
   let socket: TLSSocket;
   if (tls.serverSide) {
