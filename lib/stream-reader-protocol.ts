@@ -1,5 +1,5 @@
 import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.js';
-import type { StreamReader } from './stream-reader.js';
+import type { StreamReader, WaitingReaderHolder } from './stream-reader.js';
 import { StreamWriter } from './stream-writer.js';
 import type { Protocol, Transport } from './_transport.js';
 
@@ -39,8 +39,13 @@ function isOverTls(transport: Transport): boolean {
  * ```
  */
 export class StreamReaderProtocol implements Protocol {
-  /** The reader this protocol feeds. */
-  readonly reader: StreamReader;
+  /**
+   * Weak, as CPython's `_stream_reader_wr`: the transport keeps this protocol, and must not
+   * keep a connection nobody can read or write any more (see `StreamWriter`). A read that waits
+   * keeps its reader in `#holder`, so the code awaiting it is not collected.
+   */
+  readonly #reader: WeakRef<StreamReader>;
+  readonly #holder: WaitingReaderHolder = { waiting: null };
   readonly #clientConnectedCb: ClientConnectedCallback | null;
   readonly #onError: ClientErrorHandler | undefined;
   #transport: Transport | null = null;
@@ -62,7 +67,8 @@ export class StreamReaderProtocol implements Protocol {
     clientConnectedCb: ClientConnectedCallback | null = null,
     options: StreamReaderProtocolOptions = {},
   ) {
-    this.reader = reader;
+    this.#reader = new WeakRef(reader);
+    reader._holdWhileWaiting(this.#holder);
     this.#clientConnectedCb = clientConnectedCb;
     this.#onError = options.onError;
     this.closed = new Promise<void>((resolve, reject) => {
@@ -70,6 +76,11 @@ export class StreamReaderProtocol implements Protocol {
     });
     // Nobody may ever wait on it (CPython retrieves the exception in __del__ for the same reason).
     this.closed.catch(ignore);
+  }
+
+  /** The reader this protocol feeds; `null` once it was dropped and garbage-collected. */
+  get reader(): StreamReader | null {
+    return this.#reader.deref() ?? null;
   }
 
   /** The transport given to `connectionMade`, or `null` before it. */
@@ -91,13 +102,15 @@ export class StreamReaderProtocol implements Protocol {
    */
   connectionMade(transport: Transport): void {
     this.#transport = transport;
-    this.reader.setTransport(transport);
     this.#overTls = isOverTls(transport);
+    const reader = this.reader;
+    if (reader === null) return;
+    reader.setTransport(transport);
     const callback = this.#clientConnectedCb;
     if (callback === null) return;
-    const writer = StreamWriter.from(transport.writable, { reader: this.reader, transport, serverSide: true });
+    const writer = StreamWriter.from(transport.writable, { reader, transport, serverSide: true });
     this.#writer = new WeakRef(writer);
-    runClientCallback(callback, this.reader, writer, this.#onError);
+    runClientCallback(callback, reader, writer, this.#onError);
   }
 
   /**
@@ -107,7 +120,7 @@ export class StreamReaderProtocol implements Protocol {
    */
   _replaceTransport(transport: Transport): void {
     this.#transport = transport;
-    this.reader._replaceTransport(transport);
+    this.reader?._replaceTransport(transport);
     this.#overTls = isOverTls(transport);
   }
 
@@ -116,7 +129,7 @@ export class StreamReaderProtocol implements Protocol {
    * (see `Protocol.dataReceived`).
    */
   dataReceived(data: Uint8Array): void {
-    this.reader._feedReceived(data);
+    this.reader?._feedReceived(data);
   }
 
   /**
@@ -124,14 +137,15 @@ export class StreamReaderProtocol implements Protocol {
    * @returns `true` to keep our side open (half-close), `false` over TLS, which cannot
    */
   eofReceived(): boolean {
-    this.reader.feedEof();
+    this.reader?.feedEof();
     return !this.#overTls;
   }
 
   /** Feeds EOF (`error` null) or stores `error` in the reader, then settles `closed`. */
   connectionLost(error: unknown): void {
-    if (error === null || error === undefined) this.reader.feedEof();
-    else this.reader.setException(error);
+    const reader = this.reader;
+    if (error === null || error === undefined) reader?.feedEof();
+    else reader?.setException(error);
     this.#settleClosed(error);
   }
 }

@@ -76,6 +76,16 @@ interface Waiter {
   reject(reason: unknown): void;
 }
 
+/**
+ * Where a reader that a connection holds only weakly is kept while one of its reads waits:
+ * the code awaiting that read is reachable only through the reader, and must not be
+ * collected with it (see `StreamReaderProtocol`).
+ * @internal
+ */
+export interface WaitingReaderHolder {
+  waiting: StreamReader | null;
+}
+
 function validateSize(functionName: string, n: unknown): number {
   if (typeof n !== 'number' || !Number.isInteger(n)) {
     throw new TypeError(`${functionName}() size must be an integer, got ${typeof n === 'number' ? n : typeof n}`);
@@ -136,6 +146,7 @@ export class StreamReader {
   #eof = false;
   #exception: unknown = null;
   #waiter: Waiter | null = null;
+  #holder: WaitingReaderHolder | null = null;
   #transport: ReadingTransport | null = null;
   #paused = false;
   #source: Source | null = null;
@@ -225,9 +236,18 @@ export class StreamReader {
     if (this.#exception === null) return;
     const waiter = this.#waiter;
     if (waiter !== null) {
-      this.#waiter = null;
+      this.#setWaiter(null);
       waiter.reject(error);
     }
+  }
+
+  /**
+   * Keeps this reader in `holder.waiting` while a read waits, and only then.
+   * @internal
+   */
+  _holdWhileWaiting(holder: WaitingReaderHolder): void {
+    this.#holder = holder;
+    holder.waiting = this.#waiter === null ? null : this;
   }
 
   /**
@@ -621,6 +641,8 @@ export class StreamReader {
         const length = this.#buffer.length;
         if (length === 0) {
           controller.close();
+          // A BYOB read still waiting gets `done` only once its request is answered.
+          controller.byobRequest?.respond(0);
           return;
         }
         // A fresh copy: enqueueing transfers its ArrayBuffer, which a pooled result shares.
@@ -728,9 +750,15 @@ export class StreamReader {
   #wakeWaiter(): void {
     const waiter = this.#waiter;
     if (waiter !== null) {
-      this.#waiter = null;
+      this.#setWaiter(null);
       waiter.resolve();
     }
+  }
+
+  #setWaiter(waiter: Waiter | null): void {
+    this.#waiter = waiter;
+    const holder = this.#holder;
+    if (holder !== null) holder.waiting = waiter === null ? null : this;
   }
 
   /** Waits until data, EOF or an exception arrives (CPython's `_wait_for_data`). */
@@ -746,7 +774,7 @@ export class StreamReader {
       this.#transport!.resumeReading();
     }
     const waiting = new Promise<void>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#setWaiter({ resolve, reject });
     });
     if (this.#source !== null && this.#pulling === null) this.#pulling = this.#pull(this.#source);
     return signal === undefined ? waiting : this.#abortable(waiting, signal);
@@ -757,7 +785,7 @@ export class StreamReader {
     const waiter = this.#waiter;
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
-        if (this.#waiter === waiter) this.#waiter = null;
+        if (this.#waiter === waiter) this.#setWaiter(null);
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });

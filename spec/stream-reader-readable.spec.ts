@@ -51,6 +51,51 @@ eachSource(readable, 'an empty feed does not end it', async (source) => {
   assertBytes(await body.value(), 'data');
 });
 
+/** Reads `stream` to its end with a BYOB reader into small views; every read must settle. */
+async function drainByob(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader({ mode: 'byob' });
+  let received = '';
+  for (;;) {
+    const { done, value } = await track(reader.read(new Uint8Array(3))).value();
+    if (done) break;
+    received += text(value);
+  }
+  reader.releaseLock();
+  return received;
+}
+
+eachSource(readable, 'read with a BYOB reader, ends: the read after the last byte settles done', async (source) => {
+  const h = source.open();
+  h.feed(DATA);
+  h.feedEof();
+  assert.is(await drainByob(h.reader.readable), DATA);
+});
+
+eachSource(readable, 'read with a BYOB reader after readexactly(), ends', async (source) => {
+  const h = source.open();
+  h.feed('head');
+  h.feed('body bytes');
+  h.feedEof();
+  assertBytes(await h.reader.readexactly(4), 'head');
+  assert.is(await drainByob(h.reader.readable), 'body bytes');
+});
+
+eachSource(readable, 'read with a BYOB reader with nothing buffered at EOF, ends at the first read', async (source) => {
+  const h = source.open();
+  h.feedEof();
+  assert.is(await drainByob(h.reader.readable), '');
+});
+
+eachSource(readable, 'read with a BYOB reader while bytes arrive later, ends at EOF', async (source) => {
+  const h = source.open();
+  const body = track(drainByob(h.reader.readable));
+  await tick();
+  h.feed('late');
+  await tick();
+  h.feedEof();
+  assert.is(await body.value(), 'late');
+});
+
 eachSource(readable, 'errors with the exception set on the reader', async (source) => {
   const h = source.open();
   h.feed('ab\ncd');
