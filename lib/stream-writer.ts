@@ -2,6 +2,7 @@ import { connectionLost } from './_connection-lost.js';
 import type { TlsOptions } from './_connection-options.js';
 import type { StreamReader } from './stream-reader.js';
 import type { StartTlsOptions, Transport } from './_transport.js';
+import { WriteQueue } from './_write-queue.js';
 
 /** Options of {@linkcode StreamWriter.from}. */
 export interface StreamWriterOptions {
@@ -43,6 +44,16 @@ function toBytes(data: unknown): Uint8Array {
   throw new TypeError(`data argument must be a Uint8Array or a string, not ${kind}`);
 }
 
+function deferred(): { promise: Promise<void>; resolve(): void; reject(error: unknown): void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  return { promise, resolve, reject };
+}
+
 function isTransport(value: unknown): value is Partial<Transport> {
   return typeof value === 'object' && value !== null;
 }
@@ -54,7 +65,6 @@ function isTransport(value: unknown): value is Partial<Transport> {
  */
 interface WriterState {
   transport: unknown;
-  readonly reader: StreamReader | null;
   /** Set once the connection is gone; `diedOf` is the error when it died of one. */
   lost: { diedOf: unknown } | null;
   /** The writer of the writable in use, and whether that writable has errored (its `ready` rejects). */
@@ -63,16 +73,18 @@ interface WriterState {
 }
 
 /**
- * An abandoned writer: collected while its connection was open, it closes that connection
- * and warns, as CPython's `StreamWriter.__del__` does (ResourceWarning `unclosed <StreamWriter ...>`),
- * so a client callback that forgets `close()` leaks no socket.
+ * An abandoned connection: its writer and its reader were both collected while it was open.
+ * It is closed, with a warning, as CPython's `StreamWriter.__del__` does (ResourceWarning
+ * `unclosed <StreamWriter ...>`), so a client callback that forgets `close()` leaks no socket.
+ * The writer holds its reader, so the reader going means both did: what is registered is the
+ * reader, and a program that keeps only its reader (a client reading a long stream, a handler
+ * that only reads) keeps its connection (CPython's server keeps the writer in its protocol; a
+ * client that drops it there loses the connection at once).
  */
 function closeAbandoned(state: WriterState): void {
   const transport = state.transport;
   if (state.lost !== null || !isTransport(transport) || typeof transport.close !== 'function') return;
-  const info = [`transport=${String(transport)}`];
-  if (state.reader !== null) info.push(`reader=${String(state.reader)}`);
-  console.warn(`unclosed <StreamWriter ${info.join(' ')}>: close() it (and await waitClosed()) when done`);
+  console.warn(`unclosed <StreamWriter transport=${String(transport)}>: close() it (and await waitClosed()) when done`);
   Promise.resolve(transport.close()).catch(ignore);
 }
 
@@ -87,15 +99,17 @@ function tryWriteOf(transport: unknown): ((chunk: Uint8Array) => boolean) | null
  * queues, `drain()` waits while the queue is over its high-water mark, `writeEof()`
  * half-closes, `close()` flushes and then closes.
  *
- * It writes to any `WritableStream<Uint8Array>`; the queue is that stream's, so a
- * `ByteLengthQueuingStrategy` (what socket writables have) makes `drain()` count bytes.
- * Bytes handed to `write()` are queued as they are, not copied: do not change them until
- * `drain()` has resolved.
+ * It writes to any `WritableStream<Uint8Array>`. `write()` takes a copy of the bytes, so the
+ * caller may change or reuse its buffer as soon as it returns (asyncio's transports copy what
+ * they cannot send at once). The writer keeps its own queue and hands the stream one chunk at
+ * a time, small writes gathered into large chunks; `drain()` counts the bytes of both queues
+ * against the stream's high-water mark (a `ByteLengthQueuingStrategy`, as socket writables have).
  *
  * The writers of `openConnection()` and `startServer()` write to the connection's socket,
- * which is `transport`. A writer dropped without `close()` while its connection is open is
- * closed when it is garbage-collected, with a `console.warn` that starts `unclosed <StreamWriter`
- * (CPython's ResourceWarning); keep a writer referenced for as long as its connection should live.
+ * which is `transport`. A connection whose writer and reader are both dropped without
+ * `close()` is closed when they are garbage-collected, with a `console.warn` that starts
+ * `unclosed <StreamWriter` (CPython's ResourceWarning); keeping either one referenced keeps
+ * the connection.
  *
  * @example
  * ```ts
@@ -120,14 +134,18 @@ export class StreamWriter {
   #closed: Promise<void>;
   /** The transport's `tryWrite`, bound; null when it has none. */
   #tryWrite: ((chunk: Uint8Array) => boolean) | null;
-  /** Writes handed to the writable and not settled yet: while there are any, order needs the queue. */
-  #queued = 0;
+  /** Copies of the bytes written and not handed to the writable yet. */
+  readonly #queue = new WriteQueue();
+  #flushScheduled = false;
+  /** Chunks handed to the writable and not settled yet: while there are any, order needs the queue. */
+  #inStream = 0;
   /** The latest of them: writes settle in order, so once it has, all have. */
   #lastWrite: Promise<void> = RESOLVED;
+  /** What waiting `drain()` calls share; settled when the queues go under the mark or a write fails. */
+  #drainWaiters: { promise: Promise<void>; resolve(): void; reject(error: unknown): void } | null = null;
   #upgrading = false;
-  readonly #settleQueued = (): void => {
-    this.#queued -= 1;
-  };
+  /** While TLS starts, what is written waits here: it must not go out in the clear. */
+  #held = false;
   #closing = false;
   #eof = false;
   /** The writable closing (after `writeEof()` or `close()`). */
@@ -137,12 +155,12 @@ export class StreamWriter {
   private constructor(writable: WritableStream<Uint8Array>, options: StreamWriterOptions) {
     this.#writer = writable.getWriter();
     this.#reader = options.reader ?? null;
-    this.#state = { transport: options.transport ?? null, reader: this.#reader, lost: null, writer: null, writableFailed: false };
+    this.#state = { transport: options.transport ?? null, lost: null, writer: null, writableFailed: false };
     this.#extra = options.extra ?? {};
     this.#serverSide = options.serverSide === true;
     this.#tryWrite = tryWriteOf(this.#state.transport);
     this.#closed = this.#watchClosed();
-    if (isTransport(this.#state.transport)) abandoned?.register(this, this.#state, this.#state);
+    if (isTransport(this.#state.transport)) abandoned?.register(this.#reader ?? this, this.#state, this.#state);
   }
 
   get #transport(): unknown {
@@ -201,8 +219,10 @@ export class StreamWriter {
 
   /**
    * A `WritableStream` that writes through this writer, for `pipeTo`: each chunk is a
-   * `write()` followed by `drain()`, closing it is `writeEof()` and aborting it closes the
-   * connection. (The stream given to `from()` stays locked by the writer.)
+   * `write()` followed by `drain()`. Closing it ends our side as the transport can: a
+   * half-close (`writeEof()`) where it can, else (TLS) `close()`, and the close resolves once
+   * every byte is delivered. Aborting it closes the connection. (The stream given to `from()`
+   * stays locked by the writer.)
    *
    * @example
    * ```ts
@@ -216,7 +236,8 @@ export class StreamWriter {
         return this.drain();
       },
       close: () => {
-        this.writeEof();
+        if (this.canWriteEof()) this.writeEof();
+        else this.close();
         return this.#ending ?? undefined;
       },
       abort: (reason) => {
@@ -228,8 +249,10 @@ export class StreamWriter {
   }
 
   /**
-   * Queues `data` to be sent; returns at once. Empty data does nothing. Once the connection is
-   * lost, writes are dropped silently (CPython): the error comes from `drain()`.
+   * Queues a copy of `data` to be sent; returns at once, and the caller may reuse `data`.
+   * Empty data does nothing. Once the connection is lost, writes are dropped silently
+   * (CPython): the error comes from `drain()`. Written after `startTls()` was called, the
+   * bytes wait for the handshake and go out encrypted (or are dropped if it fails).
    *
    * @param data bytes, or a string sent as UTF-8
    * @throws {TypeError} when `data` is neither a `Uint8Array` nor a string
@@ -244,7 +267,6 @@ export class StreamWriter {
     const chunk = toBytes(data);
     if (this.#eof) throw new Error('Cannot call write() after writeEof()');
     if (this.#closing) throw new Error('Cannot call write() after close()');
-    if (chunk.byteLength === 0) return;
     this.#enqueue(chunk);
   }
 
@@ -266,14 +288,13 @@ export class StreamWriter {
     const chunks = Array.from(lines, toBytes);
     if (this.#eof) throw new Error('Cannot call writelines() after writeEof()');
     if (this.#closing) throw new Error('Cannot call writelines() after close()');
-    for (const chunk of chunks) {
-      if (chunk.byteLength > 0) this.#enqueue(chunk);
-    }
+    for (const chunk of chunks) this.#enqueue(chunk);
   }
 
   /**
-   * Waits until the queue is under its high-water mark (`writer.ready`); resolves at once when
-   * it already is. Any number of calls may wait together.
+   * Waits until the bytes queued (the writer's and the writable's) are under the writable's
+   * high-water mark; resolves at once when they already are. Any number of calls may wait
+   * together.
    *
    * @throws the reader's stored exception, first (the error the connection died of)
    * @throws the connection's error, or `Error('Connection lost')` with `code: 'ECONNRESET'`,
@@ -291,11 +312,12 @@ export class StreamWriter {
     const exception = this.#reader?.exception() ?? null;
     if (exception !== null) return Promise.reject(exception);
     if (this.isClosing()) return this.#drainClosing();
-    // Nothing queued: under any mark (even 0), and awaiting ready would cost a turn. A failed
-    // writable's ready rejects with its error.
-    if (this.#queued === 0 && !this.#state.writableFailed) return RESOLVED;
-    // Or once every write has gone through: a high-water mark of 0 keeps ready pending.
-    return Promise.race([this.#writer.ready, this.#lastWrite]);
+    // A failed writable's ready rejects with its error.
+    if (this.#state.writableFailed) return this.#writer.ready;
+    this.#flush();
+    if (this.#underMark()) return RESOLVED;
+    this.#drainWaiters ??= deferred();
+    return this.#drainWaiters.promise;
   }
 
   async #drainClosing(): Promise<void> {
@@ -313,7 +335,8 @@ export class StreamWriter {
    * Half-closes: the queued bytes go out, then the peer sees EOF, and reading goes on. Does
    * nothing when already done or closing.
    *
-   * @throws {Error} when the transport cannot half-close (`canWriteEof()` is false)
+   * @throws {Error} when the transport cannot half-close (`canWriteEof()` is false), or while
+   *   `startTls()` runs
    * @example
    * ```ts
    * writer.write(request);
@@ -323,15 +346,18 @@ export class StreamWriter {
    */
   writeEof(): void {
     if (this.#eof || this.#closing) return;
+    if (this.#upgrading) throw new Error('Cannot call writeEof() while startTls() is in progress');
     if (!this.canWriteEof()) throw new Error('This transport cannot half-close (writeEof)');
     this.#eof = true;
+    this.#flushAll();
     this.#ending = this.#writer.close();
     this.#ending.catch(ignore);
   }
 
   /**
    * Closes the connection: the queued bytes go out first, then the transport is closed.
-   * Returns at once; `waitClosed()` tells when it is done. Idempotent.
+   * Returns at once; `waitClosed()` tells when it is done. Idempotent. During `startTls()`
+   * the close waits for the handshake, so that what was written goes out encrypted.
    *
    * @example
    * ```ts
@@ -343,6 +369,13 @@ export class StreamWriter {
     if (this.#closing) return;
     this.#closing = true;
     abandoned?.unregister(this.#state);
+    if (this.#held) return; // startTls() closes once the handshake is over
+    this.#endAndClose();
+  }
+
+  /** Sends what is queued, closes the writable, then closes the transport. */
+  #endAndClose(): void {
+    this.#flushAll();
     const flushed = this.#ending ?? this.#writer.close();
     this.#ending = flushed;
     const transport = this.#transport;
@@ -392,10 +425,15 @@ export class StreamWriter {
 
   /**
    * Upgrades the connection to TLS in place (asyncio's `StreamWriter.start_tls()`): once
-   * everything written so far has reached the socket, does the handshake on this connection's
-   * side (a writer from `startServer()` does the server's) and resolves when it is done. From
-   * then on `transport` is the TLS socket, writes are encrypted, and the reader goes on with
-   * what TLS decrypts; `canWriteEof()` is false.
+   * everything written before the call has reached the socket, does the handshake on this
+   * connection's side (a writer from `startServer()` does the server's) and resolves when it is
+   * done. From then on `transport` is the TLS socket, writes are encrypted, and the reader goes
+   * on with what TLS decrypts; `canWriteEof()` is false.
+   *
+   * What is written after the call waits for the handshake and goes out encrypted; if the
+   * upgrade fails, it is dropped and the connection closed with the error. Nothing written
+   * after the call goes out in the clear (CPython sends such bytes in the clear, ahead of the
+   * hello).
    *
    * Bytes the reader had buffered when the upgrade starts are neither lost nor misread
    * (CPython gh-142352): a client reads them first, as plain text (a server sends no TLS before
@@ -427,11 +465,16 @@ export class StreamWriter {
       throw new TypeError(`transport ${String(transport)} is not supported by startTls()`);
     }
     this.#upgrading = true;
+    // What was written before the call goes out in the clear; from now on, writes wait for TLS.
+    this.#flushAll();
+    this.#held = true;
+    let upgraded = false;
     try {
-      await this.drain();
       // The plain bytes must all be out before the first TLS record.
       await this.#flushed();
-      if (this.isClosing()) await this.#drainClosing();
+      const exception = this.#reader?.exception() ?? null;
+      if (exception !== null) throw exception;
+      if (this.#state.lost !== null) await this.#drainClosing();
       const reader = this.#reader;
       const buffered = this.#serverSide && reader !== null ? reader._peekBuffer() : undefined;
       const secure = transport.startTls({
@@ -446,9 +489,29 @@ export class StreamWriter {
       reader?._continueWith(secure);
       this.#switchTo(secure);
       await secure.opened;
+      upgraded = true;
+    } catch (error) {
+      this.#dropHeld(error);
+      throw error;
     } finally {
       this.#upgrading = false;
+      this.#held = false;
+      if (this.#closing && this.#ending === null) this.#endAndClose();
+      else if (upgraded) this.#flush();
     }
+  }
+
+  /**
+   * The upgrade failed: what was written for TLS cannot go out, so it is dropped and the
+   * connection closed with `error`, which `drain()` then raises. With nothing written for
+   * TLS, a refused upgrade leaves the connection as it was.
+   */
+  #dropHeld(error: unknown): void {
+    if (this.#queue.length === 0) return;
+    this.#queue.clear();
+    this.#state.lost ??= { diedOf: error };
+    this.#settleDrainWaiters(error);
+    void this.#abort(error);
   }
 
   /** Writes to `transport` from now on (its writable is fresh: the old one is flushed). */
@@ -469,18 +532,82 @@ export class StreamWriter {
     return `<${info.join(' ')}>`;
   }
 
-  /** Sends straight to the transport while nothing is queued, else through the writable. */
+  /** Queues a copy of `chunk`; the stream gets it at the end of this microtask, or at `drain()`. */
   #enqueue(chunk: Uint8Array): void {
-    if (this.#queued === 0 && this.#tryWrite !== null && this.#tryWrite(chunk)) return;
-    this.#queued += 1;
+    if (chunk.byteLength === 0 || this.#state.lost !== null || this.#state.writableFailed) return;
+    this.#queue.push(chunk);
+    if (!this.#flushScheduled && !this.#held) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#scheduledFlush);
+    }
+  }
+
+  readonly #scheduledFlush = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  /**
+   * Hands queued chunks on while the writable has none in flight: straight to the transport
+   * while it takes them (`tryWrite`), else one to the writable, whose settling hands the
+   * next. One chunk at a time keeps the stream's own queue short, whatever it costs per chunk.
+   */
+  #flush(): void {
+    if (this.#held) return;
+    while (this.#inStream === 0) {
+      const chunk = this.#queue.shift();
+      if (chunk === null) break;
+      if (this.#tryWrite === null || !this.#tryWrite(chunk)) this.#handOver(chunk);
+    }
+    if (this.#drainWaiters !== null && this.#underMark()) this.#settleDrainWaiters(null);
+  }
+
+  /** Hands everything queued to the writable now, in order: before it closes or TLS starts. */
+  #flushAll(): void {
+    for (let chunk = this.#queue.shift(); chunk !== null; chunk = this.#queue.shift()) {
+      if (this.#inStream > 0 || this.#tryWrite === null || !this.#tryWrite(chunk)) this.#handOver(chunk);
+    }
+  }
+
+  #handOver(chunk: Uint8Array): void {
+    this.#inStream += 1;
     const written = this.#writer.write(chunk);
-    written.then(this.#settleQueued, this.#settleQueued);
+    written.then(this.#onWritten, this.#onWriteFailed);
     this.#lastWrite = written;
   }
 
-  /** Resolves once every write so far has reached the transport (or failed). */
+  readonly #onWritten = (): void => {
+    this.#inStream -= 1;
+    this.#flush();
+  };
+
+  readonly #onWriteFailed = (error: unknown): void => {
+    this.#inStream -= 1;
+    // The connection is gone: nothing queued can reach it.
+    this.#queue.clear();
+    this.#settleDrainWaiters(error);
+  };
+
+  /** Whether `drain()` may resolve: everything is through, or the bytes queued are under the mark. */
+  #underMark(): boolean {
+    const queued = this.#queue.length;
+    if (queued === 0 && this.#inStream === 0) return true;
+    const desiredSize = this.#writer.desiredSize;
+    return desiredSize !== null && desiredSize - queued > 0;
+  }
+
+  /** Resolves the waiting `drain()` calls, or rejects them with `error`. */
+  #settleDrainWaiters(error: unknown): void {
+    const waiters = this.#drainWaiters;
+    if (waiters === null) return;
+    this.#drainWaiters = null;
+    if (error === null) waiters.resolve();
+    else waiters.reject(error);
+  }
+
+  /** Resolves once every chunk handed to the writable so far has gone through (or failed). */
   async #flushed(): Promise<void> {
-    while (this.#queued > 0) await this.#lastWrite.catch(ignore);
+    while (this.#inStream > 0) await this.#lastWrite.catch(ignore);
   }
 
   #abort(reason: unknown): Promise<void> {

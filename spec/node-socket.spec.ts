@@ -238,7 +238,7 @@ readable('pauses the socket while its queue is full and resumes when it is read'
   }
 });
 
-readable('cannot be used once the data goes to a protocol', async () => {
+readable('is a locked stream once the data goes to a protocol: still a ReadableStream, unreadable', async () => {
   const c = await connected();
   try {
     const reader = new StreamReader();
@@ -249,7 +249,12 @@ readable('cannot be used once the data goes to a protocol', async () => {
       connectionLost: () => {},
     };
     c.socket.connectProtocol(protocol);
-    assert.instance(thrown(() => c.socket.readable), TypeError);
+    const readable = c.socket.readable;
+    assert.instance(readable, ReadableStream);
+    assert.ok(readable.locked);
+    assert.is(c.socket.readable, readable, 'the same stream every time');
+    assert.instance(thrown(() => readable.getReader()), TypeError);
+    assert.instance(thrown(() => readable.getReader({ mode: 'byob' })), TypeError);
     assert.match((thrown(() => c.socket.connectProtocol(protocol)) as Error).message, /already being read/);
   } finally {
     await c.close();

@@ -66,6 +66,8 @@ interface TlsSocketOptions extends NodeSocketOptions {
 }
 
 const DEFAULT_HIGH_WATER_MARK = 65536;
+/** How long a closing TLS socket waits for the peer's close_notify: CPython's `SSL_SHUTDOWN_TIMEOUT`. */
+const SSL_SHUTDOWN_TIMEOUT_MS = 30_000;
 
 function ignore(): void {}
 
@@ -161,6 +163,8 @@ export class NodeSocket implements Transport {
   #error: unknown = null;
   #isClosed = false;
   #readable: ReadableStream<Uint8Array> | undefined;
+  /** What `readable` is while the bytes go to a protocol. */
+  #lockedReadable: ReadableStream<Uint8Array> | undefined;
   #readController: ReadableByteStreamController | undefined;
   #readDone = false;
   #readPaused = false;
@@ -259,12 +263,13 @@ export class NodeSocket implements Transport {
   /**
    * The peer's bytes, as a byte stream (`type: 'bytes'`, so `getReader({ mode: 'byob' })` works).
    * Ends at the peer's EOF (or at `startTls()`: the bytes before it stay readable), errors with
-   * the socket's error. Created on first access.
-   * @throws {TypeError} when the data goes to a protocol (see `connectProtocol()`)
+   * the socket's error. Created on first access. While the data goes to a protocol (a
+   * `StreamReader`, see `connectProtocol()`), it is a locked stream: read the reader instead.
    */
   get readable(): ReadableStream<Uint8Array> {
     if (this.#protocol !== undefined) {
-      throw new TypeError("This socket's data goes to a StreamReader: read it through the reader (or reader.readable)");
+      this.#lockedReadable ??= lockedByteStream();
+      return this.#lockedReadable;
     }
     this.#readable ??= this.#createReadable();
     return this.#readable;
@@ -354,12 +359,19 @@ export class NodeSocket implements Transport {
    * Closes both directions now, dropping what is still queued (WinterTC `close()`): `readable`
    * ends (errors with `reason` when one is given), `writable` errors, and a pending `opened`
    * rejects with `reason`. After `startTls()`, closes the TLS socket.
+   *
+   * A TLS socket whose `writable` was closed (its close_notify sent) first waits for the peer's
+   * close_notify, up to 30 seconds (CPython's `ssl_shutdown_timeout`), taking what the peer
+   * still sends: closed at once, a socket with bytes unread answers the peer with a reset, and
+   * the peer loses what it had not read yet of ours.
    * @returns the `closed` promise
    */
   close(reason?: unknown): Promise<void> {
     const upgraded = this.#upgradedTo;
     if (upgraded !== null) {
       void upgraded.close(reason);
+    } else if (reason === undefined && this.#tls !== null && this.#secure && this.#socket.writableFinished) {
+      this.#closeOncePeerHas();
     } else if (!this.#isClosed) {
       if (reason !== undefined) this.#failOpening(reason);
       this.#finishWritable(reason ?? socketClosedError());
@@ -424,6 +436,21 @@ export class NodeSocket implements Transport {
     const protocol = this.#protocol;
     if (protocol !== undefined) secure.#adopt(protocol, this.#protocolPaused);
     return secure;
+  }
+
+  /** Destroys the socket once the peer has ended its side too, or after the shutdown timeout. */
+  #closeOncePeerHas(): void {
+    const socket = this.#socket;
+    if (this.#isClosed) return;
+    if (socket.readableEnded) {
+      socket.destroy();
+      return;
+    }
+    const timer = setTimeout(() => socket.destroy(), SSL_SHUTDOWN_TIMEOUT_MS);
+    socket.once('end', () => socket.destroy());
+    socket.once('close', () => clearTimeout(timer));
+    // Nobody may read any more: what arrives is taken (and dropped) so the end can arrive.
+    socket.resume();
   }
 
   /** Takes over the protocol of the socket this TLS socket was made from (no second `connectionMade`). */
@@ -703,6 +730,16 @@ export class NodeSocket implements Transport {
     this.#protocol?.connectionLost(error);
     this.#settleClosed(error);
   };
+}
+
+/**
+ * A byte stream that is locked and never gives a byte: `getReader()` throws the platform's
+ * own TypeError, as it does for any stream someone else reads.
+ */
+function lockedByteStream(): ReadableStream<Uint8Array> {
+  const stream = new ReadableStream<Uint8Array>({ type: 'bytes' });
+  stream.getReader();
+  return stream;
 }
 
 /**
