@@ -57,10 +57,11 @@ function nodeSuite(major: number): Suite | string {
 const suites: Array<Suite | string> = [
   ...NODE_MAJORS.map(nodeSuite),
   {
-    // The npm package's binary; `--sloppy-imports` maps the `.js` of the imports to the `.ts` files.
+    // The npm package's binary; `--sloppy-imports` maps the `.js` of the imports to the `.ts` files,
+    // `--unstable-net` lets `Deno.listen()` take `reusePort`.
     name: `deno ${versionIn('node_modules/deno')}`,
     command: 'node_modules/.bin/deno',
-    args: ['run', '--allow-all', '--sloppy-imports', 'spec/_uvu.ts', 'spec', `${PORTABLE}|^deno[\\\\/].*\\.spec\\.ts$`],
+    args: ['run', '--allow-all', '--sloppy-imports', '--unstable-net', 'spec/_uvu.ts', 'spec', `${PORTABLE}|^deno[\\\\/].*\\.spec\\.ts$`],
   },
   {
     name: `bun ${versionIn('node_modules/bun')}`,
