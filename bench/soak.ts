@@ -3,11 +3,11 @@
  *
  * 1. Load: an echo server holding 1,000 connections at once (fewer if `ulimit -n` cannot hold
  *    both ends of that many in one process), 100 round trips on each, every byte checked, file
- *    descriptors back to the baseline (spec/load.spec.ts runs the same).
+ *    socket descriptors back to the baseline (spec/load.spec.ts runs the same).
  * 2. Soak: for 2 minutes, resident clients echo without pause while others connect, exchange
  *    a few messages and leave. Every 5 s it prints RSS, heap and external memory (after a full
- *    GC), open descriptors and totals; at the end it checks that memory is steady (the heap's
- *    trend over the run after the warm-up, and RSS's spread) and that the descriptors are back.
+ *    GC), open sockets and totals; at the end it checks that memory is steady (the heap's
+ *    trend over the run after the warm-up, and RSS's spread) and that the sockets are back.
  *
  *   npx tsx bench/soak.ts                               the full run (about 2.5 minutes)
  *   npx tsx bench/soak.ts --seconds 30 --connections 200 --messages 20 --resident 50
@@ -26,7 +26,7 @@ import {
   startEchoServer,
   type Client,
 } from '../spec/_echo-load.js';
-import { fileDescriptorsBackTo, openFileDescriptors } from '../spec/_leaks.js';
+import { openSockets, socketsBackTo } from '../spec/_leaks.js';
 
 interface Options {
   seconds: number;
@@ -60,7 +60,7 @@ interface Sample {
   rssMB: number;
   heapMB: number;
   externalMB: number;
-  fds: number;
+  sockets: number;
   messages: number;
   connections: number;
 }
@@ -73,7 +73,7 @@ function row(sample: Sample): string {
     `rss ${sample.rssMB.toFixed(1).padStart(6)} MB`,
     `heap ${sample.heapMB.toFixed(2).padStart(6)} MB`,
     `external ${sample.externalMB.toFixed(2).padStart(6)} MB`,
-    `fds ${String(sample.fds).padStart(4)}`,
+    `sockets ${String(sample.sockets).padStart(4)}`,
     `messages ${String(sample.messages).padStart(8)}`,
     `connections opened ${sample.connections}`,
   ].join('  ');
@@ -102,16 +102,16 @@ async function load(options: Options): Promise<boolean> {
   console.log(
     `load: ${result.connections} connections held at once (the server ran ${result.peak} handlers together), ` +
       `${result.messages} round trips, ${(result.bytesVerified / MB).toFixed(1)} MB echoed and checked byte for byte ` +
-      `in ${(result.milliseconds / 1000).toFixed(1)} s; descriptors ${result.fds.before} -> ${result.fds.during} -> ${result.fds.after}`,
+      `in ${(result.milliseconds / 1000).toFixed(1)} s; sockets ${result.sockets.before} -> ${result.sockets.during} -> ${result.sockets.after}`,
   );
-  const ok = result.peak === connections && result.fds.after === result.fds.before;
+  const ok = result.peak === connections && result.sockets.after === result.sockets.before;
   if (!ok) console.log('load: FAILED (not every connection was held at once, or descriptors leaked)');
   return ok;
 }
 
 async function soak(options: Options): Promise<boolean> {
   const gc = fullGc();
-  const baselineFds = openFileDescriptors();
+  const baselineSockets = openSockets();
   const server = await startEchoServer();
   const started = Date.now();
   const deadline = started + options.seconds * 1000;
@@ -152,7 +152,7 @@ async function soak(options: Options): Promise<boolean> {
         rssMB: memory.rss / MB,
         heapMB: memory.heapUsed / MB,
         externalMB: (memory.external + memory.arrayBuffers) / MB,
-        fds: openFileDescriptors(),
+        sockets: openSockets(),
         messages,
         connections: opened,
       };
@@ -169,7 +169,7 @@ async function soak(options: Options): Promise<boolean> {
     await closeClients(resident).catch((error: unknown) => (failure ??= error));
     await server.close();
   }
-  const fdsAfter = await fileDescriptorsBackTo(baselineFds);
+  const socketsAfter = await socketsBackTo(baselineSockets);
   if (failure !== null) {
     console.log(`soak: FAILED: ${String(failure)}`);
     return false;
@@ -181,8 +181,8 @@ async function soak(options: Options): Promise<boolean> {
 
   // The first fifth (at least two samples) is warm-up: pools, JIT and socket buffers settle.
   const steady = samples.slice(Math.max(2, Math.floor(samples.length / 5)));
-  let ok = fdsAfter === baselineFds;
-  const verdicts = [`descriptors ${baselineFds} -> ${fdsAfter} after every connection closed`];
+  let ok = socketsAfter === baselineSockets;
+  const verdicts = [`sockets ${baselineSockets} -> ${socketsAfter} after every connection closed`];
   if (steady.length >= 3) {
     const heapTrend = slope(steady.map((s) => s.seconds), steady.map((s) => s.heapMB)) * 60;
     const meanHeap = steady.reduce((sum, s) => sum + s.heapMB, 0) / steady.length;

@@ -2,10 +2,10 @@
  * An echo load over loopback, shared by spec/load.spec.ts (a short run) and bench/soak.ts (the
  * full 1,000 × 100 and a soak): a `startServer()` echo server, many `openConnection()` clients
  * held open together, each sending messages of varied sizes and checking every byte that comes
- * back, and the file descriptors counted before and after.
+ * back, and the socket descriptors counted before and after.
  */
 import { openConnection, startServer, type Server, type StreamReader, type StreamWriter } from '../lib/runtime/node.js';
-import { fileDescriptorLimit, fileDescriptorsBackTo, openFileDescriptors } from './_leaks.js';
+import { fileDescriptorLimit, openFileDescriptors, openSockets, socketsBackTo } from './_leaks.js';
 
 /** The most connections this process can hold at once with both ends in it, keeping `spare` descriptors. */
 export function connectionsWithin(wanted: number, spare = 64): number {
@@ -174,13 +174,13 @@ export interface LoadResult {
   messages: number;
   bytesVerified: number;
   milliseconds: number;
-  /** Open file descriptors before, with every connection open, and after. */
-  fds: { before: number; during: number; after: number };
+  /** Open socket descriptors before, with every connection open, and after. */
+  sockets: { before: number; during: number; after: number };
 }
 
 /** The whole load: `connections` clients open together, `messages` round trips each, all checked. */
 export async function runEchoLoad(connections: number, messages: number, maxSize = 16 * 1024): Promise<LoadResult> {
-  const before = openFileDescriptors();
+  const before = openSockets();
   const started = Date.now();
   const server = await startEchoServer();
   let clients: Client[] = [];
@@ -189,7 +189,7 @@ export async function runEchoLoad(connections: number, messages: number, maxSize
   try {
     clients = await openClients(server.port, connections);
     await waitFor(() => server.active === connections, 10_000, () => `${server.active} of ${connections} handlers started`);
-    during = openFileDescriptors();
+    during = openSockets();
     const counts = await Promise.all(clients.map((client, connection) => exchange(client, connection, messages, maxSize)));
     bytesVerified = counts.reduce((sum, count) => sum + count, 0);
     await closeClients(clients);
@@ -200,14 +200,14 @@ export async function runEchoLoad(connections: number, messages: number, maxSize
     await server.close();
   }
   if (server.errors.length > 0) throw new Error(`the server reported: ${server.errors.map(String).join('; ')}`);
-  const after = await fileDescriptorsBackTo(before);
+  const after = await socketsBackTo(before);
   return {
     connections,
     peak: server.peak,
     messages: connections * messages,
     bytesVerified,
     milliseconds: Date.now() - started,
-    fds: { before, during, after },
+    sockets: { before, during, after },
   };
 }
 

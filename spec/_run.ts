@@ -5,6 +5,7 @@
  * past its time limit, instead of a hung CI.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 
 interface Suite {
   name: string;
@@ -29,20 +30,41 @@ const PORTABLE = '^(errors|ring-buffer|separators|cpython-differential|stream-re
 /** Folders of specs for one runtime only, which the Node suite leaves out. */
 const RUNTIME_ONLY = '^(deno|_browser)([\\\\/]|$)';
 
-const suites: Suite[] = [
-  {
-    name: 'node',
-    command: process.execPath,
+/**
+ * The Node versions the Node suite runs on, every maintained one and the oldest the package
+ * supports: the binaries of the npm packages in node-versions/, which `npm ci` installs (the
+ * root's `dependencies` script), so the suite never depends on the `node` that runs `npm test`.
+ */
+const NODE_MAJORS = [20, 22, 24, 26];
+
+/** The version of the package installed in `dir` (a runtime's, which is the runtime's version). */
+function versionIn(dir: string): string {
+  return (JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { version: string }).version;
+}
+
+/** A Node suite, on the binary node-versions/ has for `major` on this platform. */
+function nodeSuite(major: number): Suite | string {
+  const dir = `node-versions/node_modules/node-${major}-${process.platform}-${process.arch}`;
+  const command = `${dir}/bin/node`;
+  if (!existsSync(command)) return `node ${major}: no binary at ${command} (npm ci installs node-versions/; it has linux-x64 and linux-arm64)`;
+  return {
+    name: `node ${versionIn(dir)}`,
+    command,
     args: ['--import', 'tsx', '--import', './spec/_guard.ts', 'node_modules/uvu/bin.js', 'spec', '\\.spec\\.ts$', '--ignore', RUNTIME_ONLY, '--color', 'false'],
-  },
+  };
+}
+
+const suites: Array<Suite | string> = [
+  ...NODE_MAJORS.map(nodeSuite),
   {
-    // The npm package's binary; `--sloppy-imports` maps the `.js` of the imports to the `.ts` files.
-    name: 'deno',
+    // The npm package's binary; `--sloppy-imports` maps the `.js` of the imports to the `.ts` files,
+    // `--unstable-net` lets `Deno.listen()` take `reusePort`.
+    name: `deno ${versionIn('node_modules/deno')}`,
     command: 'node_modules/.bin/deno',
-    args: ['run', '--allow-all', '--sloppy-imports', 'spec/_uvu.ts', 'spec', `${PORTABLE}|^deno[\\\\/].*\\.spec\\.ts$`],
+    args: ['run', '--allow-all', '--sloppy-imports', '--unstable-net', 'spec/_uvu.ts', 'spec', `${PORTABLE}|^deno[\\\\/].*\\.spec\\.ts$`],
   },
   {
-    name: 'bun',
+    name: `bun ${versionIn('node_modules/bun')}`,
     command: 'node_modules/.bin/bun',
     args: ['spec/_uvu.ts', 'spec', PORTABLE],
   },
@@ -95,6 +117,12 @@ function runSuite(suite: Suite): Promise<Outcome> {
 let passed = 0;
 let failed = 0;
 for (const suite of suites) {
+  if (typeof suite === 'string') {
+    // A runtime that is not installed fails the run: CI must never pass on fewer runtimes.
+    console.error(`\n${suite}`);
+    failed += 1;
+    continue;
+  }
   console.log(`\n# ${suite.name}`);
   const outcome = await runSuite(suite);
   passed += outcome.passed;

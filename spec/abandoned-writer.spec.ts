@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, type Server, type StreamWriter } from '../lib/runtime/node.js';
-import { openFileDescriptors } from './_leaks.js';
+import { openSockets } from './_leaks.js';
 import { sleep, watchUnhandled, within } from './_loopback.js';
 
 setFlagsFromString('--expose-gc');
@@ -64,12 +64,12 @@ abandoned('20 clients whose callback dropped its writer unclosed leave no server
     writer.write('hello\n');
   }, '127.0.0.1', 0);
   try {
-    const baseline = openFileDescriptors();
+    const baseline = openSockets();
     for (let i = 0; i < 20; i += 1) assert.is(await visitAndLeave(portOf(server)), 'hello\n');
     await sleep(50);
-    assert.ok(openFileDescriptors() >= baseline + 20, 'without GC the server still holds the 20 sockets');
-    await collectUntil(() => openFileDescriptors() <= baseline);
-    assert.is(openFileDescriptors(), baseline, 'every server socket is closed once its writer is collected');
+    assert.ok(openSockets() >= baseline + 20, 'without GC the server still holds the 20 sockets');
+    await collectUntil(() => openSockets() <= baseline);
+    assert.is(openSockets(), baseline, 'every server socket is closed once its writer is collected');
     const unclosed = capture.warnings.filter((warning) => warning.startsWith('unclosed <StreamWriter transport='));
     assert.is(unclosed.length, 20, capture.warnings.join('\n'));
   } finally {

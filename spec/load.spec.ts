@@ -1,7 +1,7 @@
 /**
  * Load: an echo server holding 1,000 connections at once (fewer only if `ulimit -n` cannot
  * hold both ends of that many in one process), 100 round trips on each, every byte checked,
- * and the file descriptors back to where they were. bench/soak.ts runs the same load and then
+ * and the socket descriptors back to where they were. bench/soak.ts runs the same load and then
  * a 2-minute soak that watches memory.
  */
 import { suite } from 'uvu';
@@ -15,7 +15,7 @@ import {
   runEchoLoad,
   startEchoServer,
 } from './_echo-load.js';
-import { fileDescriptorsBackTo, openFileDescriptors } from './_leaks.js';
+import { openSockets, socketsBackTo } from './_leaks.js';
 import { within } from './_loopback.js';
 
 const CONNECTIONS = 1000;
@@ -36,8 +36,8 @@ load(`holds ${connections} connections at once, ${MESSAGES} messages each, every
     for (let index = 0; index < MESSAGES; index++) expected += messageFor(connection, index, 16 * 1024).length;
   }
   assert.is(result.bytesVerified, expected, 'every byte sent came back and was compared');
-  assert.ok(result.fds.during >= result.fds.before + 2 * connections, `both ends of every connection were open (${result.fds.during} descriptors)`);
-  assert.is(result.fds.after, result.fds.before, 'the file descriptors are back to the baseline');
+  assert.ok(result.sockets.during >= result.sockets.before + 2 * connections, `both ends of every connection were open (${result.sockets.during} sockets)`);
+  assert.is(result.sockets.after, result.sockets.before, 'the socket descriptors are back to the baseline');
 });
 
 load('uses as many connections as the descriptor limit allows, never more', () => {
@@ -46,7 +46,7 @@ load('uses as many connections as the descriptor limit allows, never more', () =
 });
 
 load('serves new clients while others stay connected, and lets go of each one that leaves', async () => {
-  const before = openFileDescriptors();
+  const before = openSockets();
   const server = await startEchoServer();
   try {
     const resident = await openClients(server.port, 50);
@@ -71,7 +71,7 @@ load('serves new clients while others stay connected, and lets go of each one th
   } finally {
     await server.close();
   }
-  assert.is(await fileDescriptorsBackTo(before), before, 'the file descriptors are back to the baseline');
+  assert.is(await socketsBackTo(before), before, 'the socket descriptors are back to the baseline');
 });
 
 load.run();

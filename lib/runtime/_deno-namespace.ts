@@ -77,7 +77,8 @@ export interface DenoListener extends AsyncIterable<DenoConn> {
 export interface DenoNamespace {
   connect(options: { hostname?: string; port: number; transport?: 'tcp'; signal?: AbortSignal }): Promise<DenoConn>;
   connect(options: { transport: 'unix'; path: string }): Promise<DenoConn>;
-  listen(options: { hostname?: string; port?: number; transport?: 'tcp'; tcpBacklog?: number }): DenoListener;
+  /** `reusePort` is an unstable API: with it, Deno exits unless run with `--unstable-net`. */
+  listen(options: { hostname?: string; port?: number; transport?: 'tcp'; tcpBacklog?: number; reusePort?: boolean }): DenoListener;
   listen(options: { transport: 'unix'; path: string }): DenoListener;
   connectTls(options: DenoConnectTlsOptions): Promise<DenoTlsConn>;
   startTls(conn: DenoConn, options: DenoStartTlsOptions): Promise<DenoTlsConn>;
@@ -85,6 +86,8 @@ export interface DenoNamespace {
   lstat(path: string): Promise<{ isSocket: boolean | null }>;
   remove(path: string): Promise<void>;
   readonly errors: { readonly NotFound: new (...args: never[]) => Error };
+  /** Present only under `--unstable-net` (or `--unstable`), as the other unstable network APIs. */
+  readonly listenDatagram?: unknown;
 }
 
 /**

@@ -58,16 +58,26 @@ function checkReuse(options: StartServerOptions<unknown>): void {
   if (options.reuseAddress === false) {
     throw new RangeError('reuseAddress: false is not supported on Deno, which always sets SO_REUSEADDR on TCP listeners');
   }
-  if (options.reusePort) throw new RangeError('reusePort is not supported on Deno (it is an unstable Deno API)');
+  // Deno.listen() with reusePort exits the process, uncatchably, unless --unstable-net is given.
+  if (options.reusePort && denoNamespace().listenDatagram === undefined) {
+    throw new RangeError('reusePort on Deno needs the --unstable-net flag (Deno.listen() takes it as an unstable API)');
+  }
+  if (options.reusePort && options.ssl) throw new RangeError('reusePort with ssl is not supported on Deno');
 }
 
-function listenTcp(checked: CheckedServer, serverTls: DenoServerTls | undefined, accept: Accept, onError: ClientErrorHandler): ServerListener[] {
+function listenTcp(
+  checked: CheckedServer,
+  reusePort: boolean,
+  serverTls: DenoServerTls | undefined,
+  accept: Accept,
+  onError: ClientErrorHandler,
+): ServerListener[] {
   const deno = denoNamespace();
   const listen = (hostname: string, port: number): ServerListener =>
     serve(
       serverTls !== undefined && serverTls.context === null
         ? listenTls(hostname, port, serverTls.tls)
-        : deno.listen({ hostname, port, tcpBacklog: checked.backlog }),
+        : deno.listen({ hostname, port, tcpBacklog: checked.backlog, ...(reusePort ? { reusePort } : {}) }),
       accept,
       onError,
     );
@@ -118,10 +128,12 @@ function adopt(sock: unknown, accept: Accept, onError: ClientErrorHandler): Serv
  * @param port the port; 0 for any free one
  * @param options `limit`, `ssl` (`cert` and `key`; with `ca`, client certificates are asked for
  *   and checked, through Deno's `node:tls`), `sslHandshakeTimeout`, `family`, `backlog`
- *   (100), `startServing` (true), `sock` (a `Deno.Listener`), `onError`
+ *   (100), `reusePort` (run Deno with `--unstable-net`), `startServing` (true), `sock` (a
+ *   `Deno.Listener`), `onError`
  * @returns the listening server
  * @throws Deno's error for a failed bind (`AddrInUse`, ...)
- * @throws {RangeError} for conflicting arguments, `reusePort` and `reuseAddress: false`
+ * @throws {RangeError} for conflicting arguments, `reuseAddress: false`, and `reusePort` without
+ *   Deno's `--unstable-net` flag or with `ssl`
  * @example
  * ```ts
  * import { startServer } from 'asyncio-streams';
@@ -154,7 +166,7 @@ export async function startServer(
     server._accept(secure, secure.opened);
   };
   const onError = checked.onError ?? logClientError;
-  const listeners = options.sock ? [adopt(options.sock, accept, onError)] : listenTcp(checked, serverTls, accept, onError);
+  const listeners = options.sock ? [adopt(options.sock, accept, onError)] : listenTcp(checked, Boolean(options.reusePort), serverTls, accept, onError);
   server._attachListeners(listeners);
   if (checked.startServing) await server.startServing();
   return server;
