@@ -32,7 +32,7 @@ const RUNTIME_ONLY = '^(deno|_browser)([\\\\/]|$)';
 
 /**
  * The Node versions the Node suite runs on, every maintained one and the oldest the package
- * supports: the binaries of the npm packages in node-versions/, which `npm ci` installs (the
+ * supports: the binaries of the npm packages in spec/node-versions/, which `npm ci` installs (the
  * root's `dependencies` script), so the suite never depends on the `node` that runs `npm test`.
  */
 const NODE_MAJORS = [20, 22, 24, 26];
@@ -42,11 +42,11 @@ function versionIn(dir: string): string {
   return (JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { version: string }).version;
 }
 
-/** A Node suite, on the binary node-versions/ has for `major` on this platform. */
+/** A Node suite, on the binary spec/node-versions/ has for `major` on this platform. */
 function nodeSuite(major: number): Suite | string {
-  const dir = `node-versions/node_modules/node-${major}-${process.platform}-${process.arch}`;
+  const dir = `spec/node-versions/node_modules/node-${major}-${process.platform}-${process.arch}`;
   const command = `${dir}/bin/node`;
-  if (!existsSync(command)) return `node ${major}: no binary at ${command} (npm ci installs node-versions/; it has linux-x64 and linux-arm64)`;
+  if (!existsSync(command)) return `node ${major}: no binary at ${command} (npm ci installs spec/node-versions/; it has linux-x64 and linux-arm64)`;
   return {
     name: `node ${versionIn(dir)}`,
     command,
