@@ -68,7 +68,8 @@ export interface Transport {
   /**
    * Writes `chunk` at once and returns true when the connection has room for it; returns
    * false, doing nothing, when it has not. The writer calls it only while nothing is queued
-   * in `writable`, so the common case (an empty queue) skips the stream's per-chunk promises.
+   * in `writable`, so the common case (an empty queue) skips the stream's per-chunk promises,
+   * and only with chunks of its own, which the transport may keep until they are sent.
    */
   tryWrite?(chunk: Uint8Array): boolean;
   /** Whether closing `writable` half-closes the connection (false over TLS). Assumed true when absent. */

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LimitOverrunError } from '../lib/index.js';
+import { LimitOverrunError, type StreamReader } from '../lib/index.js';
 import {
   DATA,
   assertBuffered,
@@ -12,6 +12,7 @@ import {
   eachSource,
   pushSource,
   rejection,
+  text,
   tick,
   track,
 } from './_reader-sources.js';
@@ -189,6 +190,47 @@ eachSource(readline, 'a set exception is thrown as it is, not converted', async 
   h.setException(error);
   assertSameError(await rejection(h.reader.readline()), error);
   assertBuffered(h, '');
+});
+
+/** The README's recipe: the next line of at most `limit` bytes; longer lines are skipped, to their end. */
+async function nextShortLine(reader: StreamReader): Promise<Uint8Array> {
+  let skipping = false;
+  for (;;) {
+    try {
+      const line = await reader.readuntil('\n');
+      if (!skipping) return line;
+      skipping = false;
+    } catch (error) {
+      if (!(error instanceof LimitOverrunError)) throw error;
+      await reader.readexactly(error.consumed);
+      skipping = true;
+    }
+  }
+}
+
+eachSource(readline, 'discards only the buffered part of an overlong line; the rest comes back as a line', async (source) => {
+  const h = source.open({ limit: 8 });
+  h.feed('0123456789');
+  const overrun = track(h.reader.readline());
+  assert.instance(await overrun.error(), RangeError);
+  h.feed('ab\nshort\n');
+  h.feedEof();
+  // A pull-mode reader had pulled only part of the line when the limit tripped.
+  const rest = text(await h.reader.readline());
+  assert.ok('0123456789ab\n'.endsWith(rest) && rest.endsWith('ab\n') && rest.length < 13, rest);
+  if (source.push) assert.is(rest, 'ab\n');
+  assertBytes(await h.reader.readline(), 'short\n');
+});
+
+eachSource(readline, "the README's recipe skips overlong lines whole, however they arrive", async (source) => {
+  const h = source.open({ limit: 8 });
+  const lines = track((async () => [text(await nextShortLine(h.reader)), text(await nextShortLine(h.reader)), text(await nextShortLine(h.reader))])());
+  for (const piece of ['ok\n', '0123456789', 'abcdefghij', 'klm\nfine\n', 'also too long\n', 'last\n']) {
+    h.feed(piece);
+    await tick();
+  }
+  h.feedEof();
+  assert.equal(await lines.value(), ['ok\n', 'fine\n', 'last\n']);
 });
 
 readline.run();
