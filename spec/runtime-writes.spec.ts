@@ -147,13 +147,17 @@ const upgrade = suite(`Nothing written after startTls() goes out in the clear ($
  * A STARTTLS server behind a relay that records what the client sends: the server answers
  * `STARTTLS\n` with `GO\n`, upgrades, then echoes one line over TLS.
  */
-async function relayedStartTlsServer(): Promise<{ port: number; sent(): string; stop(): Promise<void> }> {
+async function relayedStartTlsServer(): Promise<{ port: number; sent(): string; received: Promise<string>; stop(): Promise<void> }> {
+  let receive!: (line: string) => void;
+  const received = new Promise<string>((resolve) => (receive = resolve));
   const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
     if (text(await reader.readline()) !== 'STARTTLS\n') return writer.close();
     writer.write('GO\n');
     try {
       await writer.startTls(serverTls);
-      writer.write(await reader.readline());
+      const line = await reader.readline();
+      receive(text(line));
+      writer.write(line);
       await writer.drain();
     } catch {
       // the client refused the upgrade
@@ -168,18 +172,23 @@ async function relayedStartTlsServer(): Promise<{ port: number; sent(): string; 
         to.write(chunk);
         await to.drain();
       }
+      // Passed on as a half-close: the other direction goes on.
+      to.writeEof();
     } catch {
       // either end went away
+      to.close();
     }
-    to.close();
   };
   const relay = await startServer(async (clientReader: StreamReader, clientWriter: StreamWriter) => {
     const [serverReader, serverWriter] = await openConnection('127.0.0.1', portOf(server));
     await Promise.all([pump(clientReader, serverWriter, true), pump(serverReader, clientWriter, false)]);
+    clientWriter.close();
+    serverWriter.close();
   }, '127.0.0.1', 0, { onError: () => {} });
   return {
     port: portOf(relay),
     sent: () => chunks.map((chunk) => text(chunk)).join(''),
+    received,
     stop: async () => {
       await stop(relay);
       await stop(server);
@@ -219,6 +228,46 @@ upgrade('when the handshake fails, what was written after startTls() is dropped 
     assert.is(await rejection(writer.drain()), error, 'drain() raises the handshake error');
     await sleep(50);
     assert.not.ok(relay.sent().includes('PASSWORD'), 'the password never went out in the clear');
+  } finally {
+    writer.close();
+    await within(writer.waitClosed()).catch(() => {});
+    await relay.stop();
+  }
+});
+
+upgrade('close() during startTls() waits for the handshake: what was written goes out encrypted, then the connection closes', async () => {
+  const relay = await relayedStartTlsServer();
+  const [reader, writer] = await within(openConnection('127.0.0.1', relay.port));
+  try {
+    writer.write('STARTTLS\n');
+    assert.is(text(await within(reader.readline())), 'GO\n');
+    const upgrading = writer.startTls({ ca }, { serverHostname: 'localhost' });
+    writer.write('PASSWORD=hunter2\n');
+    writer.close();
+    assert.ok(writer.isClosing());
+    assert.throws(() => writer.write('more'), /after close/);
+    await within(upgrading);
+    assert.is(await within(relay.received), 'PASSWORD=hunter2\n', 'the server got it over TLS');
+    await within(writer.waitClosed());
+    assert.not.ok(relay.sent().includes('PASSWORD'), 'the password did not go out in the clear');
+  } finally {
+    writer.close();
+    await within(writer.waitClosed()).catch(() => {});
+    await relay.stop();
+  }
+});
+
+upgrade('writeEof() during startTls() throws, and the upgrade goes on', async () => {
+  const relay = await relayedStartTlsServer();
+  const [reader, writer] = await within(openConnection('127.0.0.1', relay.port));
+  try {
+    writer.write('STARTTLS\n');
+    assert.is(text(await within(reader.readline())), 'GO\n');
+    const upgrading = writer.startTls({ ca }, { serverHostname: 'localhost' });
+    assert.throws(() => writer.writeEof(), /while startTls\(\) is in progress/);
+    await within(upgrading);
+    writer.write('after\n');
+    assert.is(text(await within(reader.readline())), 'after\n');
   } finally {
     writer.close();
     await within(writer.waitClosed()).catch(() => {});
