@@ -2,6 +2,7 @@ import { tlsOptionsOf, type CheckedTls, type Pem } from '../_connection-options.
 import { connDuplex } from './_deno-conn-duplex.js';
 import { denoNamespace, type DenoConn, type DenoTlsConn } from './_deno-namespace.js';
 import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from './_node-socket.js';
+import { withTlsCode } from './_tls-error-code.js';
 import { handshakeTimeoutError, MAX_TIMER_MS, secureContextOf, type SecureContext } from './_node-tls.js';
 
 /** A `Deno.TlsConn` whose handshake is done, with the ALPN protocol it negotiated. */
@@ -51,7 +52,7 @@ export function denoTlsCan(tls: CheckedTls, upgrade: boolean): boolean {
 
 /**
  * Finishes the handshake of the TLS connection `connecting` gives within `seconds`; closes it
- * when the handshake fails or takes too long.
+ * when the handshake fails or takes too long. A failure carries Node's code (`withTlsCode()`).
  */
 export async function handshakeWithin(connecting: Promise<DenoTlsConn>, seconds: number): Promise<DenoHandshake> {
   const ms = seconds * 1000;
@@ -68,7 +69,7 @@ export async function handshakeWithin(connecting: Promise<DenoTlsConn>, seconds:
     // A connection that arrives after the timeout is closed too.
     if (conn === undefined) connecting.then((late) => closeQuietly(late), () => {});
     else closeQuietly(conn);
-    throw error;
+    throw withTlsCode(error);
   } finally {
     clearTimeout(timer);
   }
