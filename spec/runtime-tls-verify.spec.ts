@@ -33,14 +33,14 @@ const CODES: Record<Bad, string> = {
 const BAD = Object.keys(CODES) as Bad[];
 
 /**
- * The code on this runtime and route. Deno's TLS is rustls, under its `node:tls` too: it tells
- * no self-signed certificate from one of an unknown CA, and its `node:tls` reports every
- * refused certificate as one it cannot verify (the README's table).
+ * The code on this runtime and route (the README's table). Deno's own TLS (rustls) tells no
+ * self-signed certificate from one of an unknown CA; Deno's `node:tls` tells a self-signed one,
+ * and reports the rest as certificates it cannot verify.
  */
 function expectedCode(bad: Bad, denoNodeTls: boolean): string {
   if (runtime !== 'deno') return CODES[bad];
-  if (bad === 'selfSigned' || denoNodeTls) return 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
-  return CODES[bad];
+  if (denoNodeTls) return bad === 'selfSigned' ? CODES[bad] : 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
+  return bad === 'selfSigned' ? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' : CODES[bad];
 }
 
 function portOf(server: Server): number {
@@ -188,7 +188,7 @@ const serverRoutes: Record<string, ServerRoute> = {
       if (text(await reader.readline()) !== 'STARTTLS\n') return writer.close();
       writer.write('GO\n');
       try {
-        await writer.startTls(MUTUAL, { serverSide: true });
+        await writer.startTls(MUTUAL);
       } catch (error) {
         onRefused(error);
         throw error;

@@ -9,7 +9,7 @@ import {
 import { Server, type ServerListener, type SocketName } from '../server.js';
 import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './_deno-namespace.js';
 import { DenoSocket } from './_deno-socket.js';
-import { acceptTls, listenTls, serverTlsOf, type DenoServerTls } from './_deno-tls.js';
+import { acceptTls, serverTlsOf } from './_deno-tls.js';
 
 type Accept = (conn: DenoConn) => void;
 
@@ -61,16 +61,10 @@ function checkReuse(options: StartServerOptions<unknown>): void {
   if (options.reusePort) throw new RangeError('reusePort is not supported on Deno (it is an unstable Deno API)');
 }
 
-function listenTcp(checked: CheckedServer, serverTls: DenoServerTls | undefined, accept: Accept, onError: ClientErrorHandler): ServerListener[] {
+function listenTcp(checked: CheckedServer, accept: Accept, onError: ClientErrorHandler): ServerListener[] {
   const deno = denoNamespace();
   const listen = (hostname: string, port: number): ServerListener =>
-    serve(
-      serverTls !== undefined && serverTls.context === null
-        ? listenTls(hostname, port, serverTls.tls)
-        : deno.listen({ hostname, port, tcpBacklog: checked.backlog }),
-      accept,
-      onError,
-    );
+    serve(deno.listen({ hostname, port, tcpBacklog: checked.backlog }), accept, onError);
   if (checked.hosts === undefined) {
     // All interfaces: '::' is one dual-stack socket, as Node's default.
     return [listen(checked.family === 4 ? '0.0.0.0' : '::', checked.port)];
@@ -107,8 +101,10 @@ function adopt(sock: unknown, accept: Accept, onError: ClientErrorHandler): Serv
 }
 
 /**
- * Starts a TCP server with `Deno.listen()` (asyncio's `start_server`), or `Deno.listenTls()` with
- * `ssl` (each client is handed over once its handshake is done): `clientConnectedCb(reader,
+ * Starts a TCP server with `Deno.listen()` (asyncio's `start_server`); with `ssl`, each client
+ * does the handshake through Deno's `node:tls` over its connection and is handed over once it
+ * is done (not `Deno.listenTls()`, which cannot close a connection mid-handshake, see
+ * `serverTlsOf()`): `clientConnectedCb(reader,
  * writer)` is called for each client, as with Node (see the Node adapter's `startServer`).
  * Each host given is listened on as it is (Deno resolves a name to one address); no host means
  * every interface. `TCP_NODELAY` is set on every client.
@@ -117,7 +113,7 @@ function adopt(sock: unknown, accept: Accept, onError: ClientErrorHandler): Serv
  * @param host a name, an address, an array of them, or nothing for every interface
  * @param port the port; 0 for any free one
  * @param options `limit`, `ssl` (`cert` and `key`; with `ca`, client certificates are asked for
- *   and checked, through Deno's `node:tls`), `sslHandshakeTimeout`, `family`, `backlog`
+ *   and checked), `sslHandshakeTimeout`, `family`, `backlog`
  *   (100), `startServing` (true), `sock` (a `Deno.Listener`), `onError`
  * @returns the listening server
  * @throws Deno's error for a failed bind (`AddrInUse`, ...)
@@ -142,8 +138,7 @@ export async function startServer(
   const checked = checkServer(host, port, options);
   checkReuse(options);
   const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
-  // A listener given as sock accepts plain connections: TLS starts on each with node:tls.
-  const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls, options.sock !== undefined && options.sock !== null);
+  const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls);
   const accept = (conn: DenoConn): void => {
     conn.setNoDelay?.(true);
     if (serverTls === undefined) {
@@ -154,7 +149,7 @@ export async function startServer(
     server._accept(secure, secure.opened);
   };
   const onError = checked.onError ?? logClientError;
-  const listeners = options.sock ? [adopt(options.sock, accept, onError)] : listenTcp(checked, serverTls, accept, onError);
+  const listeners = options.sock ? [adopt(options.sock, accept, onError)] : listenTcp(checked, accept, onError);
   server._attachListeners(listeners);
   if (checked.startServing) await server.startServing();
   return server;
@@ -183,7 +178,7 @@ export async function startUnixServer(
   const checked = checkUnixServer(path, options);
   const onError = checked.onError ?? logClientError;
   const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
-  const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls, true);
+  const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls);
   let socketPath = checked.hosts?.[0] ?? '';
   const accept = (conn: DenoConn): void => {
     const extra = { sockname: socketPath, peername: '' };

@@ -37,16 +37,16 @@ export function denoClientOptions(tls: CheckedTls): { caCerts?: string[]; alpnPr
 }
 
 /**
- * Whether Deno's own TLS (rustls) can do what `tls` asks: a client over TCP that verifies the
- * server (Deno cannot turn that off), or a server that asks for no client certificate. For
- * the rest the adapter runs `node:tls` over the connection.
+ * Whether the adapter uses Deno's own TLS (rustls) for `tls`: a client over TCP that verifies
+ * the server (Deno cannot turn that off). For the rest, a server's side included (see
+ * `serverTlsOf()`), the adapter runs `node:tls` over the connection.
  *
  * @param upgrade whether TLS starts over an open connection (`Deno.startTls()` sends no client
- *   certificate) rather than with it (`Deno.connectTls()`, `Deno.listenTls()`)
+ *   certificate) rather than with it (`Deno.connectTls()`)
  */
 export function denoTlsCan(tls: CheckedTls, upgrade: boolean): boolean {
   const options = tlsOptionsOf(tls);
-  if (tls.serverSide) return !upgrade && options.ca === undefined;
+  if (tls.serverSide) return false;
   return options.rejectUnauthorized !== false && tls.serverHostname !== null && !(upgrade && options.cert !== undefined);
 }
 

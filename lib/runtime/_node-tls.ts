@@ -121,8 +121,9 @@ function clientCertificateError(socket: TLSSocket): Error | null {
  * server's certificate and name, and a server's check of the client's certificate when it has
  * a `ca` (the one place every server-side TLS route makes it). Destroys the socket with the
  * check's error (its `code` is OpenSSL's, e.g. `CERT_HAS_EXPIRED`), with a timeout error when
- * the handshake takes longer than the layer's timeout, and with its error when it fails.
- * @returns a function that stops the timer, for a socket closed meanwhile
+ * the handshake takes longer than the layer's timeout, with `ECONNRESET` when the peer ends
+ * the connection first, and with its error when it fails.
+ * @returns a function that stops watching, for a socket closed meanwhile
  */
 export function watchHandshake(layer: TlsLayer, onSecure: () => void): () => void {
   const socket = layer.socket;
@@ -130,9 +131,17 @@ export function watchHandshake(layer: TlsLayer, onSecure: () => void): () => voi
   const timer = ms <= MAX_TIMER_MS
     ? setTimeout(() => socket.destroy(handshakeTimeoutError(layer.handshakeTimeout)), ms)
     : undefined;
+  // The connection is half-open (allowHalfOpen), and nothing else listens for the peer's FIN
+  // before the handshake is done: a peer gone mid-handshake would hold it until the timeout.
+  const onEnd = (): void => void socket.destroy(peerGoneError());
+  socket.once('end', onEnd);
+  const stop = (): void => {
+    clearTimeout(timer);
+    socket.off('end', onEnd);
+  };
   // A client's 'secure' comes before Node checks the certificate; 'secureConnect' after.
   socket.once(layer.serverSide ? 'secure' : 'secureConnect', () => {
-    clearTimeout(timer);
+    stop();
     const refused = layer.verifiesPeer ? clientCertificateError(socket) : null;
     if (refused !== null) {
       socket.destroy(refused);
@@ -140,7 +149,12 @@ export function watchHandshake(layer: TlsLayer, onSecure: () => void): () => voi
     }
     onSecure();
   });
-  return () => clearTimeout(timer);
+  return stop;
+}
+
+/** Node's error for a peer that goes away before the handshake is done (as `tls.connect()`'s). */
+function peerGoneError(): Error {
+  return Object.assign(new Error('The peer closed the connection before the TLS handshake was done'), { code: 'ECONNRESET' });
 }
 
 /** The negotiated ALPN protocol, or null. */

@@ -20,11 +20,13 @@ const DENO_TLS_CODES: ReadonlyArray<readonly [RegExp, string]> = [
   [/fatal alert: ?HandshakeFailure/i, 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE'],
   [/fatal alert: ?ProtocolVersion/i, 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION'],
   [/corrupt message|InvalidMessage|invalid message/i, 'ERR_SSL_WRONG_VERSION_NUMBER'],
+  // The peer went away mid-handshake (Node: "Client network socket disconnected before ...").
+  [/^UnexpectedEof:/, 'ECONNRESET'],
 ];
 
 /**
  * Gives a TLS error of Deno's own TLS the `code` Node gives the same failure (see
- * `DENO_TLS_CODES`); an `InvalidData` error no pattern matches gets `ERR_SSL_PROTOCOL_ERROR`.
+ * `DENO_TLS_CODES`, tried on `name: message`); an `InvalidData` error no pattern matches gets `ERR_SSL_PROTOCOL_ERROR`.
  * An error that has a code keeps it.
  * @returns `error`, with its `code` set
  * @example
@@ -38,7 +40,7 @@ const DENO_TLS_CODES: ReadonlyArray<readonly [RegExp, string]> = [
  */
 export function withTlsCode(error: unknown): unknown {
   if (!(error instanceof Error) || (error as { code?: unknown }).code !== undefined) return error;
-  const message = error.message;
+  const message = `${error.name}: ${error.message}`;
   const code = DENO_TLS_CODES.find(([pattern]) => pattern.test(message))?.[1]
     ?? (error.name === 'InvalidData' ? 'ERR_SSL_PROTOCOL_ERROR' : undefined);
   if (code !== undefined) Object.defineProperty(error, 'code', { value: code, writable: true, configurable: true, enumerable: true });
