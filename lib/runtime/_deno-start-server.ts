@@ -18,33 +18,52 @@ function nameOf(listener: DenoListener): SocketName {
   return 'path' in addr ? (addr.path ?? '') : [addr.hostname, addr.port];
 }
 
+/** How long accepting waits after it failed, as CPython's `constants.ACCEPT_RETRY_DELAY`. */
+export const ACCEPT_RETRY_DELAY_MS = 1000;
+
 /**
- * Accepts until the listener closes; each connection goes to `accept`. Accept errors other than
- * the listener closing are reported, as asyncio logs them, and accepting goes on.
+ * Accepts until the listener closes; each connection goes to `accept`. An accept that fails
+ * (EMFILE: out of descriptors, ...) is reported once, as asyncio logs it, and accepting pauses
+ * for `ACCEPT_RETRY_DELAY_MS` instead of failing again at once in a loop (CPython's
+ * `_accept_connection`): connections wait in the backlog meanwhile.
  */
-async function acceptLoop(listener: DenoListener, accept: Accept, onError: ClientErrorHandler, isClosed: () => boolean): Promise<void> {
-  while (!isClosed()) {
+export async function acceptLoop(listener: Pick<DenoListener, 'accept'>, accept: Accept, onError: ClientErrorHandler, closed: AbortSignal): Promise<void> {
+  while (!closed.aborted) {
     let conn: DenoConn;
     try {
       conn = await listener.accept();
     } catch (error) {
-      if (isClosed()) return;
-      onError(error, { message: 'socket.accept() failed', transport: null });
+      if (closed.aborted) return;
+      onError(error, { message: `socket.accept() failed; accepting again in ${ACCEPT_RETRY_DELAY_MS / 1000} s`, transport: null });
+      await pause(ACCEPT_RETRY_DELAY_MS, closed);
       continue;
     }
     accept(conn);
   }
 }
 
+/** Waits `ms`, or less when `signal` aborts: a closed server keeps no timer alive. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
 function serve(listener: DenoListener, accept: Accept, onError: ClientErrorHandler): ServerListener {
   const name = nameOf(listener);
-  let closed = false;
-  void acceptLoop(listener, accept, onError, () => closed);
+  const closing = new AbortController();
+  void acceptLoop(listener, accept, onError, closing.signal);
   return {
     getsockname: () => name,
     close: () => {
-      if (closed) return;
-      closed = true;
+      if (closing.signal.aborted) return;
+      closing.abort();
       try {
         listener.close();
       } catch {
