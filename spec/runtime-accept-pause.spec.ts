@@ -11,8 +11,10 @@ import type { DenoConn } from '../lib/runtime/_deno-namespace.js';
 import { sleep, within } from './_loopback.js';
 import { runtime } from './_runtime.js';
 
-function emfile(): Error {
-  return Object.assign(new Error('Too many open files (os error 24)'), { name: 'Error', code: 'EMFILE' });
+/** An accept that fails as Deno's does out of descriptors: after a turn of the event loop. */
+function failingAccept(): Promise<never> {
+  const error = Object.assign(new Error('Too many open files (os error 24)'), { code: 'EMFILE' });
+  return new Promise((_, reject) => setTimeout(() => reject(error), 0));
 }
 
 const pause = suite(`A failing accept pauses the accept loop (${runtime})`);
@@ -22,7 +24,7 @@ pause('an accept that keeps failing is reported once per pause, not retried at o
   const reports: string[] = [];
   const closing = new AbortController();
   const loop = acceptLoop(
-    { accept: () => { accepts += 1; return Promise.reject(emfile()); } },
+    { accept: () => { accepts += 1; return failingAccept(); } },
     () => assert.unreachable('nothing is accepted'),
     (error, context) => void reports.push(`${(error as { code?: string }).code}: ${context.message}`),
     closing.signal,
@@ -46,7 +48,7 @@ pause('accepting goes on after the pause once descriptors are free again', async
     {
       accept: () => {
         accepts += 1;
-        if (accepts === 1) return Promise.reject(emfile());
+        if (accepts === 1) return failingAccept();
         if (accepts === 2) return Promise.resolve(conn);
         return new Promise<DenoConn>(() => {});
       },
