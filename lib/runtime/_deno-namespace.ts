@@ -57,15 +57,6 @@ export interface DenoStartTlsOptions {
   alpnProtocols?: string[];
 }
 
-/** Options of `Deno.listenTls()`. */
-export interface DenoListenTlsOptions {
-  hostname: string;
-  port: number;
-  cert: string;
-  key: string;
-  alpnProtocols?: string[];
-}
-
 /** A listening socket (`Deno.Listener`). */
 export interface DenoListener extends AsyncIterable<DenoConn> {
   accept(): Promise<DenoConn>;
@@ -82,7 +73,6 @@ export interface DenoNamespace {
   listen(options: { transport: 'unix'; path: string }): DenoListener;
   connectTls(options: DenoConnectTlsOptions): Promise<DenoTlsConn>;
   startTls(conn: DenoConn, options: DenoStartTlsOptions): Promise<DenoTlsConn>;
-  listenTls(options: DenoListenTlsOptions): DenoListener;
   lstat(path: string): Promise<{ isSocket: boolean | null }>;
   remove(path: string): Promise<void>;
   readonly errors: { readonly NotFound: new (...args: never[]) => Error };

@@ -114,7 +114,9 @@ export async function openConnection(
   const connectOptions: { hostname: string; port: number; signal?: AbortSignal } = { hostname, port: portNumber };
   if (checked.signal !== undefined) connectOptions.signal = checked.signal;
   const conn = await connecting(denoNamespace().connect(connectOptions), checked.signal);
-  return streamsOver(conn, checked);
+  conn.setNoDelay?.(true);
+  // The host name is what a later writer.startTls() verifies, as on Node and Bun.
+  return streamsOn(conn, { serverHostname: hostname }, checked);
 }
 
 /**

@@ -48,9 +48,8 @@ interface UpgradeOptions extends DenoSocketOptions {
 }
 
 /**
- * The TLS socket of a connection whose handshake `handshake` finishes (`Deno.startTls()`, or
- * a connection `Deno.listenTls()` accepted): its `opened` settles with it, and nothing is read
- * or written before.
+ * The TLS socket of a connection whose handshake `handshake` finishes (`Deno.startTls()`):
+ * its `opened` settles with it, and nothing is read or written before.
  *
  * @param conn the connection before TLS, for its addresses until the handshake is done
  */

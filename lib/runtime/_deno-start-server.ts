@@ -9,7 +9,7 @@ import {
 import { Server, type ServerListener, type SocketName } from '../server.js';
 import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './_deno-namespace.js';
 import { DenoSocket } from './_deno-socket.js';
-import { acceptTls, listenTls, serverTlsOf, type DenoServerTls } from './_deno-tls.js';
+import { acceptTls, serverTlsOf } from './_deno-tls.js';
 
 type Accept = (conn: DenoConn) => void;
 
@@ -18,33 +18,52 @@ function nameOf(listener: DenoListener): SocketName {
   return 'path' in addr ? (addr.path ?? '') : [addr.hostname, addr.port];
 }
 
+/** How long accepting waits after it failed, as CPython's `constants.ACCEPT_RETRY_DELAY`. */
+export const ACCEPT_RETRY_DELAY_MS = 1000;
+
 /**
- * Accepts until the listener closes; each connection goes to `accept`. Accept errors other than
- * the listener closing are reported, as asyncio logs them, and accepting goes on.
+ * Accepts until the listener closes; each connection goes to `accept`. An accept that fails
+ * (EMFILE: out of descriptors, ...) is reported once, as asyncio logs it, and accepting pauses
+ * for `ACCEPT_RETRY_DELAY_MS` instead of failing again at once in a loop (CPython's
+ * `_accept_connection`): connections wait in the backlog meanwhile.
  */
-async function acceptLoop(listener: DenoListener, accept: Accept, onError: ClientErrorHandler, isClosed: () => boolean): Promise<void> {
-  while (!isClosed()) {
+export async function acceptLoop(listener: Pick<DenoListener, 'accept'>, accept: Accept, onError: ClientErrorHandler, closed: AbortSignal): Promise<void> {
+  while (!closed.aborted) {
     let conn: DenoConn;
     try {
       conn = await listener.accept();
     } catch (error) {
-      if (isClosed()) return;
-      onError(error, { message: 'socket.accept() failed', transport: null });
+      if (closed.aborted) return;
+      onError(error, { message: `socket.accept() failed; accepting again in ${ACCEPT_RETRY_DELAY_MS / 1000} s`, transport: null });
+      await pause(ACCEPT_RETRY_DELAY_MS, closed);
       continue;
     }
     accept(conn);
   }
 }
 
+/** Waits `ms`, or less when `signal` aborts: a closed server keeps no timer alive. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
 function serve(listener: DenoListener, accept: Accept, onError: ClientErrorHandler): ServerListener {
   const name = nameOf(listener);
-  let closed = false;
-  void acceptLoop(listener, accept, onError, () => closed);
+  const closing = new AbortController();
+  void acceptLoop(listener, accept, onError, closing.signal);
   return {
     getsockname: () => name,
     close: () => {
-      if (closed) return;
-      closed = true;
+      if (closing.signal.aborted) return;
+      closing.abort();
       try {
         listener.close();
       } catch {
@@ -62,25 +81,12 @@ function checkReuse(options: StartServerOptions<unknown>): void {
   if (options.reusePort && denoNamespace().listenDatagram === undefined) {
     throw new RangeError('reusePort on Deno needs the --unstable-net flag (Deno.listen() takes it as an unstable API)');
   }
-  if (options.reusePort && options.ssl) throw new RangeError('reusePort with ssl is not supported on Deno');
 }
 
-function listenTcp(
-  checked: CheckedServer,
-  reusePort: boolean,
-  serverTls: DenoServerTls | undefined,
-  accept: Accept,
-  onError: ClientErrorHandler,
-): ServerListener[] {
+function listenTcp(checked: CheckedServer, reusePort: boolean, accept: Accept, onError: ClientErrorHandler): ServerListener[] {
   const deno = denoNamespace();
   const listen = (hostname: string, port: number): ServerListener =>
-    serve(
-      serverTls !== undefined && serverTls.context === null
-        ? listenTls(hostname, port, serverTls.tls)
-        : deno.listen({ hostname, port, tcpBacklog: checked.backlog, ...(reusePort ? { reusePort } : {}) }),
-      accept,
-      onError,
-    );
+    serve(deno.listen({ hostname, port, tcpBacklog: checked.backlog, ...(reusePort ? { reusePort } : {}) }), accept, onError);
   if (checked.hosts === undefined) {
     // All interfaces: '::' is one dual-stack socket, as Node's default.
     return [listen(checked.family === 4 ? '0.0.0.0' : '::', checked.port)];
@@ -117,8 +123,10 @@ function adopt(sock: unknown, accept: Accept, onError: ClientErrorHandler): Serv
 }
 
 /**
- * Starts a TCP server with `Deno.listen()` (asyncio's `start_server`), or `Deno.listenTls()` with
- * `ssl` (each client is handed over once its handshake is done): `clientConnectedCb(reader,
+ * Starts a TCP server with `Deno.listen()` (asyncio's `start_server`); with `ssl`, each client
+ * does the handshake through Deno's `node:tls` over its connection and is handed over once it
+ * is done (not `Deno.listenTls()`, which cannot close a connection mid-handshake, see
+ * `serverTlsOf()`): `clientConnectedCb(reader,
  * writer)` is called for each client, as with Node (see the Node adapter's `startServer`).
  * Each host given is listened on as it is (Deno resolves a name to one address); no host means
  * every interface. `TCP_NODELAY` is set on every client.
@@ -127,9 +135,8 @@ function adopt(sock: unknown, accept: Accept, onError: ClientErrorHandler): Serv
  * @param host a name, an address, an array of them, or nothing for every interface
  * @param port the port; 0 for any free one
  * @param options `limit`, `ssl` (`cert` and `key`; with `ca`, client certificates are asked for
- *   and checked, through Deno's `node:tls`), `sslHandshakeTimeout`, `family`, `backlog`
- *   (100), `reusePort` (run Deno with `--unstable-net`), `startServing` (true), `sock` (a
- *   `Deno.Listener`), `onError`
+ *   and checked), `sslHandshakeTimeout`, `family`, `backlog` (100), `reusePort` (run Deno
+ *   with `--unstable-net`), `startServing` (true), `sock` (a `Deno.Listener`), `onError`
  * @returns the listening server
  * @throws Deno's error for a failed bind (`AddrInUse`, ...)
  * @throws {RangeError} for conflicting arguments, `reuseAddress: false`, and `reusePort` without
@@ -154,8 +161,7 @@ export async function startServer(
   const checked = checkServer(host, port, options);
   checkReuse(options);
   const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
-  // A listener given as sock accepts plain connections: TLS starts on each with node:tls.
-  const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls, options.sock !== undefined && options.sock !== null);
+  const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls);
   const accept = (conn: DenoConn): void => {
     conn.setNoDelay?.(true);
     if (serverTls === undefined) {
@@ -166,7 +172,7 @@ export async function startServer(
     server._accept(secure, secure.opened);
   };
   const onError = checked.onError ?? logClientError;
-  const listeners = options.sock ? [adopt(options.sock, accept, onError)] : listenTcp(checked, Boolean(options.reusePort), serverTls, accept, onError);
+  const listeners = options.sock ? [adopt(options.sock, accept, onError)] : listenTcp(checked, Boolean(options.reusePort), accept, onError);
   server._attachListeners(listeners);
   if (checked.startServing) await server.startServing();
   return server;
@@ -195,7 +201,7 @@ export async function startUnixServer(
   const checked = checkUnixServer(path, options);
   const onError = checked.onError ?? logClientError;
   const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
-  const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls, true);
+  const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls);
   let socketPath = checked.hosts?.[0] ?? '';
   const accept = (conn: DenoConn): void => {
     const extra = { sockname: socketPath, peername: '' };

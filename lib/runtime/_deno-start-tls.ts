@@ -2,6 +2,7 @@ import { tlsOptionsOf, type CheckedTls, type Pem } from '../_connection-options.
 import { connDuplex } from './_deno-conn-duplex.js';
 import { denoNamespace, type DenoConn, type DenoTlsConn } from './_deno-namespace.js';
 import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from './_node-socket.js';
+import { withTlsCode } from './_tls-error-code.js';
 import { handshakeTimeoutError, MAX_TIMER_MS, secureContextOf, type SecureContext } from './_node-tls.js';
 
 /** A `Deno.TlsConn` whose handshake is done, with the ALPN protocol it negotiated. */
@@ -36,22 +37,22 @@ export function denoClientOptions(tls: CheckedTls): { caCerts?: string[]; alpnPr
 }
 
 /**
- * Whether Deno's own TLS (rustls) can do what `tls` asks: a client over TCP that verifies the
- * server (Deno cannot turn that off), or a server that asks for no client certificate. For
- * the rest the adapter runs `node:tls` over the connection.
+ * Whether the adapter uses Deno's own TLS (rustls) for `tls`: a client over TCP that verifies
+ * the server (Deno cannot turn that off). For the rest, a server's side included (see
+ * `serverTlsOf()`), the adapter runs `node:tls` over the connection.
  *
  * @param upgrade whether TLS starts over an open connection (`Deno.startTls()` sends no client
- *   certificate) rather than with it (`Deno.connectTls()`, `Deno.listenTls()`)
+ *   certificate) rather than with it (`Deno.connectTls()`)
  */
 export function denoTlsCan(tls: CheckedTls, upgrade: boolean): boolean {
   const options = tlsOptionsOf(tls);
-  if (tls.serverSide) return !upgrade && options.ca === undefined;
+  if (tls.serverSide) return false;
   return options.rejectUnauthorized !== false && tls.serverHostname !== null && !(upgrade && options.cert !== undefined);
 }
 
 /**
  * Finishes the handshake of the TLS connection `connecting` gives within `seconds`; closes it
- * when the handshake fails or takes too long.
+ * when the handshake fails or takes too long. A failure carries Node's code (`withTlsCode()`).
  */
 export async function handshakeWithin(connecting: Promise<DenoTlsConn>, seconds: number): Promise<DenoHandshake> {
   const ms = seconds * 1000;
@@ -68,7 +69,7 @@ export async function handshakeWithin(connecting: Promise<DenoTlsConn>, seconds:
     // A connection that arrives after the timeout is closed too.
     if (conn === undefined) connecting.then((late) => closeQuietly(late), () => {});
     else closeQuietly(conn);
-    throw error;
+    throw withTlsCode(error);
   } finally {
     clearTimeout(timer);
   }

@@ -1,25 +1,26 @@
-import { startTlsOptionsOf, tlsOptionsOf, type CheckedTls } from '../_connection-options.js';
+import { startTlsOptionsOf, type CheckedTls } from '../_connection-options.js';
 import type { Transport } from '../_transport.js';
-import type { DenoConn, DenoListener, DenoTlsConn } from './_deno-namespace.js';
+import type { DenoConn } from './_deno-namespace.js';
 import { denoNamespace } from './_deno-namespace.js';
-import { DenoSocket, handshakingSocket } from './_deno-socket.js';
-import { denoClientOptions, denoTlsCan, handshakeWithin, pem } from './_deno-start-tls.js';
+import { DenoSocket } from './_deno-socket.js';
+import { denoClientOptions, denoTlsCan, handshakeWithin } from './_deno-start-tls.js';
 import { secureContextOf, type SecureContext } from './_node-tls.js';
 
-/** How a server starts TLS on each client: the checked options, and the context when `node:tls` runs it. */
+/** How a server starts TLS on each client: the checked options and their context, made once. */
 export interface DenoServerTls {
   tls: CheckedTls;
-  /** Set when `Deno.listenTls()` cannot do what `tls` asks (client certificates, a Unix socket). */
-  context: SecureContext | null;
+  context: SecureContext;
 }
 
 /**
- * How a server will start TLS: with `Deno.listenTls()` where it can, else with `node:tls` on
- * each accepted connection, whose context is made here so that PEM text it cannot use fails
- * `startServer()`.
+ * How a server will start TLS: with `node:tls` over each accepted `Deno.Conn`, not with
+ * `Deno.listenTls()`, whose connections Deno closes only once their handshake is over
+ * (denoland/deno#14547): a client that stays silent would hold its descriptor for good. Over
+ * a plain connection the adapter closes the TCP socket itself. The context is made here, so
+ * that PEM text it cannot use fails `startServer()`.
  */
-export function serverTlsOf(tls: CheckedTls, unix: boolean): DenoServerTls {
-  return { tls, context: !unix && denoTlsCan(tls, false) ? null : secureContextOf(tls) };
+export function serverTlsOf(tls: CheckedTls): DenoServerTls {
+  return { tls, context: secureContextOf(tls) };
 }
 
 /** Upgrades `socket` and resolves with the TLS socket once its handshake is done; closes it when that fails. */
@@ -56,26 +57,9 @@ export async function connectTls(hostname: string, port: number, tls: CheckedTls
   return upgraded(new DenoSocket(conn, { serverHostname: hostname }), tls);
 }
 
-/** Listens with TLS on `hostname:port` with `Deno.listenTls()` (for a `serverTlsOf()` without context). */
-export function listenTls(hostname: string, port: number, tls: CheckedTls): DenoListener {
-  const { cert, key, alpnProtocols } = tlsOptionsOf(tls);
-  return denoNamespace().listenTls({
-    hostname,
-    port,
-    cert: pem(cert!),
-    key: pem(key!),
-    ...(alpnProtocols === undefined ? {} : { alpnProtocols: [...alpnProtocols] }),
-  });
-}
-
-/**
- * The TLS socket of a connection a server accepted; its `opened` settles with the handshake.
- * A `Deno.listenTls()` connection finishes its own; a plain one (`serverTls.context` set) is
- * upgraded with `node:tls`.
- */
+/** The TLS socket of a connection a server accepted, through `node:tls`; its `opened` settles with the handshake. */
 export function acceptTls(conn: DenoConn, serverTls: DenoServerTls, extra?: Readonly<Record<string, unknown>>): Transport {
   const { tls, context } = serverTls;
   const options = extra === undefined ? {} : { extra };
-  if (context === null) return handshakingSocket(conn, handshakeWithin(Promise.resolve(conn as DenoTlsConn), tls.handshakeTimeout), options);
   return new DenoSocket(conn, options).startTls({ ...startTlsOptionsOf(tls), secureContext: context });
 }

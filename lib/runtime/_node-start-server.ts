@@ -72,7 +72,8 @@ function nameOf(server: NetServer): SocketName {
 
 function listenerOf(server: NetServer, onError: ClientErrorHandler): ServerListener {
   const name = nameOf(server);
-  // Accept errors (EMFILE, ...) are reported, as asyncio logs them, instead of crashing.
+  // A listener's errors are reported instead of crashing. A failed accept (EMFILE) is not one
+  // of them: libuv closes a connection it cannot take a descriptor for, silently.
   server.on('error', (error) => onError(error, { message: 'socket.accept() failed', transport: null }));
   return {
     getsockname: () => name,

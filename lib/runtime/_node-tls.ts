@@ -25,6 +25,8 @@ export interface TlsLayer {
   /** What `getExtraInfo('sslcontext')` gives. */
   readonly context: SecureContext;
   readonly serverSide: boolean;
+  /** Whether a server refuses a client certificate that does not verify (it has a `ca`). */
+  readonly verifiesPeer: boolean;
   /** Seconds the handshake may take. */
   readonly handshakeTimeout: number;
 }
@@ -58,13 +60,15 @@ export function startTlsOver(raw: NetSocket | Duplex, tls: CheckedTls, context: 
   const options = tlsOptionsOf(tls);
   const alpn = options.alpnProtocols === undefined ? undefined : [...options.alpnProtocols];
   let socket: TLSSocket;
+  let verifiesPeer = false;
   if (tls.serverSide) {
     const requestCert = options.ca !== undefined;
+    verifiesPeer = requestCert && options.rejectUnauthorized !== false;
     socket = new TLSSocket(raw, {
       isServer: true,
       secureContext: context,
       requestCert,
-      rejectUnauthorized: requestCert && options.rejectUnauthorized !== false,
+      rejectUnauthorized: verifiesPeer,
       ALPNProtocols: alpn,
     });
   } else {
@@ -80,7 +84,7 @@ export function startTlsOver(raw: NetSocket | Duplex, tls: CheckedTls, context: 
       ALPNProtocols: alpn,
     });
   }
-  return { socket, raw, context, serverSide: tls.serverSide, handshakeTimeout: tls.handshakeTimeout };
+  return { socket, raw, context, serverSide: tls.serverSide, verifiesPeer, handshakeTimeout: tls.handshakeTimeout };
 }
 
 /**
@@ -97,10 +101,29 @@ export function handshakeTimeoutError(seconds: number): Error {
 }
 
 /**
- * Calls `onSecure` once the handshake is done and the peer accepted (a client's check of the
- * certificate and name included); destroys the socket with a timeout error when it takes
- * longer than the layer's timeout. A failed handshake destroys the socket with its error.
- * @returns a function that stops the timer, for a socket closed meanwhile
+ * Why the client certificate a server asked for does not verify, or null when it does. A bare
+ * server `TLSSocket` (unlike one of a `tls.Server`) finishes its handshake whatever the check
+ * found, and Node's own `tls.Server` reads the result the same way, from the handle: an `Error`
+ * with OpenSSL's code on Node, the code alone on Deno (`''` when it verified). Bun's
+ * `TLSSocket` refuses by itself. Anything else is no verdict: refused unless `authorized`.
+ */
+function clientCertificateError(socket: TLSSocket): Error | null {
+  const handle = (socket as unknown as { _handle?: { verifyError?(): unknown } | null })._handle;
+  const verdict = handle?.verifyError?.();
+  if (verdict === null || verdict === '' || socket.authorized === true) return null;
+  if (verdict instanceof Error) return verdict;
+  const code = typeof verdict === 'string' ? verdict : 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
+  return Object.assign(new Error(`The client certificate was refused: ${code}`), { code });
+}
+
+/**
+ * Calls `onSecure` once the handshake is done and the peer accepted: a client's check of the
+ * server's certificate and name, and a server's check of the client's certificate when it has
+ * a `ca` (the one place every server-side TLS route makes it). Destroys the socket with the
+ * check's error (its `code` is OpenSSL's, e.g. `CERT_HAS_EXPIRED`), with a timeout error when
+ * the handshake takes longer than the layer's timeout, with `ECONNRESET` when the peer ends
+ * the connection first, and with its error when it fails.
+ * @returns a function that stops watching, for a socket closed meanwhile
  */
 export function watchHandshake(layer: TlsLayer, onSecure: () => void): () => void {
   const socket = layer.socket;
@@ -108,12 +131,30 @@ export function watchHandshake(layer: TlsLayer, onSecure: () => void): () => voi
   const timer = ms <= MAX_TIMER_MS
     ? setTimeout(() => socket.destroy(handshakeTimeoutError(layer.handshakeTimeout)), ms)
     : undefined;
+  // The connection is half-open (allowHalfOpen), and nothing else listens for the peer's FIN
+  // before the handshake is done: a peer gone mid-handshake would hold it until the timeout.
+  const onEnd = (): void => void socket.destroy(peerGoneError());
+  socket.once('end', onEnd);
+  const stop = (): void => {
+    clearTimeout(timer);
+    socket.off('end', onEnd);
+  };
   // A client's 'secure' comes before Node checks the certificate; 'secureConnect' after.
   socket.once(layer.serverSide ? 'secure' : 'secureConnect', () => {
-    clearTimeout(timer);
+    stop();
+    const refused = layer.verifiesPeer ? clientCertificateError(socket) : null;
+    if (refused !== null) {
+      socket.destroy(refused);
+      return;
+    }
     onSecure();
   });
-  return () => clearTimeout(timer);
+  return stop;
+}
+
+/** Node's error for a peer that goes away before the handshake is done (as `tls.connect()`'s). */
+function peerGoneError(): Error {
+  return Object.assign(new Error('The peer closed the connection before the TLS handshake was done'), { code: 'ECONNRESET' });
 }
 
 /** The negotiated ALPN protocol, or null. */

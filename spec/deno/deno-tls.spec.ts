@@ -1,6 +1,6 @@
 /**
- * Deno only: TLS through `Deno.connectTls`, `Deno.startTls` and `Deno.listenTls`, with the
- * test CA and the localhost certificate of spec/fixtures/tls.
+ * Deno only: TLS through `Deno.connectTls`, `Deno.startTls` and, on the server side, `node:tls`
+ * over the `Deno.Conn`, with the test CA and the localhost certificate of spec/fixtures/tls.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

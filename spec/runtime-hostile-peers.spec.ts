@@ -1,0 +1,163 @@
+/**
+ * Hostile peers against the servers of every runtime (see `_runtime.ts`): none of them holds a
+ * connection past its FIN or RST, whatever the TLS handshake was doing. The servers' handshake
+ * timeout is 60 s, so a connection held until it would show as descriptors not given back and
+ * a `waitClosed()` that waits; each case asks for both within 5 s.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connect as netConnect, type Socket as NetSocket } from 'node:net';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
+import { certificates } from './_certs.js';
+import { afterFirstUse } from './_first-use.js';
+import { openSockets, socketsBackTo } from './_leaks.js';
+import { rawServer, rejection, sleep, watchUnhandled, within } from './_loopback.js';
+import { openConnection, runtime, startServer } from './_runtime.js';
+
+const certs = certificates();
+const HANDSHAKE_TIMEOUT = 60;
+/** The first bytes of a TLS ClientHello record announcing 512 bytes, of which it sends 64. */
+const HALF_HELLO = new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, ...new Array<number>(53).fill(7)]);
+
+function portOf(server: Server): number {
+  return (server.sockets[0]!.getsockname() as [string, number])[1];
+}
+
+/** Opens a TCP connection to `port` with `node:net`; resolves once connected. */
+function probe(port: number): Promise<NetSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: '127.0.0.1', port }, () => resolve(socket));
+    socket.on('error', reject);
+  });
+}
+
+/** Writes `data` (if any), then ends our side and waits until the socket is closed. */
+async function sendAndEnd(port: number, data?: Uint8Array | string): Promise<void> {
+  const socket = await probe(port);
+  socket.on('error', () => {});
+  socket.resume();
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  if (data !== undefined) socket.write(data);
+  socket.end();
+  await within(closed, 5000, 'the server closing the connection');
+}
+
+/** Sends half a ClientHello, then resets the connection (SO_LINGER 0: `resetAndDestroy()`). */
+async function halfHelloThenReset(port: number): Promise<void> {
+  const socket = await probe(port);
+  socket.on('error', () => {});
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  await new Promise((resolve) => socket.write(HALF_HELLO, resolve));
+  await sleep(50);
+  socket.resetAndDestroy();
+  await within(closed);
+}
+
+/**
+ * Runs `hostile` against a fresh server (TLS unless `plain`) and asks that the server gives back
+ * every socket and closes promptly, that its handler never ran, and that nothing was left
+ * unhandled.
+ */
+async function survives(hostile: (port: number) => Promise<void>, { plain = false } = {}): Promise<void> {
+  const watch = watchUnhandled();
+  let served = 0;
+  const server = await startServer(async (_reader: StreamReader, writer: StreamWriter) => {
+    served += 1;
+    writer.close();
+  }, '127.0.0.1', 0, plain ? { onError: () => {} } : { ssl: certs.server.good, sslHandshakeTimeout: HANDSHAKE_TIMEOUT, onError: () => {} });
+  try {
+    // Once to take what a runtime allocates on a first use, then again, counted.
+    await afterFirstUse(() => hostile(portOf(server)));
+    const baseline = openSockets();
+    await hostile(portOf(server));
+    assert.is(await socketsBackTo(baseline, 5000), baseline, 'the server gave back every socket within 5 s');
+    if (!plain) assert.is(served, 0, 'the handler never ran');
+  } finally {
+    server.close();
+    await within(server.waitClosed(), 5000, 'waitClosed()');
+    await watch.stop();
+  }
+}
+
+const hostile = suite(`Hostile peers cannot hold a TLS server (${runtime})`);
+
+hostile('a client that connects and closes without a byte is dropped at once', () => survives((port) => sendAndEnd(port)));
+
+hostile('garbage to a TLS port is dropped', () => survives((port) => sendAndEnd(port, new Uint8Array(300).fill(0xab))));
+
+hostile('plain text to a TLS port is dropped', () => survives((port) => sendAndEnd(port, 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n')));
+
+hostile('half a ClientHello, then FIN, is dropped at the FIN', () => survives((port) => sendAndEnd(port, HALF_HELLO)));
+
+hostile('half a ClientHello, then RST, is dropped at the RST', () => survives((port) => halfHelloThenReset(port)));
+
+hostile("a client that refuses the server's certificate is dropped", () => survives(async (port) => {
+  // The client trusts another CA only: it refuses the server's certificate and goes away.
+  const error = await rejection(openConnection('127.0.0.1', port, { ssl: { ca: certs.server.otherCa.cert }, serverHostname: 'localhost' }));
+  assert.ok((error as { code?: unknown }).code !== undefined, String(error));
+}));
+
+hostile('1,000 probes in a row leave nothing behind', () => survives(async (port) => {
+  for (let round = 0; round < 50; round += 1) {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => sendAndEnd(port, i % 2 === 0 ? undefined : HALF_HELLO)));
+  }
+}));
+
+hostile('a TLS client to a plain server fails with a code, and both ends let go', () => survives(async (port) => {
+  const error = await rejection(openConnection('127.0.0.1', port, { ssl: { ca: certs.ca }, serverHostname: 'localhost', sslHandshakeTimeout: 5 }), 6000);
+  assert.ok((error as { code?: unknown }).code !== undefined, String(error));
+}, { plain: true }));
+
+const silent = suite(`A silent peer is let go at the handshake timeout (${runtime})`);
+
+silent('a client that never sends its ClientHello is dropped at sslHandshakeTimeout, its connection closed', async () => {
+  const watch = watchUnhandled();
+  const server = await startServer((_reader: StreamReader, writer: StreamWriter) => {
+    writer.close();
+  }, '127.0.0.1', 0, { ssl: certs.server.good, sslHandshakeTimeout: 0.3, onError: () => {} });
+  const baseline = openSockets();
+  const client = await probe(portOf(server));
+  try {
+    client.on('error', () => {});
+    client.resume();
+    const ended = new Promise((resolve) => client.once('end', resolve));
+    await within(ended, 5000, 'the server closing the silent connection');
+    client.destroy();
+    assert.is(await socketsBackTo(baseline, 5000), baseline, 'every socket is given back');
+  } finally {
+    client.destroy();
+    server.close();
+    await within(server.waitClosed());
+    await watch.stop();
+  }
+});
+
+silent('a client whose server never answers its ClientHello lets go at sslHandshakeTimeout', async () => {
+  const watch = watchUnhandled();
+  const peer = await rawServer();
+  const baseline = openSockets();
+  try {
+    const connecting = openConnection('127.0.0.1', peer.port, { ssl: { ca: certs.ca }, serverHostname: 'localhost', sslHandshakeTimeout: 0.3 });
+    const error = (await rejection(connecting)) as { code?: unknown };
+    assert.is(error.code, 'ETIMEDOUT');
+    const socket = await within(peer.accepted());
+    // Deno's own TLS (a client's Deno.connectTls()) closes a connection only once its handshake
+    // is over (denoland/deno#14547): the README says so; there the peer must go first.
+    if (runtime === 'deno') socket.destroy();
+    await within(new Promise((resolve) => {
+      if (socket.readableEnded || socket.destroyed) resolve(undefined);
+      socket.once('end', resolve);
+      socket.once('close', resolve);
+      socket.resume();
+    }), 5000, 'the client closing its connection');
+    socket.destroy();
+    await sleep(10);
+    assert.is(await socketsBackTo(baseline, 5000), baseline, 'every socket is given back');
+  } finally {
+    await peer.close();
+    await watch.stop();
+  }
+});
+
+hostile.run();
+silent.run();
