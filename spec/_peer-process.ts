@@ -267,9 +267,18 @@ export function runExample(
   args: readonly string[] = [],
   options: { ms?: number; env?: Record<string, string> } = {},
 ): ReturnType<typeof runPeer> {
+  return runPeer(process.execPath, exampleArgs(name, args), { cwd: root, ms: options.ms ?? 60_000, env: options.env });
+}
+
+/** Starts `examples/NAME.ts ARGS` as `runExample` does, for an example that serves until stopped. */
+export function startExample(name: string, args: readonly string[], options: PeerOptions = {}): Promise<PeerProcess> {
+  return startPeer(process.execPath, exampleArgs(name, args), { cwd: root, ...options });
+}
+
+function exampleArgs(name: string, args: readonly string[]): string[] {
   const file = `examples/${name}.ts`;
   const runtimeArgs = runtime === 'deno' ? ['run', '--allow-all', '--sloppy-imports', file] : runtime === 'bun' ? [file] : ['--import', 'tsx', file];
-  return runPeer(process.execPath, [...runtimeArgs, ...args], { cwd: root, ms: options.ms ?? 60_000, env: options.env });
+  return [...runtimeArgs, ...args];
 }
 
 /**
