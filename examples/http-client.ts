@@ -6,7 +6,8 @@
  *
  * Run with `npx tsx examples/http-client.ts URL [PATH...]`: it asks for the URL's path, then each
  * PATH, on the same connection, and prints one line per response. Importing it runs nothing:
- * `HttpClient`, `readHead` and `bodyOf` are exported.
+ * `HttpClient`, `readHead`, `bodyOf` and the body framings `chunkedBody` and `lengthBody` (which
+ * a server reads requests with too) are exported.
  */
 import { pathToFileURL } from 'node:url';
 import { openConnection, type StreamReader, type StreamWriter } from 'asyncio-streams';
@@ -72,8 +73,16 @@ export function bodyOf(reader: StreamReader, head: ResponseHead, method: string)
   return reader.readable;
 }
 
-/** `chunked`: a hex size line, exactly that many bytes and a CRLF, until size 0 and the trailers. */
-function chunkedBody(reader: StreamReader): ReadableStream<Uint8Array> {
+/**
+ * A `chunked` body (RFC 9112 section 7.1), of a response or a request: a hex size line, exactly
+ * that many bytes and a CRLF, until size 0 and the trailer lines.
+ *
+ * @example
+ * ```ts
+ * for await (const chunk of chunkedBody(reader)) console.log(chunk.byteLength);
+ * ```
+ */
+export function chunkedBody(reader: StreamReader): ReadableStream<Uint8Array> {
   return new ReadableStream({
     async pull(controller) {
       const sizeLine = latin1.decode(await reader.readuntil('\r\n'));
@@ -91,8 +100,15 @@ function chunkedBody(reader: StreamReader): ReadableStream<Uint8Array> {
   });
 }
 
-/** `Content-Length`: exactly that many bytes, in pieces of at most 64 KiB. */
-function lengthBody(reader: StreamReader, length: number): ReadableStream<Uint8Array> {
+/**
+ * A body of `Content-Length` bytes: exactly that many, in pieces of at most 64 KiB.
+ *
+ * @example
+ * ```ts
+ * const body = new Uint8Array(await new Response(lengthBody(reader, 5)).arrayBuffer());
+ * ```
+ */
+export function lengthBody(reader: StreamReader, length: number): ReadableStream<Uint8Array> {
   let left = length;
   return new ReadableStream({
     async pull(controller) {

@@ -53,7 +53,9 @@ export class PeerProcess {
         const missing = error.code === 'ENOENT' ? ` (${command} is not installed: .ci/run installs it from Debian)` : '';
         reject(new Error(`could not run ${command}${missing}: ${error.message}`, { cause: error }));
       });
-      this.child.once('exit', (code, signal) => resolve({ code, signal }));
+      // 'close', not 'exit': it comes once the output pipes are drained too (on Deno the last
+      // of stdout can arrive after 'exit').
+      this.child.once('close', (code, signal) => resolve({ code, signal }));
     });
     // Whoever awaits `exited` sees the failure; this keeps an early one from going unhandled.
     this.exited.catch(() => {});

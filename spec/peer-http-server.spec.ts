@@ -1,0 +1,199 @@
+/**
+ * curl and socat, started by the spec, against an HTTP/1.1 server on `startServer`: uploads
+ * with Content-Length and chunked, `Expect: 100-continue`, 50 MiB, keep-alive across URLs, and
+ * socat's half-close (the server reads to EOF and still answers). The server reads the request
+ * bodies with the framings of `examples/http-client.ts`. Runs on Node, Deno and Bun.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { chunkedBody, lengthBody } from '../examples/http-client.js';
+import { IncompleteReadError, type Server, type StreamReader, type StreamWriter } from '../lib/index.js';
+import { peerLeakFree, runPeer } from './_peer-process.js';
+import { runtime, startServer } from './_runtime.js';
+import { tempDir, text, within } from './_loopback.js';
+
+/** Far above the ~1 s a 50 MiB upload takes on a loaded machine, so only a hang trips it. */
+const LIMIT_MS = 60_000;
+
+/** FNV-1a, 32 bits: a checksum that the spec and the server compute the same way, chunk by chunk. */
+function fnv1a(state: number, data: Uint8Array): number {
+  let hash = state;
+  for (let i = 0; i < data.byteLength; i++) hash = Math.imul(hash ^ data[i]!, 0x01000193) >>> 0;
+  return hash;
+}
+const FNV_START = 0x811c9dc5;
+
+/** What the server saw of one request. */
+interface Seen {
+  method: string;
+  path: string;
+  headers: Headers;
+  size: number;
+  checksum: number;
+  /** Whether the reader was at EOF when the answer went out. */
+  eof: boolean;
+}
+
+/** The request's body: chunked, Content-Length, or none (a request without either has none). */
+function requestBody(reader: StreamReader, headers: Headers): ReadableStream<Uint8Array> {
+  if (/(^|,)\s*chunked\s*$/i.test(headers.get('transfer-encoding') ?? '')) return chunkedBody(reader);
+  return lengthBody(reader, Number(headers.get('content-length') ?? 0));
+}
+
+/**
+ * An HTTP/1.1 server's connection: requests one after another (keep-alive) until the client
+ * closes or asks to; each answer is a line with what the server received. `/after-eof` waits for
+ * the client's EOF (a half-close) before it answers.
+ */
+function uploadServer(seen: Seen[]) {
+  return async (reader: StreamReader, writer: StreamWriter): Promise<void> => {
+    try {
+      for (;;) {
+        let head: string;
+        try {
+          head = text(await reader.readuntil('\r\n\r\n'));
+        } catch (error) {
+          // The client closed between requests: the normal end of a keep-alive connection.
+          if (error instanceof IncompleteReadError && error.partial.byteLength === 0) return;
+          throw error;
+        }
+        const [requestLine = '', ...lines] = head.split('\r\n').filter((line) => line !== '');
+        const [method = '', path = ''] = requestLine.split(' ');
+        const headers = new Headers();
+        for (const line of lines) headers.append(line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim());
+        if (headers.get('expect')?.toLowerCase() === '100-continue') {
+          writer.write('HTTP/1.1 100 Continue\r\n\r\n');
+          await writer.drain();
+        }
+        let size = 0;
+        let checksum = FNV_START;
+        for await (const chunk of requestBody(reader, headers)) {
+          size += chunk.byteLength;
+          checksum = fnv1a(checksum, chunk);
+        }
+        if (path === '/after-eof') assert.is((await reader.read()).byteLength, 0, 'nothing after the request but EOF');
+        seen.push({ method, path, headers, size, checksum, eof: reader.atEof() });
+        const close = path === '/after-eof' || headers.get('connection')?.toLowerCase() === 'close';
+        const body = `${method} ${path}: ${size} bytes, fnv1a ${checksum.toString(16)}${reader.atEof() ? ', after EOF' : ''}\n`;
+        writer.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${close ? 'Connection: close\r\n' : ''}\r\n${body}`);
+        await writer.drain();
+        if (close) return;
+      }
+    } finally {
+      writer.close();
+      await writer.waitClosed().catch(() => {});
+    }
+  };
+}
+
+/** Runs `body` against a fresh upload server, then closes it and checks that nothing leaked. */
+async function withServer(body: (port: number, seen: Seen[]) => Promise<void>): Promise<void> {
+  const seen: Seen[] = [];
+  await peerLeakFree(async () => {
+    const server: Server = await startServer(uploadServer(seen), '127.0.0.1', 0);
+    try {
+      await body((server.sockets[0]!.getsockname() as [string, number])[1], seen);
+    } finally {
+      server.close();
+      await within(server.waitClosed());
+    }
+  });
+}
+
+/** A file of `size` bytes, every byte value in it, in a temp dir; with its checksum. */
+function uploadFile(dir: ReturnType<typeof tempDir>, name: string, size: number): { path: string; checksum: number } {
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 31 + (i >>> 11)) & 0xff;
+  const path = dir.path(name);
+  writeFileSync(path, data);
+  return { path, checksum: fnv1a(FNV_START, data) };
+}
+
+function curl(args: string[]): ReturnType<typeof runPeer> {
+  return runPeer('curl', ['-sS', '--fail', ...args], { ms: LIMIT_MS });
+}
+
+const uploads = suite(`curl uploads to an HTTP/1.1 server on startServer (${runtime})`);
+let dir: ReturnType<typeof tempDir> | undefined;
+uploads.before(() => {
+  dir = tempDir();
+});
+uploads.after(() => dir?.remove());
+
+uploads('a Content-Length upload, without Expect', async () => {
+  const file = uploadFile(dir!, 'small.bin', 100_000);
+  await withServer(async (port, seen) => {
+    const outcome = await curl(['-H', 'Expect:', '--data-binary', `@${file.path}`, `http://127.0.0.1:${port}/plain`]);
+    assert.is(outcome.stderr, '');
+    assert.is(outcome.stdout, `POST /plain: 100000 bytes, fnv1a ${file.checksum.toString(16)}\n`);
+    assert.is(seen[0]!.headers.get('content-length'), '100000');
+    assert.is(seen[0]!.headers.get('expect'), null);
+  });
+});
+
+uploads('a chunked upload decodes with readuntil and readexactly', async () => {
+  const file = uploadFile(dir!, 'chunked.bin', 300_000);
+  await withServer(async (port, seen) => {
+    const outcome = await curl(['-H', 'Expect:', '-H', 'Transfer-Encoding: chunked', '--data-binary', `@${file.path}`, `http://127.0.0.1:${port}/chunked`]);
+    assert.is(outcome.stderr, '');
+    assert.is(outcome.stdout, `POST /chunked: 300000 bytes, fnv1a ${file.checksum.toString(16)}\n`);
+    assert.is(seen[0]!.headers.get('transfer-encoding'), 'chunked');
+    assert.is(seen[0]!.headers.get('content-length'), null);
+  });
+});
+
+uploads('Expect: 100-continue: curl sends the body only after our 100 Continue', async () => {
+  const file = uploadFile(dir!, 'expect.bin', 200_000);
+  await withServer(async (port, seen) => {
+    // curl's wait for the 100 is 30 s here: without our 100 Continue the spec would time out.
+    const started = Date.now();
+    const outcome = await curl(['-v', '--expect100-timeout', '30', '-H', 'Expect: 100-continue', '--data-binary', `@${file.path}`, `http://127.0.0.1:${port}/expect`]);
+    assert.is(outcome.code, 0, outcome.stderr);
+    assert.ok(Date.now() - started < 20_000, 'curl did not wait out its 100-continue timeout');
+    assert.match(outcome.stderr, /^< HTTP\/1\.1 100 Continue\r?$/m);
+    assert.is(outcome.stdout, `POST /expect: 200000 bytes, fnv1a ${file.checksum.toString(16)}\n`);
+    assert.is(seen[0]!.headers.get('expect'), '100-continue');
+  });
+});
+
+uploads('a 50 MiB upload (curl -T, with its own Expect: 100-continue) arrives whole', async () => {
+  const size = 50 * 1024 * 1024;
+  const file = uploadFile(dir!, 'big.bin', size);
+  await withServer(async (port, seen) => {
+    const outcome = await curl(['--expect100-timeout', '30', '-T', file.path, `http://127.0.0.1:${port}/big`]);
+    assert.is(outcome.stderr, '');
+    assert.is(outcome.stdout, `PUT /big: ${size} bytes, fnv1a ${file.checksum.toString(16)}\n`);
+    assert.is(seen[0]!.size, size);
+    assert.is(seen[0]!.headers.get('expect'), '100-continue');
+  });
+});
+
+uploads('keep-alive: curl sends several requests on one connection', async () => {
+  await withServer(async (port, seen) => {
+    const outcome = await curl(['-v', `http://127.0.0.1:${port}/one`, `http://127.0.0.1:${port}/two`, `http://127.0.0.1:${port}/three`]);
+    assert.is(outcome.code, 0, outcome.stderr);
+    assert.is(outcome.stdout, 'GET /one: 0 bytes, fnv1a 811c9dc5\nGET /two: 0 bytes, fnv1a 811c9dc5\nGET /three: 0 bytes, fnv1a 811c9dc5\n');
+    assert.match(outcome.stderr, /Re-using existing connection/);
+    assert.equal(seen.map((request) => request.path), ['/one', '/two', '/three']);
+  });
+});
+
+const halfClose = suite(`socat's half-close against an HTTP/1.1 server on startServer (${runtime})`);
+
+halfClose('the server reads to EOF after the request and still answers', async () => {
+  await withServer(async (port, seen) => {
+    const request = 'POST /after-eof HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 11\r\n\r\nhello world';
+    // socat half-closes the connection when its stdin ends, and waits up to -t seconds for the rest.
+    const outcome = await runPeer('socat', ['-t', '30', '-', `TCP:127.0.0.1:${port}`], { input: request, ms: LIMIT_MS });
+    assert.is(outcome.stderr, '');
+    assert.is(outcome.code, 0);
+    assert.match(outcome.stdout, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(outcome.stdout, /\r\n\r\nPOST \/after-eof: 11 bytes, fnv1a [0-9a-f]+, after EOF\n$/);
+    assert.is(seen.length, 1);
+    assert.ok(seen[0]!.eof, 'the server had seen EOF when it answered');
+  });
+});
+
+uploads.run();
+halfClose.run();
