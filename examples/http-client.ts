@@ -123,7 +123,14 @@ export function lengthBody(reader: StreamReader, length: number): ReadableStream
   });
 }
 
-/** The body decompressed when its `Content-Encoding` is gzip, else as it is. */
+/**
+ * The body decompressed when its `Content-Encoding` is gzip, else as it is.
+ *
+ * @example
+ * ```ts
+ * const text = await new Response(decoded(bodyOf(reader, head, 'GET'), head)).text();
+ * ```
+ */
 export function decoded(body: ReadableStream<Uint8Array>, head: ResponseHead): ReadableStream<Uint8Array> {
   if (head.headers.get('content-encoding') !== 'gzip') return body;
   // TypeScript's DOM types want chunks on an ArrayBuffer; the reader's results always are.
