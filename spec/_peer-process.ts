@@ -1,7 +1,7 @@
 /**
  * Real peers for the specs: programs written by others (redis-server, nginx, openssl, curl,
- * socat) started as child processes, waited for with a time limit, and stopped by their pid.
- * Only `node:child_process` and `node:net`, which Node, Deno and Bun all have, so the peer
+ * socat, python3) and the examples, started as child processes, waited for with a time limit,
+ * and stopped by their pid. Only `node:child_process` and `node:net`, which Node, Deno and Bun all have, so the peer
  * specs run on each. A missing program fails the spec that needs it (never a skip).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,12 +23,16 @@ export interface PeerExit {
 }
 
 export interface PeerOptions {
+  cwd?: string;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+}
+
+export interface StartOptions extends PeerOptions {
   /** When the peer is ready: a pattern its output (stdout and stderr) matches, or a probe that turns true. */
-  ready?: RegExp | (() => Promise<boolean>);
+  ready: RegExp | (() => Promise<boolean>);
   /** The bound on getting ready, in ms. */
   readyMs?: number;
-  cwd?: string;
-  env?: Record<string, string>;
 }
 
 /** A running child process: its output so far, its exit, and a bounded `stop()`. */
@@ -72,11 +76,7 @@ export class PeerProcess {
     return this.child.pid;
   }
 
-  /** Everything the peer wrote to stdout so far. */
-  stdoutBytes(): Uint8Array {
-    return Buffer.concat(this.#stdout);
-  }
-
+  /** What the peer wrote to stdout so far (latin-1: a byte per character). */
   stdout(): string {
     return Buffer.concat(this.#stdout).toString('latin1');
   }
@@ -178,14 +178,13 @@ function signal(pid: number, name: 'SIGTERM' | 'SIGKILL'): void {
  * try { ... } finally { await peer.stop(); }
  * ```
  */
-export async function startPeer(command: string, args: readonly string[], options: PeerOptions = {}): Promise<PeerProcess> {
+export async function startPeer(command: string, args: readonly string[], options: StartOptions): Promise<PeerProcess> {
   const peer = new PeerProcess(command, args, options);
   const ms = options.readyMs ?? READY_MS;
   try {
     const ready = options.ready;
     if (ready instanceof RegExp) await peer.waitFor(ready, ms);
-    else if (ready !== undefined) await probeUntil(peer, ready, ms);
-    else await Promise.race([peer.exited, new Promise((resolve) => setTimeout(resolve, 0))]);
+    else await probeUntil(peer, ready, ms);
     if (!peer.running) throw new Error(`${command} exited at start; ${peer.describe()}`);
     return peer;
   } catch (error) {
@@ -213,7 +212,7 @@ async function probeUntil(peer: PeerProcess, probe: () => Promise<boolean>, ms: 
 export async function runPeer(
   command: string,
   args: readonly string[],
-  { input, ms = 60_000, cwd, env }: { input?: string | Uint8Array; ms?: number; cwd?: string; env?: Record<string, string> } = {},
+  { input, ms = 60_000, cwd, env }: PeerOptions & { input?: string | Uint8Array; ms?: number } = {},
 ): Promise<PeerExit & { stdout: string; stderr: string; peer: PeerProcess }> {
   const peer = new PeerProcess(command, args, { cwd, env });
   try {
@@ -273,7 +272,7 @@ export function runExample(
 }
 
 /** Starts `examples/NAME.ts ARGS` as `runExample` does, for an example that serves until stopped. */
-export function startExample(name: string, args: readonly string[], options: PeerOptions = {}): Promise<PeerProcess> {
+export function startExample(name: string, args: readonly string[], options: StartOptions): Promise<PeerProcess> {
   return startPeer(process.execPath, exampleArgs(name, args), { cwd: root, ...options });
 }
 
