@@ -1,8 +1,9 @@
 /**
  * Real peers for the specs: programs written by others (redis-server, nginx, openssl, curl,
  * socat, python3) and the examples, started as child processes, waited for with a time limit,
- * and stopped by their pid. Only `node:child_process` and `node:net`, which Node, Deno and Bun all have, so the peer
- * specs run on each. A missing program fails the spec that needs it (never a skip).
+ * and stopped by their pid. Only `node:child_process` and `node:net`, which Node, Deno and Bun
+ * all have, so the peer specs run on each. A missing program fails the spec that needs it
+ * (never a skip).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
