@@ -1,7 +1,8 @@
 /**
  * curl and socat, started by the spec, against an HTTP/1.1 server on `startServer`: uploads
- * with Content-Length and chunked, `Expect: 100-continue`, 50 MiB, keep-alive across URLs, and
- * socat's half-close (the server reads to EOF and still answers). The server reads the request
+ * with Content-Length and chunked, `Expect: 100-continue`, 50 MiB, keep-alive across URLs, a
+ * Unix socket, and socat's half-close over TCP and Unix (the server reads to EOF and still
+ * answers). The server reads the request
  * bodies with the framings of `examples/http-client.ts`. Runs on Node, Deno and Bun.
  */
 import { suite } from 'uvu';
@@ -10,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { chunkedBody, lengthBody } from '../examples/http-client.js';
 import { IncompleteReadError, type Server, type StreamReader, type StreamWriter } from '../lib/index.js';
 import { peerLeakFree, runPeer } from './_peer-process.js';
-import { runtime, startServer } from './_runtime.js';
+import { runtime, startServer, startUnixServer } from './_runtime.js';
 import { tempDir, text, within } from './_loopback.js';
 
 /** Far above the ~1 s a 50 MiB upload takes on a loaded machine, so only a hang trips it. */
@@ -101,6 +102,25 @@ async function withServer(body: (port: number, seen: Seen[]) => Promise<void>): 
   });
 }
 
+/** `withServer` on a Unix socket in a temp dir. */
+async function withUnixServer(body: (path: string, seen: Seen[]) => Promise<void>): Promise<void> {
+  const seen: Seen[] = [];
+  const where = tempDir();
+  try {
+    await peerLeakFree(async () => {
+      const server: Server = await startUnixServer(uploadServer(seen), where.path('http.sock'));
+      try {
+        await body(where.path('http.sock'), seen);
+      } finally {
+        server.close();
+        await within(server.waitClosed());
+      }
+    });
+  } finally {
+    where.remove();
+  }
+}
+
 /** A file of `size` bytes, every byte value in it, in a temp dir; with its checksum. */
 function uploadFile(dir: ReturnType<typeof tempDir>, name: string, size: number): { path: string; checksum: number } {
   const data = new Uint8Array(size);
@@ -179,19 +199,41 @@ uploads('keep-alive: curl sends several requests on one connection', async () =>
   });
 });
 
+uploads('curl --unix-socket: a chunked upload over a Unix socket', async () => {
+  const file = uploadFile(dir!, 'unix.bin', 1_000_000);
+  await withUnixServer(async (path, seen) => {
+    const outcome = await curl(['-H', 'Expect:', '-H', 'Transfer-Encoding: chunked', '--unix-socket', path, '--data-binary', `@${file.path}`, 'http://localhost/unix']);
+    assert.is(outcome.stderr, '');
+    assert.is(outcome.stdout, `POST /unix: 1000000 bytes, fnv1a ${file.checksum.toString(16)}\n`);
+    assert.is(seen[0]!.headers.get('host'), 'localhost');
+  });
+});
+
 const halfClose = suite(`socat's half-close against an HTTP/1.1 server on startServer (${runtime})`);
 
-halfClose('the server reads to EOF after the request and still answers', async () => {
+/** A request socat sends before its stdin ends; then it half-closes and waits up to -t seconds for the rest. */
+const AFTER_EOF_REQUEST = 'POST /after-eof HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 11\r\n\r\nhello world';
+
+function assertAnsweredAfterEof(outcome: Awaited<ReturnType<typeof runPeer>>, seen: Seen[]): void {
+  assert.is(outcome.stderr, '');
+  assert.is(outcome.code, 0);
+  assert.match(outcome.stdout, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(outcome.stdout, /\r\n\r\nPOST \/after-eof: 11 bytes, fnv1a [0-9a-f]+, after EOF\n$/);
+  assert.is(seen.length, 1);
+  assert.ok(seen[0]!.eof, 'the server had seen EOF when it answered');
+}
+
+halfClose('over TCP: the server reads to EOF after the request and still answers', async () => {
   await withServer(async (port, seen) => {
-    const request = 'POST /after-eof HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 11\r\n\r\nhello world';
-    // socat half-closes the connection when its stdin ends, and waits up to -t seconds for the rest.
-    const outcome = await runPeer('socat', ['-t', '30', '-', `TCP:127.0.0.1:${port}`], { input: request, ms: LIMIT_MS });
-    assert.is(outcome.stderr, '');
-    assert.is(outcome.code, 0);
-    assert.match(outcome.stdout, /^HTTP\/1\.1 200 OK\r\n/);
-    assert.match(outcome.stdout, /\r\n\r\nPOST \/after-eof: 11 bytes, fnv1a [0-9a-f]+, after EOF\n$/);
-    assert.is(seen.length, 1);
-    assert.ok(seen[0]!.eof, 'the server had seen EOF when it answered');
+    const outcome = await runPeer('socat', ['-t', '30', '-', `TCP:127.0.0.1:${port}`], { input: AFTER_EOF_REQUEST, ms: LIMIT_MS });
+    assertAnsweredAfterEof(outcome, seen);
+  });
+});
+
+halfClose('over a Unix socket: the server reads to EOF after the request and still answers', async () => {
+  await withUnixServer(async (path, seen) => {
+    const outcome = await runPeer('socat', ['-t', '30', '-', `UNIX-CONNECT:${path}`], { input: AFTER_EOF_REQUEST, ms: LIMIT_MS });
+    assertAnsweredAfterEof(outcome, seen);
   });
 });
 
