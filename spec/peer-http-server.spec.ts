@@ -8,85 +8,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
-import { chunkedBody, lengthBody } from '../examples/http-client.js';
-import { IncompleteReadError, type Server, type StreamReader, type StreamWriter } from '../lib/index.js';
+import type { Server } from '../lib/index.js';
+import { FNV_START, fnv1a, uploadServer, type Seen } from './_http-upload-server.js';
 import { peerLeakFree, runPeer } from './_peer-process.js';
 import { runtime, startServer, startUnixServer } from './_runtime.js';
-import { tempDir, text, within } from './_loopback.js';
+import { tempDir, within } from './_loopback.js';
 
 /** Far above the ~1 s a 50 MiB upload takes on a loaded machine, so only a hang trips it. */
 const LIMIT_MS = 60_000;
-
-/** FNV-1a, 32 bits: a checksum that the spec and the server compute the same way, chunk by chunk. */
-function fnv1a(state: number, data: Uint8Array): number {
-  let hash = state;
-  for (let i = 0; i < data.byteLength; i++) hash = Math.imul(hash ^ data[i]!, 0x01000193) >>> 0;
-  return hash;
-}
-const FNV_START = 0x811c9dc5;
-
-/** What the server saw of one request. */
-interface Seen {
-  method: string;
-  path: string;
-  headers: Headers;
-  size: number;
-  checksum: number;
-  /** Whether the reader was at EOF when the answer went out. */
-  eof: boolean;
-}
-
-/** The request's body: chunked, Content-Length, or none (a request without either has none). */
-function requestBody(reader: StreamReader, headers: Headers): ReadableStream<Uint8Array> {
-  if (/(^|,)\s*chunked\s*$/i.test(headers.get('transfer-encoding') ?? '')) return chunkedBody(reader);
-  return lengthBody(reader, Number(headers.get('content-length') ?? 0));
-}
-
-/**
- * An HTTP/1.1 server's connection: requests one after another (keep-alive) until the client
- * closes or asks to; each answer is a line with what the server received. `/after-eof` waits for
- * the client's EOF (a half-close) before it answers.
- */
-function uploadServer(seen: Seen[]) {
-  return async (reader: StreamReader, writer: StreamWriter): Promise<void> => {
-    try {
-      for (;;) {
-        let head: string;
-        try {
-          head = text(await reader.readuntil('\r\n\r\n'));
-        } catch (error) {
-          // The client closed between requests: the normal end of a keep-alive connection.
-          if (error instanceof IncompleteReadError && error.partial.byteLength === 0) return;
-          throw error;
-        }
-        const [requestLine = '', ...lines] = head.split('\r\n').filter((line) => line !== '');
-        const [method = '', path = ''] = requestLine.split(' ');
-        const headers = new Headers();
-        for (const line of lines) headers.append(line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim());
-        if (headers.get('expect')?.toLowerCase() === '100-continue') {
-          writer.write('HTTP/1.1 100 Continue\r\n\r\n');
-          await writer.drain();
-        }
-        let size = 0;
-        let checksum = FNV_START;
-        for await (const chunk of requestBody(reader, headers)) {
-          size += chunk.byteLength;
-          checksum = fnv1a(checksum, chunk);
-        }
-        if (path === '/after-eof') assert.is((await reader.read()).byteLength, 0, 'nothing after the request but EOF');
-        seen.push({ method, path, headers, size, checksum, eof: reader.atEof() });
-        const close = path === '/after-eof' || headers.get('connection')?.toLowerCase() === 'close';
-        const body = `${method} ${path}: ${size} bytes, fnv1a ${checksum.toString(16)}${reader.atEof() ? ', after EOF' : ''}\n`;
-        writer.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${close ? 'Connection: close\r\n' : ''}\r\n${body}`);
-        await writer.drain();
-        if (close) return;
-      }
-    } finally {
-      writer.close();
-      await writer.waitClosed().catch(() => {});
-    }
-  };
-}
 
 /** Runs `body` against a fresh upload server, then closes it and checks that nothing leaked. */
 async function withServer(body: (port: number, seen: Seen[]) => Promise<void>): Promise<void> {
