@@ -1,15 +1,17 @@
 /**
  * A real nginx, started by the spec (not as a daemon, one process, everything in a temp dir) on
  * loopback ports from the OS, plain and https with the test CA of spec/fixtures/tls; the
- * HTTP/1.1 client of `examples/http-client.ts` and `examples/get-http-headers.ts` against it.
- * Runs on Node, Deno and Bun.
+ * HTTP/1.1 client of `examples/http-client.ts` and `examples/get-http-headers.ts` against it,
+ * and nginx as a proxy in front of a server on `startServer`. Runs on Node, Deno and Bun.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { bodyOf, decoded, HttpClient, readHead, type HttpResponse } from '../examples/http-client.js';
-import { accepts, freePort, peerLeakFree, runExample, startPeer, type PeerProcess } from './_peer-process.js';
-import { openConnection, runtime } from './_runtime.js';
+import { accepts, freePort, peerLeakFree, runExample, runPeer, startPeer, type PeerProcess } from './_peer-process.js';
+import type { Server } from '../lib/index.js';
+import { FNV_START, fnv1a, uploadServer, type Seen } from './_http-upload-server.js';
+import { openConnection, runtime, startServer } from './_runtime.js';
 import { CA, fixturePath } from './_tls.js';
 import { tempDir, text, within } from './_loopback.js';
 
@@ -25,9 +27,12 @@ interface Nginx {
   port: number;
   tlsPort: number;
   dir: ReturnType<typeof tempDir>;
+  /** The server on startServer that nginx proxies /proxy/ to, and what it saw. */
+  upstream: Server;
+  upstreamSeen: Seen[];
 }
 
-function config(dir: ReturnType<typeof tempDir>, port: number, tlsPort: number): string {
+function config(dir: ReturnType<typeof tempDir>, port: number, tlsPort: number, upstreamPort: number): string {
   const path = dir.path('');
   return `
 # One process (no workers to switch user or to outlive a kill of the pid), all paths in ${path}.
@@ -45,6 +50,11 @@ http {
   scgi_temp_path ${path}/scgi;
   default_type text/plain;
   keepalive_requests 1000;
+  # Our server behind nginx, on kept-alive connections.
+  upstream ours {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 4;
+  }
   server {
     listen 127.0.0.1:${port};
     listen 127.0.0.1:${tlsPort} ssl;
@@ -65,6 +75,14 @@ http {
       sub_filter 'never-present' 'x';
       sub_filter_types *;
     }
+    # Request bodies go on as they come (chunked stays chunked), over HTTP/1.1 kept alive.
+    location /proxy/ {
+      proxy_pass http://ours;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_request_buffering off;
+      client_max_body_size 100m;
+    }
   }
 }
 `;
@@ -72,6 +90,8 @@ http {
 
 async function startNginx(): Promise<Nginx> {
   const dir = tempDir();
+  const upstreamSeen: Seen[] = [];
+  const upstream = await startServer(uploadServer(upstreamSeen), '127.0.0.1', 0);
   try {
     for (const folder of ['', 'gzip/', 'chunked/']) {
       mkdirSync(dir.path(`www/${folder}`), { recursive: true });
@@ -79,12 +99,15 @@ async function startNginx(): Promise<Nginx> {
     }
     const port = await freePort();
     const tlsPort = await freePort();
-    writeFileSync(dir.path('nginx.conf'), config(dir, port, tlsPort));
+    const upstreamPort = (upstream.sockets[0]!.getsockname() as [string, number])[1];
+    writeFileSync(dir.path('nginx.conf'), config(dir, port, tlsPort, upstreamPort));
     const args = ['-p', dir.path(''), '-c', dir.path('nginx.conf'), '-e', dir.path('error.log'), '-g', 'daemon off;'];
     const peer = await startPeer('nginx', args, { ready: async () => (await accepts({ port })) && (await accepts({ port: tlsPort })) });
-    return { peer, port, tlsPort, dir };
+    return { peer, port, tlsPort, dir, upstream, upstreamSeen };
   } catch (error) {
     dir.remove();
+    upstream.close();
+    await upstream.waitClosed();
     throw error;
   }
 }
@@ -228,6 +251,50 @@ for (const https of [false, true]) {
     ]);
   });
 
+  test('as a proxy, nginx keeps its connections to a server on startServer alive', async () => {
+    const nginx = await server();
+    // nginx keeps its upstream connection open after it (so our server holds a descriptor for
+    // it), before the count of descriptors that withClient checks.
+    const warmUp = await HttpClient.connect(`http://127.0.0.1:${nginx.port}`);
+    try {
+      assert.is((await within(warmUp.request('GET', '/proxy/warm-up'))).status, 200);
+    } finally {
+      await warmUp.close();
+    }
+    await withClient(https, async (http) => {
+      const before = nginx.upstreamSeen.length;
+      for (let i = 1; i <= 6; i++) {
+        const response = await http.request('GET', `/proxy/${name}/${i}`);
+        assert.is(response.status, 200);
+        assert.is(text(response.body), `GET /proxy/${name}/${i}: 0 bytes, fnv1a ${FNV_START.toString(16)}\n`);
+      }
+      const mine = nginx.upstreamSeen.slice(before);
+      assert.equal(mine.map((seen) => seen.path), [1, 2, 3, 4, 5, 6].map((i) => `/proxy/${name}/${i}`));
+      assert.is(new Set(mine.map((seen) => seen.connection)).size, 1, 'one upstream connection for all six');
+    });
+  });
+
+  test('through nginx to a server on startServer: chunked and 10 MiB uploads from curl', async () => {
+    const nginx = await server();
+    const data = new Uint8Array(10 * 1024 * 1024);
+    for (let i = 0; i < data.byteLength; i++) data[i] = (i * 13 + (i >>> 12)) & 0xff;
+    const file = nginx.dir.path(`upload-${name}.bin`);
+    writeFileSync(file, data);
+    const checksum = fnv1a(FNV_START, data).toString(16);
+    const base = https ? `https://localhost:${nginx.tlsPort}` : `http://127.0.0.1:${nginx.port}`;
+    const tls = https ? ['--cacert', fixturePath('ca'), '--resolve', `localhost:${nginx.tlsPort}:127.0.0.1`] : [];
+    for (const [path, extra] of [['chunked', ['-H', 'Transfer-Encoding: chunked']], ['length', []]] as const) {
+      const before = nginx.upstreamSeen.length;
+      const outcome = await runPeer('curl', ['-sS', '--fail', ...tls, ...extra, '--data-binary', `@${file}`, `${base}/proxy/${name}/${path}`], { ms: LIMIT_MS });
+      assert.is(outcome.stderr, '');
+      assert.is(outcome.stdout, `POST /proxy/${name}/${path}: ${data.byteLength} bytes, fnv1a ${checksum}\n`);
+      const seen = nginx.upstreamSeen.slice(before);
+      assert.is(seen.length, 1);
+      if (path === 'chunked') assert.is(seen[0]!.headers.get('transfer-encoding'), 'chunked', 'nginx passed the body on chunked');
+      else assert.is(seen[0]!.headers.get('content-length'), String(data.byteLength));
+    }
+  });
+
   if (https) {
     test.after(async () => {
       const starting = nginx;
@@ -239,6 +306,8 @@ for (const https of [false, true]) {
         assert.ok(!running.peer.running, 'nginx stopped');
       } finally {
         running.dir.remove();
+        running.upstream.close();
+        await within(running.upstream.waitClosed());
       }
     });
   }
