@@ -71,6 +71,26 @@ sServerSuite('verifies the certificate against the test CA and talks through TLS
   }
 });
 
+sServerSuite('TLS 1.2: s_server limited to it, our client still verifies and talks', async () => {
+  const { peer, port } = await sServer(['-tls1_2']);
+  try {
+    await peerLeakFree(async () => {
+      const [reader, writer] = await within(openConnection('127.0.0.1', port, { ssl: CLIENT, serverHostname: 'localhost' }));
+      try {
+        writer.write('over TLS 1.2\n');
+        assert.is(text(await within(reader.readline(), LIMIT_MS)), '2.1 SLT revo\n');
+      } finally {
+        writer.close();
+        await within(writer.waitClosed()).catch(() => {});
+      }
+    });
+    await peer.waitFor(/^CONNECTION CLOSED$/m);
+    assert.match(peer.stderr(), /^Protocol version: TLSv1\.2$/m);
+  } finally {
+    await peer.stop();
+  }
+});
+
 sServerSuite('mutual TLS: s_server requires a client certificate and verifies ours', async () => {
   const { peer, port } = await sServer(['-Verify', '1', '-CAfile', fixturePath('ca'), '-verify_return_error']);
   try {
@@ -123,6 +143,14 @@ ourServer('openssl s_client verifies our certificate and gets an answer', async 
     assert.is(outcome.code, 0, outcome.stderr);
     assert.is(outcome.stdout, 'HELLO FROM S_CLIENT\n');
     assert.match(outcome.stderr, /depth=0 CN = localhost\nverify return:1/);
+  });
+});
+
+ourServer('TLS 1.2: openssl s_client limited to it gets an answer', async () => {
+  await withServer(SERVER, upper, async (port) => {
+    const outcome = await runPeer('openssl', ['s_client', '-tls1_2', '-connect', `127.0.0.1:${port}`, ...S_CLIENT_VERIFY, '-quiet', '-ign_eof'], { input: 'tls 1.2\n', ms: LIMIT_MS });
+    assert.is(outcome.code, 0, outcome.stderr);
+    assert.is(outcome.stdout, 'TLS 1.2\n');
   });
 });
 
