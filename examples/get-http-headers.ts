@@ -8,7 +8,7 @@
  * it trust their test CA). Unlike the Python, a port in the URL is used (the specs serve on a
  * port the system picks).
  */
-import { openConnection } from '../lib/runtime/node.js';
+import { openConnection } from 'asyncio-streams';
 
 async function printHttpHeaders(address: string): Promise<void> {
   const url = new URL(address);

@@ -2,7 +2,7 @@
  * The reader on its own: lines, length-prefixed frames and the errors CPython raises, from
  * in-memory streams. Run with `npx tsx examples/reader-demo.ts`.
  */
-import { IncompleteReadError, LimitOverrunError, StreamReader } from '../lib/index.js';
+import { IncompleteReadError, LimitOverrunError, StreamReader } from 'asyncio-streams';
 
 const text = new TextDecoder();
 const show = (bytes: Uint8Array) => JSON.stringify(text.decode(bytes));

@@ -8,7 +8,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { openConnection } from '../lib/runtime/node.js';
+import { openConnection } from 'asyncio-streams';
 
 /** Where the lines go: `console.log` by default, a labelled log in the demo. */
 type Print = (line: string) => void;

@@ -10,7 +10,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { startServer, type Server, type StreamReader, type StreamWriter } from '../lib/runtime/node.js';
+import { startServer, type Server, type StreamReader, type StreamWriter } from 'asyncio-streams';
 
 /** Where the lines go: `console.log` by default, a labelled log in the demo. */
 type Print = (line: string) => void;

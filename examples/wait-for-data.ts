@@ -5,7 +5,7 @@
  *
  * Run with `npx tsx examples/wait-for-data.ts`.
  */
-import { openConnection, socketpair } from '../lib/runtime/node.js';
+import { openConnection, socketpair } from 'asyncio-streams';
 
 async function waitForData(): Promise<void> {
   // Create a pair of connected sockets.

@@ -2,6 +2,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -306,6 +308,23 @@ demo('runs the echo server and client against each other and exits 0', async () 
   assert.is(printed.length, 8);
 });
 
+const copyable = suite('examples/ as files to copy');
+
+copyable("every example imports the library as 'asyncio-streams', never by a path into lib/", () => {
+  const files = readdirSync(join(root, 'examples')).filter((name) => name.endsWith('.ts'));
+  assert.ok(files.length >= 9, files.join(', '));
+  for (const name of files) {
+    const source = readFileSync(join(root, 'examples', name), 'utf8');
+    // An import may span lines; `[^;]` does.
+    const imports = [...source.matchAll(/^import\s[^;]*?\sfrom '([^']+)';/gm)].map((match) => match[1]!);
+    assert.ok(imports.length > 0, `${name} imports something`);
+    for (const specifier of imports) {
+      assert.ok(specifier === 'asyncio-streams' || specifier.startsWith('node:') || /^\.\/[\w-]+\.js$/.test(specifier), `${name} imports ${specifier}`);
+    }
+  }
+});
+
+copyable.run();
 echoClient.run();
 echoServer.run();
 httpHeaders.run();
