@@ -178,6 +178,8 @@ export class NodeSocket implements Transport {
   readonly writable: WritableStream<Uint8Array>;
   #writeController!: WritableStreamDefaultController;
   #writeDone = false;
+  /** Our side was ended because the peer ended its own: later writes are dropped. */
+  #endedAfterPeer = false;
   /** Chunks written this tick, sent together at its end. */
   #batch: Uint8Array[] = [];
   #batchBytes = 0;
@@ -318,7 +320,7 @@ export class NodeSocket implements Transport {
    * socket is full, closed, ending or upgraded, or a sink write waits for it to drain.
    */
   tryWrite(chunk: Uint8Array): boolean {
-    if (this.#writeDone || this.#drainWaiter !== null || this.#socket.destroyed || this.#isFull()) return false;
+    if (this.#writeDone || this.#endedAfterPeer || this.#drainWaiter !== null || this.#socket.destroyed || this.#isFull()) return false;
     // A chunk that alone passes the mark goes through the writable, whose queue counts it until
     // the socket takes it, so that drain() waits for it.
     const socket = this.#socket;
@@ -487,10 +489,7 @@ export class NodeSocket implements Transport {
           socket.destroy(error as Error);
           return;
         }
-        if (keepOpen !== true) {
-          this.#flush();
-          socket.end();
-        }
+        if (keepOpen !== true) this.#endAfterPeer();
       },
     };
     socket.on('data', listeners.data);
@@ -603,10 +602,20 @@ export class NodeSocket implements Transport {
     } else if (this.#tls !== null) {
       // TLS cannot half-close: the peer's close_notify ends our side too, as CPython's SSL
       // transport does (and the protocol path, whose eofReceived() says so).
-      this.#flush();
-      this.#socket.end();
+      this.#endAfterPeer();
     }
   };
+
+  /**
+   * Ends our side because the peer ended its own (a protocol that did not keep it open, or
+   * TLS): what is written later is dropped, as CPython drops writes to a closing transport,
+   * instead of failing the connection with "write after end".
+   */
+  #endAfterPeer(): void {
+    this.#flush();
+    this.#endedAfterPeer = true;
+    this.#socket.end();
+  }
 
   /** Ends `readable`: closed when `error` is null, else errored with it. */
   #finishReadable(error: unknown): void {
@@ -639,6 +648,7 @@ export class NodeSocket implements Transport {
     }
     const socket = this.#socket;
     if (this.#isClosed || socket.destroyed) throw this.#error ?? socketClosedError();
+    if (this.#endedAfterPeer) return undefined;
     if (this.#send(chunk)) return undefined;
     return new Promise<void>((resolve, reject) => {
       this.#drainWaiter = { resolve, reject };
@@ -689,6 +699,7 @@ export class NodeSocket implements Transport {
     if (this.#isClosed || socket.destroyed) {
       return this.#error === null ? Promise.resolve() : Promise.reject(this.#error);
     }
+    if (this.#endedAfterPeer) return Promise.resolve();
     this.#flush();
     return new Promise<void>((resolve, reject) => {
       socket.end((error?: Error | null) => {
