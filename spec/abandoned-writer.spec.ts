@@ -57,7 +57,7 @@ function captureWarnings(): { warnings: string[]; restore(): void } {
 
 const abandoned = suite('An abandoned server writer');
 
-abandoned('20 clients whose callback dropped its writer unclosed leave no server descriptor after GC, each warned of', async () => {
+abandoned('20 clients whose callback dropped its writer and reader unclosed leave no server descriptor after GC, each warned of', async () => {
   const watch = watchUnhandled();
   const capture = captureWarnings();
   const server = await startServer((_reader, writer) => {
@@ -67,11 +67,12 @@ abandoned('20 clients whose callback dropped its writer unclosed leave no server
     const baseline = openSockets();
     for (let i = 0; i < 20; i += 1) assert.is(await visitAndLeave(portOf(server)), 'hello\n');
     await sleep(50);
-    assert.ok(openSockets() >= baseline + 20, 'without GC the server still holds the 20 sockets');
+    const unclosed = (): number => capture.warnings.filter((warning) => warning.startsWith('unclosed <StreamWriter transport=')).length;
+    // A collection may come on its own meanwhile; only collections close these sockets.
+    assert.ok(openSockets() >= baseline + 20 - unclosed(), 'the server holds every socket whose writer and reader were not collected');
     await collectUntil(() => openSockets() <= baseline);
-    assert.is(openSockets(), baseline, 'every server socket is closed once its writer is collected');
-    const unclosed = capture.warnings.filter((warning) => warning.startsWith('unclosed <StreamWriter transport='));
-    assert.is(unclosed.length, 20, capture.warnings.join('\n'));
+    assert.is(openSockets(), baseline, 'every server socket is closed once its writer and reader are collected');
+    assert.is(unclosed(), 20, capture.warnings.join('\n'));
   } finally {
     capture.restore();
     server.close();

@@ -469,9 +469,11 @@ closing('closeClients(): what the server queued still arrives, then EOF; the han
 closing('abortClients(): clients are cut off at once, what was queued is dropped, handlers and waitClosed end', () =>
   leakFree(async () => {
     const ends: unknown[] = [];
+    let started = 0;
     const big = pattern(32 * 1024 * 1024, 5);
     const server = await startServer(async (reader, writer) => {
       writer.write(big);
+      started += 1;
       try {
         await writer.drain();
         ends.push(await reader.readexactly(1_000_000));
@@ -482,6 +484,8 @@ closing('abortClients(): clients are cut off at once, what was queued is dropped
     try {
       const clients = await Promise.all([1, 2, 3].map(() => openConnection('127.0.0.1', portOf(server))));
       for (const [, writer] of clients) writer.write('never read by the server: makes the abort a reset');
+      // Every handler is mid-write (each copied its 32 MiB, which takes a while on a busy machine).
+      await until(() => started === 3);
       await sleep(50);
       server.close();
       server.abortClients();
