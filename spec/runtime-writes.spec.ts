@@ -328,17 +328,47 @@ async function countWhileCollecting(reader: StreamReader): Promise<number> {
   return total;
 }
 
-lifetime('a client that keeps only its reader reads a whole slow stream through forced GCs', async () => {
+/** Records the `unclosed <StreamWriter` warnings of abandoned connections until `restore()`. */
+function captureUnclosed(): { count(): number; restore(): void } {
+  const original = console.warn;
+  let unclosed = 0;
+  console.warn = (...args: unknown[]) => {
+    if (String(args[0]).startsWith('unclosed <StreamWriter')) unclosed += 1;
+    else original(...args);
+  };
+  return { count: () => unclosed, restore: () => void (console.warn = original) };
+}
+
+/** Collects garbage until `done()` holds (finalizers run in later turns); gives up after `ms`. */
+async function collectUntil(done: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) {
+    collectGarbage();
+    await sleep(10);
+  }
+}
+
+lifetime('a client that keeps only its reader reads a whole slow stream through forced GCs; dropped, it is closed', async () => {
+  const unclosed = captureUnclosed();
   const server = await startServer((_reader: StreamReader, writer: StreamWriter) => sendSlowly(writer), '127.0.0.1', 0);
   try {
-    const [reader] = await within(openConnection('127.0.0.1', portOf(server)));
-    assert.is(await within(countWhileCollecting(reader), 20_000), SLOW_TOTAL);
+    const total = await (async () => {
+      const [reader] = await within(openConnection('127.0.0.1', portOf(server)));
+      return within(countWhileCollecting(reader), 20_000);
+    })();
+    assert.is(total, SLOW_TOTAL);
+    assert.is(unclosed.count(), 0, 'not closed while its reader was referenced');
+    // Now nothing can reach the connection: a collection closes it, with the warning.
+    await collectUntil(() => unclosed.count() === 1);
+    assert.is(unclosed.count(), 1);
   } finally {
+    unclosed.restore();
     await stop(server);
   }
 });
 
-lifetime('a handler that only reads, and drops its writer, reads a whole slow stream through forced GCs', async () => {
+lifetime('a handler that only reads, and drops its writer, reads a whole slow stream through forced GCs; then it is closed', async () => {
+  const unclosed = captureUnclosed();
   let counted!: (total: number) => void;
   const total = new Promise<number>((resolve) => (counted = resolve));
   // Not async: nothing of the server's keeps the writer while the reading goes on.
@@ -349,7 +379,11 @@ lifetime('a handler that only reads, and drops its writer, reads a whole slow st
   try {
     await within(sendSlowly(writer), 20_000);
     assert.is(await within(total, 20_000), SLOW_TOTAL);
+    assert.is(unclosed.count(), 0, 'not closed while its reader was referenced');
+    await collectUntil(() => unclosed.count() === 1);
+    assert.is(unclosed.count(), 1, "the server's end, once its reader is dropped, is closed at a collection");
   } finally {
+    unclosed.restore();
     writer.close();
     await stop(server);
   }
