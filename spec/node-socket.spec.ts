@@ -238,6 +238,17 @@ readable('pauses the socket while its queue is full and resumes when it is read'
   }
 });
 
+readable('says what it connects when printed (as in the warning for an abandoned connection)', async () => {
+  const c = await connected();
+  try {
+    assert.match(String(c.socket), /^<NodeSocket 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+>$/);
+    await c.socket.close();
+    assert.match(String(c.socket), /^<NodeSocket 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ closed>$/);
+  } finally {
+    await c.close();
+  }
+});
+
 readable('is a locked stream once the data goes to a protocol: still a ReadableStream, unreadable', async () => {
   const c = await connected();
   try {

@@ -526,6 +526,15 @@ export class NodeSocket implements Transport {
     }
   }
 
+  /** What the socket connects, for warnings and logs: `<NodeSocket 127.0.0.1:5000 -> 127.0.0.1:8888 tls>`. */
+  toString(): string {
+    const { localAddress, remoteAddress } = this.#info();
+    const info = ['NodeSocket', `${localAddress ?? '?'} -> ${remoteAddress ?? '?'}`];
+    if (this.#tls !== null) info.push('tls');
+    if (this.#isClosed) info.push('closed');
+    return `<${info.join(' ')}>`;
+  }
+
   #info(): SocketInfo {
     const socket = this.#tls?.raw ?? this.#socket;
     const address = socket as Partial<NetSocket>;
