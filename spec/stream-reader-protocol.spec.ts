@@ -187,6 +187,7 @@ server('calls the client callback with the reader and a writer over the transpor
   w.write('hello');
   await tick();
   assert.equal(written, ['hello']);
+  w.close();
 });
 
 server('reports a callback that throws and closes its connection (CPython gh-155941)', async () => {
@@ -266,6 +267,7 @@ server('leaves the connection alone when the callback returns normally', async (
   }).connectionMade(transport);
   await tick();
   assert.equal(calls, []);
+  await transport.close();
 });
 
 server.run();

@@ -350,6 +350,7 @@ info('answers from extra, then from the transport, else the default', () => {
   assert.is(writer.getExtraInfo('sslcontext', null), null);
   assert.is(writer.getExtraInfo('nope', 5), 5);
   assert.is(writer.transport, transport);
+  writer.close();
 });
 
 info('has no transport for a bare writable', () => {
