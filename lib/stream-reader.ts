@@ -743,10 +743,14 @@ export class StreamReader {
     const signal = signalOf(options);
     if (this.#exception !== null) throw this.#exception;
     signal?.throwIfAborted();
+    const buffer = this.#buffer;
     let found = this.#findUntil(separators, 0);
     while (found < 0) {
+      // Where the search stopped, as a stream position: a read that needs no wait (a nowait
+      // call) may take bytes meanwhile, and an offset into the buffer would then skip new ones.
+      const searched = buffer.position + ~found;
       await this.#waitForData('readuntil', signal);
-      found = this.#findUntil(separators, ~found);
+      found = this.#findUntil(separators, Math.max(0, searched - buffer.position));
     }
     return this.#take(found);
   }
