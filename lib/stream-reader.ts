@@ -572,7 +572,7 @@ export class StreamReader {
       if (this.#buffer.length < n && !this.#eof) {
         // Allocated once, and the bytes that arrive are copied straight into it (see #fillDirect()).
         const result = new Uint8Array(n);
-        await this.#fillDirect(result, signal);
+        await this.#fillDirect('readexactly', result, signal);
         return result;
       }
     }
@@ -599,7 +599,7 @@ export class StreamReader {
    * `readexactly()` uses it only up to `DIRECT_MAX`, so a huge length prefix does not allocate
    * before its bytes arrive. The bytes go back to the buffer if the read fails.
    */
-  async #fillDirect(result: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+  async #fillDirect(functionName: string, result: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     const buffer = this.#buffer;
     const n = result.length;
     const direct: DirectRead = { result, filled: buffer.length };
@@ -612,7 +612,7 @@ export class StreamReader {
           this.#direct = null;
           throw new IncompleteReadError(result.slice(0, direct.filled), n);
         }
-        await this.#waitForData('readexactly', signal);
+        await this.#waitForData(functionName, signal);
       }
     } catch (error) {
       if (this.#direct === direct) {
@@ -707,7 +707,7 @@ export class StreamReader {
       this.#copyInto(target, n);
       return;
     }
-    await this.#fillDirect(target, signal);
+    await this.#fillDirect('readexactlyInto', target, signal);
   }
 
   /** Copies the first `count` buffered bytes to the front of `target` and consumes them. */
