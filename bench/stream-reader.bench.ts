@@ -93,6 +93,44 @@ function handOver<T>(value: T): Promise<T> {
   return Promise.resolve(value);
 }
 
+/**
+ * The floor of any `for await` over lines: `sync-indexof`'s work per line, done in a
+ * hand-written iterator whose `next()` returns `Promise.resolve({ value, done })`.
+ */
+function syncLines(chunks: readonly Uint8Array[]): AsyncIterableIterator<Uint8Array> {
+  let index = 0;
+  let from = 0;
+  let carry: Uint8Array | null = null;
+  const lines: AsyncIterableIterator<Uint8Array> = {
+    next(): Promise<IteratorResult<Uint8Array>> {
+      while (index < chunks.length) {
+        const chunk = chunks[index]!;
+        const end = chunk.indexOf(10, from);
+        if (end !== -1) {
+          let line = chunk.subarray(from, end + 1);
+          if (carry) {
+            line = concat(carry, line);
+            carry = null;
+          }
+          from = end + 1;
+          return Promise.resolve({ value: line, done: false });
+        }
+        if (from < chunk.length) carry = carry ? concat(carry, chunk.subarray(from)) : chunk.slice(from);
+        index++;
+        from = 0;
+      }
+      if (carry) {
+        const value = carry;
+        carry = null;
+        return Promise.resolve({ value, done: false });
+      }
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]: () => lines,
+  };
+  return lines;
+}
+
 async function readAllLines(reader: StreamReader): Promise<Outcome> {
   let lines = 0;
   let bytes = 0;
@@ -138,6 +176,29 @@ const readlinePasses: Record<string, Pass> = {
     let lines = 0;
     let bytes = 0;
     for await (const line of StreamReader.from(defaultStream(chunks))) {
+      lines++;
+      bytes += line.length;
+    }
+    return { bytes, items: lines };
+  },
+
+  async 'ours-nowait'({ chunks }) {
+    const reader = StreamReader.from(defaultStream(chunks));
+    let lines = 0;
+    let bytes = 0;
+    for (;;) {
+      const line = reader.readlineNowait() ?? (await reader.readline());
+      if (line.length === 0) break;
+      lines++;
+      bytes += line.length;
+    }
+    return { bytes, items: lines };
+  },
+
+  async 'hand-iterator'({ chunks }) {
+    let lines = 0;
+    let bytes = 0;
+    for await (const line of syncLines(chunks)) {
       lines++;
       bytes += line.length;
     }
