@@ -341,9 +341,14 @@ export class StreamReader {
       throw new TypeError(`feedData() data must be a Uint8Array, got ${typeof data}`);
     }
     if (data.length === 0) return;
-    if (handedOver && this.#buffer.length === 0 && this.#direct === null && ownsItsBuffer(data)) {
-      // A plain view: a Node Buffer's slice() would share memory where a result's must copy.
-      this.#buffer.adopt(new Uint8Array(data.buffer));
+    if (handedOver && this.#buffer.length === 0 && ownsItsBuffer(data)) {
+      // A direct read takes its part; the rest stays where it arrived, with no copy. A plain
+      // view: a Node Buffer's slice() would share memory where a result's must copy.
+      const taken = this.#toDirect(data);
+      if (taken < data.length) {
+        this.#buffer.adopt(new Uint8Array(data.buffer));
+        this.#buffer.start = taken;
+      }
     } else {
       this.#append(data);
     }
@@ -918,19 +923,25 @@ export class StreamReader {
     return this.#buffer.length + (this.#direct?.filled ?? 0);
   }
 
-  /** Adds arrived bytes: to a waiting large `readexactly()` first, the rest to the buffer. */
+  /** Adds arrived bytes: to a direct read being filled first, the rest to the buffer. */
   #append(data: Uint8Array): void {
+    const taken = this.#toDirect(data);
+    if (taken < data.length) this.#buffer.append(taken === 0 ? data : data.subarray(taken));
+  }
+
+  /**
+   * Copies the front of arrived bytes into the direct read being filled (a large
+   * `readexactly()`, a `readexactlyInto()`), if any. Returns how many it took.
+   */
+  #toDirect(data: Uint8Array): number {
     const direct = this.#direct;
-    if (direct !== null) {
-      const count = Math.min(data.length, direct.result.length - direct.filled);
-      direct.result.set(count === data.length ? data : data.subarray(0, count), direct.filled);
-      direct.filled += count;
-      // The buffer is empty while a direct read fills: its next byte comes after these.
-      this.#buffer.position += count;
-      if (count === data.length) return;
-      data = data.subarray(count);
-    }
-    this.#buffer.append(data);
+    if (direct === null) return 0;
+    const count = Math.min(data.length, direct.result.length - direct.filled);
+    direct.result.set(count === data.length ? data : data.subarray(0, count), direct.filled);
+    direct.filled += count;
+    // The buffer is empty while a direct read fills: its next byte comes after these.
+    this.#buffer.position += count;
+    return count;
   }
 
   #take(count: number): Uint8Array {
@@ -1067,8 +1078,11 @@ export class StreamReader {
       const buffer = this.#buffer;
       if (value.byteLength === 0) {
         this.#spare = filled;
-      } else if (buffer.length === 0 && this.#direct === null && filled.length >= PULL_SIZE) {
+      } else if (buffer.length === 0 && filled.length >= PULL_SIZE) {
+        // A direct read copies its part out; the rest is read where it landed.
+        const taken = this.#toDirect(value);
         const previous = buffer.swap(filled, value.byteLength);
+        buffer.start = taken;
         if (previous.length >= PULL_SIZE) this.#spare = previous;
       } else {
         this.#append(value);
