@@ -203,6 +203,21 @@ eachSource(line, 'mixes with readline() and for await: every line once, in order
   assert.ok(h.reader.atEof());
 });
 
+eachSource(line, 'for await yields a buffered line through an already settled promise (no waiting frame)', async (source) => {
+  const h = source.open();
+  await pullIn(h, 'a\nb\n');
+  const lines = h.reader[Symbol.asyncIterator]();
+  const order: string[] = [];
+  const next = lines.next().then((result) => order.push(`line ${text(result.value as Uint8Array)}`));
+  void Promise.resolve().then(() => order.push('first microtask'));
+  await next;
+  assert.equal(order, ['line a\n', 'first microtask'], 'settled before any other job ran');
+  h.feedEof();
+  const rest: string[] = [];
+  for await (const value of lines) rest.push(text(value));
+  assert.equal(rest, ['b\n']);
+});
+
 line.run();
 
 const until = suite('StreamReader.readuntilNowait');
