@@ -685,7 +685,7 @@ export class StreamReader {
    * @param options `{ signal }`; after an abort every byte not yet returned is in the buffer
    *   again (what `view` holds then is unspecified)
    * @throws {IncompleteReadError} when EOF comes first; `partial` is a copy of the bytes
-   *   received, which are also at the front of `view`; the buffer is emptied
+   *   received (what `view` holds then is unspecified); the buffer is emptied
    * @throws {TypeError} when `view` is not an `ArrayBufferView`
    * @throws {Error} when another read is already waiting
    * @throws the stored exception

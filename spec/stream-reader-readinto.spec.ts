@@ -108,7 +108,7 @@ eachSource(readinto, 'rejects with the stored exception, even with bytes buffere
   assertSameError(await rejection(h.reader.readinto(new Uint8Array(0))), boom, 'even an empty view, as read(0)');
 });
 
-eachSource(readinto, 'a second read that must wait is the single-waiter Error, for either of the two', async (source) => {
+eachSource(readinto, 'a readinto() that must wait while another read waits is the single-waiter Error, and the waiting read is unharmed', async (source) => {
   const h = source.open();
   const first = track(h.reader.readline());
   await tick();
