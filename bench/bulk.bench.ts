@@ -50,6 +50,18 @@ const RECEIVERS: Receiver[] = [
     node: 'ours-pull',
     standard: true,
   },
+  {
+    id: 'ours-readinto',
+    label: 'ours: `startServer()`, loop `await reader.readinto(frame)` into one reused 64 KiB buffer until 0',
+    node: 'ours-readinto',
+    standard: true,
+  },
+  {
+    id: 'ours-exactly-into',
+    label: 'ours: `startServer()`, loop `await reader.readexactlyInto(frame)`, one reused 64 KiB buffer',
+    node: 'ours-exactly-into',
+    standard: true,
+  },
   { id: 'net', label: "raw `node:net`, `socket.on('data')` counting bytes: the limit", node: 'net', standard: true },
   { id: 'toweb', label: '`Duplex.toWeb(socket).readable`, default reader `read()` loop (reference)', node: 'toweb', standard: true },
   {
@@ -171,6 +183,8 @@ export const benchmark: Benchmark = {
       ratios: [
         { label: 'ours / raw net', numerator: 'ours', denominator: 'net', target: { min: 0.8 } },
         { label: 'ours-pull / raw net', numerator: 'ours-pull', denominator: 'net', target: { min: 0.8 } },
+        { label: 'ours-readinto / raw net', numerator: 'ours-readinto', denominator: 'net', target: { min: 0.85 } },
+        { label: 'ours-exactly-into / raw net', numerator: 'ours-exactly-into', denominator: 'net', target: { min: 0.85 } },
         { label: 'toweb / raw net', numerator: 'toweb', denominator: 'net' },
         { label: 'ours / iperf3', numerator: 'ours', denominator: 'iperf3' },
       ],
@@ -290,6 +304,8 @@ function report(options: Options, runs: (BulkRun & { round: number })[]): string
   const ratios: [string, string, string, number | null][] = [
     ['ours / raw net', 'ours', 'net', 0.8],
     ['ours-pull / raw net', 'ours-pull', 'net', 0.8],
+    ['ours-readinto / raw net', 'ours-readinto', 'net', 0.85],
+    ['ours-exactly-into / raw net', 'ours-exactly-into', 'net', 0.85],
     ['toweb / raw net', 'toweb', 'net', null],
     ['ours / iperf3', 'ours', 'iperf3', null],
     ['raw net / iperf3', 'net', 'iperf3', null],

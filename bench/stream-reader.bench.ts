@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StreamReader } from '../lib/index.js';
 import { nodeVariant, pythonVariant, type Benchmark, type Ratio, type Variant } from './_benchmark.js';
 import { frameInput, lineInput, FRAME_COUNT, type ChunkedInput } from './_data.js';
@@ -93,6 +93,44 @@ function handOver<T>(value: T): Promise<T> {
   return Promise.resolve(value);
 }
 
+/**
+ * The floor of any `for await` over lines: `sync-indexof`'s work per line, done in a
+ * hand-written iterator whose `next()` returns `Promise.resolve({ value, done })`.
+ */
+function syncLines(chunks: readonly Uint8Array[]): AsyncIterableIterator<Uint8Array> {
+  let index = 0;
+  let from = 0;
+  let carry: Uint8Array | null = null;
+  const lines: AsyncIterableIterator<Uint8Array> = {
+    next(): Promise<IteratorResult<Uint8Array>> {
+      while (index < chunks.length) {
+        const chunk = chunks[index]!;
+        const end = chunk.indexOf(10, from);
+        if (end !== -1) {
+          let line = chunk.subarray(from, end + 1);
+          if (carry) {
+            line = concat(carry, line);
+            carry = null;
+          }
+          from = end + 1;
+          return Promise.resolve({ value: line, done: false });
+        }
+        if (from < chunk.length) carry = carry ? concat(carry, chunk.subarray(from)) : chunk.slice(from);
+        index++;
+        from = 0;
+      }
+      if (carry) {
+        const value = carry;
+        carry = null;
+        return Promise.resolve({ value, done: false });
+      }
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]: () => lines,
+  };
+  return lines;
+}
+
 async function readAllLines(reader: StreamReader): Promise<Outcome> {
   let lines = 0;
   let bytes = 0;
@@ -138,6 +176,29 @@ const readlinePasses: Record<string, Pass> = {
     let lines = 0;
     let bytes = 0;
     for await (const line of StreamReader.from(defaultStream(chunks))) {
+      lines++;
+      bytes += line.length;
+    }
+    return { bytes, items: lines };
+  },
+
+  async 'ours-nowait'({ chunks }) {
+    const reader = StreamReader.from(defaultStream(chunks));
+    let lines = 0;
+    let bytes = 0;
+    for (;;) {
+      const line = reader.readlineNowait() ?? (await reader.readline());
+      if (line.length === 0) break;
+      lines++;
+      bytes += line.length;
+    }
+    return { bytes, items: lines };
+  },
+
+  async 'hand-iterator'({ chunks }) {
+    let lines = 0;
+    let bytes = 0;
+    for await (const line of syncLines(chunks)) {
       lines++;
       bytes += line.length;
     }
@@ -336,6 +397,41 @@ const workloads = {
   w2: { input: frameInput, passes: readexactlyPasses, warmup: 10, reps: 21 },
 } as const;
 
+/** The other runtimes W1's nowait/`for await` targets are measured on, each running this same file. */
+const OTHER_RUNTIMES: Array<{ id: string; label: string; command: string[] }> = [
+  ...['22', '24', '26'].map((version) => ({
+    id: `node${version}`,
+    label: `Node ${version}`,
+    command: [fileURLToPath(new URL(`../spec/node-versions/node_modules/node-${version}-linux-x64/bin/node`, import.meta.url)), '--import', 'tsx'],
+  })),
+  { id: 'deno', label: 'Deno', command: [fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url)), 'run', '--allow-all', '--sloppy-imports'] },
+  { id: 'bun', label: 'Bun', command: [fileURLToPath(new URL('../node_modules/.bin/bun', import.meta.url))] },
+];
+
+/** W1's variants that the nowait and `for await` targets compare, per runtime. */
+const RUNTIME_COMPARED = ['ours-forawait', 'ours-nowait', 'hand-iterator', 'node-readline', 'sync-indexof'];
+
+/** `runtime:variant`: the variant run by another runtime (see `OTHER_RUNTIMES`). */
+function runtimeVariants(labels: Record<string, string>): Variant[] {
+  return OTHER_RUNTIMES.flatMap((runtime) =>
+    RUNTIME_COMPARED.map((id) => ({
+      id: `${runtime.id}:${id}`,
+      label: `${runtime.label}: ${labels[id]!}`,
+      command: [...runtime.command, fileURLToPath(import.meta.url), 'w1', id],
+    })),
+  );
+}
+
+/** The nowait and `for await` targets on one runtime (`prefix` '' is this Node). */
+function nowaitTargets(prefix: string, name: string): Ratio[] {
+  const id = (variant: string) => `${prefix}${variant}`;
+  return [
+    { label: `${name}: ours-forawait / hand-iterator`, numerator: id('ours-forawait'), denominator: id('hand-iterator'), target: { min: 1 } },
+    { label: `${name}: ours-nowait / node:readline`, numerator: id('ours-nowait'), denominator: id('node-readline'), target: { min: 1 } },
+    { label: `${name}: sync-indexof / ours-nowait`, numerator: id('sync-indexof'), denominator: id('ours-nowait'), target: { max: 1.5 } },
+  ];
+}
+
 function jsVariants(workload: keyof typeof workloads, labels: Record<string, string>): Variant[] {
   return Object.entries(labels).map(([id, label]) => nodeVariant(id, label, import.meta.url, [workload, id]));
 }
@@ -375,6 +471,25 @@ function targets(ours: string, reference: string, refLabel: string, limit: strin
   ];
 }
 
+const W1_LABELS: Record<string, string> = {
+  'ours-push': 'ours, push: `feedData(chunk)`, then `await readline()` for each line that chunk completed',
+  'ours-push-wait':
+    'ours, push: feeder `feedData(chunk)` once per event-loop turn (`setImmediate`), ' +
+    'reader `while ((line = await reader.readline()).length)`',
+  'ours-pull-bytes': 'ours, pull: `StreamReader.from(byte stream)` (BYOB; the source copies each chunk into the view)',
+  'ours-pull-default': 'ours, pull: `StreamReader.from(default ReadableStream)` of the chunks',
+  'ours-forawait': 'ours, pull over the default stream, `for await (const line of reader)` (CPython\'s `async for`)',
+  'node-readline': "`node:readline` over `Readable.from(chunks)`, `rl.on('line')` (yields strings)",
+  'sync-indexof': 'hand-written sync loop: `indexOf(10)`, one `subarray` per line, copies only across chunks',
+  'await-indexof':
+    '`sync-indexof` with each line handed over by `await Promise.resolve(line)`: ' +
+    'the ceiling of any one-`await`-per-line API on this runtime',
+  'ours-nowait': 'ours, pull over the default stream, `reader.readlineNowait() ?? await reader.readline()`',
+  'hand-iterator':
+    '`sync-indexof` in a hand-written async iterator whose `next()` returns `Promise.resolve({ value, done })`, ' +
+    'consumed by `for await`: the floor of any `for await` over lines',
+};
+
 export const benchmark: Benchmark = {
   name: 'stream-reader',
   workloads: [
@@ -391,20 +506,8 @@ export const benchmark: Benchmark = {
         { label: 'M lines/s', per: 'items', scale: 1e6 },
       ],
       variants: [
-        ...jsVariants('w1', {
-          'ours-push': 'ours, push: `feedData(chunk)`, then `await readline()` for each line that chunk completed',
-          'ours-push-wait':
-            'ours, push: feeder `feedData(chunk)` once per event-loop turn (`setImmediate`), ' +
-            'reader `while ((line = await reader.readline()).length)`',
-          'ours-pull-bytes': 'ours, pull: `StreamReader.from(byte stream)` (BYOB; the source copies each chunk into the view)',
-          'ours-pull-default': 'ours, pull: `StreamReader.from(default ReadableStream)` of the chunks',
-          'ours-forawait': 'ours, pull over the default stream, `for await (const line of reader)` (CPython\'s `async for`)',
-          'node-readline': "`node:readline` over `Readable.from(chunks)`, `rl.on('line')` (yields strings)",
-          'sync-indexof': 'hand-written sync loop: `indexOf(10)`, one `subarray` per line, copies only across chunks',
-          'await-indexof':
-            '`sync-indexof` with each line handed over by `await Promise.resolve(line)`: ' +
-            'the ceiling of any one-`await`-per-line API on this runtime',
-        }),
+        ...jsVariants('w1', W1_LABELS),
+        ...runtimeVariants(W1_LABELS),
         ...cpythonVariants('w1', 'each `await readline()`'),
       ],
       ratios: [
@@ -412,6 +515,8 @@ export const benchmark: Benchmark = {
         ...targets('ours-pull-bytes', 'node-readline', 'node:readline', 'sync-indexof'),
         ...targets('ours-pull-default', 'node-readline', 'node:readline', 'sync-indexof'),
         { label: 'ours-forawait / node:readline', numerator: 'ours-forawait', denominator: 'node-readline', target: { min: 1 } },
+        ...nowaitTargets('', `Node ${process.versions.node.split('.')[0]}`),
+        ...OTHER_RUNTIMES.flatMap((runtime) => nowaitTargets(`${runtime.id}:`, runtime.label)),
         { label: 'ours-push-wait / CPython 3.13 sleep(0) feeder', numerator: 'ours-push-wait', denominator: 'cpython313-sleep0' },
         { label: 'ours-push / CPython 3.11 (Debian)', numerator: 'ours-push', denominator: 'cpython311-drain' },
         { label: 'sync-indexof / await-indexof (what one await per line costs)', numerator: 'sync-indexof', denominator: 'await-indexof' },

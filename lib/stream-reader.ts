@@ -12,6 +12,8 @@ const DEFAULT_LIMIT = 65536;
 /** The size of a BYOB read, and the buffer's resting capacity. */
 const PULL_SIZE = 32 * 1024;
 const NEWLINE = 10;
+/** `readline()`'s separator, normalized once. */
+const NEWLINE_SEPARATORS: readonly Uint8Array[] = [new Uint8Array([NEWLINE])];
 /** A waiting `readexactly(n)` with `n` in this range fills its result straight from new data. */
 const DIRECT_MIN = 4 * 1024;
 const DIRECT_MAX = 1024 * 1024;
@@ -65,9 +67,9 @@ function ownsItsBuffer(data: Uint8Array): data is Uint8Array<ArrayBuffer> {
   return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
 }
 
-/** A large `readexactly()` being filled straight from incoming data. */
+/** A large `readexactly()`, or a `readexactlyInto()`, being filled straight from incoming data. */
 interface DirectRead {
-  readonly result: Uint8Array<ArrayBuffer>;
+  readonly result: Uint8Array;
   filled: number;
 }
 
@@ -91,6 +93,24 @@ function validateSize(functionName: string, n: unknown): number {
     throw new TypeError(`${functionName}() size must be an integer, got ${typeof n === 'number' ? n : typeof n}`);
   }
   return n;
+}
+
+/** `readexactly()`'s checks of `n`, in CPython's order after the type check. */
+function exactSize(functionName: string, n: unknown): number {
+  if (validateSize(functionName, n) < 0) throw new RangeError('readexactly size can not be less than zero');
+  return n as number;
+}
+
+/**
+ * The bytes of `view` as a `Uint8Array` over the same memory: any `ArrayBufferView` (a typed
+ * array of any element size, a `DataView`, a Node `Buffer`) receives bytes.
+ */
+function bytesOf(functionName: string, view: unknown): Uint8Array {
+  if (view instanceof Uint8Array) return view;
+  if (!ArrayBuffer.isView(view)) {
+    throw new TypeError(`${functionName}() needs an ArrayBufferView such as a Uint8Array, got ${view === null ? 'null' : typeof view}`);
+  }
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
 function signalOf(options: ReadOptions | undefined): AbortSignal | undefined {
@@ -321,9 +341,14 @@ export class StreamReader {
       throw new TypeError(`feedData() data must be a Uint8Array, got ${typeof data}`);
     }
     if (data.length === 0) return;
-    if (handedOver && this.#buffer.length === 0 && this.#direct === null && ownsItsBuffer(data)) {
-      // A plain view: a Node Buffer's slice() would share memory where a result's must copy.
-      this.#buffer.adopt(new Uint8Array(data.buffer));
+    if (handedOver && this.#buffer.length === 0 && ownsItsBuffer(data)) {
+      // A direct read takes its part; the rest stays where it arrived, with no copy. A plain
+      // view: a Node Buffer's slice() would share memory where a result's must copy.
+      const taken = this.#toDirect(data);
+      if (taken < data.length) {
+        this.#buffer.adopt(new Uint8Array(data.buffer));
+        this.#buffer.start = taken;
+      }
     } else {
       this.#append(data);
     }
@@ -413,6 +438,37 @@ export class StreamReader {
   }
 
   /**
+   * `readline()` without waiting: the line when the buffer already holds it, else `null`.
+   * Same results, errors and leftover bytes as `readline()` (it is the same code): at EOF the
+   * unterminated last line, then an empty array, never `null`; an over-long line throws the
+   * `RangeError` and is discarded as `readline()` discards it. It never waits, so it may be
+   * called while another read waits (CPython refuses only a second *waiting* read), and it
+   * never reads from a pull-mode reader's source: `null` means "call `readline()`", which does.
+   *
+   * @returns the line with its `\n`; at EOF the unterminated last line or an empty array;
+   *   `null` when more bytes must arrive first
+   * @throws {RangeError} when the line exceeds the limit
+   * @throws the stored exception
+   * @example
+   * ```ts
+   * for (;;) {
+   *   const line = reader.readlineNowait() ?? (await reader.readline());
+   *   if (line.length === 0) break;
+   *   handle(line);
+   * }
+   * ```
+   */
+  readlineNowait(): Uint8Array | null {
+    const line = this.#bufferedLine();
+    if (line !== null) return line;
+    try {
+      return this.#untilNowait(NEWLINE_SEPARATORS);
+    } catch (error) {
+      return this.#lineAfter(error);
+    }
+  }
+
+  /**
    * The next line if it is buffered whole and within the limit, else `null`. The common
    * case then skips the async machinery, which at 80-byte lines would cost more than finding
    * and copying the line.
@@ -430,17 +486,25 @@ export class StreamReader {
     } catch (error) {
       // An abort is the caller's, whatever its reason: not an end of stream or an overlong line.
       if (options?.signal?.aborted === true && error === options.signal.reason) throw error;
-      if (error instanceof IncompleteReadError) return error.partial;
-      if (!(error instanceof LimitOverrunError)) throw error;
-      const buffer = this.#buffer;
-      if (buffer.bytes[buffer.start + error.consumed] === NEWLINE && error.consumed < buffer.length) {
-        buffer.consume(error.consumed + 1);
-      } else {
-        buffer.clear();
-      }
-      this.#maybeResumeTransport();
-      throw new RangeError(error.message, { cause: error });
+      return this.#lineAfter(error);
     }
+  }
+
+  /**
+   * What `readline()` makes of `readuntil('\n')` failing (CPython's `readline`): the partial
+   * last line at EOF; for an over-long line, the line discarded and a `RangeError`.
+   */
+  #lineAfter(error: unknown): Uint8Array {
+    if (error instanceof IncompleteReadError) return error.partial;
+    if (!(error instanceof LimitOverrunError)) throw error;
+    const buffer = this.#buffer;
+    if (buffer.bytes[buffer.start + error.consumed] === NEWLINE && error.consumed < buffer.length) {
+      buffer.consume(error.consumed + 1);
+    } else {
+      buffer.clear();
+    }
+    this.#maybeResumeTransport();
+    throw new RangeError(error.message, { cause: error });
   }
 
   /**
@@ -475,9 +539,34 @@ export class StreamReader {
     return this.#readexactlyWaiting(n, options);
   }
 
+  /**
+   * `readexactly(n)` without waiting: the `n` bytes when they are buffered, else `null`. Same
+   * errors and leftover bytes as `readexactly(n)`: at EOF with fewer than `n` bytes it throws
+   * `IncompleteReadError` and empties the buffer. Never waits and never reads from a
+   * pull-mode reader's source (see `readlineNowait()`); while a large `readexactly()` is being
+   * filled straight from arriving bytes, those bytes are that read's and this returns `null`.
+   *
+   * @param n how many bytes; `0` returns an empty array
+   * @returns exactly `n` bytes, or `null` when more must arrive first
+   * @throws {IncompleteReadError} at EOF with fewer than `n` bytes buffered
+   * @throws {RangeError} when `n` is negative
+   * @throws {TypeError} when `n` is not an integer
+   * @throws the stored exception
+   * @example
+   * ```ts
+   * const header = reader.readexactlyNowait(4) ?? (await reader.readexactly(4));
+   * ```
+   */
+  readexactlyNowait(n: number): Uint8Array | null {
+    exactSize('readexactly', n);
+    if (this.#exception !== null) throw this.#exception;
+    if (n === 0) return new Uint8Array(0);
+    if (this.#direct !== null) return null;
+    return this.#holdsExactly(n) ? this.#take(n) : null;
+  }
+
   async #readexactlyWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
-    validateSize('readexactly', n);
-    if (n < 0) throw new RangeError('readexactly size can not be less than zero');
+    exactSize('readexactly', n);
     const signal = signalOf(options);
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
@@ -485,50 +574,153 @@ export class StreamReader {
     if (this.#buffer.length < n && !this.#eof && n > DIRECT_MIN && n <= DIRECT_MAX) {
       // The first arrival may be a transport's chunk of n bytes or more, taken without a copy.
       if (this.#buffer.length === 0) await this.#waitForData('readexactly', signal);
-      if (this.#buffer.length < n && !this.#eof) return this.#readexactlyDirect(n, signal);
-    }
-    while (this.#buffer.length < n) {
-      if (this.#eof) {
-        const partial = this.#buffer.copy();
-        this.#buffer.clear();
-        throw new IncompleteReadError(partial, n);
+      if (this.#buffer.length < n && !this.#eof) {
+        // Allocated once, and the bytes that arrive are copied straight into it (see #fillDirect()).
+        const result = new Uint8Array(n);
+        await this.#fillDirect('readexactly', result, signal);
+        return result;
       }
-      await this.#waitForData('readexactly', signal);
     }
+    while (!this.#holdsExactly(n)) await this.#waitForData('readexactly', signal);
     return this.#take(n);
   }
 
   /**
-   * A large `readexactly()` that must wait: its result is allocated once and the bytes that
-   * arrive are copied straight into it, rather than into the buffer and out again. That
-   * saves a copy and an allocation per result in bulk transfers; `DIRECT_MAX` keeps a huge
-   * length prefix from allocating before its bytes arrive. Bytes go back to the buffer if the
-   * read fails.
+   * Whether `n` bytes are buffered (CPython's `readexactly` loop test); at EOF with fewer,
+   * throws `IncompleteReadError` with all of them, emptying the buffer.
    */
-  async #readexactlyDirect(n: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  #holdsExactly(n: number): boolean {
+    if (this.#buffer.length >= n) return true;
+    if (!this.#eof) return false;
+    const partial = this.#buffer.copy();
+    this.#buffer.clear();
+    throw new IncompleteReadError(partial, n);
+  }
+
+  /**
+   * Fills `result` with the next `result.length` bytes: those buffered, then the ones that
+   * arrive, copied straight into it rather than into the buffer and out again. That saves a
+   * copy (and, for `readexactly()`, an allocation per result) in bulk transfers;
+   * `readexactly()` uses it only up to `DIRECT_MAX`, so a huge length prefix does not allocate
+   * before its bytes arrive. The bytes go back to the buffer if the read fails.
+   */
+  async #fillDirect(functionName: string, result: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     const buffer = this.#buffer;
-    const direct: DirectRead = { result: new Uint8Array(n), filled: buffer.length };
-    direct.result.set(buffer.bytes.subarray(buffer.start, buffer.end));
+    const n = result.length;
+    const direct: DirectRead = { result, filled: buffer.length };
+    result.set(buffer.bytes.subarray(buffer.start, buffer.end));
     buffer.clear();
     this.#direct = direct;
     try {
       while (direct.filled < n) {
         if (this.#eof) {
           this.#direct = null;
-          throw new IncompleteReadError(direct.result.subarray(0, direct.filled), n);
+          throw new IncompleteReadError(result.slice(0, direct.filled), n);
         }
-        await this.#waitForData('readexactly', signal);
+        await this.#waitForData(functionName, signal);
       }
     } catch (error) {
       if (this.#direct === direct) {
         this.#direct = null;
-        buffer.unshift(direct.result.subarray(0, direct.filled));
+        buffer.unshift(result.subarray(0, direct.filled));
       }
       throw error;
     }
     this.#direct = null;
     this.#maybeResumeTransport();
-    return direct.result;
+  }
+
+  /**
+   * Reads up to `view.byteLength` bytes into `view`, the caller's own buffer: buffered bytes
+   * first, else it waits for some (as `read(n)` does, never for all of them). Reuse one
+   * buffer for a bulk transfer and no result is allocated per read. Not bounded by the limit.
+   *
+   * Over a byte stream the BYOB read cannot land in `view` itself: a BYOB read transfers its
+   * view's `ArrayBuffer`, which would leave the caller's buffer detached. It lands in the
+   * reader's own storage (swapped in without a copy) and is copied into `view` once.
+   *
+   * @param view where the bytes go: any `ArrayBufferView` (`Uint8Array`, `Buffer`, `DataView`,
+   *   another typed array: its bytes)
+   * @param options `{ signal }`
+   * @returns how many bytes were written to the front of `view`: 0 at EOF, and at once for an
+   *   empty view (as `read(0)`)
+   * @throws {TypeError} when `view` is not an `ArrayBufferView`
+   * @throws {Error} when another read is already waiting
+   * @throws the stored exception
+   * @example
+   * ```ts
+   * const chunk = new Uint8Array(65536);
+   * let count: number;
+   * while ((count = await reader.readinto(chunk)) > 0) hash.update(chunk.subarray(0, count));
+   * ```
+   */
+  readinto(view: ArrayBufferView, options?: ReadOptions): Promise<number> {
+    // Bytes already buffered: no async frame, as read(n) does.
+    if (options === undefined && this.#exception === null && view instanceof Uint8Array && view.length > 0 && this.#buffer.length > 0) {
+      return Promise.resolve(this.#copyInto(view, Math.min(view.length, this.#buffer.length)));
+    }
+    return this.#readintoWaiting(view, options);
+  }
+
+  async #readintoWaiting(view: ArrayBufferView, options: ReadOptions | undefined): Promise<number> {
+    const target = bytesOf('readinto', view);
+    const signal = signalOf(options);
+    if (this.#exception !== null) throw this.#exception;
+    if (target.length === 0) return 0;
+    signal?.throwIfAborted();
+    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readinto', signal);
+    return this.#copyInto(target, Math.min(target.length, this.#buffer.length));
+  }
+
+  /**
+   * Fills all of `view` with the next `view.byteLength` bytes, waiting for as many as it
+   * takes: `readexactly()` into the caller's buffer. Arriving bytes are copied straight into
+   * `view`, so a frame that straddles chunks costs neither an allocation nor a second copy.
+   *
+   * It is a method of its own rather than `readexactly(n, { into })`: the size is the view's,
+   * so there is no `n` to disagree with it, the result type does not change with an option,
+   * and the last argument stays `{ signal }` as on every read.
+   *
+   * @param view where the bytes go: any `ArrayBufferView`; an empty one returns at once
+   * @param options `{ signal }`; after an abort every byte not yet returned is in the buffer
+   *   again (what `view` holds then is unspecified)
+   * @throws {IncompleteReadError} when EOF comes first; `partial` is a copy of the bytes
+   *   received (what `view` holds then is unspecified); the buffer is emptied
+   * @throws {TypeError} when `view` is not an `ArrayBufferView`
+   * @throws {Error} when another read is already waiting
+   * @throws the stored exception
+   * @example
+   * ```ts
+   * const frame = new Uint8Array(65536);
+   * for (;;) {
+   *   await reader.readexactlyInto(frame);
+   *   handle(frame);
+   * }
+   * ```
+   */
+  async readexactlyInto(view: ArrayBufferView, options?: ReadOptions): Promise<void> {
+    const target = bytesOf('readexactlyInto', view);
+    const signal = signalOf(options);
+    if (this.#exception !== null) throw this.#exception;
+    const n = target.length;
+    if (n === 0) return;
+    signal?.throwIfAborted();
+    // An empty buffer waits first, as a large readexactly() does: the single-waiter rule
+    // refuses a second read there, before a direct read takes the bytes' place.
+    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readexactlyInto', signal);
+    if (this.#holdsExactly(n)) {
+      this.#copyInto(target, n);
+      return;
+    }
+    await this.#fillDirect('readexactlyInto', target, signal);
+  }
+
+  /** Copies the first `count` buffered bytes to the front of `target` and consumes them. */
+  #copyInto(target: Uint8Array, count: number): number {
+    const buffer = this.#buffer;
+    target.set(buffer.bytes.subarray(buffer.start, buffer.start + count));
+    this.#consume(count);
+    return count;
   }
 
   /**
@@ -556,45 +748,90 @@ export class StreamReader {
     const signal = signalOf(options);
     if (this.#exception !== null) throw this.#exception;
     signal?.throwIfAborted();
-    const limit = this.#limit;
-    const shortest = separators[0]!.length;
-    const longest = separators[separators.length - 1]!.length;
-    const single = separators.length === 1 && shortest === 1 ? separators[0]![0]! : -1;
     const buffer = this.#buffer;
-    // Bytes known to hold no separator start: a line spread over many chunks costs linear time.
-    let offset = 0;
-    let matchStart: number;
-    let matchEnd: number;
-    for (;;) {
-      const length = buffer.length;
-      if (length - offset >= shortest) {
-        const from = buffer.start + offset;
-        if (single !== -1) {
-          matchStart = buffer.filled.indexOf(single, from);
-          matchEnd = matchStart + 1;
-        } else {
-          const match = findSeparator(buffer.filled, from, separators);
-          matchStart = match === null ? -1 : match.start;
-          matchEnd = match === null ? -1 : match.end;
-        }
-        if (matchStart !== -1) break;
-        offset = Math.max(0, length + 1 - longest);
-        if (offset > limit) {
-          throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
-        }
-      }
-      if (this.#eof) {
-        const partial = buffer.copy();
-        buffer.clear();
-        throw new IncompleteReadError(partial, null);
-      }
+    let found = this.#findUntil(separators, 0);
+    while (found < 0) {
+      // Where the search stopped, as a stream position: a read that needs no wait (a nowait
+      // call) may take bytes meanwhile, and an offset into the buffer would then skip new ones.
+      const searched = buffer.position + ~found;
       await this.#waitForData('readuntil', signal);
+      found = this.#findUntil(separators, Math.max(0, searched - buffer.position));
     }
-    matchStart -= buffer.start;
-    if (matchStart > limit) {
-      throw new LimitOverrunError('Separator is found, but chunk is longer than limit', matchStart);
+    return this.#take(found);
+  }
+
+  /**
+   * `readuntil(separator)` without waiting: the bytes up to and including the separator when
+   * the buffer already holds them, else `null`. Same errors and leftover bytes as
+   * `readuntil()`: `LimitOverrunError` with the buffer left as it was, and at EOF
+   * `IncompleteReadError` with the buffer emptied into `partial`. Never waits and never reads
+   * from a pull-mode reader's source (see `readlineNowait()`).
+   *
+   * @param separator as `readuntil()`'s; default `'\n'`
+   * @returns the bytes up to and including the separator, or `null` when more must arrive
+   * @throws {LimitOverrunError} as `readuntil()`
+   * @throws {IncompleteReadError} at EOF before a separator
+   * @throws {RangeError} for an empty separator or an empty array
+   * @throws {TypeError} for a separator that is neither bytes nor a string
+   * @throws the stored exception
+   * @example
+   * ```ts
+   * const header = reader.readuntilNowait('\r\n\r\n') ?? (await reader.readuntil('\r\n\r\n'));
+   * ```
+   */
+  readuntilNowait(separator: Separator = '\n'): Uint8Array | null {
+    return this.#untilNowait(normalizeSeparators(separator));
+  }
+
+  #untilNowait(separators: readonly Uint8Array[]): Uint8Array | null {
+    if (this.#exception !== null) throw this.#exception;
+    if (this.#direct !== null) return null;
+    const found = this.#findUntil(separators, 0);
+    return found < 0 ? null : this.#take(found);
+  }
+
+  /**
+   * One pass of CPython 3.13's `readuntil` loop over what is buffered, searching from
+   * `offset` (bytes before it are known to hold no separator start, so a line spread over many
+   * chunks costs linear time). Returns how many bytes to take, or, when it must wait, the
+   * offset to search from next time as `~offset` (negative).
+   * @throws {LimitOverrunError} when the limit is overrun, found or not
+   * @throws {IncompleteReadError} at EOF with no separator; the buffer is emptied
+   */
+  #findUntil(separators: readonly Uint8Array[], offset: number): number {
+    const buffer = this.#buffer;
+    const length = buffer.length;
+    const shortest = separators[0]!.length;
+    if (length - offset >= shortest) {
+      const from = buffer.start + offset;
+      let matchStart: number;
+      let matchEnd: number;
+      if (separators.length === 1 && shortest === 1) {
+        matchStart = buffer.filled.indexOf(separators[0]![0]!, from);
+        matchEnd = matchStart + 1;
+      } else {
+        const match = findSeparator(buffer.filled, from, separators);
+        matchStart = match === null ? -1 : match.start;
+        matchEnd = match === null ? -1 : match.end;
+      }
+      if (matchStart !== -1) {
+        matchStart -= buffer.start;
+        if (matchStart > this.#limit) {
+          throw new LimitOverrunError('Separator is found, but chunk is longer than limit', matchStart);
+        }
+        return matchEnd - buffer.start;
+      }
+      offset = Math.max(0, length + 1 - separators[separators.length - 1]!.length);
+      if (offset > this.#limit) {
+        throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
+      }
     }
-    return this.#take(matchEnd - buffer.start);
+    if (this.#eof) {
+      const partial = buffer.copy();
+      buffer.clear();
+      throw new IncompleteReadError(partial, null);
+    }
+    return ~offset;
   }
 
   /**
@@ -686,19 +923,25 @@ export class StreamReader {
     return this.#buffer.length + (this.#direct?.filled ?? 0);
   }
 
-  /** Adds arrived bytes: to a waiting large `readexactly()` first, the rest to the buffer. */
+  /** Adds arrived bytes: to a direct read being filled first, the rest to the buffer. */
   #append(data: Uint8Array): void {
+    const taken = this.#toDirect(data);
+    if (taken < data.length) this.#buffer.append(taken === 0 ? data : data.subarray(taken));
+  }
+
+  /**
+   * Copies the front of arrived bytes into the direct read being filled (a large
+   * `readexactly()`, a `readexactlyInto()`), if any. Returns how many it took.
+   */
+  #toDirect(data: Uint8Array): number {
     const direct = this.#direct;
-    if (direct !== null) {
-      const count = Math.min(data.length, direct.result.length - direct.filled);
-      direct.result.set(count === data.length ? data : data.subarray(0, count), direct.filled);
-      direct.filled += count;
-      // The buffer is empty while a direct read fills: its next byte comes after these.
-      this.#buffer.position += count;
-      if (count === data.length) return;
-      data = data.subarray(count);
-    }
-    this.#buffer.append(data);
+    if (direct === null) return 0;
+    const count = Math.min(data.length, direct.result.length - direct.filled);
+    direct.result.set(count === data.length ? data : data.subarray(0, count), direct.filled);
+    direct.filled += count;
+    // The buffer is empty while a direct read fills: its next byte comes after these.
+    this.#buffer.position += count;
+    return count;
   }
 
   #take(count: number): Uint8Array {
@@ -835,8 +1078,11 @@ export class StreamReader {
       const buffer = this.#buffer;
       if (value.byteLength === 0) {
         this.#spare = filled;
-      } else if (buffer.length === 0 && this.#direct === null && filled.length >= PULL_SIZE) {
+      } else if (buffer.length === 0 && filled.length >= PULL_SIZE) {
+        // A direct read copies its part out; the rest is read where it landed.
+        const taken = this.#toDirect(value);
         const previous = buffer.swap(filled, value.byteLength);
+        buffer.start = taken;
         if (previous.length >= PULL_SIZE) this.#spare = previous;
       } else {
         this.#append(value);

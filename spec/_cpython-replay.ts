@@ -25,12 +25,21 @@ export type OpStep =
   | ['o', 'readline']
   | ['o', 'readexactly', number]
   | ['o', 'readuntil']
-  | ['o', 'readuntil', Hex | Hex[]];
+  | ['o', 'readuntil', Hex | Hex[]]
+  | NowaitStep;
+
+/** The non-waiting forms: the fixture holds none, reader-fuzz.spec.ts makes them up. */
+export type NowaitStep =
+  | ['o', 'readlineNowait']
+  | ['o', 'readexactlyNowait', number]
+  | ['o', 'readuntilNowait']
+  | ['o', 'readuntilNowait', Hex | Hex[]];
 
 export type Step = ['f', Hex] | ['F', Hex, RecordedError] | ['e'] | ['x'] | OpStep;
 
 export interface Outcome {
-  r?: Hex;
+  /** The result; `null` is a nowait call's "would have to wait". */
+  r?: Hex | null;
   x?: RecordedError;
   b: Hex;
   eof?: boolean;
@@ -84,7 +93,20 @@ export function separatorOf(hex: Hex, asText: boolean): Uint8Array | string {
   return asText && bytes.every((byte) => byte < 0x80) ? String.fromCharCode(...bytes) : bytes;
 }
 
-export function startOp(reader: StreamReader, step: OpStep, asText: boolean): Promise<Uint8Array> {
+/** A nowait call's outcome as a promise, so that a replay treats every operation alike. */
+function now(call: () => Uint8Array | null): Promise<Uint8Array | null> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function separatorsOf(spec: Hex | Hex[], asText: boolean): Uint8Array | string | Array<Uint8Array | string> {
+  return Array.isArray(spec) ? spec.map((hex) => separatorOf(hex, asText)) : separatorOf(spec, asText);
+}
+
+export function startOp(reader: StreamReader, step: OpStep, asText: boolean): Promise<Uint8Array | null> {
   switch (step[1]) {
     case 'read':
       return reader.read(step[2]);
@@ -92,12 +114,55 @@ export function startOp(reader: StreamReader, step: OpStep, asText: boolean): Pr
       return reader.readline();
     case 'readexactly':
       return reader.readexactly(step[2]);
-    case 'readuntil': {
-      if (step.length === 2) return reader.readuntil();
-      const spec = step[2];
-      if (Array.isArray(spec)) return reader.readuntil(spec.map((hex) => separatorOf(hex, asText)));
-      return reader.readuntil(separatorOf(spec, asText));
-    }
+    case 'readuntil':
+      return step.length === 2 ? reader.readuntil() : reader.readuntil(separatorsOf(step[2], asText));
+    default:
+      return now(() => startOpNow(reader, step, asText));
+  }
+}
+
+/** The nowait form of a waiting operation, if it has one. */
+export function nowaitOf(step: OpStep): NowaitStep | null {
+  switch (step[1]) {
+    case 'readline':
+      return ['o', 'readlineNowait'];
+    case 'readexactly':
+      return ['o', 'readexactlyNowait', step[2]];
+    case 'readuntil':
+      return step.length === 2 ? ['o', 'readuntilNowait'] : ['o', 'readuntilNowait', step[2]];
+    default:
+      return null;
+  }
+}
+
+/**
+ * `step` as a nowait loop runs it: the nowait form first, the waiting form only when that
+ * returns `null`. Its outcome must be exactly the waiting form's. `served` counts the
+ * operations the nowait form settled (so a replay can tell it was not always `null`).
+ */
+export function startNowaitFirst(reader: StreamReader, step: OpStep, asText: boolean, served: { count: number }): Promise<Uint8Array | null> {
+  const nowait = nowaitOf(step);
+  if (nowait === null) return startOp(reader, step, asText);
+  let result: Uint8Array | null;
+  try {
+    result = startOpNow(reader, nowait, asText);
+  } catch (error) {
+    served.count += 1;
+    return Promise.reject(error);
+  }
+  if (result === null) return startOp(reader, step, asText);
+  served.count += 1;
+  return Promise.resolve(result);
+}
+
+function startOpNow(reader: StreamReader, step: NowaitStep, asText: boolean): Uint8Array | null {
+  switch (step[1]) {
+    case 'readlineNowait':
+      return reader.readlineNowait();
+    case 'readexactlyNowait':
+      return reader.readexactlyNowait(step[2]);
+    case 'readuntilNowait':
+      return step.length === 2 ? reader.readuntilNowait() : reader.readuntilNowait(separatorsOf(step[2], asText));
   }
 }
 
@@ -146,11 +211,13 @@ export function canonical(outcome: Outcome): string {
   });
 }
 
-export type Settled = { value: Uint8Array } | { error: unknown };
+export type Settled = { value: Uint8Array | null } | { error: unknown };
 
 /** The outcome of a settled operation and the reader's state right after, in the fixture's shape. */
 export function observed(settled: Settled, reader: StreamReader, boom: unknown): Outcome {
-  const result = 'value' in settled ? { r: toHex(settled.value) } : { x: recordError(settled.error, boom) };
+  const result = 'value' in settled
+    ? { r: settled.value === null ? null : toHex(settled.value) }
+    : { x: recordError(settled.error, boom) };
   return { ...result, b: toHex(reader._peekBuffer()), eof: reader.atEof() };
 }
 
@@ -187,7 +254,7 @@ export function defaultStream(chunks: readonly Uint8Array[]): ReadableStream<Uin
 }
 
 /** `promise` settled, or `'hung'` when it is still pending after `ms`. */
-export async function settleWithin(promise: Promise<Uint8Array>, ms: number): Promise<Settled | 'hung'> {
+export async function settleWithin(promise: Promise<Uint8Array | null>, ms: number): Promise<Settled | 'hung'> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<'hung'>((resolve) => {
     timer = setTimeout(() => resolve('hung'), ms);

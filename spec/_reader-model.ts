@@ -23,6 +23,9 @@ function incomplete(partial: Uint8Array, expected: number | null): ModelError {
   });
 }
 
+/** Thrown where the operation would wait, when it was called in its nowait form. */
+class WouldWait {}
+
 function limitOverrun(message: string, consumed: number): ModelError {
   return new ModelError({ error: 'LimitOverrunError', message, consumed });
 }
@@ -52,6 +55,8 @@ export class ReaderModel {
   #eof = false;
   readonly #chunks: Uint8Array[];
   readonly #limit: number;
+  /** The operation running is a nowait form: where it would wait, it returns `null` instead. */
+  #nowait = false;
 
   constructor(limit: number, chunks: readonly Uint8Array[]) {
     this.#limit = limit;
@@ -61,11 +66,15 @@ export class ReaderModel {
   /** Runs `op` to its end and returns what CPython's fixture would record for it. */
   run(op: OpStep): Outcome {
     let outcome: Outcome;
+    this.#nowait = op[1].endsWith('Nowait');
     try {
       outcome = { r: toHex(this.#op(op)), b: '' };
     } catch (error) {
-      if (!(error instanceof ModelError)) throw error;
-      outcome = { x: error.recorded, b: '' };
+      if (error instanceof WouldWait) outcome = { r: null, b: '' };
+      else if (error instanceof ModelError) outcome = { x: error.recorded, b: '' };
+      else throw error;
+    } finally {
+      this.#nowait = false;
     }
     outcome.b = toHex(this.#buffer);
     if (this.#eof && this.#buffer.length === 0) outcome.eof = true;
@@ -84,8 +93,12 @@ export class ReaderModel {
       case 'readexactly':
         return this.#readexactly(op[2]);
       case 'readline':
+      case 'readlineNowait':
         return this.#readline();
-      case 'readuntil': {
+      case 'readexactlyNowait':
+        return this.#readexactly(op[2]);
+      case 'readuntil':
+      case 'readuntilNowait': {
         const spec = op.length === 2 ? '0a' : op[2];
         const hexes = Array.isArray(spec) ? spec : [spec];
         const separators = hexes.map(fromHex);
@@ -96,6 +109,8 @@ export class ReaderModel {
 
   /** `_wait_for_data`, with the driver feeding the next chunk (or EOF) while it waits. */
   #wait(): void {
+    // Nothing was changed before a wait (CPython checks, then waits), so returning null is exact.
+    if (this.#nowait) throw new WouldWait();
     for (;;) {
       const chunk = this.#chunks.shift();
       if (chunk === undefined) {

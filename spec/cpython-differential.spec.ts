@@ -21,6 +21,7 @@ import {
   pullOpsOf,
   recordError,
   settleWithin,
+  startNowaitFirst,
   startOp,
   type OpStep,
   type RecordedError,
@@ -45,8 +46,15 @@ interface Running {
   settled: Settled | null;
 }
 
+/** How an operation is started: as it is, or as a nowait loop runs it (see `startNowaitFirst`). */
+type Start = (reader: StreamReader, step: OpStep, asText: boolean) => Promise<Uint8Array | null>;
+
+/** Operations the nowait forms settled in the nowait-first replays. */
+const servedNow = { count: 0 };
+const nowaitFirst: Start = (reader, step, asText) => startNowaitFirst(reader, step, asText, servedNow);
+
 /** Runs the steps in order, letting every promise job run after each; returns the first disagreement. */
-async function replayPush(scenario: Scenario, index: number): Promise<string | null> {
+async function replayPush(scenario: Scenario, index: number, start: Start = startOp): Promise<string | null> {
   const reader = new StreamReader({ limit: scenario.limit });
   const boom = new Error('boom');
   const running: Running[] = [];
@@ -79,9 +87,9 @@ async function replayPush(scenario: Scenario, index: number): Promise<string | n
           break;
         case 'o': {
           const entry: Running = { k: started++, step: i, settled: null };
-          let promise: Promise<Uint8Array>;
+          let promise: Promise<Uint8Array | null>;
           try {
-            promise = startOp(reader, step, false);
+            promise = start(reader, step, false);
           } catch (error) {
             return `${here} ${opText(step)} threw synchronously instead of rejecting: ${String(error)}`;
           }
@@ -126,15 +134,16 @@ async function replayPull(
   index: number,
   open: (chunks: readonly Uint8Array[]) => ReadableStream<Uint8Array>,
   asText: boolean,
+  start: Start = startOp,
 ): Promise<string | null> {
   const reader = StreamReader.from(open(chunksOf(scenario)), { limit: scenario.limit });
   const ops = pullOpsOf(scenario);
   for (let k = 0; k < ops.length; k++) {
     const step = ops[k]!;
     const label = `${where(index, scenario)} pull operation ${k} (step ${scenario.pull.ops[k]}) ${opText(step)}`;
-    let promise: Promise<Uint8Array>;
+    let promise: Promise<Uint8Array | null>;
     try {
-      promise = startOp(reader, step, asText);
+      promise = start(reader, step, asText);
     } catch (error) {
       return `${label} threw synchronously instead of rejecting: ${String(error)}`;
     }
@@ -210,3 +219,24 @@ pull('over a default stream with string separators, gives the same results, erro
 });
 
 pull.run();
+
+const nowait = suite('The nowait forms against CPython: each readline/readuntil/readexactly as a nowait loop runs it');
+
+nowait('in push mode, nowait first and the waiting form only on null: the same results, errors and buffer, settled after the same step', async () => {
+  const before = servedNow.count;
+  const mismatches = await disagreements((scenario, index) => replayPush(scenario, index, nowaitFirst));
+  assert.ok(mismatches.length === 0, report(mismatches));
+  assert.ok(servedNow.count - before > 100, `the nowait forms settled only ${servedNow.count - before} operations`);
+});
+
+nowait('in pull mode over a byte stream (BYOB) and a default stream, the same', async () => {
+  const before = servedNow.count;
+  const mismatches = [
+    ...(await disagreements((scenario, index) => replayPull(scenario, index, byteStream, false, nowaitFirst))),
+    ...(await disagreements((scenario, index) => replayPull(scenario, index, defaultStream, true, nowaitFirst))),
+  ];
+  assert.ok(mismatches.length === 0, report(mismatches));
+  assert.ok(servedNow.count - before > 100, `the nowait forms settled only ${servedNow.count - before} operations`);
+});
+
+nowait.run();

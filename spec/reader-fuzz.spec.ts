@@ -22,6 +22,7 @@ import {
   chunksOf,
   defaultStream,
   loadFixture,
+  nowaitOf,
   observed,
   opText,
   pullOpsOf,
@@ -118,7 +119,7 @@ async function replayPull(replay: Replay, stream: ReadableStream<Uint8Array>, as
   }
   const rest = await settleWithin(reader.read(), HANG_MS);
   if (rest === 'hung' || !('value' in rest)) return `${label} read() of the rest: ${rest === 'hung' ? 'hung' : String(rest.error)}`;
-  if (toHex(rest.value) !== wanted.rest) return `${label} the rest: expected ${wanted.rest}, got ${toHex(rest.value)}`;
+  if (rest.value === null || toHex(rest.value) !== wanted.rest) return `${label} the rest: expected ${wanted.rest}, got ${String(rest.value && toHex(rest.value))}`;
   return null;
 }
 
@@ -163,7 +164,7 @@ async function replayPush(replay: Replay, label: string, handedOver = false): Pr
   }
   const rest = await run(null);
   if (typeof rest === 'string' || !('value' in rest)) return `${label} read() of the rest: ${typeof rest === 'string' ? rest : String(rest.error)}`;
-  if (toHex(rest.value) !== wanted.rest) return `${label} the rest: expected ${wanted.rest}, got ${toHex(rest.value)}`;
+  if (rest.value === null || toHex(rest.value) !== wanted.rest) return `${label} the rest: expected ${wanted.rest}, got ${String(rest.value && toHex(rest.value))}`;
   return null;
 }
 
@@ -340,6 +341,48 @@ fresh(`${RANDOM_SCENARIOS} scenarios, each over a byte stream, a default stream 
     bytesFed += 3 * concatAll(replay.chunks).length;
   }
   assert.ok(mismatches.length === 0, report(mismatches, 3 * RANDOM_SCENARIOS));
+});
+
+/**
+ * A scenario of `randomReplay(seed)` with about half of its readline/readuntil/readexactly
+ * turned into their nowait forms (by a generator of its own, so the other scenarios stay as
+ * they were), each followed by its waiting form half of the time, as a nowait loop does.
+ */
+function randomNowaitReplay(seed: number): Replay {
+  const replay = randomReplay(seed);
+  const random = generator(seed + 7_000_000);
+  const ops = replay.ops.flatMap((op): OpStep[] => {
+    const nowait = nowaitOf(op);
+    if (nowait === null || random() < 0.5) return [op];
+    return random() < 0.5 ? [nowait, op] : [nowait];
+  });
+  return { ...replay, ops };
+}
+
+let nowaitServed = 0;
+let nowaitNull = 0;
+
+fresh(`${RANDOM_SCENARIOS / 2} scenarios with nowait operations, each over a byte stream, a default stream and in push mode`, async () => {
+  const mismatches: string[] = [];
+  for (let seed = 1; seed <= RANDOM_SCENARIOS / 2; seed++) {
+    const replay = randomNowaitReplay(seed);
+    const label = `random nowait scenario ${seed} (limit ${replay.limit}, split ${sizes(replay.chunks)})`;
+    for (const mismatch of [
+      await replayPull(replay, byteStream(replay.chunks), false, `${label} [BYOB]`),
+      await replayPull(replay, defaultStream(replay.chunks), true, `${label} [default]`),
+      await replayPush(replay, `${label} [push${seed % 2 === 0 ? ', handed over' : ''}]`, seed % 2 === 0),
+    ]) {
+      if (mismatch !== null) mismatches.push(mismatch);
+    }
+    for (const outcome of expected(replay).outcomes.filter((_, k) => replay.ops[k]![1].endsWith('Nowait'))) {
+      if (outcome.r === null) nowaitNull += 1;
+      else nowaitServed += 1;
+    }
+    operationsChecked += 3 * (replay.ops.length + 1);
+  }
+  assert.ok(mismatches.length === 0, report(mismatches, 3 * (RANDOM_SCENARIOS / 2)));
+  // Both answers are exercised often: the result (or error) there, and "would have to wait".
+  assert.ok(nowaitServed > 500 && nowaitNull > 500, `${nowaitServed} nowait operations settled, ${nowaitNull} returned null`);
 });
 
 fresh('covered enough: tens of thousands of operations checked', () => {

@@ -57,4 +57,18 @@ eachSource(singleWaiter, 'a new read can wait once the first is served', async (
   await assertRest(h, '');
 });
 
+eachSource(singleWaiter, 'a waiting readuntil() still finds its separator after a second read took buffered bytes', async (source) => {
+  // CPython keeps its search offset relative to the buffer's front, so there it would skip the
+  // '!' that arrives after read(3) took 'ab\n' and wait for ever.
+  const h = source.open();
+  const first = track(h.reader.readuntil('!'));
+  h.feed('ab\ncd');
+  await tick();
+  await tick();
+  assertBytes(await track(h.reader.read(3)).value(), 'ab\n');
+  h.feed('!');
+  assertBytes(await first.value(), 'cd!');
+  await assertRest(h, '');
+});
+
 singleWaiter.run();

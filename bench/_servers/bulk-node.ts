@@ -8,6 +8,8 @@
  *   ours        startServer(); loop `await reader.readexactly(65536)`, then `read()` sees EOF
  *   ours-pull   `StreamReader.from(new NodeSocket(socket).readable)`: the socket's byte stream read
  *               with BYOB (how a `{ readable, writable }` pair is read), same loop
+ *   ours-readinto      startServer(); loop `await reader.readinto(frame)` into one reused 64 KiB buffer until 0
+ *   ours-exactly-into  startServer(); loop `await reader.readexactlyInto(frame)`, same buffer, then `read()` sees EOF
  *   net         raw node:net, `socket.on('data')` counting bytes: the limit
  *   toweb       `Duplex.toWeb(socket).readable`, default reader loop
  *
@@ -76,6 +78,48 @@ async function readAll(reader: InstanceType<typeof StreamReader>): Promise<void>
   finish(bytes + rest.length, reads);
 }
 
+/** `readinto()` into one reused buffer until it returns 0 (EOF). */
+async function readInto(reader: InstanceType<typeof StreamReader>): Promise<void> {
+  const frame = new Uint8Array(READ_SIZE);
+  let bytes = 0;
+  let reads = 0;
+  // Bounded: at least one byte per read until EOF.
+  for (let i = 0; i <= total; i++) {
+    const count = await reader.readinto(frame);
+    if (count === 0) break;
+    bytes += count;
+    reads++;
+  }
+  finish(bytes, reads);
+}
+
+/** `readexactlyInto()` of 64 KiB frames into one reused buffer, then EOF. */
+async function readExactlyInto(reader: InstanceType<typeof StreamReader>): Promise<void> {
+  const frame = new Uint8Array(READ_SIZE);
+  let reads = 0;
+  for (let i = 0; i < total / READ_SIZE; i++) {
+    await reader.readexactlyInto(frame);
+    reads++;
+  }
+  const rest = await reader.read(READ_SIZE);
+  finish(reads * READ_SIZE + rest.length, reads);
+}
+
+/** A `startServer()` receiver of one connection that hands its reader to `read`. */
+async function serveOnce(read: (reader: InstanceType<typeof StreamReader>) => Promise<void>): Promise<number> {
+  const server = await startServer(
+    (reader, writer) => {
+      server.close();
+      timeFirstByte(writer.getExtraInfo('socket') as Socket);
+      // The writer is kept until the end: a collected writer closes its connection (CPython's __del__).
+      read(reader).then(() => writer.close(), fail);
+    },
+    '127.0.0.1',
+    0,
+  );
+  return (server.sockets[0]!.getsockname() as [string, number])[1];
+}
+
 /**
  * Node 20's `Duplex.toWeb()` never closes its readable on a half-open socket (it waits for
  * the writable side to finish too), so the plain receivers use Node's default, as a user would.
@@ -93,19 +137,9 @@ function listenOnce(onSocket: (socket: Socket) => void): Promise<number> {
 }
 
 const receivers: Record<string, () => Promise<number>> = {
-  ours: async () => {
-    const server = await startServer(
-      (reader, writer) => {
-        server.close();
-        timeFirstByte(writer.getExtraInfo('socket') as Socket);
-        // The writer is kept until the end: a collected writer closes its connection (CPython's __del__).
-        readAll(reader).then(() => writer.close(), fail);
-      },
-      '127.0.0.1',
-      0,
-    );
-    return (server.sockets[0]!.getsockname() as [string, number])[1];
-  },
+  ours: () => serveOnce(readAll),
+  'ours-readinto': () => serveOnce(readInto),
+  'ours-exactly-into': () => serveOnce(readExactlyInto),
   'ours-pull': () =>
     listenOnce((socket) => {
       readAll(StreamReader.from(new NodeSocket(socket).readable)).catch(fail);
