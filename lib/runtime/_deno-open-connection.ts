@@ -11,7 +11,7 @@ import type { StreamReader } from '../stream-reader.js';
 import type { StreamWriter } from '../stream-writer.js';
 import { denoNamespace, isDenoConn, type DenoConn } from './_deno-namespace.js';
 import { DenoSocket, type DenoSocketOptions } from './_deno-socket.js';
-import { connectTls, upgraded } from './_deno-tls.js';
+import { upgraded } from './_deno-tls.js';
 
 /** What Deno accepts as `sock`: a connected `Deno.Conn`, or any pair of streams. */
 export type DenoSock = DenoConn | StreamPair;
@@ -67,10 +67,9 @@ async function streamsOn(conn: DenoConn, options: DenoSocketOptions, checked: Ch
 
 /**
  * Opens a TCP connection with `Deno.connect()` and returns its reader and writer (asyncio's
- * `open_connection`); with `ssl`, a TLS connection whose handshake is done before it resolves:
- * `Deno.connectTls()`, or `Deno.startTls()` when `serverHostname` differs from `host`, or
- * Deno's `node:tls` for what those cannot do (`rejectUnauthorized: false`, a client
- * certificate sent to another name than `host`).
+ * `open_connection`); with `ssl`, a TLS connection whose handshake is done before it resolves,
+ * through Deno's `node:tls` over the `Deno.Conn` (see `startNodeTls()`: a failed or timed-out
+ * handshake closes the TCP connection at once, which Deno's own TLS cannot do).
  * `TCP_NODELAY` is set, as asyncio does. The writer's `transport` is a
  * {@link DenoSocket}, and `getExtraInfo('socket')` the `Deno.Conn`.
  *
@@ -107,15 +106,11 @@ export async function openConnection(
   checked.signal?.throwIfAborted();
   const hostname = checked.host ?? 'localhost';
   const portNumber = checked.port ?? 0;
-  if (checked.tls !== undefined) {
-    const socket = await connecting(connectTls(hostname, portNumber, checked.tls), checked.signal);
-    return openStreams(socket, checked.limit);
-  }
   const connectOptions: { hostname: string; port: number; signal?: AbortSignal } = { hostname, port: portNumber };
   if (checked.signal !== undefined) connectOptions.signal = checked.signal;
   const conn = await connecting(denoNamespace().connect(connectOptions), checked.signal);
   conn.setNoDelay?.(true);
-  // The host name is what a later writer.startTls() verifies, as on Node and Bun.
+  // The host name is what TLS (ssl, or a later writer.startTls()) verifies by default, as on Node and Bun.
   return streamsOn(conn, { serverHostname: hostname }, checked);
 }
 
