@@ -191,6 +191,34 @@ async function timesOutAndLetsGo(route: SilentRoute): Promise<void> {
   }
 }
 
+silent('an abort while the server never answers the handshake rejects with its reason and closes the socket at once', async () => {
+  const watch = watchUnhandled();
+  const aborted = async (): Promise<void> => {
+    const peer = await silentPeer();
+    try {
+      const baseline = openSockets();
+      const controller = new AbortController();
+      const reason = new Error('given up');
+      const connecting = openConnection('127.0.0.1', peer.port, { ssl: { ca: certs.ca }, sslHandshakeTimeout: HANDSHAKE_TIMEOUT, signal: controller.signal });
+      const socket = await within(peer.accepted());
+      await sleep(100);
+      controller.abort(reason);
+      assert.is(await rejection(connecting), reason);
+      // The handshake timeout is 60 s: only the abort can have closed it.
+      assert.is(await socketsBackTo(baseline + 1, 5000), baseline + 1, "the client's socket is closed within 5 s");
+      assert.not.ok(socket.destroyed, 'the peer still holds its end');
+    } finally {
+      await peer.close();
+    }
+  };
+  try {
+    await afterFirstUse(aborted);
+    await aborted();
+  } finally {
+    await watch.stop();
+  }
+});
+
 for (const [route, connect] of Object.entries(silentRoutes)) {
   silent(`${route}: a server that never answers the handshake is let go at sslHandshakeTimeout, its socket closed`, async () => {
     const watch = watchUnhandled();

@@ -29,8 +29,11 @@ function checkDenoConnection(checked: CheckedConnection): void {
   }
 }
 
-/** Rejects with the signal's reason when it is aborted first; closes a connection that arrives late. */
-async function connecting<T extends { close(): unknown }>(connection: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+/**
+ * Rejects with the signal's reason when it is aborted first, and then calls `cancel` (which
+ * stops what is under way); closes a connection that arrives late.
+ */
+async function connecting<T extends { close(): unknown }>(connection: Promise<T>, signal: AbortSignal | undefined, cancel?: () => void): Promise<T> {
   if (signal === undefined) return connection;
   signal.throwIfAborted();
   let onAbort!: () => void;
@@ -41,6 +44,7 @@ async function connecting<T extends { close(): unknown }>(connection: Promise<T>
   try {
     return await Promise.race([connection, aborted]);
   } catch (error) {
+    cancel?.();
     connection.then((conn) => void conn.close(), () => {});
     throw error;
   } finally {
@@ -62,7 +66,9 @@ async function streamsOver(sock: DenoSock, checked: CheckedConnection): Promise<
 async function streamsOn(conn: DenoConn, options: DenoSocketOptions, checked: CheckedConnection): Promise<[StreamReader, StreamWriter]> {
   const socket = new DenoSocket(conn, options);
   if (checked.tls === undefined) return openStreams(socket, checked.limit);
-  return openStreams(await connecting(upgraded(socket, checked.tls), checked.signal), checked.limit);
+  // An abort closes the connection mid-handshake, as on Node, rather than at the handshake timeout.
+  const secure = await connecting(upgraded(socket, checked.tls), checked.signal, () => void socket.close());
+  return openStreams(secure, checked.limit);
 }
 
 /**
