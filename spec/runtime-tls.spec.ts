@@ -1,7 +1,7 @@
 /**
  * TLS through the public API on every runtime (see `_runtime.ts`): a TLS server and client,
- * and STARTTLS with `writer.startTls()` on both ends (on Deno the client upgrades with
- * `Deno.startTls()`, the server through Deno's `node:tls`).
+ * and STARTTLS with `writer.startTls()` on both ends (on Deno both through Deno's `node:tls`
+ * over the `Deno.Conn`).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
