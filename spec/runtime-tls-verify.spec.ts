@@ -5,9 +5,8 @@
  * and each failure carries the code the README's table gives. The certificates are made at
  * test time (`_certs.ts`).
  *
- * The client routes: `openConnection` with `ssl` (on Deno `Deno.connectTls()`), with another
- * `serverHostname` (on Deno `Deno.startTls()`), with a client certificate (on Deno `node:tls`
- * over the `Deno.Conn`), and `writer.startTls()`. The server routes: `startServer`,
+ * The client routes: `openConnection` with `ssl`, with another `serverHostname`, with a client
+ * certificate, and `writer.startTls()` (on Deno all of them `node:tls` over the `Deno.Conn`). The server routes: `startServer`,
  * `startUnixServer` and a server-side `writer.startTls()`.
  */
 import { suite } from 'uvu';
@@ -34,14 +33,13 @@ const CODES: Record<Bad, string> = {
 const BAD = Object.keys(CODES) as Bad[];
 
 /**
- * The code on this runtime and route (the README's table). Deno's own TLS (rustls) tells no
- * self-signed certificate from one of an unknown CA; Deno's `node:tls` tells a self-signed one,
- * and reports the rest as certificates it cannot verify.
+ * The code on this runtime (the README's table): the same on every route. Deno (whose TLS is
+ * its `node:tls` on every route) tells a self-signed certificate, and reports the rest as
+ * certificates it cannot verify.
  */
-function expectedCode(bad: Bad, denoNodeTls: boolean): string {
-  if (runtime !== 'deno') return CODES[bad];
-  if (denoNodeTls) return bad === 'selfSigned' ? CODES[bad] : 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
-  return bad === 'selfSigned' ? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' : CODES[bad];
+function expectedCode(bad: Bad): string {
+  if (runtime !== 'deno' || bad === 'selfSigned') return CODES[bad];
+  return 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
 }
 
 /** Runs `body` once to take what a runtime allocates on a first use, then counted by `leakFree()`. */
@@ -108,10 +106,12 @@ const clientRoutes: Record<string, ClientRoute> = {
 const client = suite(`A client verifies the server's certificate (${runtime})`);
 
 for (const [route, connect] of Object.entries(clientRoutes)) {
-  client(`${route}: a certificate signed by the CA is accepted`, () => leakFreeTwice(async () => {
+  client(`${route}: a certificate signed by the CA is accepted; peercert and cipher are known`, () => leakFreeTwice(async () => {
     const { server, served } = await echoServer(certs.server.good);
     try {
       const [reader, writer] = await within(connect(portOf(server)));
+      assert.ok(writer.getExtraInfo('peercert'), 'the server certificate is known');
+      assert.is((writer.getExtraInfo('cipher') as { version?: string } | null)?.version, 'TLSv1.3');
       await exchange(reader, writer);
       assert.is(served(), 1);
     } finally {
@@ -120,7 +120,7 @@ for (const [route, connect] of Object.entries(clientRoutes)) {
   }));
 
   for (const bad of [...BAD, 'wrongName'] as const) {
-    const expected = bad === 'wrongName' ? 'ERR_TLS_CERT_ALTNAME_INVALID' : expectedCode(bad, route.includes('client certificate'));
+    const expected = bad === 'wrongName' ? 'ERR_TLS_CERT_ALTNAME_INVALID' : expectedCode(bad);
     client(`${route}: a ${bad} server certificate is refused with ${expected}`, () => leakFreeTwice(async () => {
       const { server, served } = await echoServer(certs.server[bad]);
       try {
@@ -153,8 +153,7 @@ async function refused(connecting: Promise<[StreamReader, StreamWriter]>): Promi
   const [reader, writer] = await within(connecting);
   try {
     const cipher = writer.getExtraInfo('cipher') as { version?: string } | null;
-    // Deno's own TLS tells no cipher.
-    if (cipher !== null) assert.is(cipher.version, 'TLSv1.3');
+    assert.is(cipher?.version, 'TLSv1.3');
     writer.write('hello\n');
     const outcome = await within(reader.read().then((data) => data, (error: unknown) => error));
     assert.ok(outcome instanceof Error || (outcome instanceof Uint8Array && outcome.byteLength === 0), `the first read fails or ends: ${String(outcome)}`);
@@ -241,7 +240,7 @@ for (const [route, start] of Object.entries(serverRoutes)) {
   }));
 
   for (const bad of [...BAD, 'missing'] as const) {
-    const expected = bad === 'missing' ? undefined : expectedCode(bad, true);
+    const expected = bad === 'missing' ? undefined : expectedCode(bad);
     mutual(`${route}: a ${bad} client certificate is refused${expected === undefined ? '' : ` with ${expected}`}; the handler never runs`, () => leakFreeTwice(async () => {
       let served = 0;
       const errors: unknown[] = [];

@@ -1,7 +1,7 @@
 /**
  * TLS through the public API on every runtime (see `_runtime.ts`): a TLS server and client,
- * and STARTTLS with `writer.startTls()` on both ends (on Deno the client upgrades with
- * `Deno.startTls()`, the server through Deno's `node:tls`).
+ * and STARTTLS with `writer.startTls()` on both ends (on Deno both through Deno's `node:tls`
+ * over the `Deno.Conn`).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -125,13 +125,9 @@ tls('a handshake the peer never answers times out (sslHandshakeTimeout) and clos
     assert.is(error.code, 'ETIMEDOUT');
     assert.match(error.message, /^SSL handshake is taking longer than 0\.1 seconds/);
     assert.is(await within(rejection(reader.read())), error);
-    // Deno closes a TLS connection only once its handshake is over (denoland/deno#14547), so
-    // there the peer sees the end only when it answers or goes away (see the README).
-    if (runtime !== 'deno') {
-      await within((async () => {
-        while (!peerSawEof) await new Promise((resolve) => setTimeout(resolve, 5));
-      })());
-    }
+    await within((async () => {
+      while (!peerSawEof) await new Promise((resolve) => setTimeout(resolve, 5));
+    })());
   } finally {
     server.abortClients();
     await closeAll(writer, server);

@@ -35,28 +35,6 @@ export interface DenoConn {
   setNoDelay?(noDelay?: boolean): void;
 }
 
-/** A TLS connection (`Deno.TlsConn`). */
-export interface DenoTlsConn extends DenoConn {
-  handshake(): Promise<{ alpnProtocol: string | null }>;
-}
-
-/** Options of `Deno.connectTls()`. */
-export interface DenoConnectTlsOptions {
-  hostname: string;
-  port: number;
-  caCerts?: string[];
-  alpnProtocols?: string[];
-  cert?: string;
-  key?: string;
-}
-
-/** Options of `Deno.startTls()`. */
-export interface DenoStartTlsOptions {
-  hostname: string;
-  caCerts?: string[];
-  alpnProtocols?: string[];
-}
-
 /** A listening socket (`Deno.Listener`). */
 export interface DenoListener extends AsyncIterable<DenoConn> {
   accept(): Promise<DenoConn>;
@@ -71,8 +49,6 @@ export interface DenoNamespace {
   /** `reusePort` is an unstable API: with it, Deno exits unless run with `--unstable-net`. */
   listen(options: { hostname?: string; port?: number; transport?: 'tcp'; tcpBacklog?: number; reusePort?: boolean }): DenoListener;
   listen(options: { transport: 'unix'; path: string }): DenoListener;
-  connectTls(options: DenoConnectTlsOptions): Promise<DenoTlsConn>;
-  startTls(conn: DenoConn, options: DenoStartTlsOptions): Promise<DenoTlsConn>;
   lstat(path: string): Promise<{ isSocket: boolean | null }>;
   remove(path: string): Promise<void>;
   readonly errors: { readonly NotFound: new (...args: never[]) => Error };

@@ -11,7 +11,7 @@ import type { StreamReader } from '../stream-reader.js';
 import type { StreamWriter } from '../stream-writer.js';
 import { denoNamespace, isDenoConn, type DenoConn } from './_deno-namespace.js';
 import { DenoSocket, type DenoSocketOptions } from './_deno-socket.js';
-import { connectTls, upgraded } from './_deno-tls.js';
+import { upgraded } from './_deno-tls.js';
 
 /** What Deno accepts as `sock`: a connected `Deno.Conn`, or any pair of streams. */
 export type DenoSock = DenoConn | StreamPair;
@@ -29,8 +29,11 @@ function checkDenoConnection(checked: CheckedConnection): void {
   }
 }
 
-/** Rejects with the signal's reason when it is aborted first; closes a connection that arrives late. */
-async function connecting<T extends { close(): unknown }>(connection: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+/**
+ * Rejects with the signal's reason when it is aborted first, and then calls `cancel` (which
+ * stops what is under way); closes a connection that arrives late.
+ */
+async function connecting<T extends { close(): unknown }>(connection: Promise<T>, signal: AbortSignal | undefined, cancel?: () => void): Promise<T> {
   if (signal === undefined) return connection;
   signal.throwIfAborted();
   let onAbort!: () => void;
@@ -41,6 +44,7 @@ async function connecting<T extends { close(): unknown }>(connection: Promise<T>
   try {
     return await Promise.race([connection, aborted]);
   } catch (error) {
+    cancel?.();
     connection.then((conn) => void conn.close(), () => {});
     throw error;
   } finally {
@@ -62,15 +66,16 @@ async function streamsOver(sock: DenoSock, checked: CheckedConnection): Promise<
 async function streamsOn(conn: DenoConn, options: DenoSocketOptions, checked: CheckedConnection): Promise<[StreamReader, StreamWriter]> {
   const socket = new DenoSocket(conn, options);
   if (checked.tls === undefined) return openStreams(socket, checked.limit);
-  return openStreams(await connecting(upgraded(socket, checked.tls), checked.signal), checked.limit);
+  // An abort closes the connection mid-handshake, as on Node, rather than at the handshake timeout.
+  const secure = await connecting(upgraded(socket, checked.tls), checked.signal, () => void socket.close());
+  return openStreams(secure, checked.limit);
 }
 
 /**
  * Opens a TCP connection with `Deno.connect()` and returns its reader and writer (asyncio's
- * `open_connection`); with `ssl`, a TLS connection whose handshake is done before it resolves:
- * `Deno.connectTls()`, or `Deno.startTls()` when `serverHostname` differs from `host`, or
- * Deno's `node:tls` for what those cannot do (`rejectUnauthorized: false`, a client
- * certificate sent to another name than `host`).
+ * `open_connection`); with `ssl`, a TLS connection whose handshake is done before it resolves,
+ * through Deno's `node:tls` over the `Deno.Conn` (see `startNodeTls()`: a failed or timed-out
+ * handshake closes the TCP connection at once, which Deno's own TLS cannot do).
  * `TCP_NODELAY` is set, as asyncio does. The writer's `transport` is a
  * {@link DenoSocket}, and `getExtraInfo('socket')` the `Deno.Conn`.
  *
@@ -107,15 +112,11 @@ export async function openConnection(
   checked.signal?.throwIfAborted();
   const hostname = checked.host ?? 'localhost';
   const portNumber = checked.port ?? 0;
-  if (checked.tls !== undefined) {
-    const socket = await connecting(connectTls(hostname, portNumber, checked.tls), checked.signal);
-    return openStreams(socket, checked.limit);
-  }
   const connectOptions: { hostname: string; port: number; signal?: AbortSignal } = { hostname, port: portNumber };
   if (checked.signal !== undefined) connectOptions.signal = checked.signal;
   const conn = await connecting(denoNamespace().connect(connectOptions), checked.signal);
   conn.setNoDelay?.(true);
-  // The host name is what a later writer.startTls() verifies, as on Node and Bun.
+  // The host name is what TLS (ssl, or a later writer.startTls()) verifies by default, as on Node and Bun.
   return streamsOn(conn, { serverHostname: hostname }, checked);
 }
 

@@ -3,7 +3,7 @@ import type { SocketStartTlsOptions, Transport } from '../_transport.js';
 import type { DenoAddr, DenoConn } from './_deno-namespace.js';
 import { writeAll } from './_deno-conn-duplex.js';
 import { socketClosedError, upgradedError } from './_socket-errors.js';
-import { denoTlsCan, startDenoTls, startNodeTls, type DenoHandshake } from './_deno-start-tls.js';
+import { startNodeTls } from './_deno-start-tls.js';
 import type { SecureContext } from './_node-tls.js';
 
 /** What `opened` resolves with (WinterTC `SocketInfo`). */
@@ -12,7 +12,7 @@ export interface DenoSocketInfo {
   remoteAddress: string | null;
   /** `host:port` of our end, or the path of a Unix socket; `null` when unknown. */
   localAddress: string | null;
-  /** The negotiated ALPN protocol; always `null` until TLS arrives. */
+  /** Always `null`: TLS runs in the socket `startTls()` returns, whose `opened` tells its protocol. */
   alpn: string | null;
 }
 
@@ -22,8 +22,6 @@ export interface DenoSocketOptions {
   writableHighWaterMark?: number;
   /** Extra-info values that win over the ones read from the connection. */
   extra?: Readonly<Record<string, unknown>>;
-  /** The connection is a `Deno.TlsConn` whose handshake is done, with this ALPN protocol (or null). */
-  tls?: { alpn: string | null };
   /**
    * The host name the connection was opened to: `startTls()` verifies the server's
    * certificate against it unless given another `serverHostname`.
@@ -38,24 +36,6 @@ export interface DenoStartTlsOptions extends SocketStartTlsOptions {
    * through `node:tls`: a server makes it once for all its clients.
    */
   secureContext?: SecureContext;
-}
-
-/** How `startTls()` makes the TLS socket while `Deno.startTls()` handshakes; not an option anyone else can pass. */
-const HANDSHAKE = Symbol('handshake');
-
-interface UpgradeOptions extends DenoSocketOptions {
-  [HANDSHAKE]: Promise<DenoHandshake>;
-}
-
-/**
- * The TLS socket of a connection whose handshake `handshake` finishes (`Deno.startTls()`):
- * its `opened` settles with it, and nothing is read or written before.
- *
- * @param conn the connection before TLS, for its addresses until the handshake is done
- */
-export function handshakingSocket(conn: DenoConn, handshake: Promise<DenoHandshake>, options: DenoSocketOptions = {}): DenoSocket {
-  const upgrade: UpgradeOptions = { ...options, [HANDSHAKE]: handshake };
-  return new DenoSocket(conn, upgrade);
 }
 
 const DEFAULT_HIGH_WATER_MARK = 65536;
@@ -87,9 +67,8 @@ function describe(addr: DenoAddr): string | null {
  * connection. `writable` queues up to `writableHighWaterMark` bytes, and a write finishes once
  * the kernel took all of its bytes (`conn.write()` may take part of a chunk).
  *
- * `startTls()` upgrades the connection in place and returns the TLS socket: a `DenoSocket`
- * over `Deno.startTls()` where Deno can, else a `NodeSocket` over Deno's `node:tls` (a
- * server's side, a client certificate, `rejectUnauthorized: false`, a Unix socket). This socket
+ * `startTls()` upgrades the connection in place and returns the TLS socket, a `NodeSocket`
+ * running Deno's `node:tls` over the connection (client and server side alike). This socket
  * then stands for the connection it became, as `NodeSocket` does.
  *
  * @example
@@ -105,12 +84,10 @@ function describe(addr: DenoAddr): string | null {
  * ```
  */
 export class DenoSocket implements Transport {
-  /** The connection; the TLS one once a `startTls()` handshake is done. */
-  #conn: DenoConn;
+  readonly #conn: DenoConn;
   readonly #extra: Readonly<Record<string, unknown>>;
   readonly #writableHighWaterMark: number;
   readonly #serverHostname: string | null;
-  readonly #tls: boolean;
   #isClosed = false;
   #readDone = false;
   #writeDone = false;
@@ -125,10 +102,7 @@ export class DenoSocket implements Transport {
   readonly readable: ReadableStream<Uint8Array>;
   /** Where to write; closing it half-closes the connection (`conn.closeWrite()`). */
   readonly writable: WritableStream<Uint8Array>;
-  /**
-   * Resolves at once (a `Deno.Conn` is connected); for the TLS socket of `startTls()`, once
-   * the handshake is done, and rejects if it fails.
-   */
+  /** Resolves at once: a `Deno.Conn` is connected. */
   readonly opened: Promise<DenoSocketInfo>;
   /** Settles when the connection is fully closed: resolves after a clean close, rejects with the error it died of. */
   readonly closed: Promise<void>;
@@ -143,27 +117,20 @@ export class DenoSocket implements Transport {
     this.#extra = options.extra ?? {};
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#serverHostname = options.serverHostname ?? null;
-    const handshake = (options as Partial<UpgradeOptions>)[HANDSHAKE];
-    this.#tls = options.tls !== undefined || handshake !== undefined;
-    const info = (alpn: string | null): DenoSocketInfo => ({
+    this.opened = Promise.resolve({
       remoteAddress: describe(conn.remoteAddr),
       localAddress: describe(conn.localAddr),
-      alpn,
+      alpn: null,
     });
-    this.opened = handshake === undefined ? Promise.resolve(info(options.tls?.alpn ?? null)) : this.#upgrade(handshake, info);
-    this.opened.catch(ignore);
     this.closed = new Promise<void>((resolve, reject) => {
       this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
     });
     this.closed.catch(ignore);
-    // Nothing is read or written before the handshake is done.
-    const ready = (): Promise<unknown> => this.opened;
     this.readable = new ReadableStream({
       type: 'bytes',
       autoAllocateChunkSize: CHUNK_SIZE,
       start: (controller) => {
         this.#readController = controller;
-        return ready();
       },
       pull: (controller) => this.#pull(controller),
       cancel: () => {
@@ -175,7 +142,6 @@ export class DenoSocket implements Transport {
       {
         start: (controller) => {
           this.#writeController = controller;
-          return ready();
         },
         write: (chunk) => this.#write(chunk),
         close: () => this.#closeWrite(),
@@ -191,15 +157,15 @@ export class DenoSocket implements Transport {
   /** A no-op, as `pauseReading()`. */
   resumeReading(): void {}
 
-  /** A plain TCP or Unix connection can be half-closed; a TLS one cannot (as in asyncio). */
+  /** A plain TCP or Unix connection can be half-closed; after `startTls()`, a TLS one cannot (as in asyncio). */
   canWriteEof(): boolean {
-    return this.#upgradedTo?.canWriteEof?.() ?? !this.#tls;
+    return this.#upgradedTo?.canWriteEof?.() ?? true;
   }
 
   /**
    * `peername` and `sockname` (`[host, port]`, or the path for a Unix socket), `socket` (the
-   * `Deno.Conn`); `undefined` for any other name (Deno's TLS tells nothing of the peer's
-   * certificate or the cipher). After `startTls()` this socket answers for the TLS one.
+   * `Deno.Conn`); `undefined` for any other name. After `startTls()` this socket answers for
+   * the TLS one (`peercert`, `cipher`, `sslcontext`, ... as on Node).
    */
   getExtraInfo(name: string): unknown {
     const upgraded = this.#upgradedTo;
@@ -238,20 +204,19 @@ export class DenoSocket implements Transport {
   /**
    * Starts TLS on this connection (WinterTC `startTls()`) and returns the TLS socket; its
    * `opened` resolves once the handshake is done and rejects if it fails or takes longer than
-   * `sslHandshakeTimeout` seconds (60 by default; the connection is then closed, though Deno's
-   * own TLS lets the socket go only once the peer answers or closes: denoland/deno#14547).
+   * `sslHandshakeTimeout` seconds (60 by default); then the connection is closed at once.
    *
-   * A client over TCP that verifies the server and sends no certificate upgrades with
-   * `Deno.startTls()` and gets a `DenoSocket`; anything else (a server's side, which Deno's
-   * API lacks, a client certificate, `rejectUnauthorized: false`, a Unix socket) runs Deno's
-   * `node:tls` over the connection and gets a `NodeSocket`, with its `peercert` and `cipher`.
+   * TLS runs through Deno's `node:tls` over the connection (see `startNodeTls()`), on a client's
+   * side as on a server's (which `Deno.startTls()` lacks), over TCP or a Unix socket: the TLS
+   * socket is a `NodeSocket`, with its `peercert` and `cipher`. Not `Deno.startTls()`: Deno
+   * closes a connection it upgraded only once its handshake is over (denoland/deno#14547).
    * This socket's `readable` ends and its `writable` errors.
    *
    * @param options `ssl` (`true`, the default, or TLS options), `serverSide`,
    *   `serverHostname` (default: the `serverHostname` this socket was made with),
    *   `sslHandshakeTimeout`, `received` (a server's bytes read ahead), `secureContext`
    * @returns the TLS socket
-   * @throws {TypeError} on a TLS socket, on a second call, for bad options
+   * @throws {TypeError} on a second call, for bad options
    * @throws {RangeError} for options CPython refuses (a server without `cert` and `key`, no
    *   name to verify, ...)
    * @throws {Error} while a read or a write is in flight (Deno upgrades only an idle
@@ -264,7 +229,6 @@ export class DenoSocket implements Transport {
    * ```
    */
   startTls(options: DenoStartTlsOptions = {}): Transport {
-    if (this.#tls) throw new TypeError('Cannot startTls on a TLS socket');
     if (this.#upgradedTo !== null) throw new TypeError('startTls can only be called once');
     if (this.#isClosed) throw socketClosedError();
     const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
@@ -272,16 +236,14 @@ export class DenoSocket implements Transport {
       throw new Error('startTls() cannot start while a read or a write is in flight: Deno upgrades only an idle connection');
     }
     const conn = this.#conn;
-    const secure = 'hostname' in conn.remoteAddr && denoTlsCan(tls, true)
-      ? handshakingSocket(conn, startDenoTls(conn, tls), { writableHighWaterMark: this.#writableHighWaterMark, extra: this.#extra })
-      : startNodeTls(conn, tls, {
-        received: options.received,
-        secureContext: options.secureContext,
-        writableHighWaterMark: this.#writableHighWaterMark,
-        extra: this.#extra,
-        peername: socketName(conn.remoteAddr),
-        sockname: socketName(conn.localAddr),
-      });
+    const secure = startNodeTls(conn, tls, {
+      received: options.received,
+      secureContext: options.secureContext,
+      writableHighWaterMark: this.#writableHighWaterMark,
+      extra: this.#extra,
+      peername: socketName(conn.remoteAddr),
+      sockname: socketName(conn.localAddr),
+    });
     this.#upgradedTo = secure;
     this.#failWritable(upgradedError());
     if (!this.#readDone) {
@@ -294,24 +256,6 @@ export class DenoSocket implements Transport {
       (error: unknown) => this.#settleClosed(error),
     );
     return secure;
-  }
-
-  /** The TLS connection once its handshake is done; a failed handshake kills this socket. */
-  async #upgrade(handshake: Promise<DenoHandshake>, info: (alpn: string | null) => DenoSocketInfo): Promise<DenoSocketInfo> {
-    let done: DenoHandshake;
-    try {
-      done = await handshake;
-    } catch (error) {
-      this.#died(error);
-      throw error;
-    }
-    if (this.#isClosed) {
-      // Closed during the handshake.
-      done.conn.close();
-      throw socketClosedError();
-    }
-    this.#conn = done.conn;
-    return info(done.alpn);
   }
 
   async #pull(controller: ReadableByteStreamController): Promise<void> {

@@ -1,15 +1,8 @@
-import { tlsOptionsOf, type CheckedTls, type Pem } from '../_connection-options.js';
+import type { CheckedTls } from '../_connection-options.js';
 import { connDuplex } from './_deno-conn-duplex.js';
-import { denoNamespace, type DenoConn, type DenoTlsConn } from './_deno-namespace.js';
+import type { DenoConn } from './_deno-namespace.js';
 import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from './_node-socket.js';
-import { withTlsCode } from './_tls-error-code.js';
-import { handshakeTimeoutError, MAX_TIMER_MS, secureContextOf, type SecureContext } from './_node-tls.js';
-
-/** A `Deno.TlsConn` whose handshake is done, with the ALPN protocol it negotiated. */
-export interface DenoHandshake {
-  conn: DenoTlsConn;
-  alpn: string | null;
-}
+import { secureContextOf, type SecureContext } from './_node-tls.js';
 
 /** What TLS through `node:tls` over a `Deno.Conn` needs besides the checked options. */
 export interface NodeTlsOptions extends SecureSocketOptions {
@@ -19,87 +12,18 @@ export interface NodeTlsOptions extends SecureSocketOptions {
   secureContext?: SecureContext;
 }
 
-const decoder = new TextDecoder();
-
-/** PEM text as a string. */
-export function pem(value: Pem): string {
-  return typeof value === 'string' ? value : decoder.decode(value);
-}
-
-/** What `Deno.connectTls()`/`Deno.startTls()` take of the options: PEM text and protocols. */
-export function denoClientOptions(tls: CheckedTls): { caCerts?: string[]; alpnProtocols?: string[]; cert?: string; key?: string } {
-  const { ca, cert, key, alpnProtocols } = tlsOptionsOf(tls);
-  return {
-    ...(ca === undefined ? {} : { caCerts: (Array.isArray(ca) ? ca : [ca as Pem]).map(pem) }),
-    ...(alpnProtocols === undefined ? {} : { alpnProtocols: [...alpnProtocols] }),
-    ...(cert === undefined || key === undefined ? {} : { cert: pem(cert), key: pem(key) }),
-  };
-}
-
 /**
- * Whether the adapter uses Deno's own TLS (rustls) for `tls`: a client over TCP that verifies
- * the server (Deno cannot turn that off). For the rest, a server's side included (see
- * `serverTlsOf()`), the adapter runs `node:tls` over the connection.
+ * Starts TLS over `conn` with Deno's `node:tls` and returns the TLS socket; its `opened`
+ * settles with the handshake. Every TLS of the Deno adapter, client and server, runs here,
+ * not through `Deno.connectTls()`/`Deno.startTls()`/`Deno.listenTls()`: Deno closes one of
+ * its own TLS connections only once its handshake is over (denoland/deno#14547), so a peer
+ * that never answers would hold the descriptor after the handshake timeout. Here the adapter
+ * owns the `Deno.Conn` under TLS, and a failed or timed-out handshake closes it at once. The
+ * failures carry OpenSSL's codes, as on Node.
  *
- * @param upgrade whether TLS starts over an open connection (`Deno.startTls()` sends no client
- *   certificate) rather than with it (`Deno.connectTls()`)
- */
-export function denoTlsCan(tls: CheckedTls, upgrade: boolean): boolean {
-  const options = tlsOptionsOf(tls);
-  if (tls.serverSide) return false;
-  return options.rejectUnauthorized !== false && tls.serverHostname !== null && !(upgrade && options.cert !== undefined);
-}
-
-/**
- * Finishes the handshake of the TLS connection `connecting` gives within `seconds`; closes it
- * when the handshake fails or takes too long. A failure carries Node's code (`withTlsCode()`).
- */
-export async function handshakeWithin(connecting: Promise<DenoTlsConn>, seconds: number): Promise<DenoHandshake> {
-  const ms = seconds * 1000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    if (ms <= MAX_TIMER_MS) timer = setTimeout(() => reject(handshakeTimeoutError(seconds)), ms);
-  });
-  let conn: DenoTlsConn | undefined;
-  try {
-    conn = await Promise.race([connecting, timedOut]);
-    const { alpnProtocol } = await Promise.race([conn.handshake(), timedOut]);
-    return { conn, alpn: alpnProtocol };
-  } catch (error) {
-    // A connection that arrives after the timeout is closed too.
-    if (conn === undefined) connecting.then((late) => closeQuietly(late), () => {});
-    else closeQuietly(conn);
-    throw withTlsCode(error);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function closeQuietly(conn: DenoConn): void {
-  try {
-    conn.close();
-  } catch {
-    // Closed by the failed handshake.
-  }
-}
-
-/**
- * Upgrades a TCP connection with `Deno.startTls()` (client side, `denoTlsCan(tls, true)`).
- * Deno takes `conn` over: nothing may read or write it from now on.
- */
-export function startDenoTls(conn: DenoConn, tls: CheckedTls): Promise<DenoHandshake> {
-  const { caCerts, alpnProtocols } = denoClientOptions(tls);
-  const connecting = denoNamespace().startTls(conn, {
-    hostname: tls.serverHostname!,
-    ...(caCerts === undefined ? {} : { caCerts }),
-    ...(alpnProtocols === undefined ? {} : { alpnProtocols }),
-  });
-  return handshakeWithin(connecting, tls.handshakeTimeout);
-}
-
-/**
- * Starts TLS over `conn` with Deno's `node:tls`, for what Deno's own API cannot do (see
- * `denoTlsCan()`), and returns the TLS socket; its `opened` settles with the handshake.
+ * @param conn the connection, which nothing else may read or write from now on
+ * @param tls checked TLS options (see `checkStartTls()`)
+ * @param options bytes read ahead, a context made already, high-water marks and addresses
  */
 export function startNodeTls(conn: DenoConn, tls: CheckedTls, options: NodeTlsOptions = {}): NodeSocket {
   const context = options.secureContext ?? secureContextOf(tls);

@@ -1,9 +1,7 @@
 import { startTlsOptionsOf, type CheckedTls } from '../_connection-options.js';
 import type { Transport } from '../_transport.js';
 import type { DenoConn } from './_deno-namespace.js';
-import { denoNamespace } from './_deno-namespace.js';
 import { DenoSocket } from './_deno-socket.js';
-import { denoClientOptions, denoTlsCan, handshakeWithin } from './_deno-start-tls.js';
 import { secureContextOf, type SecureContext } from './_node-tls.js';
 
 /** How a server starts TLS on each client: the checked options and their context, made once. */
@@ -13,11 +11,11 @@ export interface DenoServerTls {
 }
 
 /**
- * How a server will start TLS: with `node:tls` over each accepted `Deno.Conn`, not with
- * `Deno.listenTls()`, whose connections Deno closes only once their handshake is over
- * (denoland/deno#14547): a client that stays silent would hold its descriptor for good. Over
- * a plain connection the adapter closes the TCP socket itself. The context is made here, so
- * that PEM text it cannot use fails `startServer()`.
+ * How a server will start TLS: with `node:tls` over each accepted `Deno.Conn` (see
+ * `startNodeTls()`), not with `Deno.listenTls()`, whose connections Deno closes only once their
+ * handshake is over (denoland/deno#14547): a client that stays silent would hold its
+ * descriptor for good. The context is made here, so that PEM text it cannot use fails
+ * `startServer()`.
  */
 export function serverTlsOf(tls: CheckedTls): DenoServerTls {
   return { tls, context: secureContextOf(tls) };
@@ -39,22 +37,6 @@ export async function upgraded(socket: DenoSocket, tls: CheckedTls): Promise<Tra
     throw error;
   }
   return secure;
-}
-
-/**
- * Opens a TLS connection to `hostname:port` and finishes the handshake: `Deno.connectTls()`
- * when Deno can and the name to verify is the host connected to (it can send a client
- * certificate), else a TCP connection upgraded (see `DenoSocket.startTls()`).
- */
-export async function connectTls(hostname: string, port: number, tls: CheckedTls): Promise<Transport> {
-  const deno = denoNamespace();
-  if (denoTlsCan(tls, false) && tls.serverHostname === hostname) {
-    const done = await handshakeWithin(deno.connectTls({ hostname, port, ...denoClientOptions(tls) }), tls.handshakeTimeout);
-    return new DenoSocket(done.conn, { tls: { alpn: done.alpn } });
-  }
-  const conn: DenoConn = await deno.connect({ hostname, port });
-  conn.setNoDelay?.(true);
-  return upgraded(new DenoSocket(conn, { serverHostname: hostname }), tls);
 }
 
 /** The TLS socket of a connection a server accepted, through `node:tls`; its `opened` settles with the handshake. */

@@ -1,6 +1,6 @@
 /**
- * Deno only: TLS through `Deno.connectTls`, `Deno.startTls` and, on the server side, `node:tls`
- * over the `Deno.Conn`, with the test CA and the localhost certificate of spec/fixtures/tls.
+ * Deno only: TLS through Deno's `node:tls` over the `Deno.Conn`, on the client's side and the
+ * server's, with the test CA and the localhost certificate of spec/fixtures/tls.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -57,6 +57,10 @@ tls('openConnection with ssl talks to a startServer with ssl, ALPN negotiated on
     assert.is(text(await within(reader.readline())), 'secret\n');
     assert.is((await (writer.transport as { opened: Promise<DenoSocketInfo> }).opened).alpn, 'http/1.1');
     assert.is(serverAlpn, 'http/1.1');
+    assert.instance(writer.transport, NodeSocket, "node:tls over the Deno.Conn");
+    assert.is((writer.getExtraInfo('peercert') as { subject?: { CN?: string } } | null)?.subject?.CN, 'localhost');
+    assert.match(String((writer.getExtraInfo('cipher') as { name?: string } | null)?.name), /AES|CHACHA/);
+    assert.ok(isDenoConn(writer.getExtraInfo('socket')), "'socket' is the Deno.Conn under TLS");
     assert.not.ok(writer.canWriteEof(), 'TLS cannot half-close, as in asyncio');
     assert.instance(thrown(() => writer.writeEof()), Error);
     writer.close();
@@ -66,7 +70,7 @@ tls('openConnection with ssl talks to a startServer with ssl, ALPN negotiated on
   }
 });
 
-tls('serverHostname other than the host verifies that name (Deno.startTls over a TCP connection)', async () => {
+tls('serverHostname other than the host verifies that name', async () => {
   const failed: unknown[] = [];
   const server = await startServer(echoLine, '127.0.0.1', 0, { ssl: serverTls, onError: (error) => void failed.push(error) });
   try {
@@ -99,7 +103,7 @@ tls('a certificate no trusted CA signed is refused', async () => {
   }
 });
 
-tls('a client certificate can be sent (Deno.connectTls with cert and key)', async () => {
+tls('a client certificate can be sent', async () => {
   const server = await startServer(echoLine, '127.0.0.1', 0, { ssl: serverTls });
   try {
     const ssl = { ca, cert: fixture('client.pem'), key: fixture('client-key.pem') };
@@ -144,10 +148,12 @@ tls('a server with ssl.ca asks for client certificates (mutual TLS through node:
     assert.is(clientSubject, 'asyncio-streams test client');
     writer.close();
     await within(writer.waitClosed());
-    // TLS 1.3: the client learns of the refusal at its first read.
+    // TLS 1.3: the client learns of the refusal at its first read, an error or (Deno's node:tls
+    // does not surface the server's alert) the end of the stream.
     const [anonymous, anonymousWriter] = await within(openConnection('127.0.0.1', portOf(server), { ssl: { ca }, serverHostname: 'localhost' }));
     anonymousWriter.write('anonymous\n');
-    assert.match(String(await within(rejection(anonymous.readline()))), /certificate|alert|reset|closed|IncompleteRead/i);
+    const outcome = await within(anonymous.readline().then(text, (error: unknown) => error));
+    assert.ok(outcome === '' || /certificate|alert|reset|closed/i.test(String(outcome)), `refused: ${String(outcome)}`);
     anonymousWriter.close();
     await within(anonymousWriter.waitClosed().catch(() => {}));
   } finally {
@@ -192,7 +198,7 @@ tls('ssl with sock: a Deno.Conn given is upgraded; a pair of streams is refused'
   }
 });
 
-tls('writer.startTls(): Deno.startTls() on the client, node:tls on the server, each reader following its TLS socket', async () => {
+tls('writer.startTls(): node:tls on both ends, each reader following its TLS socket', async () => {
   let serverTransport: unknown;
   const server = await startServer(async (reader, writer) => {
     await reader.readline();
@@ -207,7 +213,7 @@ tls('writer.startTls(): Deno.startTls() on the client, node:tls on the server, e
     writer.write('STARTTLS\n');
     assert.is(text(await within(reader.readline())), 'GO\n');
     await within(writer.startTls({ ca, alpnProtocols: ['smtp'] }, { serverHostname: 'localhost' }));
-    assert.instance(writer.transport, DenoSocket);
+    assert.instance(writer.transport, NodeSocket);
     assert.is.not(writer.transport, plain);
     writer.write('upgraded\n');
     assert.is(text(await within(reader.readline())), 'upgraded\n');
