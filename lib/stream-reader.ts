@@ -4,6 +4,7 @@ import { byteStream } from './_byte-stream.js';
 import { RingBuffer } from './_ring-buffer.js';
 import { ResultSlab } from './_result-slab.js';
 import { findSeparator, normalizeSeparators, type Separator } from './_separators.js';
+import { checkOptionNames, OPTION_NAMES } from './_connection-options.js';
 
 export type { Separator } from './_separators.js';
 
@@ -93,7 +94,9 @@ function validateSize(functionName: string, n: unknown): number {
   return n;
 }
 
-function signalOf(options: ReadOptions | undefined): AbortSignal | undefined {
+/** The `signal` of a read's options, which are checked first: `functionName` names the read. */
+function signalOf(options: ReadOptions | undefined, functionName: string): AbortSignal | undefined {
+  checkOptionNames(options, OPTION_NAMES.read, functionName);
   const signal = options?.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError('The signal option must be an AbortSignal');
@@ -176,6 +179,7 @@ export class StreamReader {
    * ```
    */
   constructor(options: StreamReaderOptions = {}) {
+    checkOptionNames(options, OPTION_NAMES.StreamReader, 'StreamReader()');
     const limit = options.limit ?? DEFAULT_LIMIT;
     if (typeof limit !== 'number' || Number.isNaN(limit)) {
       throw new TypeError(`Limit must be a number, got ${typeof limit === 'number' ? limit : typeof limit}`);
@@ -204,6 +208,7 @@ export class StreamReader {
     if (typeof (readable as { getReader?: unknown } | null)?.getReader !== 'function') {
       throw new TypeError('StreamReader.from() needs a ReadableStream');
     }
+    checkOptionNames(options, OPTION_NAMES.StreamReader, 'StreamReader.from()');
     const reader = new StreamReader(options);
     reader.#source = sourceOf(readable);
     return reader;
@@ -380,7 +385,7 @@ export class StreamReader {
 
   async #readWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
     validateSize('read', n);
-    const signal = signalOf(options);
+    const signal = signalOf(options, 'read()');
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
     signal?.throwIfAborted();
@@ -425,6 +430,8 @@ export class StreamReader {
   }
 
   async #readlineWaiting(options: ReadOptions | undefined): Promise<Uint8Array> {
+    // Checked here too, so that a misspelled option names readline(), not readuntil().
+    signalOf(options, 'readline()');
     try {
       return await this.readuntil('\n', options);
     } catch (error) {
@@ -478,7 +485,7 @@ export class StreamReader {
   async #readexactlyWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
     validateSize('readexactly', n);
     if (n < 0) throw new RangeError('readexactly size can not be less than zero');
-    const signal = signalOf(options);
+    const signal = signalOf(options, 'readexactly()');
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
     signal?.throwIfAborted();
@@ -553,7 +560,7 @@ export class StreamReader {
    */
   async readuntil(separator: Separator = '\n', options?: ReadOptions): Promise<Uint8Array> {
     const separators = normalizeSeparators(separator);
-    const signal = signalOf(options);
+    const signal = signalOf(options, 'readuntil()');
     if (this.#exception !== null) throw this.#exception;
     signal?.throwIfAborted();
     const limit = this.#limit;
