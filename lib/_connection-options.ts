@@ -188,7 +188,7 @@ export function checkOptionNames(options: unknown, allowed: readonly string[], f
 
 const DEFAULT_BACKLOG = 100;
 /** `sizeof(sockaddr_un.sun_path)` on Linux (macOS: 104). */
-const UNIX_PATH_MAX = 108;
+export const UNIX_PATH_MAX = 108;
 
 /** What is left to do once the options are checked. */
 export interface CheckedConnection {

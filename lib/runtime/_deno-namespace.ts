@@ -73,8 +73,9 @@ export interface DenoNamespace {
   listen(options: { transport: 'unix'; path: string }): DenoListener;
   connectTls(options: DenoConnectTlsOptions): Promise<DenoTlsConn>;
   startTls(conn: DenoConn, options: DenoStartTlsOptions): Promise<DenoTlsConn>;
-  lstat(path: string): Promise<{ isSocket: boolean | null }>;
-  remove(path: string): Promise<void>;
+  lstatSync(path: string): { isSocket: boolean | null; dev: number; ino: number | null };
+  linkSync(oldpath: string, newpath: string): void;
+  removeSync(path: string): void;
   readonly errors: { readonly NotFound: new (...args: never[]) => Error };
   /** Present only under `--unstable-net` (or `--unstable`), as the other unstable network APIs. */
   readonly listenDatagram?: unknown;

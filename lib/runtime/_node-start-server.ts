@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { lstat, unlink } from 'node:fs/promises';
+import { linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type ListenOptions, type Server as NetServer, type Socket as NetSocket } from 'node:net';
 import { logClientError, type ClientConnectedCallback, type ClientErrorHandler } from '../_client-callback.js';
 import {
@@ -12,6 +12,7 @@ import {
   type StartUnixServerOptions,
 } from '../_connection-options.js';
 import { Server, type ServerListener, type SocketName } from '../server.js';
+import { listenOnPath, type SocketFiles } from '../_unix-socket-file.js';
 import { NodeSocket } from './_node-socket.js';
 import { secureContextOf, type SecureContext } from './_node-tls.js';
 
@@ -125,14 +126,15 @@ async function listenTcp(checked: CheckedServer, reusePort: boolean, accept: Acc
   return listeners;
 }
 
-/** Removes a stale socket file left at `path`, as CPython does; anything else there stays. */
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    if ((await lstat(path)).isSocket()) await unlink(path);
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
-  }
-}
+/** The file calls of a Unix server's socket file (see `listenOnPath()`). */
+const nodeFiles: SocketFiles = {
+  lstat(path) {
+    const stats = lstatSync(path, { throwIfNoEntry: false });
+    return stats === undefined ? null : { dev: stats.dev, ino: stats.ino, isSocket: stats.isSocket() };
+  },
+  link: linkSync,
+  unlink: unlinkSync,
+};
 
 function adopt(sock: NetServer, accept: Accept, onError: ClientErrorHandler): ServerListener {
   if (typeof sock?.listen !== 'function' || !sock.listening) throw new TypeError('sock must be a listening net.Server');
@@ -203,14 +205,15 @@ export async function startServer(
 
 /**
  * Starts a Unix socket server (asyncio's `start_unix_server`); see `startServer()`. A stale
- * socket file at `path` is replaced, and the file is removed when the server closes.
+ * socket file at `path` is replaced; closing the server removes the file if it is still the
+ * one the server created, unless `cleanupSocket` is false (see `listenOnPath()`).
  * For each client, `getExtraInfo('sockname')` is the path and `peername` is `''`.
  * TLS works as with `startServer()`.
  *
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param path where to create the socket
- * @param options `limit`, `ssl`, `sslHandshakeTimeout`, `backlog` (100), `startServing`
- *   (true), `sock`, `onError`
+ * @param options `limit`, `ssl`, `sslHandshakeTimeout`, `sslShutdownTimeout`, `backlog` (100),
+ *   `startServing` (true), `sock`, `onError`, `cleanupSocket` (true)
  * @returns the listening server
  * @example
  * ```ts
@@ -235,8 +238,8 @@ export async function startUnixServer(
     listener = adopt(options.sock, onConnection, onError);
     socketPath = String(listener.getsockname());
   } else {
-    await removeStaleSocket(socketPath);
-    listener = await listen({ path: socketPath, backlog: checked.backlog }, onConnection, onError);
+    const listenAt = (path: string): Promise<ServerListener> => listen({ path, backlog: checked.backlog }, onConnection, onError);
+    listener = await listenOnPath(socketPath, checked.cleanupSocket, nodeFiles, listenAt, onError);
   }
   server._attachListeners([listener]);
   if (checked.startServing) await server.startServing();
