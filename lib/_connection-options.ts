@@ -86,6 +86,11 @@ export interface OpenConnectionOptions<Sock = StreamPair> extends OpenUnixConnec
   proto?: number | null;
   /** `getaddrinfo()` flags: only 0 (none) is supported. */
   flags?: number | null;
+  /**
+   * `SO_KEEPALIVE` on the connection (default false). Beyond asyncio, whose `keep_alive` is a
+   * server's; where the runtime can (not Deno with `ssl`).
+   */
+  keepAlive?: boolean | null;
 }
 
 /** Options of `startUnixServer()`; `Listener` is what the runtime accepts as `sock`. */
@@ -142,7 +147,7 @@ export const OPTION_NAMES = {
   openUnixConnection: ['limit', 'ssl', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'sock', 'signal'],
   openConnection: [
     'limit', 'ssl', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'sock', 'signal',
-    'family', 'localAddr', 'proto', 'flags', 'happyEyeballsDelay', 'interleave', 'allErrors',
+    'family', 'localAddr', 'proto', 'flags', 'happyEyeballsDelay', 'interleave', 'allErrors', 'keepAlive',
   ],
   startUnixServer: ['limit', 'backlog', 'ssl', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'startServing', 'sock', 'onError', 'cleanupSocket'],
   startServer: [
@@ -198,6 +203,8 @@ export interface CheckedConnection {
   family: AddressFamily;
   localAddr: readonly [string, number] | undefined;
   signal: AbortSignal | undefined;
+  /** `SO_KEEPALIVE` (TCP only). */
+  keepAlive: boolean;
   /** TLS to start once connected; `undefined` without `ssl`. */
   tls: CheckedTls | undefined;
 }
@@ -490,6 +497,7 @@ export function checkConnection(host: unknown, port: unknown, options: OpenConne
     family: checkFamily(options.family),
     localAddr,
     signal: checkSignal(options.signal),
+    keepAlive: checkBoolean(options.keepAlive, 'keepAlive', false),
     tls,
   };
 }
@@ -533,6 +541,7 @@ export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOp
     family: 0,
     localAddr: undefined,
     signal: checkSignal(options.signal),
+    keepAlive: false,
     tls,
   };
 }

@@ -33,6 +33,7 @@ function refuseBeyondWinterTc(checked: CheckedConnection): void {
   if (checked.tls !== undefined) throw new Error('TLS (the ssl option) is not supported without a runtime adapter');
   if (checked.family !== 0) throw new RangeError('family is not supported without a runtime adapter');
   if (checked.localAddr !== undefined) throw new RangeError('localAddr is not supported without a runtime adapter');
+  if (checked.keepAlive) throw new RangeError('keepAlive is not supported without a runtime adapter');
 }
 
 function noSockets(what: string): Error {
@@ -75,7 +76,7 @@ async function opened(socket: WinterTcSocket, signal: AbortSignal | undefined): 
  * @param options `limit`, `sock`, `signal` (aborts connecting)
  * @returns `[reader, writer]`
  * @throws {Error} for a host and port on a platform without TCP sockets, and for `ssl`
- * @throws {RangeError} for conflicting or missing arguments, `family` and `localAddr`
+ * @throws {RangeError} for conflicting or missing arguments, `family`, `localAddr` and `keepAlive`
  * @throws {TypeError} for an option it does not take, and values of the wrong type
  * @example
  * ```ts

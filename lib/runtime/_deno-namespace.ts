@@ -33,6 +33,7 @@ export interface DenoConn {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
   setNoDelay?(noDelay?: boolean): void;
+  setKeepAlive?(keepAlive?: boolean): void;
 }
 
 /** A TLS connection (`Deno.TlsConn`). */

@@ -144,8 +144,9 @@ function adopt(sock: unknown, accept: Accept, onError: ClientErrorHandler): Serv
  * @param host a name, an address, an array of them, or nothing for every interface
  * @param port the port; 0 for any free one
  * @param options `limit`, `ssl` (`cert` and `key`; with `ca`, client certificates are asked for
- *   and checked), `sslHandshakeTimeout`, `family`, `backlog` (100), `reusePort` (run Deno
- *   with `--unstable-net`), `startServing` (true), `sock` (a `Deno.Listener`), `onError`
+ *   and checked), `sslHandshakeTimeout`, `sslShutdownTimeout`, `family`, `backlog` (100),
+ *   `reusePort` (run Deno with `--unstable-net`), `keepAlive` (`SO_KEEPALIVE` on every client),
+ *   `flags` (0 or `AI_PASSIVE`), `startServing` (true), `sock` (a `Deno.Listener`), `onError`
  * @returns the listening server
  * @throws Deno's error for a failed bind (`AddrInUse`, ...)
  * @throws {RangeError} for conflicting arguments, `reuseAddress: false`, and `reusePort` without
@@ -173,6 +174,7 @@ export async function startServer(
   const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls);
   const accept = (conn: DenoConn): void => {
     conn.setNoDelay?.(true);
+    if (checked.keepAlive) conn.setKeepAlive?.(true);
     if (serverTls === undefined) {
       server._accept(new DenoSocket(conn));
       return;

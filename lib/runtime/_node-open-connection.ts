@@ -58,6 +58,7 @@ async function streamsOver(sock: NodeSock, checked: CheckedConnection): Promise<
   }
   // A no-op on a Unix socket.
   sock.setNoDelay(true);
+  if (checked.keepAlive) sock.setKeepAlive(true);
   return streamsOn(new NodeSocket(sock), checked);
 }
 
@@ -68,6 +69,8 @@ function streamsFor(
 ): Promise<[StreamReader, StreamWriter]> {
   checked.signal?.throwIfAborted();
   const net = connect({ ...options, allowHalfOpen: true });
+  // Node applies it once connected.
+  if (checked.keepAlive) net.setKeepAlive(true);
   return streamsOn(new NodeSocket(net, socketOptions), checked);
 }
 
@@ -84,7 +87,8 @@ function streamsFor(
  * @param host the name or address to connect to
  * @param port the port
  * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout` (seconds, default
- *   60), `family`, `localAddr`, `sock` (a connected `net.Socket`, or any
+ *   60), `sslShutdownTimeout` (seconds, default 30), `family`, `localAddr`, `keepAlive`
+ *   (`SO_KEEPALIVE`), `proto` (0 or 6), `flags` (0), `sock` (a connected `net.Socket`, or any
  *   `{ readable, writable }` pair without `ssl`, instead of host and port), `signal` (aborts
  *   connecting and the handshake)
  * @returns `[reader, writer]`
@@ -133,7 +137,7 @@ export async function openConnection(
  * TLS works as with `openConnection()`, except that `serverHostname` must be given.
  *
  * @param path the socket's path
- * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout`, `sock` (instead of
+ * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout`, `sslShutdownTimeout`, `sock` (instead of
  *   a path), `signal` (aborts connecting and the handshake)
  * @returns `[reader, writer]`
  * @throws the runtime's connection error (`ENOENT`, `ECONNREFUSED`, ...), or the signal's reason

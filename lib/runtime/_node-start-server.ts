@@ -161,9 +161,9 @@ function adopt(sock: NetServer, accept: Accept, onError: ClientErrorHandler): Se
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param host a name, an address, an array of them, or nothing for every interface
  * @param port the port; 0 for any free one
- * @param options `limit`, `ssl`, `sslHandshakeTimeout`, `family`, `backlog` (100),
- *   `reuseAddress`, `reusePort`, `startServing` (true), `sock` (a listening `net.Server`),
- *   `onError`
+ * @param options `limit`, `ssl`, `sslHandshakeTimeout`, `sslShutdownTimeout` (30), `family`,
+ *   `backlog` (100), `reuseAddress`, `reusePort`, `keepAlive` (`SO_KEEPALIVE` on every client),
+ *   `flags` (0 or `AI_PASSIVE`), `startServing` (true), `sock` (a listening `net.Server`), `onError`
  * @returns the listening server
  * @throws the runtime's error for a failed bind (`EADDRINUSE`, ...), or for PEM text it cannot use
  * @throws {RangeError} for conflicting arguments, `ssl` without `cert` and `key`, and for
@@ -193,6 +193,7 @@ export async function startServer(
   const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
   const onConnection = (socket: NetSocket): void => {
     socket.setNoDelay(true);
+    if (checked.keepAlive) socket.setKeepAlive(true);
     accept(server, new NodeSocket(socket), tls);
   };
   const listeners = options.sock
