@@ -4,7 +4,7 @@ import type { DenoAddr, DenoConn } from './_deno-namespace.js';
 import { writeAll } from './_deno-conn-duplex.js';
 import { socketClosedError, upgradedError } from './_socket-errors.js';
 import { denoTlsCan, startDenoTls, startNodeTls, type DenoHandshake } from './_deno-start-tls.js';
-import type { SecureContext } from './_node-tls.js';
+import { MAX_TIMER_MS, type SecureContext } from './_node-tls.js';
 
 /** What `opened` resolves with (WinterTC `SocketInfo`). */
 export interface DenoSocketInfo {
@@ -24,6 +24,11 @@ export interface DenoSocketOptions {
   extra?: Readonly<Record<string, unknown>>;
   /** The connection is a `Deno.TlsConn` whose handshake is done, with this ALPN protocol (or null). */
   tls?: { alpn: string | null };
+  /**
+   * Seconds closing a TLS connection waits for the peer's close_notify after sending ours
+   * (`sslShutdownTimeout`; default 30).
+   */
+  sslShutdownTimeout?: number;
   /**
    * The host name the connection was opened to: `startTls()` verifies the server's
    * certificate against it unless given another `serverHostname`.
@@ -59,6 +64,8 @@ export function handshakingSocket(conn: DenoConn, handshake: Promise<DenoHandsha
 }
 
 const DEFAULT_HIGH_WATER_MARK = 65536;
+/** Seconds: what `checkStartTls()` makes of no `sslShutdownTimeout`, for a socket made without it. */
+const DEFAULT_SHUTDOWN_TIMEOUT = 30;
 /** The buffer a default (non-BYOB) reader of `readable` gets per read. */
 const CHUNK_SIZE = 65536;
 
@@ -111,6 +118,9 @@ export class DenoSocket implements Transport {
   readonly #writableHighWaterMark: number;
   readonly #serverHostname: string | null;
   readonly #tls: boolean;
+  readonly #shutdownTimeout: number;
+  /** Whether closing waits for the peer's close_notify. */
+  #closingTls = false;
   #isClosed = false;
   #readDone = false;
   #writeDone = false;
@@ -143,6 +153,7 @@ export class DenoSocket implements Transport {
     this.#extra = options.extra ?? {};
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#serverHostname = options.serverHostname ?? null;
+    this.#shutdownTimeout = options.sslShutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
     const handshake = (options as Partial<UpgradeOptions>)[HANDSHAKE];
     this.#tls = options.tls !== undefined || handshake !== undefined;
     const info = (alpn: string | null): DenoSocketInfo => ({
@@ -227,6 +238,8 @@ export class DenoSocket implements Transport {
     const upgraded = this.#upgradedTo;
     if (upgraded !== null) {
       void upgraded.close(reason);
+    } else if (reason === undefined && this.#tls && this.#writeDone && !this.#readDone && !this.#isClosed) {
+      this.#closeOncePeerHas();
     } else if (!this.#isClosed) {
       this.#failWritable(reason ?? socketClosedError());
       if (reason !== undefined) this.#failReadable(reason);
@@ -273,7 +286,11 @@ export class DenoSocket implements Transport {
     }
     const conn = this.#conn;
     const secure = 'hostname' in conn.remoteAddr && denoTlsCan(tls, true)
-      ? handshakingSocket(conn, startDenoTls(conn, tls), { writableHighWaterMark: this.#writableHighWaterMark, extra: this.#extra })
+      ? handshakingSocket(conn, startDenoTls(conn, tls), {
+        writableHighWaterMark: this.#writableHighWaterMark,
+        extra: this.#extra,
+        sslShutdownTimeout: tls.shutdownTimeout,
+      })
       : startNodeTls(conn, tls, {
         received: options.received,
         secureContext: options.secureContext,
@@ -379,6 +396,34 @@ export class DenoSocket implements Transport {
       throw error;
     }
     if (this.#readDone) this.#finish(null);
+  }
+
+  /**
+   * Our close_notify is sent (`writable` closed): closes once the peer's arrives, or after
+   * `sslShutdownTimeout` seconds, as the Node adapter's TLS sockets do. What the peer still
+   * sends meanwhile is read and dropped, so that its close_notify can arrive.
+   */
+  #closeOncePeerHas(): void {
+    if (this.#closingTls) return;
+    this.#closingTls = true;
+    const ms = this.#shutdownTimeout * 1000;
+    // A timeout beyond what a timer can hold (about 24.8 days) is no timeout.
+    const timer = ms <= MAX_TIMER_MS ? setTimeout(() => this.#finish(null), ms) : undefined;
+    const stop = (): void => clearTimeout(timer);
+    this.closed.then(stop, stop);
+    // A read in flight ends the connection itself when it meets the end (see #pull()).
+    if (!this.#reading) void this.#dropUntilEnd();
+  }
+
+  async #dropUntilEnd(): Promise<void> {
+    const scratch = new Uint8Array(CHUNK_SIZE);
+    try {
+      while (!this.#isClosed && (await this.#conn.read(scratch)) !== null);
+    } catch {
+      // Closed by the timeout, or reset by the peer: closed either way.
+    }
+    this.#readDone = true;
+    this.#finish(null);
   }
 
   #failWritable(error: unknown): void {

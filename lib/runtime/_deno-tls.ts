@@ -50,7 +50,7 @@ export async function connectTls(hostname: string, port: number, tls: CheckedTls
   const deno = denoNamespace();
   if (denoTlsCan(tls, false) && tls.serverHostname === hostname) {
     const done = await handshakeWithin(deno.connectTls({ hostname, port, ...denoClientOptions(tls) }), tls.handshakeTimeout);
-    return new DenoSocket(done.conn, { tls: { alpn: done.alpn } });
+    return new DenoSocket(done.conn, { tls: { alpn: done.alpn }, sslShutdownTimeout: tls.shutdownTimeout });
   }
   const conn: DenoConn = await deno.connect({ hostname, port });
   conn.setNoDelay?.(true);
