@@ -603,10 +603,16 @@ export function checkUnixServer(path: unknown, options: StartUnixServerOptions<u
   } else if (!given(path)) {
     throw new RangeError('path was not specified, and no sock specified');
   }
+  const cleanupSocket = checkBoolean(options.cleanupSocket, 'cleanupSocket', true);
+  // Node, Bun and Deno remove the file of a listener they bound as it closes, with no way to
+  // say no: a `sock` of theirs cannot keep it.
+  if (given(options.sock) && !cleanupSocket) {
+    throw new RangeError('cleanupSocket: false is not supported with sock: the runtime removes the socket file of its listener as it closes');
+  }
   return {
     ...checkServing(options),
     keepAlive: false,
-    cleanupSocket: checkBoolean(options.cleanupSocket, 'cleanupSocket', true),
+    cleanupSocket,
     hosts: given(path) ? [path as string] : undefined,
     port: 0,
     limit,

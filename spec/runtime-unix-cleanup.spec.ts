@@ -3,14 +3,15 @@
  * server removes its socket file when it is still the file the server created, and leaves it
  * with `cleanupSocket: false`. The runtimes themselves unlink a listener's path at close, whatever
  * is there by then, so these specs also make sure a file put in its place survives, and that
- * the server leaves no file of its own behind in the directory.
+ * the server leaves no file of its own behind in the directory. Each body runs twice, counted
+ * the second time: Deno takes sockets for good on a first use.
  */
 import { existsSync, lstatSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
-import { leakFree } from './_leaks.js';
+import { leakFreeTwice } from './_first-use.js';
 import { rejection, tempDir, text, within } from './_loopback.js';
 import { openUnixConnection, runtime, startUnixServer } from './_runtime.js';
 
@@ -50,7 +51,7 @@ function strays(path: string): string[] {
 const cleanup = suite(`startUnixServer cleanupSocket (${runtime})`);
 
 cleanup('by default, close() removes the socket file, at once', async () => {
-  await leakFree(async () => {
+  await leakFreeTwice(async () => {
     const path = socketPath();
     const server = await startUnixServer(echo, path);
     assert.ok(lstatSync(path).isSocket(), 'the socket file is at the path');
@@ -64,7 +65,7 @@ cleanup('by default, close() removes the socket file, at once', async () => {
 });
 
 cleanup('cleanupSocket: true does the same', async () => {
-  await leakFree(async () => {
+  await leakFreeTwice(async () => {
     const path = socketPath();
     const server = await startUnixServer(echo, path, { cleanupSocket: true });
     await closed(server);
@@ -73,7 +74,7 @@ cleanup('cleanupSocket: true does the same', async () => {
 });
 
 cleanup('cleanupSocket: false leaves the socket file, which nothing answers on any more', async () => {
-  await leakFree(async () => {
+  await leakFreeTwice(async () => {
     const path = socketPath();
     const server = await startUnixServer(echo, path, { cleanupSocket: false });
     await assertServes(path);
@@ -93,7 +94,7 @@ cleanup('cleanupSocket: false leaves the socket file, which nothing answers on a
 });
 
 cleanup('a file put in place of the socket file survives close()', async () => {
-  await leakFree(async () => {
+  await leakFreeTwice(async () => {
     const path = socketPath();
     const server = await startUnixServer(echo, path);
     unlinkSync(path);
@@ -106,7 +107,7 @@ cleanup('a file put in place of the socket file survives close()', async () => {
 });
 
 cleanup('another server\'s socket put in its place survives close(), and still serves', async () => {
-  await leakFree(async () => {
+  await leakFreeTwice(async () => {
     const path = socketPath();
     const first = await startUnixServer(echo, path);
     // The second server replaces the (to it, stale) socket file of the first.
@@ -120,7 +121,7 @@ cleanup('another server\'s socket put in its place survives close(), and still s
 });
 
 cleanup('a file that is not a socket at the path fails startUnixServer() and stays as it was', async () => {
-  await leakFree(async () => {
+  await leakFreeTwice(async () => {
     const path = socketPath();
     writeFileSync(path, 'data');
     const error = (await rejection(startUnixServer(echo, path))) as { code?: unknown; name?: unknown };
@@ -135,6 +136,13 @@ cleanup('cleanupSocket must be a boolean', async () => {
   const error = await rejection(startUnixServer(echo, socketPath(), { cleanupSocket: 'no' as unknown as boolean }));
   assert.instance(error, TypeError);
   assert.match((error as Error).message, /^cleanupSocket must be a boolean/);
+});
+
+cleanup('cleanupSocket: false with a sock is refused: the runtime removes its listener\'s file as it closes', async () => {
+  // Refused before the sock is looked at.
+  const error = await rejection(startUnixServer(echo, null, { sock: {} as never, cleanupSocket: false }));
+  assert.instance(error, RangeError);
+  assert.match((error as Error).message, /^cleanupSocket: false is not supported with sock/);
 });
 
 cleanup.after(() => directory.remove());
