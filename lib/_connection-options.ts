@@ -91,6 +91,18 @@ export interface OpenConnectionOptions<Sock = StreamPair> extends OpenUnixConnec
    * server's; where the runtime can (not Deno with `ssl`).
    */
   keepAlive?: boolean | null;
+  /**
+   * RFC 8305: seconds to wait for a connection attempt before starting the next address's
+   * alongside it; the first to connect wins. Default: one at a time, as the runtime tries them.
+   */
+  happyEyeballsDelay?: number | null;
+  /**
+   * Alternates the address families (0: the resolver's order; n: n - 1 of the first family,
+   * then one of each in turn). Default 1 with `happyEyeballsDelay`, else 0.
+   */
+  interleave?: number | null;
+  /** When every attempt fails, reject with an `AggregateError` of all their errors. */
+  allErrors?: boolean | null;
 }
 
 /** Options of `startUnixServer()`; `Listener` is what the runtime accepts as `sock`. */
@@ -195,6 +207,15 @@ const DEFAULT_BACKLOG = 100;
 /** `sizeof(sockaddr_un.sun_path)` on Linux (macOS: 104). */
 export const UNIX_PATH_MAX = 108;
 
+/** `happyEyeballsDelay`, `interleave` and `allErrors` as the checks leave them (see `connectFirst()`). */
+export interface HappyEyeballs {
+  /** Seconds before the next address is tried alongside; `undefined`: one at a time. */
+  delay: number | undefined;
+  /** CPython's `interleave`: 0 keeps the resolver's order, n alternates the families after n - 1. */
+  interleave: number;
+  allErrors: boolean;
+}
+
 /** What is left to do once the options are checked. */
 export interface CheckedConnection {
   host: string | undefined;
@@ -205,6 +226,8 @@ export interface CheckedConnection {
   signal: AbortSignal | undefined;
   /** `SO_KEEPALIVE` (TCP only). */
   keepAlive: boolean;
+  /** How to try the addresses of the host; `undefined`: as the runtime does. */
+  happyEyeballs: HappyEyeballs | undefined;
   /** TLS to start once connected; `undefined` without `ssl`. */
   tls: CheckedTls | undefined;
 }
@@ -436,16 +459,24 @@ function checkFlags(flags: unknown, serverSide: boolean): void {
 }
 
 /**
- * CPython options no adapter here does (RFC 8305 Happy Eyeballs): refused by name, not
- * ignored. `null`, `false` and `undefined` mean "not asked for", as CPython's defaults.
+ * `happyEyeballsDelay`, `interleave` and `allErrors`; `undefined` when none asks for anything
+ * (the runtime then connects as it does). As CPython, a delay without `interleave` interleaves.
  */
-function refuseHappyEyeballs(options: OpenConnectionOptions<unknown>): void {
-  for (const name of ['happyEyeballsDelay', 'interleave', 'allErrors'] as const) {
-    const value = (options as Record<string, unknown>)[name];
-    if (given(value) && value !== false) {
-      throw new RangeError(`${name} is not supported: connections try the addresses of a host one at a time`);
-    }
+function checkHappyEyeballs(options: OpenConnectionOptions<unknown>): HappyEyeballs | undefined {
+  const { happyEyeballsDelay: delay, interleave, allErrors } = options;
+  if (given(delay) && (typeof delay !== 'number' || !(delay >= 0))) {
+    throw new (typeof delay === 'number' ? RangeError : TypeError)(`happyEyeballsDelay must be a number of seconds >= 0, got ${describe(delay)}`);
   }
+  if (given(interleave) && (typeof interleave !== 'number' || !Number.isInteger(interleave) || interleave < 0)) {
+    throw new (typeof interleave === 'number' ? RangeError : TypeError)(`interleave must be an integer >= 0, got ${describe(interleave)}`);
+  }
+  const all = checkBoolean(allErrors, 'allErrors', false);
+  if (!given(delay) && !given(interleave) && !all) return undefined;
+  return {
+    delay: given(delay) ? (delay as number) : undefined,
+    interleave: given(interleave) ? (interleave as number) : given(delay) ? 1 : 0,
+    allErrors: all,
+  };
 }
 
 function checkBoolean(value: unknown, name: string, fallback: boolean): boolean {
@@ -465,8 +496,7 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
  * is opened.
  *
  * @throws {RangeError} for conflicting or missing addresses, a bad limit, family or port, and
- *   the options no adapter supports (`happyEyeballsDelay`, `interleave`, `allErrors`, a `proto`
- *   other than TCP, `flags`)
+ *   values no adapter supports (a `proto` other than TCP, `flags`)
  * @throws {TypeError} for an option it does not take, and values of the wrong type
  * @throws {RangeError} or {TypeError} for TLS options CPython refuses (see `checkStartTls()`)
  */
@@ -475,7 +505,6 @@ export function checkConnection(host: unknown, port: unknown, options: OpenConne
   const limit = checkLimit(options.limit);
   checkProto(options.proto);
   checkFlags(options.flags, false);
-  refuseHappyEyeballs(options);
   // CPython: `if not host` means no name to default serverHostname to.
   const tls = checkTls(options, false, typeof host === 'string' && host !== '' ? host : undefined);
   const checkedPort = checkPort(port, 'port');
@@ -498,6 +527,7 @@ export function checkConnection(host: unknown, port: unknown, options: OpenConne
     localAddr,
     signal: checkSignal(options.signal),
     keepAlive: checkBoolean(options.keepAlive, 'keepAlive', false),
+    happyEyeballs: checkHappyEyeballs(options),
     tls,
   };
 }
@@ -542,6 +572,7 @@ export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOp
     localAddr: undefined,
     signal: checkSignal(options.signal),
     keepAlive: false,
+    happyEyeballs: undefined,
     tls,
   };
 }

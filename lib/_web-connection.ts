@@ -34,6 +34,9 @@ function refuseBeyondWinterTc(checked: CheckedConnection): void {
   if (checked.family !== 0) throw new RangeError('family is not supported without a runtime adapter');
   if (checked.localAddr !== undefined) throw new RangeError('localAddr is not supported without a runtime adapter');
   if (checked.keepAlive) throw new RangeError('keepAlive is not supported without a runtime adapter');
+  if (checked.happyEyeballs !== undefined) {
+    throw new RangeError('happyEyeballsDelay, interleave and allErrors are not supported without a runtime adapter');
+  }
 }
 
 function noSockets(what: string): Error {

@@ -22,6 +22,7 @@ const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 function checkDenoConnection(checked: CheckedConnection): void {
   if (checked.localAddr !== undefined) throw new RangeError('localAddr is not supported on Deno (Deno.connect cannot bind first)');
   if (checked.keepAlive && checked.tls !== undefined) throw new RangeError('keepAlive is not supported on Deno with ssl (a Deno.TlsConn cannot set it)');
+  if (checked.happyEyeballs !== undefined) throw new RangeError('happyEyeballsDelay, interleave and allErrors are not supported on Deno (Deno.connect() resolves the name itself)');
   const host = checked.host ?? '';
   if (checked.family === 4 && host.includes(':')) throw new RangeError(`family 4 does not match the address ${host}`);
   if (checked.family === 6 && IPV4.test(host)) throw new RangeError(`family 6 does not match the address ${host}`);
