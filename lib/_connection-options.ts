@@ -45,6 +45,8 @@ export interface CheckedTls {
   serverHostname: string | null;
   /** Seconds the handshake may take. */
   handshakeTimeout: number;
+  /** Seconds closing waits for the peer's close_notify before it drops the connection. */
+  shutdownTimeout: number;
 }
 
 /** `0` (either), `4` (IPv4 only) or `6` (IPv6 only). */
@@ -63,6 +65,11 @@ export interface OpenUnixConnectionOptions<Sock = StreamPair> {
   serverHostname?: string | null;
   /** Seconds the TLS handshake may take (needs `ssl`; default 60). */
   sslHandshakeTimeout?: number | null;
+  /**
+   * Seconds closing a TLS connection waits for the peer's close_notify after sending ours,
+   * before it drops the connection (needs `ssl`; default 30).
+   */
+  sslShutdownTimeout?: number | null;
   /** An already connected socket to use instead of connecting (then no path/host is given). */
   sock?: Sock | null;
   /** Aborting it while connecting closes the socket and rejects with the signal's reason. */
@@ -75,6 +82,27 @@ export interface OpenConnectionOptions<Sock = StreamPair> extends OpenUnixConnec
   family?: AddressFamily;
   /** The local `[host, port]` to bind before connecting. */
   localAddr?: readonly [host: string, port: number] | null;
+  /** `IPPROTO_TCP` (6) or 0, the only protocols a stream connection can have. */
+  proto?: number | null;
+  /** `getaddrinfo()` flags: only 0 (none) is supported. */
+  flags?: number | null;
+  /**
+   * `SO_KEEPALIVE` on the connection (default false). Beyond asyncio, whose `keep_alive` is a
+   * server's; where the runtime can (not Deno with `ssl`).
+   */
+  keepAlive?: boolean | null;
+  /**
+   * RFC 8305: seconds to wait for a connection attempt before starting the next address's
+   * alongside it; the first to connect wins. Default: one at a time, as the runtime tries them.
+   */
+  happyEyeballsDelay?: number | null;
+  /**
+   * Alternates the address families (0: the resolver's order; n: n - 1 of the first family,
+   * then one of each in turn). Default 1 with `happyEyeballsDelay`, else 0.
+   */
+  interleave?: number | null;
+  /** When every attempt fails, reject with an `AggregateError` of all their errors. */
+  allErrors?: boolean | null;
 }
 
 /** Options of `startUnixServer()`; `Listener` is what the runtime accepts as `sock`. */
@@ -88,6 +116,11 @@ export interface StartUnixServerOptions<Listener = never> {
   /** Seconds a client's TLS handshake may take (needs `ssl`; default 60). */
   sslHandshakeTimeout?: number | null;
   /**
+   * Seconds closing a client's TLS connection waits for its close_notify after sending ours,
+   * before it drops the connection (needs `ssl`; default 30).
+   */
+  sslShutdownTimeout?: number | null;
+  /**
    * Whether to serve at once (default true). With false, connections wait until
    * `startServing()` or `serveForever()`.
    */
@@ -100,21 +133,88 @@ export interface StartUnixServerOptions<Listener = never> {
    * the error with `console.error`, as asyncio's default exception handler does.
    */
   onError?: ClientErrorHandler;
+  /**
+   * Whether closing the server removes its socket file, if the file at `path` is still the
+   * one the server created (default true, as CPython 3.13); false leaves it. Unix servers only.
+   */
+  cleanupSocket?: boolean | null;
 }
 
 /** Options of `startServer()`. */
-export interface StartServerOptions<Listener = never> extends StartUnixServerOptions<Listener> {
+export interface StartServerOptions<Listener = never> extends Omit<StartUnixServerOptions<Listener>, 'cleanupSocket'> {
   /** Which address family to listen on (default 0: every address the host resolves to). */
   family?: AddressFamily;
   /** `SO_REUSEADDR`; default true, as asyncio's on POSIX. */
   reuseAddress?: boolean | null;
   /** `SO_REUSEPORT`, where the runtime can. */
   reusePort?: boolean | null;
+  /** `SO_KEEPALIVE` on every client's connection (default false). */
+  keepAlive?: boolean | null;
+  /** `getaddrinfo()` flags: 0, or `AI_PASSIVE` (1), which is what a server does anyway. */
+  flags?: number | null;
+}
+
+/** The options each function takes, by name: any other is refused (see `checkOptionNames()`). */
+export const OPTION_NAMES = {
+  openUnixConnection: ['limit', 'ssl', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'sock', 'signal'],
+  openConnection: [
+    'limit', 'ssl', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'sock', 'signal',
+    'family', 'localAddr', 'proto', 'flags', 'happyEyeballsDelay', 'interleave', 'allErrors', 'keepAlive',
+  ],
+  startUnixServer: ['limit', 'backlog', 'ssl', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'startServing', 'sock', 'onError', 'cleanupSocket'],
+  startServer: [
+    'limit', 'backlog', 'ssl', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'startServing', 'sock', 'onError',
+    'family', 'reuseAddress', 'reusePort', 'keepAlive', 'flags',
+  ],
+  startTls: ['serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout'],
+  ssl: ['ca', 'cert', 'key', 'rejectUnauthorized', 'alpnProtocols'],
+  StreamReader: ['limit'],
+  'StreamWriter.from': ['reader', 'transport', 'extra', 'serverSide'],
+  read: ['signal'],
+  serveForever: ['signal'],
+} as const satisfies Record<string, readonly string[]>;
+
+/**
+ * Refuses an option `functionName` does not take, as Python refuses an unexpected keyword
+ * argument: a misspelled or invented option would otherwise be ignored without a word. An
+ * option whose value is `undefined` counts as not given, as everywhere in JavaScript.
+ *
+ * @param options the options object as the caller gave it (`undefined`: none)
+ * @param allowed the names `functionName` takes
+ * @param functionName how the error names the function (`'openConnection()'`)
+ * @throws {TypeError} for options that are not an object, and for a name not in `allowed`
+ * @example
+ * ```ts
+ * checkOptionNames({ limt: 10 }, OPTION_NAMES.StreamReader, 'StreamReader()');
+ * // TypeError: StreamReader() got an unexpected keyword argument 'limt'
+ * ```
+ */
+export function checkOptionNames(options: unknown, allowed: readonly string[], functionName: string): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${functionName} options must be an object, got ${describe(options)}`);
+  }
+  // for-in, not Object.keys(): no array per call (reads check their options), and inherited
+  // options are read as options too.
+  for (const name in options) {
+    if ((options as Record<string, unknown>)[name] !== undefined && !allowed.includes(name)) {
+      throw new TypeError(`${functionName} got an unexpected keyword argument '${name}'`);
+    }
+  }
 }
 
 const DEFAULT_BACKLOG = 100;
 /** `sizeof(sockaddr_un.sun_path)` on Linux (macOS: 104). */
-const UNIX_PATH_MAX = 108;
+export const UNIX_PATH_MAX = 108;
+
+/** `happyEyeballsDelay`, `interleave` and `allErrors` as the checks leave them (see `connectFirst()`). */
+export interface HappyEyeballs {
+  /** Seconds before the next address is tried alongside; `undefined`: one at a time. */
+  delay: number | undefined;
+  /** CPython's `interleave`: 0 keeps the resolver's order, n alternates the families after n - 1. */
+  interleave: number;
+  allErrors: boolean;
+}
 
 /** What is left to do once the options are checked. */
 export interface CheckedConnection {
@@ -124,6 +224,10 @@ export interface CheckedConnection {
   family: AddressFamily;
   localAddr: readonly [string, number] | undefined;
   signal: AbortSignal | undefined;
+  /** `SO_KEEPALIVE` (TCP only). */
+  keepAlive: boolean;
+  /** How to try the addresses of the host; `undefined`: as the runtime does. */
+  happyEyeballs: HappyEyeballs | undefined;
   /** TLS to start once connected; `undefined` without `ssl`. */
   tls: CheckedTls | undefined;
 }
@@ -137,6 +241,10 @@ export interface CheckedServer {
   backlog: number;
   startServing: boolean;
   onError: ClientErrorHandler | undefined;
+  /** `SO_KEEPALIVE` on each client. */
+  keepAlive: boolean;
+  /** Whether closing removes the socket file (Unix servers). */
+  cleanupSocket: boolean;
   /** TLS to start on each client; `undefined` without `ssl`. */
   tls: CheckedTls | undefined;
 }
@@ -147,6 +255,8 @@ function given(value: unknown): boolean {
 
 /** Seconds, as asyncio's `SSL_HANDSHAKE_TIMEOUT`. */
 const DEFAULT_HANDSHAKE_TIMEOUT = 60;
+/** Seconds, as asyncio's `SSL_SHUTDOWN_TIMEOUT`. */
+const DEFAULT_SHUTDOWN_TIMEOUT = 30;
 
 const NO_HOST = 'You must set serverHostname when using ssl without a host';
 
@@ -161,6 +271,7 @@ function isPem(value: unknown): boolean {
 }
 
 function checkTlsFields(ssl: Record<string, unknown>): void {
+  checkOptionNames(ssl, OPTION_NAMES.ssl, 'ssl');
   const { ca, cert, key, rejectUnauthorized, alpnProtocols } = ssl;
   if (ca !== undefined && !isPem(ca) && !(Array.isArray(ca) && ca.every(isPem))) {
     throw new TypeError(`ssl.ca must be PEM text (a string or bytes) or an array of them, got ${describe(ca)}`);
@@ -200,11 +311,12 @@ function checkSsl(ssl: unknown, serverSide: boolean): true | TlsOptions {
   return options;
 }
 
-function checkHandshakeTimeout(timeout: unknown): number {
-  if (!given(timeout)) return DEFAULT_HANDSHAKE_TIMEOUT;
-  if (typeof timeout !== 'number') throw new TypeError(`sslHandshakeTimeout must be a number of seconds, got ${describe(timeout)}`);
+/** `sslHandshakeTimeout` or `sslShutdownTimeout`: seconds, `fallback` when not given. */
+function checkTimeout(timeout: unknown, name: string, fallback: number): number {
+  if (!given(timeout)) return fallback;
+  if (typeof timeout !== 'number') throw new TypeError(`${name} must be a number of seconds, got ${describe(timeout)}`);
   // CPython's check (sslproto.SSLProtocol), NaN included.
-  if (!(timeout > 0)) throw new RangeError(`sslHandshakeTimeout should be a positive number, got ${timeout}`);
+  if (!(timeout > 0)) throw new RangeError(`${name} should be a positive number, got ${timeout}`);
   return timeout;
 }
 
@@ -236,7 +348,8 @@ function checkServerHostname(
  * Checks the arguments of a TLS upgrade (`startTls()`) as CPython does.
  *
  * @param ssl `true` or TLS options
- * @param options `serverHostname` and `sslHandshakeTimeout` (seconds, default 60)
+ * @param options `serverHostname`, `sslHandshakeTimeout` (seconds, default 60) and
+ *   `sslShutdownTimeout` (seconds, default 30)
  * @param serverSide whether this end does the server's handshake
  * @param host the name the connection was opened with, the default `serverHostname`
  * @param missingHost the message when there is neither
@@ -247,16 +360,17 @@ function checkServerHostname(
  */
 export function checkStartTls(
   ssl: unknown,
-  options: { serverHostname?: unknown; sslHandshakeTimeout?: unknown },
+  options: { serverHostname?: unknown; sslHandshakeTimeout?: unknown; sslShutdownTimeout?: unknown },
   serverSide: boolean,
   host: string | null | undefined,
   missingHost: string = NO_HOST,
 ): CheckedTls {
   const checkedSsl = checkSsl(ssl, serverSide);
-  const handshakeTimeout = checkHandshakeTimeout(options.sslHandshakeTimeout);
+  const handshakeTimeout = checkTimeout(options.sslHandshakeTimeout, 'sslHandshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT);
+  const shutdownTimeout = checkTimeout(options.sslShutdownTimeout, 'sslShutdownTimeout', DEFAULT_SHUTDOWN_TIMEOUT);
   // A server has no name to check (CPython ignores server_hostname on the server side).
   const serverHostname = serverSide ? null : checkServerHostname(options.serverHostname, checkedSsl, host, missingHost);
-  return { ssl: checkedSsl, serverSide, serverHostname, handshakeTimeout };
+  return { ssl: checkedSsl, serverSide, serverHostname, handshakeTimeout, shutdownTimeout };
 }
 
 /** The options of `tls`, `ssl: true` being `{}`. */
@@ -275,12 +389,13 @@ export function startTlsOptionsOf(tls: CheckedTls): SocketStartTlsOptions {
     // null is the name checks' "none" (only allowed without verification): '' to startTls().
     serverHostname: tls.serverHostname ?? '',
     sslHandshakeTimeout: tls.handshakeTimeout,
+    sslShutdownTimeout: tls.shutdownTimeout,
   };
 }
 
 /** CPython's checks of the TLS options of a connection function; `undefined` without `ssl`. */
 function checkTls(
-  options: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTimeout?: unknown },
+  options: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTimeout?: unknown; sslShutdownTimeout?: unknown },
   serverSide: boolean,
   host: string | undefined,
   missingHost?: string,
@@ -289,6 +404,7 @@ function checkTls(
   if (ssl === undefined || ssl === null || ssl === false) {
     if (given(options.serverHostname)) throw new RangeError('serverHostname is only meaningful with ssl');
     if (given(options.sslHandshakeTimeout)) throw new RangeError('sslHandshakeTimeout is only meaningful with ssl');
+    if (given(options.sslShutdownTimeout)) throw new RangeError('sslShutdownTimeout is only meaningful with ssl');
     return undefined;
   }
   return checkStartTls(ssl, options, serverSide, host, missingHost);
@@ -319,6 +435,56 @@ function checkLimit(limit: unknown): number | undefined {
   return limit;
 }
 
+/** `SOCK_STREAM` over IP is TCP: 0 (the default) and `IPPROTO_TCP` say so; anything else cannot be. */
+const IPPROTO_TCP = 6;
+/** `getaddrinfo()`'s `AI_PASSIVE` (1 on Linux and macOS): addresses to bind, what a server resolves anyway. */
+const AI_PASSIVE = 1;
+
+function checkProto(proto: unknown): void {
+  if (!given(proto)) return;
+  if (typeof proto !== 'number') throw new TypeError(`proto must be a number, got ${describe(proto)}`);
+  if (proto !== 0 && proto !== IPPROTO_TCP) {
+    throw new RangeError(`proto ${proto} is not supported: a stream connection is TCP (proto 0 or IPPROTO_TCP, 6)`);
+  }
+}
+
+/** `flags` of `getaddrinfo()`: none of them can be passed on to the runtimes' resolvers. */
+function checkFlags(flags: unknown, serverSide: boolean): void {
+  if (!given(flags)) return;
+  if (typeof flags !== 'number') throw new TypeError(`flags must be a number, got ${describe(flags)}`);
+  if (flags === 0 || (serverSide && flags === AI_PASSIVE)) return;
+  throw new RangeError(
+    `flags ${flags} is not supported: the runtimes resolve names without getaddrinfo() flags (0${serverSide ? ' or AI_PASSIVE, 1' : ''} only)`,
+  );
+}
+
+/**
+ * `happyEyeballsDelay`, `interleave` and `allErrors`; `undefined` when none asks for anything
+ * (the runtime then connects as it does). As CPython, a delay without `interleave` interleaves.
+ */
+function checkHappyEyeballs(options: OpenConnectionOptions<unknown>): HappyEyeballs | undefined {
+  const { happyEyeballsDelay: delay, interleave, allErrors } = options;
+  if (given(delay) && (typeof delay !== 'number' || !(delay >= 0))) {
+    throw new (typeof delay === 'number' ? RangeError : TypeError)(`happyEyeballsDelay must be a number of seconds >= 0, got ${describe(delay)}`);
+  }
+  if (given(interleave) && (typeof interleave !== 'number' || !Number.isInteger(interleave) || interleave < 0)) {
+    throw new (typeof interleave === 'number' ? RangeError : TypeError)(`interleave must be an integer >= 0, got ${describe(interleave)}`);
+  }
+  const all = checkBoolean(allErrors, 'allErrors', false);
+  if (!given(delay) && !given(interleave) && !all) return undefined;
+  return {
+    delay: given(delay) ? (delay as number) : undefined,
+    interleave: given(interleave) ? (interleave as number) : given(delay) ? 1 : 0,
+    allErrors: all,
+  };
+}
+
+function checkBoolean(value: unknown, name: string, fallback: boolean): boolean {
+  if (!given(value)) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
 function checkSignal(signal: unknown): AbortSignal | undefined {
   if (signal === undefined) return undefined;
   if (!(signal instanceof AbortSignal)) throw new TypeError('The signal option must be an AbortSignal');
@@ -329,12 +495,16 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
  * Checks `openConnection()`'s arguments as CPython's `create_connection()` does, before anything
  * is opened.
  *
- * @throws {RangeError} for conflicting or missing addresses, a bad limit, family or port
- * @throws {TypeError} for values of the wrong type
+ * @throws {RangeError} for conflicting or missing addresses, a bad limit, family or port, and
+ *   values no adapter supports (a `proto` other than TCP, `flags`)
+ * @throws {TypeError} for an option it does not take, and values of the wrong type
  * @throws {RangeError} or {TypeError} for TLS options CPython refuses (see `checkStartTls()`)
  */
 export function checkConnection(host: unknown, port: unknown, options: OpenConnectionOptions<unknown>): CheckedConnection {
+  checkOptionNames(options, OPTION_NAMES.openConnection, 'openConnection()');
   const limit = checkLimit(options.limit);
+  checkProto(options.proto);
+  checkFlags(options.flags, false);
   // CPython: `if not host` means no name to default serverHostname to.
   const tls = checkTls(options, false, typeof host === 'string' && host !== '' ? host : undefined);
   const checkedPort = checkPort(port, 'port');
@@ -356,15 +526,12 @@ export function checkConnection(host: unknown, port: unknown, options: OpenConne
     family: checkFamily(options.family),
     localAddr,
     signal: checkSignal(options.signal),
+    keepAlive: checkBoolean(options.keepAlive, 'keepAlive', false),
+    happyEyeballs: checkHappyEyeballs(options),
     tls,
   };
 }
 
-/**
- * Checks `openUnixConnection()`'s arguments.
- *
- * @throws {RangeError} for a path together with `sock`, or neither; `ssl` without `serverHostname`
- */
 /**
  * A Unix socket path: a string, not empty (Node would take `''` for "no path" and try TCP),
  * and short enough for `sockaddr_un` (108 bytes on Linux, NUL included), which the kernel
@@ -380,7 +547,14 @@ function checkUnixPath(path: unknown): void {
   }
 }
 
+/**
+ * Checks `openUnixConnection()`'s arguments.
+ *
+ * @throws {RangeError} for a path together with `sock`, or neither; `ssl` without `serverHostname`
+ * @throws {TypeError} for an option it does not take, and values of the wrong type
+ */
 export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOptions<unknown>): CheckedConnection {
+  checkOptionNames(options, OPTION_NAMES.openUnixConnection, 'openUnixConnection()');
   const limit = checkLimit(options.limit);
   // CPython's create_unix_connection wants the name given, a path being no host name.
   const tls = checkTls(options, false, undefined, 'you have to pass serverHostname when using ssl');
@@ -397,6 +571,8 @@ export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOp
     family: 0,
     localAddr: undefined,
     signal: checkSignal(options.signal),
+    keepAlive: false,
+    happyEyeballs: undefined,
     tls,
   };
 }
@@ -404,8 +580,10 @@ export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOp
 /**
  * Checks `startServer()`'s arguments as CPython's `create_server()` does.
  *
- * @throws {RangeError} for conflicting addresses, a bad limit, family, port or backlog
- * @throws {TypeError} for values of the wrong type, and `ssl: true` (a server needs its certificate)
+ * @throws {RangeError} for conflicting addresses, a bad limit, family, port or backlog, and
+ *   `flags` other than 0 or `AI_PASSIVE`
+ * @throws {TypeError} for an option it does not take, values of the wrong type, and `ssl: true`
+ *   (a server needs its certificate)
  * @throws {RangeError} for `ssl` without `cert` and `key`
  */
 export function checkServer(
@@ -413,7 +591,9 @@ export function checkServer(
   port: unknown,
   options: StartServerOptions<unknown>,
 ): CheckedServer {
+  checkOptionNames(options, OPTION_NAMES.startServer, 'startServer()');
   const limit = checkLimit(options.limit);
+  checkFlags(options.flags, true);
   const tls = checkTls(options, true, undefined);
   const checkedPort = checkPort(port, 'port');
   const hosts = !given(host) || host === '' ? undefined : typeof host === 'string' ? [host] : host;
@@ -427,6 +607,8 @@ export function checkServer(
   }
   return {
     ...checkServing(options),
+    keepAlive: checkBoolean(options.keepAlive, 'keepAlive', false),
+    cleanupSocket: false,
     hosts: hosts as string[] | undefined,
     port: checkedPort ?? 0,
     limit,
@@ -440,9 +622,10 @@ export function checkServer(
  *
  * @throws {RangeError} for a path together with `sock`, or neither; a bad limit or backlog;
  *   `ssl` without `cert` and `key`
- * @throws {TypeError} for `ssl: true`
+ * @throws {TypeError} for an option it does not take, values of the wrong type, and `ssl: true`
  */
 export function checkUnixServer(path: unknown, options: StartUnixServerOptions<unknown>): CheckedServer {
+  checkOptionNames(options, OPTION_NAMES.startUnixServer, 'startUnixServer()');
   const limit = checkLimit(options.limit);
   const tls = checkTls(options, true, undefined);
   checkUnixPath(path);
@@ -451,7 +634,22 @@ export function checkUnixServer(path: unknown, options: StartUnixServerOptions<u
   } else if (!given(path)) {
     throw new RangeError('path was not specified, and no sock specified');
   }
-  return { ...checkServing(options), hosts: given(path) ? [path as string] : undefined, port: 0, limit, family: 0, tls };
+  const cleanupSocket = checkBoolean(options.cleanupSocket, 'cleanupSocket', true);
+  // Node, Bun and Deno remove the file of a listener they bound as it closes, with no way to
+  // say no: a `sock` of theirs cannot keep it.
+  if (given(options.sock) && !cleanupSocket) {
+    throw new RangeError('cleanupSocket: false is not supported with sock: the runtime removes the socket file of its listener as it closes');
+  }
+  return {
+    ...checkServing(options),
+    keepAlive: false,
+    cleanupSocket,
+    hosts: given(path) ? [path as string] : undefined,
+    port: 0,
+    limit,
+    family: 0,
+    tls,
+  };
 }
 
 function checkServing(options: StartUnixServerOptions<unknown>): Pick<CheckedServer, 'backlog' | 'startServing' | 'onError'> {

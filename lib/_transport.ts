@@ -31,6 +31,11 @@ export interface StartTlsOptions {
   serverHostname?: string | null;
   /** Seconds the handshake may take; default 60. */
   sslHandshakeTimeout?: number | null;
+  /**
+   * Seconds closing the TLS connection waits for the peer's close_notify after sending ours,
+   * before it drops the connection; default 30.
+   */
+  sslShutdownTimeout?: number | null;
 }
 
 /** Options of a socket's `startTls()`: the writer's, plus what the writer knows of the connection. */

@@ -1,10 +1,15 @@
 import type { ClientConnectedCallback } from './_client-callback.js';
-import type {
-  OpenConnectionOptions,
-  OpenUnixConnectionOptions,
-  StartServerOptions,
-  StartUnixServerOptions,
-  StreamPair,
+import {
+  checkConnection,
+  checkOptionNames,
+  checkUnixConnection,
+  OPTION_NAMES,
+  type CheckedConnection,
+  type OpenConnectionOptions,
+  type OpenUnixConnectionOptions,
+  type StartServerOptions,
+  type StartUnixServerOptions,
+  type StreamPair,
 } from './_connection-options.js';
 import { openStreams } from './_open-streams.js';
 import type { Server } from './server.js';
@@ -23,15 +28,15 @@ type WinterTcConnect = (
   options?: { allowHalfOpen?: boolean; secureTransport?: 'off' | 'on' | 'starttls' },
 ) => WinterTcSocket;
 
-function given(value: unknown): boolean {
-  return value !== undefined && value !== null;
-}
-
-function checkLimit(limit: unknown): number | undefined {
-  if (limit === undefined) return undefined;
-  if (typeof limit !== 'number' || Number.isNaN(limit)) throw new TypeError(`Limit must be a number, got ${typeof limit}`);
-  if (limit <= 0) throw new RangeError('Limit cannot be <= 0');
-  return limit;
+/** What the checks let through that a WinterTC `connect()` (or a pair of streams) cannot do. */
+function refuseBeyondWinterTc(checked: CheckedConnection): void {
+  if (checked.tls !== undefined) throw new Error('TLS (the ssl option) is not supported without a runtime adapter');
+  if (checked.family !== 0) throw new RangeError('family is not supported without a runtime adapter');
+  if (checked.localAddr !== undefined) throw new RangeError('localAddr is not supported without a runtime adapter');
+  if (checked.keepAlive) throw new RangeError('keepAlive is not supported without a runtime adapter');
+  if (checked.happyEyeballs !== undefined) {
+    throw new RangeError('happyEyeballsDelay, interleave and allErrors are not supported without a runtime adapter');
+  }
 }
 
 function noSockets(what: string): Error {
@@ -74,6 +79,8 @@ async function opened(socket: WinterTcSocket, signal: AbortSignal | undefined): 
  * @param options `limit`, `sock`, `signal` (aborts connecting)
  * @returns `[reader, writer]`
  * @throws {Error} for a host and port on a platform without TCP sockets, and for `ssl`
+ * @throws {RangeError} for conflicting or missing arguments, `family`, `localAddr` and `keepAlive`
+ * @throws {TypeError} for an option it does not take, and values of the wrong type
  * @example
  * ```ts
  * import { openConnection } from 'asyncio-streams';
@@ -90,19 +97,15 @@ export async function openConnection(
   port?: number | string | null,
   options: OpenConnectionOptions<StreamPair> = {},
 ): Promise<[StreamReader, StreamWriter]> {
-  const limit = checkLimit(options.limit);
-  if (options.ssl) throw new Error('TLS (the ssl option) is not supported without a runtime adapter');
-  if (given(options.sock)) {
-    if (given(host) || given(port)) throw new RangeError('host/port and sock can not be specified at the same time');
-    return openStreams(options.sock!, limit);
-  }
-  if (!given(host) && !given(port)) throw new RangeError('host and port was not specified and no sock specified');
+  const checked = checkConnection(host, port, options);
+  refuseBeyondWinterTc(checked);
+  if (options.sock !== undefined && options.sock !== null) return openStreams(options.sock, checked.limit);
   const connect = winterTcConnect();
   if (connect === undefined) throw noSockets('openConnection(host, port)');
-  options.signal?.throwIfAborted();
-  const socket = connect({ hostname: host ?? 'localhost', port: Number(port ?? 0) }, { allowHalfOpen: true });
-  await opened(socket, options.signal);
-  return openStreams(socket, limit);
+  checked.signal?.throwIfAborted();
+  const socket = connect({ hostname: checked.host ?? 'localhost', port: checked.port ?? 0 }, { allowHalfOpen: true });
+  await opened(socket, checked.signal);
+  return openStreams(socket, checked.limit);
 }
 
 /**
@@ -122,16 +125,17 @@ export async function openUnixConnection(
   path?: string | null,
   options: OpenUnixConnectionOptions<StreamPair> = {},
 ): Promise<[StreamReader, StreamWriter]> {
-  const limit = checkLimit(options.limit);
-  if (given(options.sock) && !given(path)) return openStreams(options.sock!, limit);
-  if (given(path) && given(options.sock)) throw new RangeError('path and sock can not be specified at the same time');
+  const checked = checkUnixConnection(path, options);
+  refuseBeyondWinterTc(checked);
+  if (options.sock !== undefined && options.sock !== null) return openStreams(options.sock, checked.limit);
   throw noSockets('openUnixConnection(path)');
 }
 
 /**
  * `startServer()` without a runtime adapter: always rejects, since web platforms cannot listen.
  *
- * @throws {Error} always
+ * @throws {TypeError} for an option `startServer()` does not take
+ * @throws {Error} otherwise
  * @example
  * ```ts
  * await startServer(handle, '127.0.0.1', 8888).catch((error) => console.error(error.message));
@@ -141,15 +145,17 @@ export async function startServer(
   _clientConnectedCb: ClientConnectedCallback,
   _host?: string | readonly string[] | null,
   _port?: number | string | null,
-  _options: StartServerOptions<never> = {},
+  options: StartServerOptions<never> = {},
 ): Promise<Server> {
+  checkOptionNames(options, OPTION_NAMES.startServer, 'startServer()');
   throw new Error('startServer() needs a TCP listener, and this platform has none: run it on Node, Deno or Bun');
 }
 
 /**
  * `startUnixServer()` without a runtime adapter: always rejects.
  *
- * @throws {Error} always
+ * @throws {TypeError} for an option `startUnixServer()` does not take
+ * @throws {Error} otherwise
  * @example
  * ```ts
  * await startUnixServer(handle, '/run/app.sock').catch((error) => console.error(error.message));
@@ -158,7 +164,8 @@ export async function startServer(
 export async function startUnixServer(
   _clientConnectedCb: ClientConnectedCallback,
   _path?: string | null,
-  _options: StartUnixServerOptions<never> = {},
+  options: StartUnixServerOptions<never> = {},
 ): Promise<Server> {
+  checkOptionNames(options, OPTION_NAMES.startUnixServer, 'startUnixServer()');
   throw new Error('startUnixServer() needs Unix sockets, and this platform has none: run it on Node, Deno or Bun');
 }

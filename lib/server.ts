@@ -1,4 +1,5 @@
 import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.js';
+import { checkOptionNames, OPTION_NAMES } from './_connection-options.js';
 import { StreamReader } from './stream-reader.js';
 import { StreamReaderProtocol } from './stream-reader-protocol.js';
 import { StreamWriter } from './stream-writer.js';
@@ -161,6 +162,7 @@ export class Server {
    *
    * @param options `{ signal }`
    * @throws {Error} when already serving forever, or when the server is closed
+   * @throws {TypeError} for an option it does not take, or a `signal` that is not an AbortSignal
    * @example
    * ```ts
    * const controller = new AbortController();
@@ -171,6 +173,7 @@ export class Server {
   async serveForever(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#servingForever) throw new Error(`server ${this} is already being awaited on serveForever()`);
     if (this.#isClosed) throw new Error(`server ${this} is closed`);
+    checkOptionNames(options, OPTION_NAMES.serveForever, 'serveForever()');
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('The signal option must be an AbortSignal');
     signal?.throwIfAborted();

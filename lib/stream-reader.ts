@@ -4,6 +4,7 @@ import { byteStream } from './_byte-stream.js';
 import { RingBuffer } from './_ring-buffer.js';
 import { ResultSlab } from './_result-slab.js';
 import { findSeparator, normalizeSeparators, type Separator } from './_separators.js';
+import { checkOptionNames, OPTION_NAMES } from './_connection-options.js';
 
 export type { Separator } from './_separators.js';
 
@@ -113,7 +114,9 @@ function bytesOf(functionName: string, view: unknown): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
-function signalOf(options: ReadOptions | undefined): AbortSignal | undefined {
+/** The `signal` of a read's options, which are checked first: `functionName` names the read. */
+function signalOf(options: ReadOptions | undefined, functionName: string): AbortSignal | undefined {
+  checkOptionNames(options, OPTION_NAMES.read, functionName);
   const signal = options?.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError('The signal option must be an AbortSignal');
@@ -196,6 +199,7 @@ export class StreamReader {
    * ```
    */
   constructor(options: StreamReaderOptions = {}) {
+    checkOptionNames(options, OPTION_NAMES.StreamReader, 'StreamReader()');
     const limit = options.limit ?? DEFAULT_LIMIT;
     if (typeof limit !== 'number' || Number.isNaN(limit)) {
       throw new TypeError(`Limit must be a number, got ${typeof limit === 'number' ? limit : typeof limit}`);
@@ -224,6 +228,7 @@ export class StreamReader {
     if (typeof (readable as { getReader?: unknown } | null)?.getReader !== 'function') {
       throw new TypeError('StreamReader.from() needs a ReadableStream');
     }
+    checkOptionNames(options, OPTION_NAMES.StreamReader, 'StreamReader.from()');
     const reader = new StreamReader(options);
     reader.#source = sourceOf(readable);
     return reader;
@@ -405,7 +410,7 @@ export class StreamReader {
 
   async #readWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
     validateSize('read', n);
-    const signal = signalOf(options);
+    const signal = signalOf(options, 'read()');
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
     signal?.throwIfAborted();
@@ -481,6 +486,8 @@ export class StreamReader {
   }
 
   async #readlineWaiting(options: ReadOptions | undefined): Promise<Uint8Array> {
+    // Checked here too, so that a misspelled option names readline(), not readuntil().
+    signalOf(options, 'readline()');
     try {
       return await this.readuntil('\n', options);
     } catch (error) {
@@ -567,7 +574,7 @@ export class StreamReader {
 
   async #readexactlyWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
     exactSize('readexactly', n);
-    const signal = signalOf(options);
+    const signal = signalOf(options, 'readexactly()');
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
     signal?.throwIfAborted();
@@ -664,7 +671,7 @@ export class StreamReader {
 
   async #readintoWaiting(view: ArrayBufferView, options: ReadOptions | undefined): Promise<number> {
     const target = bytesOf('readinto', view);
-    const signal = signalOf(options);
+    const signal = signalOf(options, 'readinto()');
     if (this.#exception !== null) throw this.#exception;
     if (target.length === 0) return 0;
     signal?.throwIfAborted();
@@ -700,7 +707,7 @@ export class StreamReader {
    */
   async readexactlyInto(view: ArrayBufferView, options?: ReadOptions): Promise<void> {
     const target = bytesOf('readexactlyInto', view);
-    const signal = signalOf(options);
+    const signal = signalOf(options, 'readexactlyInto()');
     if (this.#exception !== null) throw this.#exception;
     const n = target.length;
     if (n === 0) return;
@@ -745,7 +752,7 @@ export class StreamReader {
    */
   async readuntil(separator: Separator = '\n', options?: ReadOptions): Promise<Uint8Array> {
     const separators = normalizeSeparators(separator);
-    const signal = signalOf(options);
+    const signal = signalOf(options, 'readuntil()');
     if (this.#exception !== null) throw this.#exception;
     signal?.throwIfAborted();
     const buffer = this.#buffer;

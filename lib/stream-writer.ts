@@ -1,5 +1,5 @@
 import { connectionLost } from './_connection-lost.js';
-import type { TlsOptions } from './_connection-options.js';
+import { checkOptionNames, OPTION_NAMES, type TlsOptions } from './_connection-options.js';
 import type { StreamReader } from './stream-reader.js';
 import type { StartTlsOptions, Transport } from './_transport.js';
 import { WriteQueue } from './_write-queue.js';
@@ -198,7 +198,7 @@ export class StreamWriter {
    * @param writable where the bytes go
    * @param options the connection's `reader`, its `transport`, and `extra` info
    * @returns the writer
-   * @throws {TypeError} when `writable` is locked
+   * @throws {TypeError} when `writable` is locked, and for an option it does not take
    * @example
    * ```ts
    * const reader = StreamReader.from(socket.readable);
@@ -209,6 +209,7 @@ export class StreamWriter {
     if (typeof (writable as { getWriter?: unknown } | null)?.getWriter !== 'function') {
       throw new TypeError('StreamWriter.from() needs a WritableStream');
     }
+    checkOptionNames(options, OPTION_NAMES['StreamWriter.from'], 'StreamWriter.from()');
     return new StreamWriter(writable, options);
   }
 
@@ -443,9 +444,10 @@ export class StreamWriter {
    * @param ssl `true` (a client trusting the runtime's default store) or TLS options; a server
    *   needs `cert` and `key`
    * @param options `serverHostname` (default: the host the connection was opened with; needed
-   *   when there is none), `sslHandshakeTimeout` (seconds, default 60)
+   *   when there is none), `sslHandshakeTimeout` (seconds, default 60), `sslShutdownTimeout`
+   *   (seconds closing waits for the peer's close_notify, default 30)
    * @throws {TypeError} when the transport cannot start TLS (it is TLS already, or a bare pair
-   *   of streams), or for options of the wrong type
+   *   of streams), for an option it does not take, or for options of the wrong type
    * @throws {RangeError} for options CPython refuses (see `openConnection()`)
    * @throws {Error} after `writeEof()`, or while another `startTls()` is running
    * @throws the connection's error, the handshake's (an untrusted certificate, ...), or a
@@ -458,6 +460,7 @@ export class StreamWriter {
    * ```
    */
   async startTls(ssl: true | TlsOptions, options: StartTlsOptions = {}): Promise<void> {
+    checkOptionNames(options, OPTION_NAMES.startTls, 'startTls()');
     if (this.#eof) throw new Error('Cannot call startTls() after writeEof()');
     if (this.#upgrading) throw new Error('startTls() is already in progress');
     const transport = this.#transport;
@@ -482,6 +485,7 @@ export class StreamWriter {
         serverSide: this.#serverSide,
         serverHostname: options?.serverHostname,
         sslHandshakeTimeout: options?.sslHandshakeTimeout,
+        sslShutdownTimeout: options?.sslShutdownTimeout,
         received: buffered,
       });
       // Taken only now that TLS has them: a refused upgrade leaves the reader as it was.

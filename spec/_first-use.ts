@@ -4,7 +4,7 @@
  * of a closed connection's socket a moment later. `afterFirstUse()` runs the body, then waits
  * until the socket count has stayed the same for a while.
  */
-import { openSockets } from './_leaks.js';
+import { leakFree, openSockets } from './_leaks.js';
 import { sleep } from './_loopback.js';
 
 /** How long the count must stay the same to count as settled. */
@@ -25,4 +25,10 @@ export async function settledSockets(ms = 5000): Promise<number> {
 export async function afterFirstUse(body: () => Promise<void>): Promise<void> {
   await body();
   await settledSockets();
+}
+
+/** Runs `body` once to take what a runtime allocates on a first use, then counted by `leakFree()`. */
+export async function leakFreeTwice(body: () => Promise<void>): Promise<void> {
+  await afterFirstUse(body);
+  await leakFree(body);
 }

@@ -65,5 +65,7 @@ export async function leakFree(body: () => Promise<void>): Promise<void> {
   } finally {
     await watch.stop();
   }
-  assert.is(await socketsBackTo(before), before, 'every socket descriptor is given back');
+  // At most as many as before: a socket an earlier spec was still closing may be gone by now.
+  const after = await socketsBackTo(before);
+  assert.ok(after <= before, `every socket descriptor is given back (${before} before, ${after} after)`);
 }

@@ -33,6 +33,7 @@ export interface DenoConn {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
   setNoDelay?(noDelay?: boolean): void;
+  setKeepAlive?(keepAlive?: boolean): void;
 }
 
 /** A listening socket (`Deno.Listener`). */
@@ -49,8 +50,9 @@ export interface DenoNamespace {
   /** `reusePort` is an unstable API: with it, Deno exits unless run with `--unstable-net`. */
   listen(options: { hostname?: string; port?: number; transport?: 'tcp'; tcpBacklog?: number; reusePort?: boolean }): DenoListener;
   listen(options: { transport: 'unix'; path: string }): DenoListener;
-  lstat(path: string): Promise<{ isSocket: boolean | null }>;
-  remove(path: string): Promise<void>;
+  lstatSync(path: string): { isSocket: boolean | null; dev: number; ino: number | null };
+  linkSync(oldpath: string, newpath: string): void;
+  removeSync(path: string): void;
   readonly errors: { readonly NotFound: new (...args: never[]) => Error };
   /** Present only under `--unstable-net` (or `--unstable`), as the other unstable network APIs. */
   readonly listenDatagram?: unknown;

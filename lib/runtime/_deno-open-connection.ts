@@ -21,6 +21,7 @@ const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 /** Deno resolves names itself and cannot bind before connecting: refuse what it cannot honour. */
 function checkDenoConnection(checked: CheckedConnection): void {
   if (checked.localAddr !== undefined) throw new RangeError('localAddr is not supported on Deno (Deno.connect cannot bind first)');
+  if (checked.happyEyeballs !== undefined) throw new RangeError('happyEyeballsDelay, interleave and allErrors are not supported on Deno (Deno.connect() resolves the name itself)');
   const host = checked.host ?? '';
   if (checked.family === 4 && host.includes(':')) throw new RangeError(`family 4 does not match the address ${host}`);
   if (checked.family === 6 && IPV4.test(host)) throw new RangeError(`family 6 does not match the address ${host}`);
@@ -59,6 +60,7 @@ async function streamsOver(sock: DenoSock, checked: CheckedConnection): Promise<
     return openStreams(sock, checked.limit);
   }
   sock.setNoDelay?.(true);
+  if (checked.keepAlive) sock.setKeepAlive?.(true);
   return streamsOn(sock, {}, checked);
 }
 
@@ -116,6 +118,7 @@ export async function openConnection(
   if (checked.signal !== undefined) connectOptions.signal = checked.signal;
   const conn = await connecting(denoNamespace().connect(connectOptions), checked.signal);
   conn.setNoDelay?.(true);
+  if (checked.keepAlive) conn.setKeepAlive?.(true);
   // The host name is what TLS (ssl, or a later writer.startTls()) verifies by default, as on Node and Bun.
   return streamsOn(conn, { serverHostname: hostname }, checked);
 }

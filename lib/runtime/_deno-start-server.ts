@@ -7,6 +7,7 @@ import {
   type StartUnixServerOptions,
 } from '../_connection-options.js';
 import { Server, type ServerListener, type SocketName } from '../server.js';
+import { listenOnPath, type SocketFiles } from '../_unix-socket-file.js';
 import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './_deno-namespace.js';
 import { DenoSocket } from './_deno-socket.js';
 import { acceptTls, serverTlsOf } from './_deno-tls.js';
@@ -107,14 +108,22 @@ function listenTcp(checked: CheckedServer, reusePort: boolean, accept: Accept, o
   return listeners;
 }
 
-/** Removes a stale socket file left at `path`, as CPython does; anything else there stays. */
-async function removeStaleSocket(path: string): Promise<void> {
+/** The file calls of a Unix server's socket file (see `listenOnPath()`). */
+function denoFiles(): SocketFiles {
   const deno = denoNamespace();
-  try {
-    if ((await deno.lstat(path)).isSocket) await deno.remove(path);
-  } catch (error) {
-    if (!(error instanceof deno.errors.NotFound)) throw error;
-  }
+  return {
+    lstat(path) {
+      try {
+        const info = deno.lstatSync(path);
+        return { dev: info.dev, ino: info.ino ?? 0, isSocket: info.isSocket === true };
+      } catch (error) {
+        if (error instanceof deno.errors.NotFound) return null;
+        throw error;
+      }
+    },
+    link: (from, to) => deno.linkSync(from, to),
+    unlink: (path) => deno.removeSync(path),
+  };
 }
 
 function adopt(sock: unknown, accept: Accept, onError: ClientErrorHandler): ServerListener {
@@ -135,8 +144,9 @@ function adopt(sock: unknown, accept: Accept, onError: ClientErrorHandler): Serv
  * @param host a name, an address, an array of them, or nothing for every interface
  * @param port the port; 0 for any free one
  * @param options `limit`, `ssl` (`cert` and `key`; with `ca`, client certificates are asked for
- *   and checked), `sslHandshakeTimeout`, `family`, `backlog` (100), `reusePort` (run Deno
- *   with `--unstable-net`), `startServing` (true), `sock` (a `Deno.Listener`), `onError`
+ *   and checked), `sslHandshakeTimeout`, `sslShutdownTimeout`, `family`, `backlog` (100),
+ *   `reusePort` (run Deno with `--unstable-net`), `keepAlive` (`SO_KEEPALIVE` on every client),
+ *   `flags` (0 or `AI_PASSIVE`), `startServing` (true), `sock` (a `Deno.Listener`), `onError`
  * @returns the listening server
  * @throws Deno's error for a failed bind (`AddrInUse`, ...)
  * @throws {RangeError} for conflicting arguments, `reuseAddress: false`, and `reusePort` without
@@ -164,6 +174,7 @@ export async function startServer(
   const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls);
   const accept = (conn: DenoConn): void => {
     conn.setNoDelay?.(true);
+    if (checked.keepAlive) conn.setKeepAlive?.(true);
     if (serverTls === undefined) {
       server._accept(new DenoSocket(conn));
       return;
@@ -180,13 +191,14 @@ export async function startServer(
 
 /**
  * Starts a Unix socket server with `Deno.listen({ transport: 'unix' })` (asyncio's
- * `start_unix_server`). A stale socket file at `path` is replaced; Deno removes the file when
- * the server closes. For each client, `getExtraInfo('sockname')` is the path, `peername` `''`.
+ * `start_unix_server`). A stale socket file at `path` is replaced; closing the server removes
+ * the file if it is still the one the server created, unless `cleanupSocket` is false. For each client, `getExtraInfo('sockname')` is the path, `peername` `''`.
  *
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param path where to create the socket
  * @param options `limit`, `ssl` and `sslHandshakeTimeout` (TLS through Deno's `node:tls`),
- *   `startServing` (true), `sock` (a `Deno.Listener`), `onError`
+ *   `sslShutdownTimeout`, `startServing` (true), `sock` (a `Deno.Listener`), `onError`,
+ *   `cleanupSocket` (true)
  * @returns the listening server
  * @example
  * ```ts
@@ -217,8 +229,8 @@ export async function startUnixServer(
     listener = adopt(options.sock, accept, onError);
     socketPath = String(listener.getsockname());
   } else {
-    await removeStaleSocket(socketPath);
-    listener = serve(denoNamespace().listen({ transport: 'unix', path: socketPath }), accept, onError);
+    const listenAt = async (path: string): Promise<ServerListener> => serve(denoNamespace().listen({ transport: 'unix', path }), accept, onError);
+    listener = await listenOnPath(socketPath, checked.cleanupSocket, denoFiles(), listenAt, onError);
   }
   server._attachListeners([listener]);
   if (checked.startServing) await server.startServing();

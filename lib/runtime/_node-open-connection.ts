@@ -1,4 +1,6 @@
+import { lookup } from 'node:dns/promises';
 import { connect, Socket as NetSocket, type NetConnectOpts } from 'node:net';
+import { connectFirst, interleaveAddresses, type ResolvedAddress } from '../_happy-eyeballs.js';
 import {
   checkConnection,
   checkUnixConnection,
@@ -58,6 +60,7 @@ async function streamsOver(sock: NodeSock, checked: CheckedConnection): Promise<
   }
   // A no-op on a Unix socket.
   sock.setNoDelay(true);
+  if (checked.keepAlive) sock.setKeepAlive(true);
   return streamsOn(new NodeSocket(sock), checked);
 }
 
@@ -68,7 +71,53 @@ function streamsFor(
 ): Promise<[StreamReader, StreamWriter]> {
   checked.signal?.throwIfAborted();
   const net = connect({ ...options, allowHalfOpen: true });
+  // Node applies it once connected.
+  if (checked.keepAlive) net.setKeepAlive(true);
   return streamsOn(new NodeSocket(net, socketOptions), checked);
+}
+
+/** The addresses `host` resolves to, in the order to try them. */
+async function addressesOf(host: string, checked: CheckedConnection): Promise<ResolvedAddress[]> {
+  const addresses = await lookup(host, { all: true, family: checked.family, verbatim: true });
+  const interleave = checked.happyEyeballs!.interleave;
+  return interleave > 0 ? interleaveAddresses(addresses, interleave) : addresses;
+}
+
+/**
+ * Connects to each address `options.host` resolves to as `happyEyeballsDelay`, `interleave`
+ * and `allErrors` say (`connectFirst()`), instead of Node's own `autoSelectFamily`.
+ */
+async function connectEyeballs(options: NetConnectOpts, socketOptions: NodeSocketOptions, checked: CheckedConnection): Promise<NodeSocket> {
+  const user = checked.signal;
+  user?.throwIfAborted();
+  const addresses = await addressesOf((options as { host: string }).host, checked);
+  const attempt = (address: ResolvedAddress, signal: AbortSignal): Promise<NodeSocket> => {
+    const net = connect({ ...options, host: address.address, family: address.family, autoSelectFamily: false, allowHalfOpen: true });
+    if (checked.keepAlive) net.setKeepAlive(true);
+    const socket = new NodeSocket(net, socketOptions);
+    const stop = user === undefined ? signal : AbortSignal.any([signal, user]);
+    const onAbort = (): void => void socket.close(stop.reason);
+    if (stop.aborted) onAbort();
+    else stop.addEventListener('abort', onAbort, { once: true });
+    return socket.opened.then(
+      () => {
+        stop.removeEventListener('abort', onAbort);
+        return socket;
+      },
+      (error: unknown) => {
+        stop.removeEventListener('abort', onAbort);
+        throw error;
+      },
+    );
+  };
+  const { delay, allErrors } = checked.happyEyeballs!;
+  try {
+    return await connectFirst(addresses, attempt, { delay, allErrors, close: (socket) => void socket.close() });
+  } catch (error) {
+    // An abort is the caller's, whatever each attempt made of it.
+    user?.throwIfAborted();
+    throw error;
+  }
 }
 
 /**
@@ -84,7 +133,10 @@ function streamsFor(
  * @param host the name or address to connect to
  * @param port the port
  * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout` (seconds, default
- *   60), `family`, `localAddr`, `sock` (a connected `net.Socket`, or any
+ *   60), `sslShutdownTimeout` (seconds, default 30), `family`, `localAddr`, `keepAlive`
+ *   (`SO_KEEPALIVE`), `proto` (0 or 6), `flags` (0), `happyEyeballsDelay`, `interleave` and
+ *   `allErrors` (every address of `host` tried as CPython does, see `connectFirst()`, instead
+ *   of Node's `autoSelectFamily`), `sock` (a connected `net.Socket`, or any
  *   `{ readable, writable }` pair without `ssl`, instead of host and port), `signal` (aborts
  *   connecting and the handshake)
  * @returns `[reader, writer]`
@@ -124,7 +176,9 @@ export async function openConnection(
     connectOptions.localPort = checked.localAddr[1];
   }
   // The name a later writer.startTls() verifies by default.
-  return streamsFor(connectOptions, { serverHostname: checked.host }, checked);
+  const socketOptions = { serverHostname: checked.host };
+  if (checked.happyEyeballs !== undefined) return streamsOn(await connectEyeballs(connectOptions, socketOptions, checked), checked);
+  return streamsFor(connectOptions, socketOptions, checked);
 }
 
 /**
@@ -133,7 +187,7 @@ export async function openConnection(
  * TLS works as with `openConnection()`, except that `serverHostname` must be given.
  *
  * @param path the socket's path
- * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout`, `sock` (instead of
+ * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout`, `sslShutdownTimeout`, `sock` (instead of
  *   a path), `signal` (aborts connecting and the handshake)
  * @returns `[reader, writer]`
  * @throws the runtime's connection error (`ENOENT`, `ECONNREFUSED`, ...), or the signal's reason

@@ -5,6 +5,7 @@ import type { Protocol, SocketStartTlsOptions, Transport } from '../_transport.j
 import { socketClosedError, upgradedError } from './_socket-errors.js';
 import {
   alpnOf,
+  MAX_TIMER_MS,
   secureContextOf,
   startTlsOver,
   tlsExtraInfo,
@@ -62,12 +63,10 @@ export interface SecureSocketOptions extends NodeSocketOptions {
 }
 
 interface TlsSocketOptions extends NodeSocketOptions {
-  [TLS_LAYER]: { layer: TlsLayer; peername: unknown; sockname: unknown };
+  [TLS_LAYER]: { layer: TlsLayer; peername: unknown; sockname: unknown; shutdownTimeout: number };
 }
 
 const DEFAULT_HIGH_WATER_MARK = 65536;
-/** How long a closing TLS socket waits for the peer's close_notify: CPython's `SSL_SHUTDOWN_TIMEOUT`. */
-const SSL_SHUTDOWN_TIMEOUT_MS = 30_000;
 
 function ignore(): void {}
 
@@ -104,7 +103,7 @@ export function secureSocketOver(
     readableHighWaterMark: options.readableHighWaterMark,
     writableHighWaterMark: options.writableHighWaterMark,
     extra: options.extra,
-    [TLS_LAYER]: { layer, peername: options.peername, sockname: options.sockname },
+    [TLS_LAYER]: { layer, peername: options.peername, sockname: options.sockname, shutdownTimeout: tls.shutdownTimeout },
   };
   return new NodeSocket(layer.socket, socketOptions);
 }
@@ -153,6 +152,8 @@ export class NodeSocket implements Transport {
 
   /** The TLS session of a socket made by `startTls()`; null for a plain one. */
   readonly #tls: TlsLayer | null;
+  /** Seconds closing waits for the peer's close_notify (`sslShutdownTimeout`); TLS sockets only. */
+  readonly #shutdownTimeout: number;
   /** Whether the TLS handshake is done. */
   #secure = false;
   #stopHandshakeTimer: () => void = ignore;
@@ -208,6 +209,7 @@ export class NodeSocket implements Transport {
     this.#serverHostname = options.serverHostname ?? null;
     const tls = (options as Partial<TlsSocketOptions>)[TLS_LAYER];
     this.#tls = tls?.layer ?? null;
+    this.#shutdownTimeout = tls?.shutdownTimeout ?? 0;
     // Our side ends only when the writer says so, whatever the peer does (CPython's
     // eof_received returning True).
     socket.allowHalfOpen = true;
@@ -363,7 +365,7 @@ export class NodeSocket implements Transport {
    * rejects with `reason`. After `startTls()`, closes the TLS socket.
    *
    * A TLS socket whose `writable` was closed (its close_notify sent) first waits for the peer's
-   * close_notify, up to 30 seconds (CPython's `ssl_shutdown_timeout`), taking what the peer
+   * close_notify, up to `sslShutdownTimeout` seconds (30 by default), taking what the peer
    * still sends: closed at once, a socket with bytes unread answers the peer with a reset, and
    * the peer loses what it had not read yet of ours.
    * @returns the `closed` promise
@@ -448,7 +450,9 @@ export class NodeSocket implements Transport {
       socket.destroy();
       return;
     }
-    const timer = setTimeout(() => socket.destroy(), SSL_SHUTDOWN_TIMEOUT_MS);
+    const ms = this.#shutdownTimeout * 1000;
+    // A timeout beyond what a timer can hold (about 24.8 days) is no timeout.
+    const timer = ms <= MAX_TIMER_MS ? setTimeout(() => socket.destroy(), ms) : undefined;
     socket.once('end', () => socket.destroy());
     socket.once('close', () => clearTimeout(timer));
     // Nobody may read any more: what arrives is taken (and dropped) so the end can arrive.

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { lstat, unlink } from 'node:fs/promises';
+import { linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type ListenOptions, type Server as NetServer, type Socket as NetSocket } from 'node:net';
 import { logClientError, type ClientConnectedCallback, type ClientErrorHandler } from '../_client-callback.js';
 import {
@@ -12,6 +12,7 @@ import {
   type StartUnixServerOptions,
 } from '../_connection-options.js';
 import { Server, type ServerListener, type SocketName } from '../server.js';
+import { listenOnPath, type SocketFiles } from '../_unix-socket-file.js';
 import { NodeSocket } from './_node-socket.js';
 import { secureContextOf, type SecureContext } from './_node-tls.js';
 
@@ -125,14 +126,15 @@ async function listenTcp(checked: CheckedServer, reusePort: boolean, accept: Acc
   return listeners;
 }
 
-/** Removes a stale socket file left at `path`, as CPython does; anything else there stays. */
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    if ((await lstat(path)).isSocket()) await unlink(path);
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
-  }
-}
+/** The file calls of a Unix server's socket file (see `listenOnPath()`). */
+const nodeFiles: SocketFiles = {
+  lstat(path) {
+    const stats = lstatSync(path, { throwIfNoEntry: false });
+    return stats === undefined ? null : { dev: stats.dev, ino: stats.ino, isSocket: stats.isSocket() };
+  },
+  link: linkSync,
+  unlink: unlinkSync,
+};
 
 function adopt(sock: NetServer, accept: Accept, onError: ClientErrorHandler): ServerListener {
   if (typeof sock?.listen !== 'function' || !sock.listening) throw new TypeError('sock must be a listening net.Server');
@@ -159,9 +161,9 @@ function adopt(sock: NetServer, accept: Accept, onError: ClientErrorHandler): Se
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param host a name, an address, an array of them, or nothing for every interface
  * @param port the port; 0 for any free one
- * @param options `limit`, `ssl`, `sslHandshakeTimeout`, `family`, `backlog` (100),
- *   `reuseAddress`, `reusePort`, `startServing` (true), `sock` (a listening `net.Server`),
- *   `onError`
+ * @param options `limit`, `ssl`, `sslHandshakeTimeout`, `sslShutdownTimeout` (30), `family`,
+ *   `backlog` (100), `reuseAddress`, `reusePort`, `keepAlive` (`SO_KEEPALIVE` on every client),
+ *   `flags` (0 or `AI_PASSIVE`), `startServing` (true), `sock` (a listening `net.Server`), `onError`
  * @returns the listening server
  * @throws the runtime's error for a failed bind (`EADDRINUSE`, ...), or for PEM text it cannot use
  * @throws {RangeError} for conflicting arguments, `ssl` without `cert` and `key`, and for
@@ -191,6 +193,7 @@ export async function startServer(
   const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
   const onConnection = (socket: NetSocket): void => {
     socket.setNoDelay(true);
+    if (checked.keepAlive) socket.setKeepAlive(true);
     accept(server, new NodeSocket(socket), tls);
   };
   const listeners = options.sock
@@ -203,14 +206,15 @@ export async function startServer(
 
 /**
  * Starts a Unix socket server (asyncio's `start_unix_server`); see `startServer()`. A stale
- * socket file at `path` is replaced, and the file is removed when the server closes.
+ * socket file at `path` is replaced; closing the server removes the file if it is still the
+ * one the server created, unless `cleanupSocket` is false (see `listenOnPath()`).
  * For each client, `getExtraInfo('sockname')` is the path and `peername` is `''`.
  * TLS works as with `startServer()`.
  *
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param path where to create the socket
- * @param options `limit`, `ssl`, `sslHandshakeTimeout`, `backlog` (100), `startServing`
- *   (true), `sock`, `onError`
+ * @param options `limit`, `ssl`, `sslHandshakeTimeout`, `sslShutdownTimeout`, `backlog` (100),
+ *   `startServing` (true), `sock`, `onError`, `cleanupSocket` (true)
  * @returns the listening server
  * @example
  * ```ts
@@ -235,8 +239,8 @@ export async function startUnixServer(
     listener = adopt(options.sock, onConnection, onError);
     socketPath = String(listener.getsockname());
   } else {
-    await removeStaleSocket(socketPath);
-    listener = await listen({ path: socketPath, backlog: checked.backlog }, onConnection, onError);
+    const listenAt = (path: string): Promise<ServerListener> => listen({ path, backlog: checked.backlog }, onConnection, onError);
+    listener = await listenOnPath(socketPath, checked.cleanupSocket, nodeFiles, listenAt, onError);
   }
   server._attachListeners([listener]);
   if (checked.startServing) await server.startServing();
