@@ -7,7 +7,7 @@ import type {
   StreamPair,
 } from './_connection-options.js';
 import { openStreams } from './_open-streams.js';
-import type { Server } from './server.js';
+import type { HostPort, Server } from './server.js';
 import type { StreamReader } from './stream-reader.js';
 import type { StreamWriter } from './stream-writer.js';
 
@@ -142,7 +142,7 @@ export async function startServer(
   _host?: string | readonly string[] | null,
   _port?: number | string | null,
   _options: StartServerOptions<never> = {},
-): Promise<Server> {
+): Promise<Server<HostPort>> {
   throw new Error('startServer() needs a TCP listener, and this platform has none: run it on Node, Deno or Bun');
 }
 
@@ -159,6 +159,6 @@ export async function startUnixServer(
   _clientConnectedCb: ClientConnectedCallback,
   _path?: string | null,
   _options: StartUnixServerOptions<never> = {},
-): Promise<Server> {
+): Promise<Server<string>> {
   throw new Error('startUnixServer() needs Unix sockets, and this platform has none: run it on Node, Deno or Bun');
 }

@@ -4,6 +4,7 @@ import { byteStream } from './_byte-stream.js';
 import { RingBuffer } from './_ring-buffer.js';
 import { ResultSlab } from './_result-slab.js';
 import { findSeparator, normalizeSeparators, type Separator } from './_separators.js';
+import type { Bytes } from './_bytes.js';
 
 export type { Separator } from './_separators.js';
 
@@ -101,7 +102,7 @@ function signalOf(options: ReadOptions | undefined): AbortSignal | undefined {
   return signal;
 }
 
-function concat(blocks: readonly Uint8Array[], total: number): Uint8Array {
+function concat(blocks: readonly Uint8Array[], total: number): Bytes {
   const joined = new Uint8Array(total);
   let at = 0;
   for (const block of blocks) {
@@ -368,7 +369,7 @@ export class StreamReader {
    * const rest = await reader.read();
    * ```
    */
-  read(n = -1, options?: ReadOptions): Promise<Uint8Array> {
+  read(n = -1, options?: ReadOptions): Promise<Bytes> {
     // Bytes already buffered: skip the async machinery, as readline() does.
     if (options === undefined && this.#exception === null && n > 0 && Number.isInteger(n)) {
       if (this.#buffer.length > 0) return Promise.resolve(this.#take(Math.min(n, this.#buffer.length)));
@@ -378,7 +379,7 @@ export class StreamReader {
     return this.#readWaiting(n, options);
   }
 
-  async #readWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
+  async #readWaiting(n: number, options: ReadOptions | undefined): Promise<Bytes> {
     validateSize('read', n);
     const signal = signalOf(options);
     if (this.#exception !== null) throw this.#exception;
@@ -407,7 +408,7 @@ export class StreamReader {
    * while ((line = await reader.readline()).length > 0) console.log(new TextDecoder().decode(line));
    * ```
    */
-  readline(options?: ReadOptions): Promise<Uint8Array> {
+  readline(options?: ReadOptions): Promise<Bytes> {
     const line = options === undefined ? this.#bufferedLine() : null;
     return line !== null ? Promise.resolve(line) : this.#readlineWaiting(options);
   }
@@ -417,20 +418,21 @@ export class StreamReader {
    * case then skips the async machinery, which at 80-byte lines would cost more than finding
    * and copying the line.
    */
-  #bufferedLine(): Uint8Array | null {
+  #bufferedLine(): Bytes | null {
     if (this.#exception !== null) return null;
     const buffer = this.#buffer;
     const end = buffer.filled.indexOf(NEWLINE, buffer.start);
     return end !== -1 && end - buffer.start <= this.#limit ? this.#take(end + 1 - buffer.start) : null;
   }
 
-  async #readlineWaiting(options: ReadOptions | undefined): Promise<Uint8Array> {
+  async #readlineWaiting(options: ReadOptions | undefined): Promise<Bytes> {
     try {
       return await this.readuntil('\n', options);
     } catch (error) {
       // An abort is the caller's, whatever its reason: not an end of stream or an overlong line.
       if (options?.signal?.aborted === true && error === options.signal.reason) throw error;
-      if (error instanceof IncompleteReadError) return error.partial;
+      // Our readuntil()'s partial is one of our results (IncompleteReadError types it for any caller).
+      if (error instanceof IncompleteReadError) return error.partial as Bytes;
       if (!(error instanceof LimitOverrunError)) throw error;
       const buffer = this.#buffer;
       if (buffer.bytes[buffer.start + error.consumed] === NEWLINE && error.consumed < buffer.length) {
@@ -461,7 +463,7 @@ export class StreamReader {
    * const payload = await reader.readexactly(length);
    * ```
    */
-  readexactly(n: number, options?: ReadOptions): Promise<Uint8Array> {
+  readexactly(n: number, options?: ReadOptions): Promise<Bytes> {
     // Framing protocols read a small header and then a payload that is usually buffered
     // already: like readline(), skip the async machinery then.
     if (options === undefined && this.#exception === null && n > 0 && Number.isInteger(n)) {
@@ -475,7 +477,7 @@ export class StreamReader {
     return this.#readexactlyWaiting(n, options);
   }
 
-  async #readexactlyWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
+  async #readexactlyWaiting(n: number, options: ReadOptions | undefined): Promise<Bytes> {
     validateSize('readexactly', n);
     if (n < 0) throw new RangeError('readexactly size can not be less than zero');
     const signal = signalOf(options);
@@ -505,7 +507,7 @@ export class StreamReader {
    * length prefix from allocating before its bytes arrive. Bytes go back to the buffer if the
    * read fails.
    */
-  async #readexactlyDirect(n: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  async #readexactlyDirect(n: number, signal: AbortSignal | undefined): Promise<Bytes> {
     const buffer = this.#buffer;
     const direct: DirectRead = { result: new Uint8Array(n), filled: buffer.length };
     direct.result.set(buffer.bytes.subarray(buffer.start, buffer.end));
@@ -551,7 +553,7 @@ export class StreamReader {
    * const line = await reader.readuntil(['\r\n', '\n']);
    * ```
    */
-  async readuntil(separator: Separator = '\n', options?: ReadOptions): Promise<Uint8Array> {
+  async readuntil(separator: Separator = '\n', options?: ReadOptions): Promise<Bytes> {
     const separators = normalizeSeparators(separator);
     const signal = signalOf(options);
     if (this.#exception !== null) throw this.#exception;
@@ -606,14 +608,14 @@ export class StreamReader {
    * for await (const line of reader) handle(line);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<Bytes> {
     // Written out rather than as an async generator, whose extra promise per step would
     // double the cost of a line that is already buffered.
-    const lines: AsyncIterableIterator<Uint8Array> = {
+    const lines: AsyncIterableIterator<Bytes> = {
       next: () => {
         const line = this.#bufferedLine();
         if (line !== null) return Promise.resolve({ value: line, done: false });
-        return this.#readlineWaiting(undefined).then((value): IteratorResult<Uint8Array> =>
+        return this.#readlineWaiting(undefined).then((value): IteratorResult<Bytes> =>
           value.length === 0 ? { value: undefined, done: true } : { value, done: false },
         );
       },
@@ -633,7 +635,7 @@ export class StreamReader {
    * const body = await new Response(reader.readable).text();
    * ```
    */
-  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+  get readable(): ReadableStream<Bytes> {
     this.#readable ??= byteStream({
       pull: async (controller) => {
         if (this.#exception !== null) throw this.#exception;
@@ -701,7 +703,7 @@ export class StreamReader {
     this.#buffer.append(data);
   }
 
-  #take(count: number): Uint8Array {
+  #take(count: number): Bytes {
     const result = this.#results.take(this.#buffer, count);
     this.#maybeResumeTransport();
     return result;
@@ -712,8 +714,8 @@ export class StreamReader {
    * paused transport resumes as the buffer drains, and an exception set meanwhile loses
    * them (every later read raises it anyway); an aborted read puts them back.
    */
-  async #readAll(signal: AbortSignal | undefined): Promise<Uint8Array> {
-    const blocks: Uint8Array[] = [];
+  async #readAll(signal: AbortSignal | undefined): Promise<Bytes> {
+    const blocks: Bytes[] = [];
     let total = 0;
     try {
       for (;;) {

@@ -6,7 +6,7 @@ import {
   type StartServerOptions,
   type StartUnixServerOptions,
 } from '../_connection-options.js';
-import { Server, type ServerListener, type SocketName } from '../server.js';
+import { Server, type HostPort, type ServerListener, type SocketName } from '../server.js';
 import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './_deno-namespace.js';
 import { DenoSocket } from './_deno-socket.js';
 import { acceptTls, listenTls, serverTlsOf, type DenoServerTls } from './_deno-tls.js';
@@ -150,10 +150,10 @@ export async function startServer(
   host?: string | readonly string[] | null,
   port?: number | string | null,
   options: StartServerOptions<DenoListener> = {},
-): Promise<Server> {
+): Promise<Server<HostPort>> {
   const checked = checkServer(host, port, options);
   checkReuse(options);
-  const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
+  const server = new Server<HostPort>(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
   // A listener given as sock accepts plain connections: TLS starts on each with node:tls.
   const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls, options.sock !== undefined && options.sock !== null);
   const accept = (conn: DenoConn): void => {
@@ -191,10 +191,10 @@ export async function startUnixServer(
   clientConnectedCb: ClientConnectedCallback,
   path?: string | null,
   options: StartUnixServerOptions<DenoListener> = {},
-): Promise<Server> {
+): Promise<Server<string>> {
   const checked = checkUnixServer(path, options);
   const onError = checked.onError ?? logClientError;
-  const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
+  const server = new Server<string>(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
   const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls, true);
   let socketPath = checked.hosts?.[0] ?? '';
   const accept = (conn: DenoConn): void => {
