@@ -33,7 +33,7 @@ async function everyReadKind(reader: StreamReader, what: string): Promise<void> 
   await assertPlainBytes(await reader.read(), '', `${what} read() at EOF`);
 }
 
-const chunks = (): Uint8Array[] => [encoder.encode('line\n'), encoder.encode(`${'x'.repeat(10_000)}\nend`)];
+const chunks = (): Uint8Array<ArrayBuffer>[] => [encoder.encode('line\n'), encoder.encode(`${'x'.repeat(10_000)}\nend`)];
 
 /** A subclass of Uint8Array, as Node's `Buffer` is. */
 class PoolView extends Uint8Array {}
