@@ -36,7 +36,9 @@ export interface ReadOptions {
  * What a push-mode reader can pause and resume: asyncio's `pause_reading()`/`resume_reading()`.
  */
 export interface ReadingTransport {
+  /** Stops taking bytes from the peer: the reader holds more than twice its limit. */
   pauseReading(): void;
+  /** Takes bytes from the peer again: the reader has drained to its limit. */
   resumeReading(): void;
 }
 

@@ -425,7 +425,19 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * ```
    */
   getExtraInfo<Name extends keyof ExtraInfo>(name: Name): ExtraInfo[Name] | null;
+  /**
+   * A detail by a name `getExtraInfo()` knows, or `defaultValue` when the connection cannot tell.
+   *
+   * @param name the detail wanted
+   * @param defaultValue what to return when it is unknown
+   */
   getExtraInfo<Name extends keyof ExtraInfo, Default>(name: Name, defaultValue: Default): ExtraInfo[Name] | Default;
+  /**
+   * Any other detail, by name: a transport's own (`undefined` there gives `defaultValue`).
+   *
+   * @param name the detail wanted
+   * @param defaultValue what to return when it is unknown (default `null`)
+   */
   getExtraInfo(name: string, defaultValue?: unknown): unknown;
   getExtraInfo(name: string, defaultValue: unknown = null): unknown {
     if (Object.hasOwn(this.#extra, name)) return this.#extra[name];

@@ -8,7 +8,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -171,6 +171,22 @@ for (const source of ['README.md', ...libFiles]) {
       (errors.get(file) ?? []).map((line) => `${snippet.where}: ${line.replace(/^.*?\.ts/, '')}`),
     );
     assert.equal(failures, []);
+  });
+}
+
+/** The package's entries, as `deno doc` and JSR would document them. */
+const ENTRY_FILES = ['lib/index.ts', 'lib/runtime/node.ts', 'lib/runtime/deno.ts', 'lib/runtime/bun.ts', 'lib/polyfill.ts'];
+
+for (const entry of ENTRY_FILES) {
+  docs(`deno doc --lint finds every exported symbol of ${entry} documented`, () => {
+    // --sloppy-imports maps the imports' .js to the .ts files, as the Deno suite does.
+    const run = spawnSync(resolve('node_modules/.bin/deno'), ['doc', '--lint', '--sloppy-imports', entry], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+      timeout: 120_000,
+    });
+    assert.is(run.status, 0, run.stderr);
+    assert.match(run.stderr, /Checked 1 file/);
   });
 }
 
