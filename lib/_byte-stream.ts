@@ -2,17 +2,35 @@
  * Byte streams where the platform has none. A byte source (`type: 'bytes'`: `byobRequest`,
  * `autoAllocateChunkSize`, ...) runs on the native `ReadableStream` when it supports byte
  * streams and BYOB readers; elsewhere it runs on web-streams-polyfill's `ReadableStream`, used
- * as a ponyfill (the globals are never touched) and loaded only then, and the stream handed
- * out is still a native one that reads from it. Users always get the runtime's own class, so
- * native `pipeTo`, `pipeThrough`, `Response` and `fetch` accept it (a polyfill stream fails
- * their brand checks); only BYOB reading of it is lost on such a platform.
+ * as a ponyfill (the globals are never touched), and the stream handed out is still a native
+ * one that reads from it. Users always get the runtime's own class, so native `pipeTo`,
+ * `pipeThrough`, `Response` and `fetch` accept it (a polyfill stream fails their brand checks);
+ * only BYOB reading of it is lost on such a platform.
+ *
+ * The ponyfill is not imported here: `asyncio-streams/polyfill` hands it over. So a bundle
+ * carries its 62 KB only where the application asks for it, and web-streams-polyfill is an
+ * optional peer dependency that Node, Deno and Bun never install.
  */
-import type { UnderlyingByteSource as PonyfillByteSource } from 'web-streams-polyfill';
 
 /** The source of a byte stream, as `new ReadableStream({ type: 'bytes', ... })` takes it. */
 export type ByteSource = Omit<UnderlyingByteSource, 'type'>;
 
+/** What is used of web-streams-polyfill's `ReadableStream`: a byte stream and its default reader. */
+export type PonyfillReadableStream = new (
+  source: UnderlyingByteSource,
+  strategy: { highWaterMark: number },
+) => { getReader(): { read(): Promise<ReadableStreamReadResult<Uint8Array<ArrayBuffer>>>; cancel(reason?: unknown): Promise<void> } };
+
 let nativeByteStreams: boolean | undefined;
+let ponyfillReadableStream: PonyfillReadableStream | undefined;
+
+/**
+ * Takes the ponyfill's `ReadableStream` (from `asyncio-streams/polyfill`); `undefined` forgets it.
+ * @internal
+ */
+export function _usePonyfill(readableStream: PonyfillReadableStream | undefined): void {
+  ponyfillReadableStream = readableStream;
+}
 
 /** Whether the global `ReadableStream` makes byte streams that a BYOB reader can read. */
 export function hasNativeByteStreams(): boolean {
@@ -42,6 +60,8 @@ export function _setNativeByteStreams(value: boolean | undefined): void {
  * @param source the byte source (`type` is implied)
  * @param highWaterMark bytes to read ahead (default 0)
  * @returns the stream
+ * @throws {TypeError} where the platform has no byte streams and `asyncio-streams/polyfill`
+ *   was not imported
  * @example
  * ```ts
  * const stream = byteStream({
@@ -55,21 +75,20 @@ export function _setNativeByteStreams(value: boolean | undefined): void {
  */
 export function byteStream(source: ByteSource, highWaterMark = 0): ReadableStream<Uint8Array<ArrayBuffer>> {
   if (hasNativeByteStreams()) return new ReadableStream({ ...source, type: 'bytes' }, { highWaterMark });
-  let reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>> | undefined;
+  if (ponyfillReadableStream === undefined) {
+    throw new TypeError(
+      "This platform's ReadableStream has no byte streams: install web-streams-polyfill and import 'asyncio-streams/polyfill' once",
+    );
+  }
+  const reader = new ponyfillReadableStream({ ...source, type: 'bytes' }, { highWaterMark }).getReader();
   return new ReadableStream<Uint8Array<ArrayBuffer>>(
     {
-      async start() {
-        const { ReadableStream: PonyfillReadableStream } = await import('web-streams-polyfill');
-        // The source was written against the DOM's controller types; the ponyfill's are the same shape.
-        const ponyfill = new PonyfillReadableStream({ ...source, type: 'bytes' } as unknown as PonyfillByteSource, { highWaterMark });
-        reader = ponyfill.getReader() as unknown as ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>;
-      },
       async pull(controller) {
-        const result = await reader!.read();
+        const result = await reader.read();
         if (result.done) controller.close();
         else controller.enqueue(result.value);
       },
-      cancel: (reason) => reader?.cancel(reason),
+      cancel: (reason) => reader.cancel(reason),
     },
     { highWaterMark: 0 },
   );

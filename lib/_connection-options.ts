@@ -3,7 +3,9 @@ import type { SocketStartTlsOptions } from './_transport.js';
 
 /** Any connection given as a pair of streams (a Deno connection, an in-memory pipe, ...). */
 export interface StreamPair {
+  /** The peer's bytes. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Where bytes for the peer go; closing it ends our side. */
   readonly writable: WritableStream<Uint8Array>;
 }
 

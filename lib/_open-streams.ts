@@ -24,7 +24,7 @@ export function openStreams(
   if (typeof transport.connectProtocol === 'function' && transport.writable !== undefined) {
     const reader = new StreamReader({ limit });
     transport.connectProtocol(new StreamReaderProtocol(reader));
-    return [reader, StreamWriter.from(transport.writable, { reader, transport })];
+    return [reader, StreamWriter.from(transport.writable, { reader, transport: connection })];
   }
   if (!isStreamPair(connection)) {
     throw new TypeError('sock must be a socket of the runtime or a { readable, writable } pair of streams');

@@ -11,7 +11,7 @@ let pool = new Uint8Array(POOL_SIZE);
 let poolUsed = 0;
 
 /** A region of the shared pool to copy `size` bytes into, never handed out twice. */
-function poolRegion(size: number): Uint8Array {
+function poolRegion(size: number): Uint8Array<ArrayBuffer> {
   // A pool whose buffer a caller transferred away is detached and reads as empty.
   if (poolUsed + size > pool.length) {
     pool = new Uint8Array(POOL_SIZE);
@@ -41,11 +41,11 @@ function poolRegion(size: number): Uint8Array {
  */
 export class ResultSlab {
   /** A copy of the stream's bytes from `#position` on. */
-  #copied: Uint8Array = EMPTY;
+  #copied: Uint8Array<ArrayBuffer> = EMPTY;
   #position = 0;
 
   /** A copy of the first `count` bytes of `buffer`, which it then consumes. */
-  take(buffer: RingBuffer, count: number): Uint8Array {
+  take(buffer: RingBuffer, count: number): Uint8Array<ArrayBuffer> {
     // A transport's chunk taken whole is the caller's already: no copy at all.
     if (count === buffer.length && buffer.holdsWholeChunk) return buffer.takeAdopted();
     if (count > POOLED_RESULT_MAX) return buffer.takeFront(count);

@@ -104,7 +104,7 @@ export class RingBuffer {
   }
 
   /** Consumes every byte by handing over the adopted chunk (see `holdsWholeChunk`); the storage put aside comes back. */
-  takeAdopted(): Uint8Array {
+  takeAdopted(): Uint8Array<ArrayBuffer> {
     const chunk = this.bytes;
     this.position += chunk.length;
     this.bytes = this.#aside!;
@@ -143,9 +143,9 @@ export class RingBuffer {
    * the storage, the storage itself is handed over and the buffer starts over with fresh
    * storage holding the rest: one allocation either way, and no copy of the bulk.
    */
-  takeFront(count: number): Uint8Array {
+  takeFront(count: number): Uint8Array<ArrayBuffer> {
     const start = this.start;
-    let taken: Uint8Array;
+    let taken: Uint8Array<ArrayBuffer>;
     if (2 * count >= this.bytes.length) {
       taken = this.bytes.subarray(start, start + count);
       const rest = this.bytes.subarray(start + count, this.end);

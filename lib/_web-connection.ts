@@ -12,7 +12,7 @@ import {
   type StreamPair,
 } from './_connection-options.js';
 import { openStreams } from './_open-streams.js';
-import type { Server } from './server.js';
+import type { HostPort, Server } from './server.js';
 import type { StreamReader } from './stream-reader.js';
 import type { StreamWriter } from './stream-writer.js';
 
@@ -146,7 +146,7 @@ export async function startServer(
   _host?: string | readonly string[] | null,
   _port?: number | string | null,
   options: StartServerOptions<never> = {},
-): Promise<Server> {
+): Promise<Server<HostPort>> {
   checkOptionNames(options, OPTION_NAMES.startServer, 'startServer()');
   throw new Error('startServer() needs a TCP listener, and this platform has none: run it on Node, Deno or Bun');
 }
@@ -165,7 +165,7 @@ export async function startUnixServer(
   _clientConnectedCb: ClientConnectedCallback,
   _path?: string | null,
   options: StartUnixServerOptions<never> = {},
-): Promise<Server> {
+): Promise<Server<string>> {
   checkOptionNames(options, OPTION_NAMES.startUnixServer, 'startUnixServer()');
   throw new Error('startUnixServer() needs Unix sockets, and this platform has none: run it on Node, Deno or Bun');
 }

@@ -30,6 +30,8 @@ export class IncompleteReadError extends Error {
   readonly expected: number | null;
 
   /**
+   * Makes the error with CPython's message (`'3 bytes read on a total of 5 expected bytes'`).
+   *
    * @param partial the bytes that were read before the end of the stream
    * @param expected the number of bytes asked for, or `null` for `readuntil()`
    */

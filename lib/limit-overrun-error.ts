@@ -25,6 +25,8 @@ export class LimitOverrunError extends Error {
   readonly consumed: number;
 
   /**
+   * Makes the error; the reader raises it with CPython's messages.
+   *
    * @param message what went wrong (CPython's wording)
    * @param consumed the number of bytes to be consumed
    */

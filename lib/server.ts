@@ -5,13 +5,31 @@ import { StreamReaderProtocol } from './stream-reader-protocol.js';
 import { StreamWriter } from './stream-writer.js';
 import type { Transport } from './_transport.js';
 
-/** A socket's address as CPython's `getsockname()` gives it: `[host, port]`, or a Unix socket's path. */
-export type SocketName = readonly [host: string, port: number] | string;
+/** A TCP socket's address as CPython's `getsockname()` gives it (IPv6 flow info and scope left out). */
+export type HostPort = readonly [host: string, port: number];
 
-/** One listening socket of a server, as `server.sockets` lists it. */
-export interface ServerSocket {
+/** A socket's address as CPython's `getsockname()` gives it: `[host, port]`, or a Unix socket's path. */
+export type SocketName = HostPort | string;
+
+declare global {
+  interface SymbolConstructor {
+    /**
+     * `await using`'s symbol, declared here too so the declarations type-check in projects
+     * whose `lib` lacks `esnext.disposable` (a browser project on `ES2022` and `DOM`), as
+     * `@types/node` declares it.
+     */
+    readonly asyncDispose: unique symbol;
+  }
+}
+
+/**
+ * One listening socket of a server, as `server.sockets` lists it.
+ *
+ * @typeParam Name `HostPort` for `startServer()`'s sockets, `string` (the path) for `startUnixServer()`'s
+ */
+export interface ServerSocket<Name extends SocketName = SocketName> {
   /** The address it listens on: `[host, port]`, or the path of a Unix socket. */
-  getsockname(): SocketName;
+  getsockname(): Name;
 }
 
 /** What a runtime adapter gives the server for each socket it listens on. */
@@ -64,7 +82,7 @@ function describe(name: SocketName): string {
  * console.log(server.sockets[0]!.getsockname()); // ['127.0.0.1', 40213]
  * ```
  */
-export class Server {
+export class Server<Name extends SocketName = SocketName> {
   readonly #clientConnectedCb: ClientConnectedCallback;
   readonly #limit: number | undefined;
   readonly #onError: ClientErrorHandler | undefined;
@@ -128,8 +146,9 @@ export class Server {
   }
 
   /** The listening sockets, each with `getsockname()`; empty once closed. */
-  get sockets(): readonly ServerSocket[] {
-    return this.#isClosed ? [] : this.#sockets;
+  get sockets(): readonly ServerSocket<Name>[] {
+    // The function that made the server chose `Name` by the kind of socket it listens on.
+    return this.#isClosed ? [] : (this.#sockets as ServerSocket<Name>[]);
   }
 
   /** Whether the server accepts connections (after `startServing()`, before `close()`). */

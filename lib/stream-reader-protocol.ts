@@ -57,6 +57,8 @@ export class StreamReaderProtocol implements Protocol {
   #settleClosed!: (error: unknown) => void;
 
   /**
+   * Makes the protocol of one connection, feeding `reader`.
+   *
    * @param reader the reader to feed
    * @param clientConnectedCb the server's callback, called once connected with the reader and
    *   a new writer; none on the client side

@@ -5,6 +5,7 @@ import { RingBuffer } from './_ring-buffer.js';
 import { ResultSlab } from './_result-slab.js';
 import { findSeparator, normalizeSeparators, type Separator } from './_separators.js';
 import { checkOptionNames, OPTION_NAMES } from './_connection-options.js';
+import type { Bytes } from './_bytes.js';
 
 export type { Separator } from './_separators.js';
 
@@ -38,7 +39,9 @@ export interface ReadOptions {
  * What a push-mode reader can pause and resume: asyncio's `pause_reading()`/`resume_reading()`.
  */
 export interface ReadingTransport {
+  /** Stops taking bytes from the peer: the reader holds more than twice its limit. */
   pauseReading(): void;
+  /** Takes bytes from the peer again: the reader has drained to its limit. */
   resumeReading(): void;
 }
 
@@ -124,7 +127,7 @@ function signalOf(options: ReadOptions | undefined, functionName: string): Abort
   return signal;
 }
 
-function concat(blocks: readonly Uint8Array[], total: number): Uint8Array {
+function concat(blocks: readonly Uint8Array[], total: number): Bytes {
   const joined = new Uint8Array(total);
   let at = 0;
   for (const block of blocks) {
@@ -398,7 +401,7 @@ export class StreamReader {
    * const rest = await reader.read();
    * ```
    */
-  read(n = -1, options?: ReadOptions): Promise<Uint8Array> {
+  read(n = -1, options?: ReadOptions): Promise<Bytes> {
     // Bytes already buffered: skip the async machinery, as readline() does.
     if (options === undefined && this.#exception === null && n > 0 && Number.isInteger(n)) {
       if (this.#buffer.length > 0) return Promise.resolve(this.#take(Math.min(n, this.#buffer.length)));
@@ -408,7 +411,7 @@ export class StreamReader {
     return this.#readWaiting(n, options);
   }
 
-  async #readWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
+  async #readWaiting(n: number, options: ReadOptions | undefined): Promise<Bytes> {
     validateSize('read', n);
     const signal = signalOf(options, 'read()');
     if (this.#exception !== null) throw this.#exception;
@@ -437,7 +440,7 @@ export class StreamReader {
    * while ((line = await reader.readline()).length > 0) console.log(new TextDecoder().decode(line));
    * ```
    */
-  readline(options?: ReadOptions): Promise<Uint8Array> {
+  readline(options?: ReadOptions): Promise<Bytes> {
     const line = options === undefined ? this.#bufferedLine() : null;
     return line !== null ? Promise.resolve(line) : this.#readlineWaiting(options);
   }
@@ -463,7 +466,7 @@ export class StreamReader {
    * }
    * ```
    */
-  readlineNowait(): Uint8Array | null {
+  readlineNowait(): Bytes | null {
     const line = this.#bufferedLine();
     if (line !== null) return line;
     try {
@@ -478,14 +481,14 @@ export class StreamReader {
    * case then skips the async machinery, which at 80-byte lines would cost more than finding
    * and copying the line.
    */
-  #bufferedLine(): Uint8Array | null {
+  #bufferedLine(): Bytes | null {
     if (this.#exception !== null) return null;
     const buffer = this.#buffer;
     const end = buffer.filled.indexOf(NEWLINE, buffer.start);
     return end !== -1 && end - buffer.start <= this.#limit ? this.#take(end + 1 - buffer.start) : null;
   }
 
-  async #readlineWaiting(options: ReadOptions | undefined): Promise<Uint8Array> {
+  async #readlineWaiting(options: ReadOptions | undefined): Promise<Bytes> {
     // Checked here too, so that a misspelled option names readline(), not readuntil().
     signalOf(options, 'readline()');
     try {
@@ -501,8 +504,9 @@ export class StreamReader {
    * What `readline()` makes of `readuntil('\n')` failing (CPython's `readline`): the partial
    * last line at EOF; for an over-long line, the line discarded and a `RangeError`.
    */
-  #lineAfter(error: unknown): Uint8Array {
-    if (error instanceof IncompleteReadError) return error.partial;
+  #lineAfter(error: unknown): Bytes {
+    // Our readuntil()'s partial is one of our results (IncompleteReadError types it for any caller).
+    if (error instanceof IncompleteReadError) return error.partial as Bytes;
     if (!(error instanceof LimitOverrunError)) throw error;
     const buffer = this.#buffer;
     if (buffer.bytes[buffer.start + error.consumed] === NEWLINE && error.consumed < buffer.length) {
@@ -532,7 +536,7 @@ export class StreamReader {
    * const payload = await reader.readexactly(length);
    * ```
    */
-  readexactly(n: number, options?: ReadOptions): Promise<Uint8Array> {
+  readexactly(n: number, options?: ReadOptions): Promise<Bytes> {
     // Framing protocols read a small header and then a payload that is usually buffered
     // already: like readline(), skip the async machinery then.
     if (options === undefined && this.#exception === null && n > 0 && Number.isInteger(n)) {
@@ -564,7 +568,7 @@ export class StreamReader {
    * const header = reader.readexactlyNowait(4) ?? (await reader.readexactly(4));
    * ```
    */
-  readexactlyNowait(n: number): Uint8Array | null {
+  readexactlyNowait(n: number): Bytes | null {
     exactSize('readexactly', n);
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
@@ -572,7 +576,7 @@ export class StreamReader {
     return this.#holdsExactly(n) ? this.#take(n) : null;
   }
 
-  async #readexactlyWaiting(n: number, options: ReadOptions | undefined): Promise<Uint8Array> {
+  async #readexactlyWaiting(n: number, options: ReadOptions | undefined): Promise<Bytes> {
     exactSize('readexactly', n);
     const signal = signalOf(options, 'readexactly()');
     if (this.#exception !== null) throw this.#exception;
@@ -750,7 +754,7 @@ export class StreamReader {
    * const line = await reader.readuntil(['\r\n', '\n']);
    * ```
    */
-  async readuntil(separator: Separator = '\n', options?: ReadOptions): Promise<Uint8Array> {
+  async readuntil(separator: Separator = '\n', options?: ReadOptions): Promise<Bytes> {
     const separators = normalizeSeparators(separator);
     const signal = signalOf(options, 'readuntil()');
     if (this.#exception !== null) throw this.#exception;
@@ -786,11 +790,11 @@ export class StreamReader {
    * const header = reader.readuntilNowait('\r\n\r\n') ?? (await reader.readuntil('\r\n\r\n'));
    * ```
    */
-  readuntilNowait(separator: Separator = '\n'): Uint8Array | null {
+  readuntilNowait(separator: Separator = '\n'): Bytes | null {
     return this.#untilNowait(normalizeSeparators(separator));
   }
 
-  #untilNowait(separators: readonly Uint8Array[]): Uint8Array | null {
+  #untilNowait(separators: readonly Uint8Array[]): Bytes | null {
     if (this.#exception !== null) throw this.#exception;
     if (this.#direct !== null) return null;
     const found = this.#findUntil(separators, 0);
@@ -850,14 +854,14 @@ export class StreamReader {
    * for await (const line of reader) handle(line);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<Bytes> {
     // Written out rather than as an async generator, whose extra promise per step would
     // double the cost of a line that is already buffered.
-    const lines: AsyncIterableIterator<Uint8Array> = {
+    const lines: AsyncIterableIterator<Bytes> = {
       next: () => {
         const line = this.#bufferedLine();
         if (line !== null) return Promise.resolve({ value: line, done: false });
-        return this.#readlineWaiting(undefined).then((value): IteratorResult<Uint8Array> =>
+        return this.#readlineWaiting(undefined).then((value): IteratorResult<Bytes> =>
           value.length === 0 ? { value: undefined, done: true } : { value, done: false },
         );
       },
@@ -877,7 +881,7 @@ export class StreamReader {
    * const body = await new Response(reader.readable).text();
    * ```
    */
-  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+  get readable(): ReadableStream<Bytes> {
     this.#readable ??= byteStream({
       pull: async (controller) => {
         if (this.#exception !== null) throw this.#exception;
@@ -951,7 +955,7 @@ export class StreamReader {
     return count;
   }
 
-  #take(count: number): Uint8Array {
+  #take(count: number): Bytes {
     const result = this.#results.take(this.#buffer, count);
     this.#maybeResumeTransport();
     return result;
@@ -962,8 +966,8 @@ export class StreamReader {
    * paused transport resumes as the buffer drains, and an exception set meanwhile loses
    * them (every later read raises it anyway); an aborted read puts them back.
    */
-  async #readAll(signal: AbortSignal | undefined): Promise<Uint8Array> {
-    const blocks: Uint8Array[] = [];
+  async #readAll(signal: AbortSignal | undefined): Promise<Bytes> {
+    const blocks: Bytes[] = [];
     let total = 0;
     try {
       for (;;) {

@@ -1,11 +1,16 @@
 import { connectionLost } from './_connection-lost.js';
-import { checkOptionNames, OPTION_NAMES, type TlsOptions } from './_connection-options.js';
+import { checkOptionNames, OPTION_NAMES, type StreamPair, type TlsOptions } from './_connection-options.js';
 import type { StreamReader } from './stream-reader.js';
 import type { StartTlsOptions, Transport } from './_transport.js';
+import type { ExtraInfo } from './_extra-info.js';
 import { WriteQueue } from './_write-queue.js';
 
-/** Options of {@linkcode StreamWriter.from}. */
-export interface StreamWriterOptions {
+/**
+ * Options of {@linkcode StreamWriter.from}.
+ *
+ * @typeParam T the type of `transport`, which `writer.transport` gives back
+ */
+export interface StreamWriterOptions<T = unknown> {
   /**
    * The reader of the same connection: `drain()` raises its stored exception first, so an
    * error of the connection surfaces from the writer as well (CPython).
@@ -16,7 +21,7 @@ export interface StreamWriterOptions {
    * queued bytes are out; when it has a `closed` promise, `waitClosed()` waits for it; its
    * `getExtraInfo(name)` answers what `extra` does not.
    */
-  transport?: unknown;
+  transport?: T;
   /** Values for `getExtraInfo(name)`, by name (`peername`, `sockname`, `socket`, ...). */
   extra?: Readonly<Record<string, unknown>>;
   /**
@@ -125,7 +130,7 @@ function tryWriteOf(transport: unknown): ((chunk: Uint8Array) => boolean) | null
  * await writer.waitClosed();
  * ```
  */
-export class StreamWriter {
+export class StreamWriter<T = Transport | StreamPair | null> {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #reader: StreamReader | null;
   readonly #state: WriterState;
@@ -205,17 +210,21 @@ export class StreamWriter {
    * const writer = StreamWriter.from(socket.writable, { reader, transport: socket });
    * ```
    */
-  static from(writable: WritableStream<Uint8Array>, options: StreamWriterOptions = {}): StreamWriter {
+  static from<T = null>(writable: WritableStream<Uint8Array>, options: StreamWriterOptions<T> = {}): StreamWriter<T> {
     if (typeof (writable as { getWriter?: unknown } | null)?.getWriter !== 'function') {
       throw new TypeError('StreamWriter.from() needs a WritableStream');
     }
     checkOptionNames(options, OPTION_NAMES['StreamWriter.from'], 'StreamWriter.from()');
-    return new StreamWriter(writable, options);
+    return new StreamWriter<T>(writable, options);
   }
 
-  /** The connection this writer writes to (the socket), or `null` for a bare writable. */
-  get transport(): unknown {
-    return this.#transport;
+  /**
+   * The connection this writer writes to: for the connection functions' writers the socket (a
+   * `Transport`), or the `{ readable, writable }` pair given as `sock`; after `startTls()`, the
+   * TLS socket; `null` for a writer over a bare writable.
+   */
+  get transport(): T {
+    return this.#transport as T;
   }
 
   /**
@@ -412,9 +421,25 @@ export class StreamWriter {
    * @param defaultValue what to return when it is unknown: `null`, as CPython's `None`
    * @example
    * ```ts
-   * const [host, port] = writer.getExtraInfo('peername') as [string, number];
+   * const peer = writer.getExtraInfo('peername'); // SocketName | null
+   * const cipher = writer.getExtraInfo('cipher')?.name ?? 'plain';
    * ```
    */
+  getExtraInfo<Name extends keyof ExtraInfo>(name: Name): ExtraInfo[Name] | null;
+  /**
+   * A detail by a name `getExtraInfo()` knows, or `defaultValue` when the connection cannot tell.
+   *
+   * @param name the detail wanted
+   * @param defaultValue what to return when it is unknown
+   */
+  getExtraInfo<Name extends keyof ExtraInfo, Default>(name: Name, defaultValue: Default): ExtraInfo[Name] | Default;
+  /**
+   * Any other detail, by name: a transport's own (`undefined` there gives `defaultValue`).
+   *
+   * @param name the detail wanted
+   * @param defaultValue what to return when it is unknown (default `null`)
+   */
+  getExtraInfo(name: string, defaultValue?: unknown): unknown;
   getExtraInfo(name: string, defaultValue: unknown = null): unknown {
     if (Object.hasOwn(this.#extra, name)) return this.#extra[name];
     const transport = this.#transport;

@@ -6,7 +6,17 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { _setNativeByteStreams, byteStream, hasNativeByteStreams, type ByteSource } from '../lib/_byte-stream.js';
+import { ReadableStream as PolyfillReadableStream } from 'web-streams-polyfill';
+import {
+  _setNativeByteStreams,
+  _usePonyfill,
+  byteStream,
+  hasNativeByteStreams,
+  type ByteSource,
+  type PonyfillReadableStream,
+} from '../lib/_byte-stream.js';
+// What an application on a platform without byte streams imports once.
+import '../lib/polyfill.js';
 import { StreamReader } from '../lib/index.js';
 import { rejection, text, thrown } from './_loopback.js';
 
@@ -121,6 +131,19 @@ ponyfill('an error of the source errors the native stream', async () => {
     },
   });
   assert.is(await rejection(stream.getReader().read()), failure);
+});
+
+ponyfill('without asyncio-streams/polyfill, a platform without byte streams gets a TypeError naming it', async () => {
+  _setNativeByteStreams(false);
+  _usePonyfill(undefined);
+  try {
+    const error = thrown(() => byteStream(lines(1)));
+    assert.instance(error, TypeError);
+    assert.match((error as Error).message, /no byte streams: install web-streams-polyfill and import 'asyncio-streams\/polyfill'/);
+    assert.match((thrown(() => new StreamReader().readable) as Error).message, /asyncio-streams\/polyfill/);
+  } finally {
+    _usePonyfill(PolyfillReadableStream as unknown as PonyfillReadableStream);
+  }
 });
 
 ponyfill.run();

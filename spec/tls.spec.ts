@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Socket as NetSocket } from 'node:net';
-import { TLSSocket, type PeerCertificate } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import {
   NodeSocket,
   openConnection,
@@ -135,7 +135,7 @@ connection('the default trust store refuses the test CA, and rejectUnauthorized:
       openConnection('127.0.0.1', portOf(server), { ssl: { rejectUnauthorized: false }, serverHostname: 'example.com' }),
     );
     assert.is(await exchange(reader, writer), 'hello world!\n');
-    assert.is((writer.getExtraInfo('peercert') as PeerCertificate).subject.CN, 'localhost');
+    assert.is(writer.getExtraInfo('peercert')!.subject.CN, 'localhost');
     await closeWriter(writer);
   } finally {
     await shutdown(server);
@@ -208,7 +208,7 @@ connection('TLS over a Unix socket, with the name given', async () => {
     const [reader, writer] = await within(openUnixConnection(path, { ssl: CLIENT, serverHostname: 'localhost' }));
     assert.is(await exchange(reader, writer), 'hello world!\n');
     assert.is(writer.getExtraInfo('peername'), path);
-    assert.is((writer.getExtraInfo('peercert') as PeerCertificate).subject.CN, 'localhost');
+    assert.is(writer.getExtraInfo('peercert')!.subject.CN, 'localhost');
     await closeWriter(writer);
   } finally {
     await shutdown(server);
@@ -316,7 +316,7 @@ mutual('a server with ca requires a client certificate: given, the server sees i
   const watch = watchUnhandled();
   let clientCn: unknown;
   const server = await startServer(async (reader, writer) => {
-    clientCn = (writer.getExtraInfo('peercert') as PeerCertificate).subject.CN;
+    clientCn = writer.getExtraInfo('peercert')!.subject.CN;
     await echo(reader, writer);
   }, '127.0.0.1', 0, { ssl: MUTUAL_SERVER });
   try {
@@ -438,7 +438,7 @@ extra('a TLS connection has CPython\'s TLS names, on both sides', async () => {
     const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server), { ssl: CLIENT }));
     const context = writer.getExtraInfo('sslcontext') as { context: unknown };
     assert.type(context.context, 'object');
-    const cert = writer.getExtraInfo('peercert') as PeerCertificate;
+    const cert = writer.getExtraInfo('peercert')!;
     assert.is(cert.subject.CN, 'localhost');
     assert.is(cert.issuer.CN, 'asyncio-streams test CA');
     const cipher = writer.getExtraInfo('cipher') as { name: string; version: string };

@@ -5,14 +5,19 @@
 
 /** A TCP address (`Deno.NetAddr`). */
 export interface DenoNetAddr {
+  /** The protocol. */
   readonly transport: 'tcp' | 'udp';
+  /** The address. */
   readonly hostname: string;
+  /** The port. */
   readonly port: number;
 }
 
 /** A Unix socket address (`Deno.UnixAddr`). */
 export interface DenoUnixAddr {
+  /** The socket type. */
   readonly transport: 'unix' | 'unixpacket';
+  /** The socket's path; `null` for an unnamed socket. */
   readonly path: string | null;
 }
 
@@ -27,19 +32,28 @@ export interface DenoConn {
   write(p: Uint8Array): Promise<number>;
   /** `shutdown(SHUT_WR)`: the peer sees EOF, reading goes on. */
   closeWrite(): Promise<void>;
+  /** Closes both directions. */
   close(): void;
+  /** Our address. */
   readonly localAddr: DenoAddr;
+  /** The peer's address. */
   readonly remoteAddr: DenoAddr;
+  /** The peer's bytes, as a stream. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Where bytes for the peer go, as a stream. */
   readonly writable: WritableStream<Uint8Array>;
+  /** Turns Nagle's algorithm off (TCP only). */
   setNoDelay?(noDelay?: boolean): void;
   setKeepAlive?(keepAlive?: boolean): void;
 }
 
 /** A listening socket (`Deno.Listener`). */
 export interface DenoListener extends AsyncIterable<DenoConn> {
+  /** The next connection. */
   accept(): Promise<DenoConn>;
+  /** Stops listening. */
   close(): void;
+  /** The address it listens on. */
   readonly addr: DenoAddr;
 }
 

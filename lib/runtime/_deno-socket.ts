@@ -109,6 +109,8 @@ export class DenoSocket implements Transport {
   #settleClosed!: (error: unknown) => void;
 
   /**
+   * Wraps a `Deno.Conn` as a WinterTC socket.
+   *
    * @param conn a connected `Deno.Conn`
    * @param options the writable's high-water mark, extra-info overrides, the host name for `startTls()`
    */

@@ -6,7 +6,7 @@ import {
   type StartServerOptions,
   type StartUnixServerOptions,
 } from '../_connection-options.js';
-import { Server, type ServerListener, type SocketName } from '../server.js';
+import { Server, type HostPort, type ServerListener, type SocketName } from '../server.js';
 import { listenOnPath, type SocketFiles } from '../_unix-socket-file.js';
 import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './_deno-namespace.js';
 import { DenoSocket } from './_deno-socket.js';
@@ -167,10 +167,10 @@ export async function startServer(
   host?: string | readonly string[] | null,
   port?: number | string | null,
   options: StartServerOptions<DenoListener> = {},
-): Promise<Server> {
+): Promise<Server<HostPort>> {
   const checked = checkServer(host, port, options);
   checkReuse(options);
-  const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
+  const server = new Server<HostPort>(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
   const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls);
   const accept = (conn: DenoConn): void => {
     conn.setNoDelay?.(true);
@@ -209,10 +209,10 @@ export async function startUnixServer(
   clientConnectedCb: ClientConnectedCallback,
   path?: string | null,
   options: StartUnixServerOptions<DenoListener> = {},
-): Promise<Server> {
+): Promise<Server<string>> {
   const checked = checkUnixServer(path, options);
   const onError = checked.onError ?? logClientError;
-  const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
+  const server = new Server<string>(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
   const serverTls = checked.tls === undefined ? undefined : serverTlsOf(checked.tls);
   let socketPath = checked.hosts?.[0] ?? '';
   const accept = (conn: DenoConn): void => {

@@ -198,6 +198,8 @@ export class NodeSocket implements Transport {
   #settleClosed!: (error: unknown) => void;
 
   /**
+   * Wraps a `net.Socket` as a WinterTC socket.
+   *
    * @param socket a `net.Socket`, connected or still connecting; it is switched to half-open mode
    * @param options high-water marks, extra-info overrides, the host name for `startTls()`
    */

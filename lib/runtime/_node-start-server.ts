@@ -11,7 +11,7 @@ import {
   type StartServerOptions,
   type StartUnixServerOptions,
 } from '../_connection-options.js';
-import { Server, type ServerListener, type SocketName } from '../server.js';
+import { Server, type HostPort, type ServerListener, type SocketName } from '../server.js';
 import { listenOnPath, type SocketFiles } from '../_unix-socket-file.js';
 import { NodeSocket } from './_node-socket.js';
 import { secureContextOf, type SecureContext } from './_node-tls.js';
@@ -185,12 +185,12 @@ export async function startServer(
   host?: string | readonly string[] | null,
   port?: number | string | null,
   options: StartServerOptions<NetServer> = {},
-): Promise<Server> {
+): Promise<Server<HostPort>> {
   const checked = checkServer(host, port, options);
   checkReuse(options);
   const tls = serverTls(checked.tls);
   const onError = checked.onError ?? logClientError;
-  const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
+  const server = new Server<HostPort>(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
   const onConnection = (socket: NetSocket): void => {
     socket.setNoDelay(true);
     if (checked.keepAlive) socket.setKeepAlive(true);
@@ -225,11 +225,11 @@ export async function startUnixServer(
   clientConnectedCb: ClientConnectedCallback,
   path?: string | null,
   options: StartUnixServerOptions<NetServer> = {},
-): Promise<Server> {
+): Promise<Server<string>> {
   const checked = checkUnixServer(path, options);
   const tls = serverTls(checked.tls);
   const onError = checked.onError ?? logClientError;
-  const server = new Server(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
+  const server = new Server<string>(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
   let socketPath = checked.hosts?.[0] ?? '';
   const onConnection = (socket: NetSocket): void => {
     accept(server, new NodeSocket(socket, { extra: { sockname: socketPath, peername: '' } }), tls);
