@@ -72,6 +72,7 @@ function failure(errors: unknown[], allErrors: boolean): unknown {
  * @throws the attempts' errors, as `failure()` combines them
  * @example
  * ```ts
+ * declare function connectTo(address: string, signal: AbortSignal): Promise<{ close(): void }>;
  * const socket = await connectFirst(['::1', '127.0.0.1'], (address, signal) => connectTo(address, signal), {
  *   delay: 0.25, allErrors: false, close: (socket) => socket.close(),
  * });

@@ -50,7 +50,9 @@ function privateNameBeside(path: string): string {
  * @throws what `listen` throws, and the file calls' errors
  * @example
  * ```ts
- * const listener = await listenOnPath('/run/app.sock', true, nodeFiles, (path) => listen({ path }), onError);
+ * declare const nodeFiles: SocketFiles;
+ * declare const listen: Parameters<typeof listenOnPath>[3]; // binds and listens on a path
+ * const listener = await listenOnPath('/run/app.sock', true, nodeFiles, listen, console.error);
  * ```
  */
 export async function listenOnPath(

@@ -662,7 +662,8 @@ export class StreamReader {
    * ```ts
    * const chunk = new Uint8Array(65536);
    * let count: number;
-   * while ((count = await reader.readinto(chunk)) > 0) hash.update(chunk.subarray(0, count));
+   * let total = 0;
+   * while ((count = await reader.readinto(chunk)) > 0) total += count; // chunk.subarray(0, count) holds them
    * ```
    */
   readinto(view: ArrayBufferView, options?: ReadOptions): Promise<number> {

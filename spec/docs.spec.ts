@@ -87,6 +87,7 @@ function prelude(entry: Entry): string {
       function pem(name: string): string;
       const conn: DenoConn;
       const key: string;
+      const ca: string;
       const cert: string;
       function fill(view: ArrayBufferView): Promise<number>;
       const TLSSocket: typeof import('node:tls').TLSSocket;

@@ -44,6 +44,7 @@ export interface DenoConn {
   readonly writable: WritableStream<Uint8Array>;
   /** Turns Nagle's algorithm off (TCP only). */
   setNoDelay?(noDelay?: boolean): void;
+  /** Turns TCP keep-alive probes on or off (SO_KEEPALIVE; TCP only). */
   setKeepAlive?(keepAlive?: boolean): void;
 }
 
