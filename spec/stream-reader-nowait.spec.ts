@@ -86,7 +86,8 @@ function twinError(
   expectedClass: new (...args: never[]) => Error,
 ): void {
   eachSource(test, name, async (source: Source) => {
-    const [a, b] = [source.open(options), source.open(options)];
+    const readerOptions = { limit: options.limit };
+    const [a, b] = [source.open(readerOptions), source.open(readerOptions)];
     for (const h of [a, b]) {
       await pullIn(h, options.data);
       if (options.eof === true) {
