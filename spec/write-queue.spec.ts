@@ -39,12 +39,19 @@ queue('gathers the small writes queued together into one chunk; a large one is a
 
 queue('never writes over a chunk it handed out, though the next writes share its pool', () => {
   const q = new WriteQueue();
+  const other = new WriteQueue();
   q.push(bytes('first'));
   const first = q.shift()!;
   q.push(bytes('second'));
+  other.push(bytes('another queue'));
   q.push(bytes('third'));
+  const rest = drain(q);
   assert.is(text(first), 'first');
-  assert.is(first.buffer, q.shift()!.buffer, 'one pool');
+  assert.equal(rest, ['second', 'third'], 'another queue wrote in between: the open chunk closed');
+  assert.equal(drain(other), ['another queue']);
+  // Pools are shared and used front to back: a later chunk of the same pool comes after.
+  const next = (q.push(bytes('next')), q.shift()!);
+  if (next.buffer === first.buffer) assert.ok(next.byteOffset >= first.byteOffset + first.byteLength);
   assert.is(text(first), 'first');
 });
 
