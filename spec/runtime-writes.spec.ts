@@ -196,31 +196,38 @@ async function relayedStartTlsServer(): Promise<{ port: number; sent(): string; 
   };
 }
 
-upgrade('bytes written right after calling startTls() reach the server over TLS, never in the clear', async () => {
+type Relay = Awaited<ReturnType<typeof relayedStartTlsServer>>;
+
+/**
+ * A client of the relayed STARTTLS server, asked to upgrade and told GO: `body` gets the relay,
+ * the client's reader and writer; everything is closed after.
+ */
+async function afterGo(body: (relay: Relay, reader: StreamReader, writer: StreamWriter) => Promise<void>): Promise<void> {
   const relay = await relayedStartTlsServer();
   const [reader, writer] = await within(openConnection('127.0.0.1', relay.port));
   try {
     writer.write('STARTTLS\n');
     assert.is(text(await within(reader.readline())), 'GO\n');
+    await body(relay, reader, writer);
+  } finally {
+    writer.close();
+    await within(writer.waitClosed()).catch(() => {});
+    await relay.stop();
+  }
+}
+
+upgrade('bytes written right after calling startTls() reach the server over TLS, never in the clear', () =>
+  afterGo(async (relay, reader, writer) => {
     const upgrading = writer.startTls({ ca }, { serverHostname: 'localhost' });
     writer.write('PASSWORD=hunter2\n');
     await within(upgrading);
     assert.is(text(await within(reader.readline())), 'PASSWORD=hunter2\n', 'the server got it over TLS');
     assert.ok(relay.sent().startsWith('STARTTLS\n'), 'the request to upgrade went in the clear');
     assert.not.ok(relay.sent().includes('PASSWORD'), 'the password did not');
-  } finally {
-    writer.close();
-    await within(writer.waitClosed()).catch(() => {});
-    await relay.stop();
-  }
-});
+  }));
 
-upgrade('when the handshake fails, what was written after startTls() is dropped and drain() raises its error', async () => {
-  const relay = await relayedStartTlsServer();
-  const [reader, writer] = await within(openConnection('127.0.0.1', relay.port));
-  try {
-    writer.write('STARTTLS\n');
-    assert.is(text(await within(reader.readline())), 'GO\n');
+upgrade('when the handshake fails, what was written after startTls() is dropped and drain() raises its error', () =>
+  afterGo(async (relay, _reader, writer) => {
     const upgrading = writer.startTls({ ca: untrustedCa }, { serverHostname: 'localhost' });
     writer.write('PASSWORD=hunter2\n');
     const error = await rejection(upgrading);
@@ -228,19 +235,10 @@ upgrade('when the handshake fails, what was written after startTls() is dropped 
     assert.is(await rejection(writer.drain()), error, 'drain() raises the handshake error');
     await sleep(50);
     assert.not.ok(relay.sent().includes('PASSWORD'), 'the password never went out in the clear');
-  } finally {
-    writer.close();
-    await within(writer.waitClosed()).catch(() => {});
-    await relay.stop();
-  }
-});
+  }));
 
-upgrade('close() during startTls() waits for the handshake: what was written goes out encrypted, then the connection closes', async () => {
-  const relay = await relayedStartTlsServer();
-  const [reader, writer] = await within(openConnection('127.0.0.1', relay.port));
-  try {
-    writer.write('STARTTLS\n');
-    assert.is(text(await within(reader.readline())), 'GO\n');
+upgrade('close() during startTls() waits for the handshake: what was written goes out encrypted, then the connection closes', () =>
+  afterGo(async (relay, _reader, writer) => {
     const upgrading = writer.startTls({ ca }, { serverHostname: 'localhost' });
     writer.write('PASSWORD=hunter2\n');
     writer.close();
@@ -250,30 +248,16 @@ upgrade('close() during startTls() waits for the handshake: what was written goe
     assert.is(await within(relay.received), 'PASSWORD=hunter2\n', 'the server got it over TLS');
     await within(writer.waitClosed());
     assert.not.ok(relay.sent().includes('PASSWORD'), 'the password did not go out in the clear');
-  } finally {
-    writer.close();
-    await within(writer.waitClosed()).catch(() => {});
-    await relay.stop();
-  }
-});
+  }));
 
-upgrade('writeEof() during startTls() throws, and the upgrade goes on', async () => {
-  const relay = await relayedStartTlsServer();
-  const [reader, writer] = await within(openConnection('127.0.0.1', relay.port));
-  try {
-    writer.write('STARTTLS\n');
-    assert.is(text(await within(reader.readline())), 'GO\n');
+upgrade('writeEof() during startTls() throws, and the upgrade goes on', () =>
+  afterGo(async (_relay, reader, writer) => {
     const upgrading = writer.startTls({ ca }, { serverHostname: 'localhost' });
     assert.throws(() => writer.writeEof(), /while startTls\(\) is in progress/);
     await within(upgrading);
     writer.write('after\n');
     assert.is(text(await within(reader.readline())), 'after\n');
-  } finally {
-    writer.close();
-    await within(writer.waitClosed()).catch(() => {});
-    await relay.stop();
-  }
-});
+  }));
 
 const piping = suite(`pipeTo(writer.writable) ends the connection as the transport can (${runtime})`);
 
