@@ -11,7 +11,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { machineBusySeconds, processCpuSeconds } from './_net-process.js';
+import { machineBusySeconds, processCpuSeconds } from './_net-process.ts';
 
 export interface EchoClientOptions {
   port: number;

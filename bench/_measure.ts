@@ -2,7 +2,7 @@
  * The variant-process side of a benchmark: warm-up passes, then timed passes, every pass
  * checked against what the input must give, and one `RESULT {json}` line for `run.ts`.
  */
-import type { Result } from './_benchmark.js';
+import type { Result } from './_benchmark.ts';
 
 /** What one pass read: the driver checks it against the input. */
 export interface Outcome {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './_net-process.js';
+import { repoRoot } from './_net-process.ts';
 
 export interface Build {
   /** Holds `runtime/node.js` and the rest of lib/, compiled. */

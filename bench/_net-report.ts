@@ -4,7 +4,7 @@
  * round and their median).
  */
 import { writeFileSync } from 'node:fs';
-import { median } from './_measure.js';
+import { median } from './_measure.ts';
 
 export { median };
 

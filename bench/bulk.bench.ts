@@ -15,8 +15,8 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { nodeVariant, type Benchmark, type Result } from './_benchmark.js';
-import { buildLibrary, type Build } from './_net-build.js';
+import { nodeVariant, type Benchmark, type Result } from './_benchmark.ts';
+import { buildLibrary, type Build } from './_net-build.ts';
 import {
   runToEnd,
   selfAndChildrenCpuSeconds,
@@ -27,8 +27,8 @@ import {
   waitForQuiet,
   waitOrKill,
   type Command,
-} from './_net-process.js';
-import { finish, format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.js';
+} from './_net-process.ts';
+import { finish, format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.ts';
 
 const GIB = 1024 ** 3;
 const DIGEST = 'bulk-1MiB-blocks';

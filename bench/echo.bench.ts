@@ -27,9 +27,9 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { nodeVariant, type Benchmark, type Ratio, type Result, type Workload } from './_benchmark.js';
-import { buildLibrary, type Build } from './_net-build.js';
-import type { EchoClientResult } from './_echo-client.js';
+import { nodeVariant, type Benchmark, type Ratio, type Result, type Workload } from './_benchmark.ts';
+import { buildLibrary, type Build } from './_net-build.ts';
+import type { EchoClientResult } from './_echo-client.ts';
 import {
   pinned,
   processCpuSeconds,
@@ -43,8 +43,8 @@ import {
   tsxCommand,
   waitForQuiet,
   type Command,
-} from './_net-process.js';
-import { finish, format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.js';
+} from './_net-process.ts';
+import { finish, format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.ts';
 
 const MESSAGE_SIZE = 1024;
 const DIGEST = `echo-${MESSAGE_SIZE}`;

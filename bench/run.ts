@@ -17,8 +17,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Benchmark, Metric, Result, Variant, Workload } from './_benchmark.js';
-import { median } from './_measure.js';
+import type { Benchmark, Metric, Result, Variant, Workload } from './_benchmark.ts';
+import { median } from './_measure.ts';
 
 interface Options {
   filters: string[];

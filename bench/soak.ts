@@ -25,8 +25,8 @@ import {
   runEchoLoad,
   startEchoServer,
   type Client,
-} from '../spec/_echo-load.js';
-import { openSockets, socketsBackTo } from '../spec/_leaks.js';
+} from '../spec/_echo-load.ts';
+import { openSockets, socketsBackTo } from '../spec/_leaks.ts';
 
 interface Options {
   seconds: number;

@@ -9,10 +9,10 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { StreamReader } from '../lib/index.js';
-import { nodeVariant, pythonVariant, type Benchmark, type Ratio, type Variant } from './_benchmark.js';
-import { frameInput, lineInput, FRAME_COUNT, type ChunkedInput } from './_data.js';
-import { measure, type Outcome } from './_measure.js';
+import { StreamReader } from '../lib/index.ts';
+import { nodeVariant, pythonVariant, type Benchmark, type Ratio, type Variant } from './_benchmark.ts';
+import { frameInput, lineInput, FRAME_COUNT, type ChunkedInput } from './_data.ts';
+import { measure, type Outcome } from './_measure.ts';
 
 type Pass = (input: ChunkedInput) => Promise<Outcome> | Outcome;
 
@@ -404,7 +404,7 @@ const OTHER_RUNTIMES: Array<{ id: string; label: string; command: string[] }> = 
     label: `Node ${version}`,
     command: [fileURLToPath(new URL(`../spec/node-versions/node_modules/node-${version}-linux-x64/bin/node`, import.meta.url)), '--import', 'tsx'],
   })),
-  { id: 'deno', label: 'Deno', command: [fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url)), 'run', '--allow-all', '--sloppy-imports'] },
+  { id: 'deno', label: 'Deno', command: [fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url)), 'run', '--allow-all'] },
   { id: 'bun', label: 'Bun', command: [fileURLToPath(new URL('../node_modules/.bin/bun', import.meta.url))] },
 ];
 

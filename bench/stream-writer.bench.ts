@@ -16,8 +16,8 @@
 import { once } from 'node:events';
 import { connect, createServer, type Server as NetServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import type { Benchmark, Ratio, Variant, Workload } from './_benchmark.js';
-import { measure } from './_measure.js';
+import type { Benchmark, Ratio, Variant, Workload } from './_benchmark.ts';
+import { measure } from './_measure.ts';
 
 const SIZES = [10_000, 100_000, 1_000_000] as const;
 const KINDS = ['ours', 'raw', 'copy', 'ours-large', 'raw-large'];
@@ -97,7 +97,7 @@ async function main(args: string[]): Promise<void> {
     };
     finish = () => socket.destroy();
   } else if (kind === 'ours-large') {
-    const { openConnection } = (await import(runtimeModule())) as typeof import('../lib/runtime/node.js');
+    const { openConnection } = (await import(runtimeModule())) as typeof import('../lib/runtime/node.ts');
     const [, writer] = await openConnection('127.0.0.1', peer.port);
     pass = async () => {
       const arrived = peer.waitFor(bytes);
@@ -123,7 +123,7 @@ async function main(args: string[]): Promise<void> {
     };
     finish = () => socket.destroy();
   } else {
-    const { openConnection } = (await import(runtimeModule())) as typeof import('../lib/runtime/node.js');
+    const { openConnection } = (await import(runtimeModule())) as typeof import('../lib/runtime/node.ts');
     const [, writer] = await openConnection('127.0.0.1', peer.port);
     pass = async () => {
       const arrived = peer.waitFor(bytes);
@@ -143,16 +143,16 @@ async function main(args: string[]): Promise<void> {
 
 /** The adapter of the runtime this process runs on, as the package's `exports` pick it. */
 function runtimeModule(): string {
-  if ('Deno' in globalThis) return '../lib/runtime/deno.js';
-  if ('Bun' in globalThis) return '../lib/runtime/bun.js';
-  return '../lib/runtime/node.js';
+  if ('Deno' in globalThis) return '../lib/runtime/deno.ts';
+  if ('Bun' in globalThis) return '../lib/runtime/bun.ts';
+  return '../lib/runtime/node.ts';
 }
 
 const file = new URL(import.meta.url).pathname;
 const bin = (name: string): string => new URL(`../node_modules/.bin/${name}`, import.meta.url).pathname;
 const runtimes: Record<string, (writes: number) => string[]> = {
   node: (writes) => [process.execPath, '--import', 'tsx', file, String(writes)],
-  deno: (writes) => [bin('deno'), 'run', '--allow-all', '--sloppy-imports', file, String(writes)],
+  deno: (writes) => [bin('deno'), 'run', '--allow-all', file, String(writes)],
   bun: (writes) => [bin('bun'), file, String(writes)],
 };
 

@@ -1,5 +1,5 @@
-import type { StreamReader } from './stream-reader.js';
-import type { StreamWriter } from './stream-writer.js';
+import type { StreamReader } from './stream-reader.ts';
+import type { StreamWriter } from './stream-writer.ts';
 
 /**
  * What `startServer()` calls for each client. A plain function or an async one: an async one

@@ -1,4 +1,4 @@
-import type { SocketName } from './server.js';
+import type { SocketName } from './server.ts';
 
 /**
  * The fields of a peer's certificate that `getExtraInfo('peercert')` gives on every runtime

@@ -1,8 +1,8 @@
-import type { StreamPair } from './_connection-options.js';
-import { StreamReader } from './stream-reader.js';
-import { StreamReaderProtocol } from './stream-reader-protocol.js';
-import { StreamWriter } from './stream-writer.js';
-import type { Transport } from './_transport.js';
+import type { StreamPair } from './transport.ts';
+import { StreamReader } from './stream-reader.ts';
+import { StreamReaderProtocol } from './stream-reader-protocol.ts';
+import { StreamWriter } from './stream-writer.ts';
+import type { Transport } from './transport.ts';
 
 function isStreamPair(value: unknown): value is StreamPair {
   const pair = value as Partial<StreamPair> | null;

@@ -1,4 +1,4 @@
-import type { RingBuffer } from './_ring-buffer.js';
+import type { ByteBuffer } from './_byte-buffer.ts';
 
 /** Results up to this size are views into a shared pool; larger ones are taken whole. */
 const POOLED_RESULT_MAX = 4 * 1024;
@@ -31,7 +31,7 @@ function poolRegion(size: number): Uint8Array<ArrayBuffer> {
  * a shared 64 KiB pool, as Node's pooled `Buffer`s are, and one copy fills a region with up
  * to 16 KiB of what is buffered, so that the lines that follow need no copy of their own.
  * A region is never written after it is filled, and bytes are located by their position in
- * the stream (which never changes), not by their place in the ring, so later reads and feeds
+ * the stream (which never changes), not by their place in the buffer, so later reads and feeds
  * cannot change a result; only transferring a result's `.buffer` away would disturb the
  * results that share it.
  *
@@ -45,7 +45,7 @@ export class ResultSlab {
   #position = 0;
 
   /** A copy of the first `count` bytes of `buffer`, which it then consumes. */
-  take(buffer: RingBuffer, count: number): Uint8Array<ArrayBuffer> {
+  take(buffer: ByteBuffer, count: number): Uint8Array<ArrayBuffer> {
     // A transport's chunk taken whole is the caller's already: no copy at all.
     if (count === buffer.length && buffer.holdsWholeChunk) return buffer.takeAdopted();
     if (count > POOLED_RESULT_MAX) return buffer.takeFront(count);

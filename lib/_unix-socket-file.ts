@@ -1,6 +1,6 @@
-import type { ClientErrorHandler } from './_client-callback.js';
-import { UNIX_PATH_MAX } from './_connection-options.js';
-import type { ServerListener } from './server.js';
+import type { ClientErrorHandler } from './_client-callback.ts';
+import { UNIX_PATH_MAX } from './_checks.ts';
+import type { ServerListener } from './server.ts';
 
 /** What identifies a file: its device and inode (CPython compares the inode). */
 export interface FileIdentity {

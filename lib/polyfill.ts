@@ -17,7 +17,7 @@
  * @module
  */
 import { ReadableStream } from 'web-streams-polyfill';
-import { _usePonyfill, type PonyfillReadableStream } from './_byte-stream.js';
+import { _usePonyfill, type PonyfillReadableStream } from './_byte-stream.ts';
 
 // The polyfill's controller types are its own copies of the DOM's, which the byte sources are written against.
 _usePonyfill(ReadableStream as unknown as PonyfillReadableStream);

@@ -1,26 +1,16 @@
-import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.js';
-import { checkOptionNames, OPTION_NAMES } from './_connection-options.js';
-import { StreamReader } from './stream-reader.js';
-import { StreamReaderProtocol } from './stream-reader-protocol.js';
-import { StreamWriter } from './stream-writer.js';
-import type { Transport } from './_transport.js';
+/// <reference path="./_symbol-async-dispose.d.ts" preserve="true" />
+import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.ts';
+import { checkOptionNames, OPTION_NAMES } from './_checks.ts';
+import { StreamReader } from './stream-reader.ts';
+import { StreamReaderProtocol } from './stream-reader-protocol.ts';
+import { StreamWriter } from './stream-writer.ts';
+import type { Transport } from './transport.ts';
 
 /** A TCP socket's address as CPython's `getsockname()` gives it (IPv6 flow info and scope left out). */
 export type HostPort = readonly [host: string, port: number];
 
 /** A socket's address as CPython's `getsockname()` gives it: `[host, port]`, or a Unix socket's path. */
 export type SocketName = HostPort | string;
-
-declare global {
-  interface SymbolConstructor {
-    /**
-     * `await using`'s symbol, declared here too so the declarations type-check in projects
-     * whose `lib` lacks `esnext.disposable` (a browser project on `ES2022` and `DOM`), as
-     * `@types/node` declares it.
-     */
-    readonly asyncDispose: unique symbol;
-  }
-}
 
 /**
  * One listening socket of a server, as `server.sockets` lists it.

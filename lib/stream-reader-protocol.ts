@@ -1,7 +1,7 @@
-import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.js';
-import type { StreamReader, WaitingReaderHolder } from './stream-reader.js';
-import { StreamWriter } from './stream-writer.js';
-import type { Protocol, Transport } from './_transport.js';
+import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.ts';
+import type { StreamReader, WaitingReaderHolder } from './stream-reader.ts';
+import { StreamWriter } from './stream-writer.ts';
+import type { Protocol, Transport } from './transport.ts';
 
 /** Options of {@linkcode StreamReaderProtocol}. */
 export interface StreamReaderProtocolOptions {

@@ -1,13 +1,13 @@
-import { IncompleteReadError } from './incomplete-read-error.js';
-import { LimitOverrunError } from './limit-overrun-error.js';
-import { byteStream } from './_byte-stream.js';
-import { RingBuffer } from './_ring-buffer.js';
-import { ResultSlab } from './_result-slab.js';
-import { findSeparator, normalizeSeparators, type Separator } from './_separators.js';
-import { checkOptionNames, OPTION_NAMES } from './_connection-options.js';
-import type { Bytes } from './_bytes.js';
+import { IncompleteReadError } from './errors.ts';
+import { LimitOverrunError } from './errors.ts';
+import { byteStream } from './_byte-stream.ts';
+import { ByteBuffer } from './_byte-buffer.ts';
+import { ResultSlab } from './_result-slab.ts';
+import { findSeparator, normalizeSeparators, type Separator } from './_separators.ts';
+import { checkOptionNames, OPTION_NAMES } from './_checks.ts';
+import type { Bytes } from './_bytes.ts';
 
-export type { Separator } from './_separators.js';
+export type { Separator } from './_separators.ts';
 
 /** asyncio's `_DEFAULT_LIMIT`: 64 KiB. */
 const DEFAULT_LIMIT = 65536;
@@ -167,7 +167,7 @@ function describeError(error: unknown): string {
  */
 export class StreamReader {
   readonly #limit: number;
-  readonly #buffer = new RingBuffer(PULL_SIZE);
+  readonly #buffer = new ByteBuffer(PULL_SIZE);
   readonly #results = new ResultSlab();
   #eof = false;
   #exception: unknown = null;

@@ -1,9 +1,10 @@
-import { connectionLost } from './_connection-lost.js';
-import { checkOptionNames, OPTION_NAMES, type StreamPair, type TlsOptions } from './_connection-options.js';
-import type { StreamReader } from './stream-reader.js';
-import type { StartTlsOptions, Transport } from './_transport.js';
-import type { ExtraInfo } from './_extra-info.js';
-import { WriteQueue } from './_write-queue.js';
+import { connectionLost } from './errors.ts';
+import { checkOptionNames, OPTION_NAMES } from './_checks.ts';
+import type { StreamPair, TlsOptions } from './transport.ts';
+import type { StreamReader } from './stream-reader.ts';
+import type { StartTlsOptions, Transport } from './transport.ts';
+import type { ExtraInfo } from './_extra-info.ts';
+import { WriteQueue } from './_write-queue.ts';
 
 /**
  * Options of {@linkcode StreamWriter.from}.

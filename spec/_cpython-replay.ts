@@ -7,7 +7,7 @@
  * Deno and Bun) and reader-fuzz.spec.ts.
  */
 import { readFileSync } from 'node:fs';
-import { IncompleteReadError, LimitOverrunError, type StreamReader } from '../lib/index.js';
+import { IncompleteReadError, LimitOverrunError, type StreamReader } from '../lib/index.ts';
 
 export type Hex = string;
 

@@ -4,8 +4,8 @@
  * held open together, each sending messages of varied sizes and checking every byte that comes
  * back, and the socket descriptors counted before and after.
  */
-import { openConnection, startServer, type Server, type StreamReader, type StreamWriter } from '../lib/runtime/node.js';
-import { fileDescriptorLimit, openFileDescriptors, openSockets, socketsBackTo } from './_leaks.js';
+import { openConnection, startServer, type Server, type StreamReader, type StreamWriter } from '../lib/runtime/node.ts';
+import { fileDescriptorLimit, openFileDescriptors, openSockets, socketsBackTo } from './_leaks.ts';
 
 /** The most connections this process can hold at once with both ends in it, keeping `spare` descriptors. */
 export function connectionsWithin(wanted: number, spare = 64): number {

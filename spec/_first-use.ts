@@ -4,8 +4,8 @@
  * of a closed connection's socket a moment later. `afterFirstUse()` runs the body, then waits
  * until the socket count has stayed the same for a while.
  */
-import { leakFree, openSockets } from './_leaks.js';
-import { sleep } from './_loopback.js';
+import { leakFree, openSockets } from './_leaks.ts';
+import { sleep } from './_loopback.ts';
 
 /** How long the count must stay the same to count as settled. */
 const STEADY_MS = 200;

@@ -4,9 +4,9 @@
  * a line that says what arrived (size and checksum). curl, socat and nginx (as a proxy) talk to it.
  */
 import * as assert from 'uvu/assert';
-import { chunkedBody, lengthBody } from '../examples/http-client.js';
-import { IncompleteReadError, type StreamReader, type StreamWriter } from '../lib/index.js';
-import { text } from './_loopback.js';
+import { chunkedBody, lengthBody } from '../examples/http-client.ts';
+import { IncompleteReadError, type StreamReader, type StreamWriter } from '../lib/index.ts';
+import { text } from './_loopback.ts';
 
 /** FNV-1a, 32 bits: a checksum that the spec and the server compute the same way, chunk by chunk. */
 export function fnv1a(state: number, data: Uint8Array): number {

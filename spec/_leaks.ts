@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as assert from 'uvu/assert';
-import { watchUnhandled } from './_loopback.js';
+import { watchUnhandled } from './_loopback.ts';
 
 /**
  * Open file descriptors of this process right now, of any kind (Linux: the entries of

@@ -9,9 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { leakFree } from './_leaks.js';
-import { watchUnhandled } from './_loopback.js';
-import { runtime } from './_runtime.js';
+import { leakFree } from './_leaks.ts';
+import { watchUnhandled } from './_loopback.ts';
+import { runtime } from './_runtime.ts';
 
 /** How long a peer may take to become ready: far above the ~50 ms they take, so only a hang trips it. */
 const READY_MS = 15_000;
@@ -279,7 +279,7 @@ export function startExample(name: string, args: readonly string[], options: Sta
 
 function exampleArgs(name: string, args: readonly string[]): string[] {
   const file = `examples/${name}.ts`;
-  const runtimeArgs = runtime === 'deno' ? ['run', '--allow-all', '--sloppy-imports', file] : runtime === 'bun' ? [file] : ['--import', 'tsx', file];
+  const runtimeArgs = runtime === 'deno' ? ['run', '--allow-all', file] : runtime === 'bun' ? [file] : ['--import', 'tsx', file];
   return [...runtimeArgs, ...args];
 }
 

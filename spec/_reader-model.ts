@@ -8,7 +8,7 @@
  * checks it against every scenario of the fixture, then uses it as the oracle for splits
  * and operations CPython was not run on.
  */
-import { fromHex, toHex, type OpStep, type Outcome, type RecordedError } from './_cpython-replay.js';
+import { fromHex, toHex, type OpStep, type Outcome, type RecordedError } from './_cpython-replay.ts';
 
 class ModelError {
   constructor(readonly recorded: RecordedError) {}

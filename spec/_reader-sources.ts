@@ -10,7 +10,7 @@
 import * as assert from 'uvu/assert';
 import type { Test } from 'uvu';
 import { ReadableStream as PolyfillReadableStream } from 'web-streams-polyfill';
-import { StreamReader, StreamReaderProtocol } from '../lib/index.js';
+import { StreamReader, StreamReaderProtocol } from '../lib/index.ts';
 
 /** CPython's `DATA` in test_streams.py. */
 export const DATA = 'line1\nline2\nline3\n';

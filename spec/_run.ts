@@ -26,7 +26,7 @@ const EXIT_GRACE_MS = 5 * 1000;
  * The spec files that use nothing of a particular runtime (the reader, the writer, and the
  * connection functions through the public API): Deno and Bun run these too.
  */
-const PORTABLE = '^(errors|ring-buffer|separators|cpython-differential|stream-reader[\\w-]*|stream-writer|runtime-[\\w-]+|interop|ponyfill|write-queue|peer-[\\w-]+)\\.spec\\.ts$';
+const PORTABLE = '^(errors|byte-buffer|separators|cpython-differential|stream-reader[\\w-]*|stream-writer|runtime-[\\w-]+|interop|ponyfill|write-queue|peer-[\\w-]+)\\.spec\\.ts$';
 /** Folders of specs for one runtime only, which the Node suite leaves out. */
 const RUNTIME_ONLY = '^(deno|_browser)([\\\\/]|$)';
 
@@ -57,11 +57,10 @@ function nodeSuite(major: number): Suite | string {
 const suites: Array<Suite | string> = [
   ...NODE_MAJORS.map(nodeSuite),
   {
-    // The npm package's binary; `--sloppy-imports` maps the `.js` of the imports to the `.ts` files,
-    // `--unstable-net` lets `Deno.listen()` take `reusePort`.
+    // The npm package's binary; `--unstable-net` lets `Deno.listen()` take `reusePort`.
     name: `deno ${versionIn('node_modules/deno')}`,
     command: 'node_modules/.bin/deno',
-    args: ['run', '--allow-all', '--sloppy-imports', '--unstable-net', 'spec/_uvu.ts', 'spec', `${PORTABLE}|^deno[\\\\/].*\\.spec\\.ts$`],
+    args: ['run', '--allow-all', '--unstable-net', 'spec/_uvu.ts', 'spec', `${PORTABLE}|^deno[\\\\/].*\\.spec\\.ts$`],
   },
   {
     name: `bun ${versionIn('node_modules/bun')}`,

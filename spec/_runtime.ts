@@ -13,8 +13,8 @@ import type {
   StreamPair,
   StreamReader,
   StreamWriter,
-} from '../lib/index.js';
-import type { ClientConnectedCallback } from '../lib/_client-callback.js';
+} from '../lib/index.ts';
+import type { ClientConnectedCallback } from '../lib/_client-callback.ts';
 
 export type RuntimeName = 'deno' | 'bun' | 'node';
 
@@ -30,10 +30,10 @@ interface Adapter {
 
 const adapter: Adapter =
   runtime === 'deno'
-    ? await import('../lib/runtime/deno.js')
+    ? await import('../lib/runtime/deno.ts')
     : runtime === 'bun'
-      ? await import('../lib/runtime/bun.js')
-      : await import('../lib/runtime/node.js');
+      ? await import('../lib/runtime/bun.ts')
+      : await import('../lib/runtime/node.ts');
 
 export const { openConnection, openUnixConnection, startServer, startUnixServer } = adapter;
 
@@ -48,11 +48,11 @@ export interface RuntimeSocket {
 /** Connects to `host:port` and wraps the runtime's connection in the adapter's socket class. */
 export async function connectSocket(host: string, port: number): Promise<RuntimeSocket> {
   if (runtime === 'deno') {
-    const { DenoSocket } = await import('../lib/runtime/deno.js');
-    const { denoNamespace } = await import('../lib/runtime/_deno-namespace.js');
+    const { DenoSocket } = await import('../lib/runtime/deno.ts');
+    const { denoNamespace } = await import('../lib/runtime/deno/namespace.ts');
     return new DenoSocket(await denoNamespace().connect({ hostname: host, port }));
   }
-  const { NodeSocket } = await import('../lib/runtime/node.js');
+  const { NodeSocket } = await import('../lib/runtime/node.ts');
   const { connect } = await import('node:net');
   const socket = new NodeSocket(connect({ host, port }));
   await socket.opened;

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TlsOptions } from '../lib/runtime/node.js';
+import type { TlsOptions } from '../lib/runtime/node.ts';
 
 const directory = fileURLToPath(new URL('fixtures/tls/', import.meta.url));
 

@@ -10,9 +10,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startServer, type Server, type StreamWriter } from '../lib/runtime/node.js';
-import { openSockets } from './_leaks.js';
-import { sleep, watchUnhandled, within } from './_loopback.js';
+import { startServer, type Server, type StreamWriter } from '../lib/runtime/node.ts';
+import { openSockets } from './_leaks.ts';
+import { sleep, watchUnhandled, within } from './_loopback.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

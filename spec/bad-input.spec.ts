@@ -20,10 +20,10 @@ import {
   StreamReader,
   StreamWriter,
   type Server,
-} from '../lib/runtime/node.js';
-import { leakFree } from './_leaks.js';
-import { tempDir, text, watchUnhandled, within } from './_loopback.js';
-import { sources, type ReaderHarness, type Source } from './_reader-sources.js';
+} from '../lib/runtime/node.ts';
+import { leakFree } from './_leaks.ts';
+import { tempDir, text, watchUnhandled, within } from './_loopback.ts';
+import { sources, type ReaderHarness, type Source } from './_reader-sources.ts';
 
 type ErrorClass = ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor;
 

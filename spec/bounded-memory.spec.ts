@@ -20,9 +20,9 @@ import {
   startServer,
   StreamReader,
   type StreamWriter,
-} from '../lib/runtime/node.js';
-import { leakFree } from './_leaks.js';
-import { isPending, rawServer, sleep, until, within } from './_loopback.js';
+} from '../lib/runtime/node.ts';
+import { leakFree } from './_leaks.ts';
+import { isPending, rawServer, sleep, until, within } from './_loopback.ts';
 
 /** What one read of a TCP socket can bring at most (libuv reads into 64 KiB buffers). */
 const SOCKET_READ = 64 * 1024;

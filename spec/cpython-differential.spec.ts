@@ -7,7 +7,7 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamReader } from '../lib/index.js';
+import { StreamReader } from '../lib/index.ts';
 import {
   byteStream,
   canonical,
@@ -27,7 +27,7 @@ import {
   type RecordedError,
   type Scenario,
   type Settled,
-} from './_cpython-replay.js';
+} from './_cpython-replay.ts';
 
 const fixture = loadFixture();
 

@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { jsdocExamples, markdownSnippets, type Snippet } from './_doc-snippets.js';
+import { jsdocExamples, markdownSnippets, type Snippet } from './_doc-snippets.ts';
 
 const libFiles = readdirSync('lib', { recursive: true })
   .map((file) => `lib/${String(file).replaceAll('\\', '/')}`)
@@ -27,7 +27,7 @@ const ENTRIES = {
 type Entry = keyof typeof ENTRIES;
 
 function entryOf(where: string): Entry {
-  return /^lib\/runtime\/(_deno-|deno\.ts)/.test(where) ? 'deno' : 'node';
+  return /^lib\/runtime\/(deno\/|deno\.ts)/.test(where) ? 'deno' : 'node';
 }
 
 /** The names a module exports (values and types), read from its source. */
@@ -126,6 +126,7 @@ function check(entry: Entry, list: Snippet[]): void {
     moduleResolution: 'NodeNext',
     strict: true,
     noEmit: true,
+    allowImportingTsExtensions: true,
     skipLibCheck: true,
     types: ['node'],
     typeRoots: [resolve('node_modules/@types')],
@@ -176,12 +177,11 @@ for (const source of ['README.md', ...libFiles]) {
 }
 
 /** The package's entries, as `deno doc` and JSR would document them. */
-const ENTRY_FILES = ['lib/index.ts', 'lib/runtime/node.ts', 'lib/runtime/deno.ts', 'lib/runtime/bun.ts', 'lib/polyfill.ts'];
+const ENTRY_FILES = ['lib/index.ts', 'lib/runtime/web.ts', 'lib/runtime/node.ts', 'lib/runtime/deno.ts', 'lib/runtime/bun.ts', 'lib/polyfill.ts'];
 
 for (const entry of ENTRY_FILES) {
   docs(`deno doc --lint finds every exported symbol of ${entry} documented`, () => {
-    // --sloppy-imports maps the imports' .js to the .ts files, as the Deno suite does.
-    const run = spawnSync(resolve('node_modules/.bin/deno'), ['doc', '--lint', '--sloppy-imports', entry], {
+    const run = spawnSync(resolve('node_modules/.bin/deno'), ['doc', '--lint', entry], {
       encoding: 'utf8',
       env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
       timeout: 120_000,
@@ -190,6 +190,19 @@ for (const entry of ENTRY_FILES) {
     assert.match(run.stderr, /Checked 1 file/);
   });
 }
+
+docs('deno publish --dry-run accepts the package for JSR (deno.json), no sloppy imports, no slow types', () => {
+  const run = spawnSync(resolve('node_modules/.bin/deno'), ['publish', '--dry-run', '--allow-dirty'], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+    timeout: 120_000,
+  });
+  // Without colour codes, should the environment ask for them.
+  const output = (run.stdout + run.stderr).replace(/\x1b\[[0-9;]*m/g, '');
+  assert.is(run.status, 0, output);
+  assert.match(output, /Success Dry run complete/);
+  assert.not.match(output, /^(warning|error)/im);
+});
 
 docs('README.md has ts blocks, and lib/ has examples', () => {
   assert.ok((snippets.get('README.md') ?? []).length >= 5);

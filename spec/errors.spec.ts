@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IncompleteReadError, LimitOverrunError } from '../lib/index.js';
+import { IncompleteReadError, LimitOverrunError } from '../lib/index.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { tcpEchoClient } from '../examples/tcp-echo-client.js';
-import { startEchoServer } from '../examples/tcp-echo-server.js';
+import { tcpEchoClient } from '../examples/tcp-echo-client.ts';
+import { startEchoServer } from '../examples/tcp-echo-server.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Far above the second or so an example takes, so only a hang trips it. */

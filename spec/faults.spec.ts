@@ -27,10 +27,10 @@ import {
   type ReadOptions,
   type Server,
   type StreamWriter,
-} from '../lib/runtime/node.js';
-import { leakFree } from './_leaks.js';
-import { CA, CLIENT, SERVER } from './_tls.js';
-import { sources, type Source } from './_reader-sources.js';
+} from '../lib/runtime/node.ts';
+import { leakFree } from './_leaks.ts';
+import { CA, CLIENT, SERVER } from './_tls.ts';
+import { sources, type Source } from './_reader-sources.ts';
 import {
   isPending,
   rawServer,
@@ -40,7 +40,7 @@ import {
   text,
   until,
   within,
-} from './_loopback.js';
+} from './_loopback.ts';
 
 type ErrnoError = NodeJS.ErrnoException;
 

@@ -7,9 +7,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamReader, StreamWriter, type Server } from '../lib/index.js';
-import { openConnection, runtime, startServer } from './_runtime.js';
-import { bytes, text, within } from './_loopback.js';
+import { StreamReader, StreamWriter, type Server } from '../lib/index.ts';
+import { openConnection, runtime, startServer } from './_runtime.ts';
+import { bytes, text, within } from './_loopback.ts';
 
 function portOf(server: Server): number {
   return (server.sockets[0]!.getsockname() as [string, number])[1];

@@ -14,9 +14,9 @@ import {
   openClients,
   runEchoLoad,
   startEchoServer,
-} from './_echo-load.js';
-import { openSockets, socketsBackTo } from './_leaks.js';
-import { within } from './_loopback.js';
+} from './_echo-load.ts';
+import { openSockets, socketsBackTo } from './_leaks.ts';
+import { within } from './_loopback.ts';
 
 const CONNECTIONS = 1000;
 const MESSAGES = 100;

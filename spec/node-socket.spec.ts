@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, type Socket as NetSocket } from 'node:net';
-import { NodeSocket, StreamReader, type Protocol } from '../lib/runtime/node.js';
+import { NodeSocket, StreamReader, type Protocol } from '../lib/runtime/node.ts';
 import {
   bytes,
   isPending,
@@ -14,7 +14,7 @@ import {
   watchUnhandled,
   within,
   type RawServer,
-} from './_loopback.js';
+} from './_loopback.ts';
 
 interface Connected {
   socket: NodeSocket;

@@ -8,7 +8,7 @@ import {
   socketpair,
   StreamReader,
   StreamWriter,
-} from '../lib/runtime/node.js';
+} from '../lib/runtime/node.ts';
 import {
   bytes,
   echoServer,
@@ -24,7 +24,7 @@ import {
   tick,
   watchUnhandled,
   within,
-} from './_loopback.js';
+} from './_loopback.ts';
 
 /** CPython's `_basetest_open_connection`: an HTTP exchange over a fresh connection. */
 async function httpExchange(reader: StreamReader, writer: StreamWriter): Promise<void> {

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { installPackedPackage } from './_installed-package.js';
+import { installPackedPackage } from './_installed-package.ts';
 
 const bin = (name: string): string => resolve('node_modules', '.bin', name);
 const packageSuite = suite('the published package on every runtime');

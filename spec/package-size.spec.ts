@@ -12,7 +12,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { installPackedPackage } from './_installed-package.js';
+import { installPackedPackage } from './_installed-package.ts';
 
 /** Budgets in bytes, gzipped. */
 const READER_ONLY_BUDGET = 6 * 1024;

@@ -15,7 +15,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } f
 import { join, resolve } from 'node:path';
 import { publint } from 'publint';
 import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/core';
-import { installPackedPackage } from './_installed-package.js';
+import { installPackedPackage } from './_installed-package.ts';
 
 /** The compilers of the matrix: the newest (the repository's own) and the oldest supported. */
 const COMPILERS = {

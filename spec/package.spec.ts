@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { installPackedPackage } from './_installed-package.js';
+import { installPackedPackage } from './_installed-package.ts';
 
 const packageSuite = suite('the published package');
 
@@ -23,7 +23,7 @@ packageSuite.after(() => {
 
 packageSuite('ships JavaScript, declarations and source maps, and no specs', () => {
   const installed = join(workDir, 'node_modules', 'asyncio-streams');
-  const files = ['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/stream-reader.d.ts', 'dist/runtime/node.js', 'dist/runtime/node.d.ts', 'README.md'];
+  const files = ['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/runtime/web.js', 'dist/runtime/web.d.ts', 'dist/stream-reader.d.ts', 'dist/runtime/node.js', 'dist/runtime/node.d.ts', 'README.md'];
   for (const file of files) {
     assert.ok(existsSync(join(installed, file)), `${file} is missing from the package`);
   }

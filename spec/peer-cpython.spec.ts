@@ -9,10 +9,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
-import type { StreamReader, StreamWriter } from '../lib/index.js';
-import { peerLeakFree, runPeer, startPeer } from './_peer-process.js';
-import { openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.js';
-import { bytes, tempDir, text, within } from './_loopback.js';
+import type { StreamReader, StreamWriter } from '../lib/index.ts';
+import { peerLeakFree, runPeer, startPeer } from './_peer-process.ts';
+import { openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.ts';
+import { bytes, tempDir, text, within } from './_loopback.ts';
 
 const SCRIPT = fileURLToPath(new URL('fixtures/asyncio-peer.py', import.meta.url));
 const PYTHON_ENV = { PYENV_VERSION: '3.13.0' };

@@ -8,11 +8,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
-import type { Server } from '../lib/index.js';
-import { FNV_START, fnv1a, uploadServer, type Seen } from './_http-upload-server.js';
-import { peerLeakFree, runPeer } from './_peer-process.js';
-import { runtime, startServer, startUnixServer } from './_runtime.js';
-import { tempDir, within } from './_loopback.js';
+import type { Server } from '../lib/index.ts';
+import { FNV_START, fnv1a, uploadServer, type Seen } from './_http-upload-server.ts';
+import { peerLeakFree, runPeer } from './_peer-process.ts';
+import { runtime, startServer, startUnixServer } from './_runtime.ts';
+import { tempDir, within } from './_loopback.ts';
 
 /** Far above the ~1 s a 50 MiB upload takes on a loaded machine, so only a hang trips it. */
 const LIMIT_MS = 60_000;

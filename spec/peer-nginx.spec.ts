@@ -7,13 +7,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { bodyOf, decoded, HttpClient, readHead, type HttpResponse } from '../examples/http-client.js';
-import { accepts, freePort, peerLeakFree, runExample, runPeer, startPeer, type PeerProcess } from './_peer-process.js';
-import type { Server } from '../lib/index.js';
-import { FNV_START, fnv1a, uploadServer, type Seen } from './_http-upload-server.js';
-import { openConnection, runtime, startServer } from './_runtime.js';
-import { CA, fixturePath } from './_tls.js';
-import { tempDir, text, within } from './_loopback.js';
+import { bodyOf, decoded, HttpClient, readHead, type HttpResponse } from '../examples/http-client.ts';
+import { accepts, freePort, peerLeakFree, runExample, runPeer, startPeer, type PeerProcess } from './_peer-process.ts';
+import type { Server } from '../lib/index.ts';
+import { FNV_START, fnv1a, uploadServer, type Seen } from './_http-upload-server.ts';
+import { openConnection, runtime, startServer } from './_runtime.ts';
+import { CA, fixturePath } from './_tls.ts';
+import { tempDir, text, within } from './_loopback.ts';
 
 /** Far above what each exchange takes (tens of ms), so only a hang trips it. */
 const LIMIT_MS = 30_000;

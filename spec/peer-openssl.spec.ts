@@ -7,12 +7,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { handleSmtp, smtpStartTls, startSmtpServer } from '../examples/smtp-starttls.js';
-import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
-import { peerLeakFree, runExample, runPeer, startExample, startPeer, type PeerProcess } from './_peer-process.js';
-import { openConnection, runtime, startServer } from './_runtime.js';
-import { CA, CLIENT, CLIENT_WITH_CERT, fixturePath, MUTUAL_SERVER, SERVER } from './_tls.js';
-import { text, within } from './_loopback.js';
+import { handleSmtp, smtpStartTls, startSmtpServer } from '../examples/smtp-starttls.ts';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
+import { peerLeakFree, runExample, runPeer, startExample, startPeer, type PeerProcess } from './_peer-process.ts';
+import { openConnection, runtime, startServer } from './_runtime.ts';
+import { CA, CLIENT, CLIENT_WITH_CERT, fixturePath, MUTUAL_SERVER, SERVER } from './_tls.ts';
+import { text, within } from './_loopback.ts';
 
 /** Far above what a handshake and an exchange take, so only a hang trips it. */
 const LIMIT_MS = 30_000;

@@ -6,10 +6,10 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IncompleteReadError, type Server, type StreamReader, type StreamWriter } from '../lib/index.js';
-import { peerLeakFree, runPeer } from './_peer-process.js';
-import { runtime, startServer, startUnixServer } from './_runtime.js';
-import { tempDir, text, within } from './_loopback.js';
+import { IncompleteReadError, type Server, type StreamReader, type StreamWriter } from '../lib/index.ts';
+import { peerLeakFree, runPeer } from './_peer-process.ts';
+import { runtime, startServer, startUnixServer } from './_runtime.ts';
+import { tempDir, text, within } from './_loopback.ts';
 
 /** Far above what each run takes (a second or two), so only a hang trips it. */
 const LIMIT_MS = 60_000;

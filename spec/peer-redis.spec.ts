@@ -6,10 +6,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
-import { RedisClient, RespError, readReply, encodeCommand, type RespValue } from '../examples/redis-client.js';
-import { accepts, freePort, peerLeakFree, runExample, startPeer, type PeerProcess } from './_peer-process.js';
-import { openConnection, openUnixConnection, runtime } from './_runtime.js';
-import { bytes, tempDir, text, within } from './_loopback.js';
+import { RedisClient, RespError, readReply, encodeCommand, type RespValue } from '../examples/redis-client.ts';
+import { accepts, freePort, peerLeakFree, runExample, startPeer, type PeerProcess } from './_peer-process.ts';
+import { openConnection, openUnixConnection, runtime } from './_runtime.ts';
+import { bytes, tempDir, text, within } from './_loopback.ts';
 
 /** Far above what each step takes (an 8 MiB round trip is ~50 ms), so only a hang trips it. */
 const LIMIT_MS = 30_000;

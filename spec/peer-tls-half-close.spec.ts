@@ -8,10 +8,10 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runPeer } from './_peer-process.js';
-import { runtime, startServer } from './_runtime.js';
-import { fixturePath, SERVER } from './_tls.js';
-import { within } from './_loopback.js';
+import { runPeer } from './_peer-process.ts';
+import { runtime, startServer } from './_runtime.ts';
+import { fixturePath, SERVER } from './_tls.ts';
+import { within } from './_loopback.ts';
 
 const halfClose = suite(`socat's half-close over TLS against our TLS server (${runtime})`);
 

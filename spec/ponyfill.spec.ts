@@ -14,11 +14,11 @@ import {
   hasNativeByteStreams,
   type ByteSource,
   type PonyfillReadableStream,
-} from '../lib/_byte-stream.js';
+} from '../lib/_byte-stream.ts';
 // What an application on a platform without byte streams imports once.
-import '../lib/polyfill.js';
-import { StreamReader } from '../lib/index.js';
-import { rejection, text, thrown } from './_loopback.js';
+import '../lib/polyfill.ts';
+import { StreamReader } from '../lib/index.ts';
+import { rejection, text, thrown } from './_loopback.ts';
 
 const encoder = new TextEncoder();
 

@@ -15,7 +15,7 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamReader } from '../lib/index.js';
+import { StreamReader } from '../lib/index.ts';
 import {
   byteStream,
   canonical,
@@ -32,8 +32,8 @@ import {
   type OpStep,
   type Outcome,
   type Settled,
-} from './_cpython-replay.js';
-import { ReaderModel } from './_reader-model.js';
+} from './_cpython-replay.ts';
+import { ReaderModel } from './_reader-model.ts';
 
 const fixture = loadFixture();
 

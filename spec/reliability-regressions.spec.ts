@@ -15,15 +15,15 @@ import {
   startUnixServer,
   StreamReader,
   StreamWriter,
-} from '../lib/runtime/node.js';
-import { isPending, rawServer, rejection, sleep, tempDir, within } from './_loopback.js';
+} from '../lib/runtime/node.ts';
+import { isPending, rawServer, rejection, sleep, tempDir, within } from './_loopback.ts';
 
 const bugs = suite('Reliability regressions');
 
 // 1. bounded-memory.spec.ts. StreamWriter's fast path (`transport.tryWrite`) hands a chunk of
 // any size to an idle socket, bypassing the writable's byte-counting queue, so drain() resolves
 // at once while megabytes are still queued in this process. CPython's drain() waits until the
-// transport's buffer is under its high-water mark. Fix (lib/runtime/_node-socket.ts,
+// transport's buffer is under its high-water mark. Fix (lib/runtime/node/socket.ts,
 // NodeSocket.tryWrite): also refuse a chunk that would take the socket past its mark,
 //   `|| socket.writableLength + this.#batchBytes + chunk.byteLength > socket.writableHighWaterMark`
 // so a large chunk goes through the writable, whose queue counts it until the socket drains.
@@ -66,7 +66,7 @@ bugs('readline() aborted with an IncompleteReadError or LimitOverrunError reason
 // listens on the truncated path, reports the long one in server.sockets, and leaves the
 // truncated file behind after close(); openUnixConnection() connects to the truncated path,
 // possibly someone else's server. CPython raises OSError('AF_UNIX path too long') for both.
-// Fix (lib/_connection-options.ts, checkUnixConnection and checkUnixServer; UTF-8 length with
+// Fix (lib/_checks.ts, checkUnixConnection and checkUnixServer; UTF-8 length with
 // TextEncoder, the core has no Buffer): refuse a path of 108 bytes or more (104 on darwin) with
 // `Object.assign(new Error(`AF_UNIX path too long: ${path}`), { code: 'ENAMETOOLONG' })`.
 bugs('a Unix socket path longer than the OS allows is refused, not truncated', async () => {
@@ -94,7 +94,7 @@ bugs('a Unix socket path longer than the OS allows is refused, not truncated', a
 // 5. bad-input.spec.ts. openUnixConnection('') attempts a TCP connection to localhost (Node
 // takes an empty path for "no path") and fails with "connect ECONNREFUSED 127.0.0.1"; CPython
 // fails on the Unix socket itself (OSError EINVAL). startUnixServer('') fails with Node's
-// ERR_INVALID_ARG_VALUE about `options`. Fix (lib/_connection-options.ts): refuse an empty path
+// ERR_INVALID_ARG_VALUE about `options`. Fix (lib/_checks.ts): refuse an empty path
 // in checkUnixConnection/checkUnixServer: `RangeError('path must not be empty')`.
 bugs('an empty Unix socket path is refused by name, without a TCP attempt', async () => {
   for (const attempt of [() => openUnixConnection(''), () => startUnixServer(() => {}, '')]) {
@@ -125,7 +125,7 @@ bugs('writelines() of a number, a boolean or a plain object throws a TypeError',
 });
 
 // 7. bad-input.spec.ts. openConnection/startServer say "Limit must be a number, got number"
-// for `limit: NaN`; StreamReader's own check says "got NaN". Fix (lib/_connection-options.ts,
+// for `limit: NaN`; StreamReader's own check says "got NaN". Fix (lib/_checks.ts,
 // checkLimit): `got ${typeof limit === 'number' ? limit : typeof limit}`.
 bugs('a NaN limit is named as NaN by openConnection and startServer', async () => {
   assert.match(String(await rejection(openConnection('127.0.0.1', 1, { limit: NaN }))), /got NaN/);

@@ -6,10 +6,10 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ACCEPT_RETRY_DELAY_MS, acceptLoop } from '../lib/runtime/_deno-start-server.js';
-import type { DenoConn } from '../lib/runtime/_deno-namespace.js';
-import { sleep, within } from './_loopback.js';
-import { runtime } from './_runtime.js';
+import { ACCEPT_RETRY_DELAY_MS, acceptLoop } from '../lib/runtime/deno/listen.ts';
+import type { DenoConn } from '../lib/runtime/deno/namespace.ts';
+import { sleep, within } from './_loopback.ts';
+import { runtime } from './_runtime.ts';
 
 /** An accept that fails as Deno's does out of descriptors: after a turn of the event loop. */
 function failingAccept(): Promise<never> {

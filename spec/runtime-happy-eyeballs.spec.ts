@@ -8,12 +8,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as web from '../lib/index.js';
-import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
-import { connectFirst, interleaveAddresses } from '../lib/_happy-eyeballs.js';
-import { leakFreeTwice } from './_first-use.js';
-import { rejection, text, within } from './_loopback.js';
-import { openConnection, runtime, startServer } from './_runtime.js';
+import * as web from '../lib/runtime/web.ts';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
+import { connectFirst, interleaveAddresses } from '../lib/_happy-eyeballs.ts';
+import { leakFreeTwice } from './_first-use.ts';
+import { rejection, text, within } from './_loopback.ts';
+import { openConnection, runtime, startServer } from './_runtime.ts';
 
 const HOST = '127.0.0.1';
 

@@ -9,12 +9,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect as netConnect, type Socket as NetSocket } from 'node:net';
-import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
-import { certificates } from './_certs.js';
-import { afterFirstUse } from './_first-use.js';
-import { openSockets, socketsBackTo } from './_leaks.js';
-import { rawServer, rejection, sleep, text, watchUnhandled, within, type RawServer } from './_loopback.js';
-import { openConnection, runtime, startServer } from './_runtime.js';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
+import { certificates } from './_certs.ts';
+import { afterFirstUse } from './_first-use.ts';
+import { openSockets, socketsBackTo } from './_leaks.ts';
+import { rawServer, rejection, sleep, text, watchUnhandled, within, type RawServer } from './_loopback.ts';
+import { openConnection, runtime, startServer } from './_runtime.ts';
 
 const certs = certificates();
 const HANDSHAKE_TIMEOUT = 60;

@@ -9,11 +9,11 @@
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
-import { leakFreeTwice } from './_first-use.js';
-import { rejection, text, within } from './_loopback.js';
-import { openConnection, runtime, startServer } from './_runtime.js';
-import { CLIENT, SERVER } from './_tls.js';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
+import { leakFreeTwice } from './_first-use.ts';
+import { rejection, text, within } from './_loopback.ts';
+import { openConnection, runtime, startServer } from './_runtime.ts';
+import { CLIENT, SERVER } from './_tls.ts';
 
 const HOST = '127.0.0.1';
 

@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
-import { connectSocket, openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.js';
-import { bytes, rejection, sleep, text, within } from './_loopback.js';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
+import { connectSocket, openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.ts';
+import { bytes, rejection, sleep, text, within } from './_loopback.ts';
 
 type Address = [string, number];
 

@@ -9,11 +9,11 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as web from '../lib/index.js';
-import { StreamReader, StreamWriter, type Server } from '../lib/index.js';
-import { leakFreeTwice } from './_first-use.js';
-import { rejection, tempDir, text, within } from './_loopback.js';
-import { openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.js';
+import * as web from '../lib/runtime/web.ts';
+import { StreamReader, StreamWriter, type Server } from '../lib/index.ts';
+import { leakFreeTwice } from './_first-use.ts';
+import { rejection, tempDir, text, within } from './_loopback.ts';
+import { openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.ts';
 
 type Options = Record<string, unknown>;
 

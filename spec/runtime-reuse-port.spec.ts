@@ -6,9 +6,9 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
-import { openConnection, runtime, startServer } from './_runtime.js';
-import { rejection, text, within } from './_loopback.js';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
+import { openConnection, runtime, startServer } from './_runtime.ts';
+import { rejection, text, within } from './_loopback.ts';
 
 /** Enough connections that both servers get some: all going to one would take odds of 2^-63. */
 const CONNECTIONS = 64;

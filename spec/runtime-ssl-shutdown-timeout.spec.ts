@@ -9,12 +9,12 @@
 import { connect, createServer, type Server as NetServer, type Socket as NetSocket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
-import { leakFreeTwice } from './_first-use.js';
-import { openSockets, socketsBackTo } from './_leaks.js';
-import { isPending, within } from './_loopback.js';
-import { openConnection, runtime, startServer } from './_runtime.js';
-import { CLIENT, SERVER } from './_tls.js';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
+import { leakFreeTwice } from './_first-use.ts';
+import { openSockets, socketsBackTo } from './_leaks.ts';
+import { isPending, within } from './_loopback.ts';
+import { openConnection, runtime, startServer } from './_runtime.ts';
+import { CLIENT, SERVER } from './_tls.ts';
 
 const HOST = '127.0.0.1';
 const TIMEOUT = 0.3;

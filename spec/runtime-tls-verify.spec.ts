@@ -11,12 +11,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Server, StreamReader, StreamWriter, TlsOptions } from '../lib/index.js';
-import { certificates, type KeyPair, type Leaves } from './_certs.js';
-import { afterFirstUse } from './_first-use.js';
-import { leakFree } from './_leaks.js';
-import { rejection, sleep, tempDir, text, within } from './_loopback.js';
-import { openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.js';
+import type { Server, StreamReader, StreamWriter, TlsOptions } from '../lib/index.ts';
+import { certificates, type KeyPair, type Leaves } from './_certs.ts';
+import { afterFirstUse } from './_first-use.ts';
+import { leakFree } from './_leaks.ts';
+import { rejection, sleep, tempDir, text, within } from './_loopback.ts';
+import { openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.ts';
 
 const certs = certificates();
 const { ca } = certs;

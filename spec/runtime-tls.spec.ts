@@ -6,9 +6,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
-import { openConnection, runtime, startServer } from './_runtime.js';
-import { rejection, text, within } from './_loopback.js';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
+import { openConnection, runtime, startServer } from './_runtime.ts';
+import { rejection, text, within } from './_loopback.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url), 'utf8');
 const ca = fixture('ca.pem');

@@ -10,10 +10,10 @@ import { existsSync, lstatSync, readdirSync, readFileSync, unlinkSync, writeFile
 import { dirname } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Server, StreamReader, StreamWriter } from '../lib/index.js';
-import { leakFreeTwice } from './_first-use.js';
-import { rejection, tempDir, text, within } from './_loopback.js';
-import { openUnixConnection, runtime, startUnixServer } from './_runtime.js';
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
+import { leakFreeTwice } from './_first-use.ts';
+import { rejection, tempDir, text, within } from './_loopback.ts';
+import { openUnixConnection, runtime, startUnixServer } from './_runtime.ts';
 
 const directory = tempDir();
 let serial = 0;

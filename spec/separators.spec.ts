@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findSeparator, indexOfSequence, normalizeSeparators } from '../lib/_separators.js';
+import { findSeparator, indexOfSequence, normalizeSeparators } from '../lib/_separators.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const texts = (separators: readonly Uint8Array[]) => separators.map((s) => new TextDecoder().decode(s));

@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Socket as NetSocket } from 'node:net';
-import { openConnection, socketpair } from '../lib/runtime/node.js';
-import { rejection, text, within } from './_loopback.js';
+import { openConnection, socketpair } from '../lib/runtime/node.ts';
+import { rejection, text, within } from './_loopback.ts';
 
 function nextData(socket: NetSocket): Promise<string> {
   return within(new Promise((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString()))));

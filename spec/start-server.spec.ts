@@ -12,7 +12,7 @@ import {
   type ClientConnectedCallback,
   type StreamReader,
   type StreamWriter,
-} from '../lib/runtime/node.js';
+} from '../lib/runtime/node.ts';
 import {
   hasIpv6Loopback,
   isPending,
@@ -25,7 +25,7 @@ import {
   until,
   watchUnhandled,
   within,
-} from './_loopback.js';
+} from './_loopback.ts';
 
 type Address = [string, number];
 

@@ -10,9 +10,9 @@ import {
   StreamReader,
   StreamWriter,
   type Server,
-} from '../lib/runtime/node.js';
-import { bytes, rawServer, rejection, sleep, text, thrown, until, watchUnhandled, within } from './_loopback.js';
-import { CLIENT, SERVER, UNTRUSTED_SERVER } from './_tls.js';
+} from '../lib/runtime/node.ts';
+import { bytes, rawServer, rejection, sleep, text, thrown, until, watchUnhandled, within } from './_loopback.ts';
+import { CLIENT, SERVER, UNTRUSTED_SERVER } from './_tls.ts';
 
 type Address = [string, number];
 

@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamReader } from '../lib/index.js';
+import { StreamReader } from '../lib/index.ts';
 
 /** Counts the bytes that `Uint8Array.prototype.indexOf` looks at while `action` runs. */
 async function bytesSearched(action: () => Promise<void>): Promise<number> {

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamReader } from '../lib/index.js';
-import { assertBytes, bytes, rejection, tick, track } from './_reader-sources.js';
+import { StreamReader } from '../lib/index.ts';
+import { assertBytes, bytes, rejection, tick, track } from './_reader-sources.ts';
 
 const flowControl = suite('StreamReader.setTransport: flow control [push]');
 

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LimitOverrunError } from '../lib/index.js';
-import { assertBytes, assertRest, assertRestAfterDiscard, eachSource, text, tick, track } from './_reader-sources.js';
+import { LimitOverrunError } from '../lib/index.ts';
+import { assertBytes, assertRest, assertRestAfterDiscard, eachSource, text, tick, track } from './_reader-sources.ts';
 
 const iterator = suite('StreamReader[Symbol.asyncIterator]');
 

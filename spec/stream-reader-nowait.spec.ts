@@ -10,7 +10,7 @@
  */
 import { suite, type Test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IncompleteReadError, LimitOverrunError } from '../lib/index.js';
+import { IncompleteReadError, LimitOverrunError } from '../lib/index.ts';
 import {
   assertBytes,
   assertRest,
@@ -24,7 +24,7 @@ import {
   type Bytes,
   type ReaderHarness,
   type Source,
-} from './_reader-sources.js';
+} from './_reader-sources.ts';
 
 /** A separator that no test feeds. */
 const NEVER = new Uint8Array([0xff, 0xfe, 0xfd]);

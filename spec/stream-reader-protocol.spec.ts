@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamReader, StreamReaderProtocol, StreamWriter, type Transport } from '../lib/index.js';
-import { bytes, rejection, text, tick, watchUnhandled, within } from './_loopback.js';
+import { StreamReader, StreamReaderProtocol, StreamWriter, type Transport } from '../lib/index.ts';
+import { bytes, rejection, text, tick, watchUnhandled, within } from './_loopback.ts';
 
 /** A transport over an in-memory writable that records flow control and closes. */
 function memoryTransport(options: { canWriteEof?: boolean } = {}) {

@@ -12,7 +12,7 @@ import {
   text,
   tick,
   track,
-} from './_reader-sources.js';
+} from './_reader-sources.ts';
 
 const read = suite('StreamReader.read');
 

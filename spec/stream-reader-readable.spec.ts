@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DATA, assertBytes, assertSameError, eachSource, rejection, text, tick, track } from './_reader-sources.js';
+import { DATA, assertBytes, assertSameError, eachSource, rejection, text, tick, track } from './_reader-sources.ts';
 
 const readable = suite('StreamReader.readable');
 

@@ -4,8 +4,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IncompleteReadError } from '../lib/index.js';
-import { assertBuffered, assertRest, eachSource, pushSource, tick, track } from './_reader-sources.js';
+import { IncompleteReadError } from '../lib/index.ts';
+import { assertBuffered, assertRest, eachSource, pushSource, tick, track } from './_reader-sources.ts';
 
 const SIZE = 20_000;
 const payload = Uint8Array.from({ length: SIZE + 500 }, (_, i) => (i * 31 + 7) & 0xff);

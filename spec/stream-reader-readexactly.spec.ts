@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IncompleteReadError } from '../lib/index.js';
+import { IncompleteReadError } from '../lib/index.ts';
 import {
   DATA,
   assertBuffered,
@@ -11,7 +11,7 @@ import {
   rejection,
   tick,
   track,
-} from './_reader-sources.js';
+} from './_reader-sources.ts';
 
 const readexactly = suite('StreamReader.readexactly');
 

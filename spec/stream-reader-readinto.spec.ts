@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IncompleteReadError } from '../lib/index.js';
+import { IncompleteReadError } from '../lib/index.ts';
 import {
   assertBytes,
   assertRest,
@@ -13,7 +13,7 @@ import {
   rejection,
   tick,
   track,
-} from './_reader-sources.js';
+} from './_reader-sources.ts';
 
 const busy = (name: string) => `${name}() called while another coroutine is already waiting for incoming data`;
 

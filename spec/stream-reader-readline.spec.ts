@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LimitOverrunError, type StreamReader } from '../lib/index.js';
+import { LimitOverrunError, type StreamReader } from '../lib/index.ts';
 import {
   DATA,
   assertBuffered,
@@ -15,7 +15,7 @@ import {
   text,
   tick,
   track,
-} from './_reader-sources.js';
+} from './_reader-sources.ts';
 
 const readline = suite('StreamReader.readline');
 

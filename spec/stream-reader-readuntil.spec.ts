@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IncompleteReadError, LimitOverrunError } from '../lib/index.js';
+import { IncompleteReadError, LimitOverrunError } from '../lib/index.ts';
 import {
   assertBuffered,
   assertBytes,
@@ -12,7 +12,7 @@ import {
   rejection,
   tick,
   track,
-} from './_reader-sources.js';
+} from './_reader-sources.ts';
 
 const readuntil = suite('StreamReader.readuntil');
 

@@ -7,7 +7,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamReader, StreamReaderProtocol } from '../lib/index.js';
+import { StreamReader, StreamReaderProtocol } from '../lib/index.ts';
 
 const encoder = new TextEncoder();
 

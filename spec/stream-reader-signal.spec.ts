@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ReadOptions, StreamReader } from '../lib/index.js';
+import type { ReadOptions, StreamReader } from '../lib/index.ts';
 import {
   assertBytes,
   assertRest,
@@ -11,7 +11,7 @@ import {
   text,
   tick,
   track,
-} from './_reader-sources.js';
+} from './_reader-sources.ts';
 
 const signal = suite('StreamReader reads: the signal option');
 

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StreamReader } from '../lib/index.js';
-import { assertBytes, assertRest, eachSource, rejection, tick, track } from './_reader-sources.js';
+import type { StreamReader } from '../lib/index.ts';
+import { assertBytes, assertRest, eachSource, rejection, tick, track } from './_reader-sources.ts';
 
 const singleWaiter = suite('StreamReader: one waiting read at a time');
 

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamReader } from '../lib/index.js';
+import { StreamReader } from '../lib/index.ts';
 import {
   DATA,
   assertBuffered,
@@ -14,7 +14,7 @@ import {
   rejection,
   tick,
   track,
-} from './_reader-sources.js';
+} from './_reader-sources.ts';
 
 const construct = suite('new StreamReader / StreamReader.from');
 

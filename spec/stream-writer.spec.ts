@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamReader, StreamWriter } from '../lib/index.js';
-import { bytes, isPending, rejection, text, thrown, tick, watchUnhandled, within } from './_loopback.js';
+import { StreamReader, StreamWriter } from '../lib/index.ts';
+import { bytes, isPending, rejection, text, thrown, tick, watchUnhandled, within } from './_loopback.ts';
 
 /** A byte-counted writable whose sink records chunks and can be held to build a queue. */
 function sink(highWaterMark = 64) {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fixturePath, SERVER } from './_tls.js';
+import { fixturePath, SERVER } from './_tls.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Far above the second or so the example takes, so only a hang trips it. */

@@ -12,7 +12,7 @@ import {
   type Server,
   type StreamReader,
   type StreamWriter,
-} from '../lib/runtime/node.js';
+} from '../lib/runtime/node.ts';
 import {
   isPending,
   rawServer,
@@ -24,8 +24,8 @@ import {
   until,
   watchUnhandled,
   within,
-} from './_loopback.js';
-import { CLIENT, CLIENT_WITH_CERT, MUTUAL_SERVER, SERVER, UNTRUSTED_SERVER } from './_tls.js';
+} from './_loopback.ts';
+import { CLIENT, CLIENT_WITH_CERT, MUTUAL_SERVER, SERVER, UNTRUSTED_SERVER } from './_tls.ts';
 
 type Address = [string, number];
 

@@ -1,14 +1,14 @@
 /**
- * The connection functions of the browser/default entry (lib/index.ts): any pair of streams as
+ * The connection functions of the browser/default entry (lib/runtime/web.ts): any pair of streams as
  * `sock`; a host and port through a global WinterTC `connect()` (here one made of `NodeSocket`s,
  * which have the WinterTC socket shape), and a clear error where there is none.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect as netConnect } from 'node:net';
-import * as web from '../lib/index.js';
-import { NodeSocket, startServer, type Server, type StreamReader, type StreamWriter } from '../lib/runtime/node.js';
-import { bytes, rejection, text, within } from './_loopback.js';
+import * as web from '../lib/runtime/web.ts';
+import { NodeSocket, startServer, type Server, type StreamReader, type StreamWriter } from '../lib/runtime/node.ts';
+import { bytes, rejection, text, within } from './_loopback.ts';
 
 type Connect = (address: { hostname: string; port: number }, options?: { allowHalfOpen?: boolean }) => NodeSocket;
 

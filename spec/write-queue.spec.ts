@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { WriteQueue } from '../lib/_write-queue.js';
+import { WriteQueue } from '../lib/_write-queue.ts';
 
 const queue = suite('WriteQueue');
 

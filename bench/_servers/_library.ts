@@ -7,10 +7,10 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-type Library = typeof import('../../lib/runtime/node.js');
+type Library = typeof import('../../lib/runtime/node.ts');
 
 export async function loadLibrary(): Promise<Library> {
   const build = process.env.ASYNCIO_STREAMS_BUILD;
   if (build) return (await import(pathToFileURL(join(build, 'runtime', 'node.js')).href)) as Library;
-  return import('../../lib/runtime/node.js');
+  return import('../../lib/runtime/node.ts');
 }

@@ -19,8 +19,8 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { announcePort, exitWithParent } from './_lifetime.js';
-import { loadLibrary } from './_library.js';
+import { announcePort, exitWithParent } from './_lifetime.ts';
+import { loadLibrary } from './_library.ts';
 
 const READ_SIZE = 65536;
 const MAX_SECONDS = 300;

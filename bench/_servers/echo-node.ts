@@ -18,8 +18,8 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { loadLibrary } from './_library.js';
-import { announcePort, exitWithParent } from './_lifetime.js';
+import { loadLibrary } from './_library.ts';
+import { announcePort, exitWithParent } from './_lifetime.ts';
 
 /** No connection echoes more than this many times (a bound, far above any run). */
 const MAX_ECHOES = 100_000_000;

@@ -5,13 +5,14 @@
  * `connecting === false` before it is connected, so the connection is awaited first.
  */
 import { connect } from 'node:net';
-import { checkUnixConnection, type OpenUnixConnectionOptions } from '../_connection-options.js';
-import type { StreamReader } from '../stream-reader.js';
-import type { StreamWriter } from '../stream-writer.js';
-import { openConnection, openUnixConnection as openNodeUnixConnection, type NodeSock } from './_node-open-connection.js';
-import { NodeSocket } from './_node-socket.js';
+import { checkUnixConnection } from '../_checks.ts';
+import type { OpenUnixConnectionOptions } from '../options.ts';
+import type { StreamReader } from '../stream-reader.ts';
+import type { StreamWriter } from '../stream-writer.ts';
+import { openConnection, openUnixConnection as openNodeUnixConnection, type NodeSock } from './node/connect.ts';
+import { NodeSocket } from './node/socket.ts';
 
-export * from './node.js';
+export * from './node.ts';
 
 /**
  * Opens a Unix socket connection (asyncio's `open_unix_connection`), as the Node adapter's

@@ -1,7 +1,7 @@
-export * from '../index.js';
-export { openConnection, openUnixConnection } from './_deno-open-connection.js';
-export type { DenoSock } from './_deno-open-connection.js';
-export { startServer, startUnixServer } from './_deno-start-server.js';
-export { DenoSocket } from './_deno-socket.js';
-export type { DenoSocketInfo, DenoSocketOptions, DenoStartTlsOptions } from './_deno-socket.js';
-export type { DenoAddr, DenoConn, DenoListener, DenoNetAddr, DenoUnixAddr } from './_deno-namespace.js';
+export * from '../index.ts';
+export { openConnection, openUnixConnection } from './deno/connect.ts';
+export type { DenoSock } from './deno/connect.ts';
+export { startServer, startUnixServer } from './deno/listen.ts';
+export { DenoSocket } from './deno/socket.ts';
+export type { DenoSocketInfo, DenoSocketOptions, DenoStartTlsOptions } from './deno/socket.ts';
+export type { DenoAddr, DenoConn, DenoListener, DenoNetAddr, DenoUnixAddr } from './deno/namespace.ts';

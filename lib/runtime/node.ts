@@ -1,8 +1,8 @@
-export * from '../index.js';
-export { openConnection, openUnixConnection } from './_node-open-connection.js';
-export type { NodeSock } from './_node-open-connection.js';
-export { startServer, startUnixServer } from './_node-start-server.js';
-export { socketpair } from './_node-socketpair.js';
-export type { SocketpairOptions } from './_node-socketpair.js';
-export { NodeSocket } from './_node-socket.js';
-export type { NodeSocketOptions, NodeStartTlsOptions, SocketInfo } from './_node-socket.js';
+export * from '../index.ts';
+export { openConnection, openUnixConnection } from './node/connect.ts';
+export type { NodeSock } from './node/connect.ts';
+export { startServer, startUnixServer } from './node/listen.ts';
+export { socketpair } from './node/socketpair.ts';
+export type { SocketpairOptions } from './node/socketpair.ts';
+export { NodeSocket } from './node/socket.ts';
+export type { NodeSocketOptions, NodeStartTlsOptions, SocketInfo } from './node/socket.ts';

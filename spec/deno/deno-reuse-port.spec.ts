@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-const adapter = fileURLToPath(new URL('../../lib/runtime/deno.js', import.meta.url));
+const adapter = fileURLToPath(new URL('../../lib/runtime/deno.ts', import.meta.url));
 
 const reuse = suite('reusePort on a Deno without --unstable-net');
 
@@ -24,7 +24,7 @@ reuse('startServer() rejects with a RangeError naming the flag, and the process 
       console.log(error.constructor.name + ': ' + error.message);
     }
     console.log('still running');`;
-  const child = spawnSync(process.execPath, ['eval', '--sloppy-imports', script], { encoding: 'utf8', timeout: 30_000 });
+  const child = spawnSync(process.execPath, ['eval', script], { encoding: 'utf8', timeout: 30_000 });
   assert.is(child.status, 0, child.stderr);
   assert.is(
     child.stdout,

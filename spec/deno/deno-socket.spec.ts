@@ -14,10 +14,10 @@ import {
   type Server,
   type StreamReader,
   type StreamWriter,
-} from '../../lib/runtime/deno.js';
-import { denoNamespace } from '../../lib/runtime/_deno-namespace.js';
-import { NodeSocket } from '../../lib/runtime/_node-socket.js';
-import { bytes, rejection, text, thrown, within } from '../_loopback.js';
+} from '../../lib/runtime/deno.ts';
+import { denoNamespace } from '../../lib/runtime/deno/namespace.ts';
+import { NodeSocket } from '../../lib/runtime/node/socket.ts';
+import { bytes, rejection, text, thrown, within } from '../_loopback.ts';
 
 const deno = denoNamespace();
 

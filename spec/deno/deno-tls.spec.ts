@@ -17,10 +17,10 @@ import {
   type Server,
   type StreamReader,
   type StreamWriter,
-} from '../../lib/runtime/deno.js';
-import { denoNamespace, isDenoConn } from '../../lib/runtime/_deno-namespace.js';
-import { NodeSocket } from '../../lib/runtime/_node-socket.js';
-import { rejection, text, thrown, within } from '../_loopback.js';
+} from '../../lib/runtime/deno.ts';
+import { denoNamespace, isDenoConn } from '../../lib/runtime/deno/namespace.ts';
+import { NodeSocket } from '../../lib/runtime/node/socket.ts';
+import { rejection, text, thrown, within } from '../_loopback.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url), 'utf8');
 const ca = fixture('ca.pem');

@@ -1,8 +1,8 @@
-import { startTlsOptionsOf, type CheckedTls } from '../_connection-options.js';
-import type { Transport } from '../_transport.js';
-import type { DenoConn } from './_deno-namespace.js';
-import { DenoSocket } from './_deno-socket.js';
-import { secureContextOf, type SecureContext } from './_node-tls.js';
+import { startTlsOptionsOf, type CheckedTls } from '../../_checks.ts';
+import type { Transport } from '../../transport.ts';
+import type { DenoConn } from './namespace.ts';
+import { DenoSocket } from './socket.ts';
+import { secureContextOf, type SecureContext } from '../node/tls.ts';
 
 /** How a server starts TLS on each client: the checked options and their context, made once. */
 export interface DenoServerTls {

@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream';
-import type { DenoConn } from './_deno-namespace.js';
+import type { DenoConn } from './namespace.ts';
 
 const READ_SIZE = 65536;
 

@@ -1,19 +1,13 @@
 import { lookup } from 'node:dns/promises';
 import { connect, Socket as NetSocket, type NetConnectOpts } from 'node:net';
-import { connectFirst, interleaveAddresses, type ResolvedAddress } from '../_happy-eyeballs.js';
-import {
-  checkConnection,
-  checkUnixConnection,
-  startTlsOptionsOf,
-  type CheckedConnection,
-  type OpenConnectionOptions,
-  type OpenUnixConnectionOptions,
-  type StreamPair,
-} from '../_connection-options.js';
-import { openStreams } from '../_open-streams.js';
-import type { StreamReader } from '../stream-reader.js';
-import type { StreamWriter } from '../stream-writer.js';
-import { NodeSocket, type NodeSocketOptions } from './_node-socket.js';
+import { connectFirst, interleaveAddresses, type ResolvedAddress } from '../../_happy-eyeballs.ts';
+import { checkConnection, checkUnixConnection, startTlsOptionsOf, type CheckedConnection } from '../../_checks.ts';
+import type { OpenConnectionOptions, OpenUnixConnectionOptions } from '../../options.ts';
+import type { StreamPair } from '../../transport.ts';
+import { openStreams } from '../../_open-streams.ts';
+import type { StreamReader } from '../../stream-reader.ts';
+import type { StreamWriter } from '../../stream-writer.ts';
+import { NodeSocket, type NodeSocketOptions } from './socket.ts';
 
 /** What Node accepts as `sock`: a connected `net.Socket`, or any pair of streams. */
 export type NodeSock = NetSocket | StreamPair;

@@ -1,10 +1,10 @@
-import { checkStartTls } from '../_connection-options.js';
-import type { SocketStartTlsOptions, Transport } from '../_transport.js';
-import type { DenoAddr, DenoConn } from './_deno-namespace.js';
-import { writeAll } from './_deno-conn-duplex.js';
-import { socketClosedError, upgradedError } from './_socket-errors.js';
-import { startNodeTls } from './_deno-start-tls.js';
-import type { SecureContext } from './_node-tls.js';
+import { checkStartTls } from '../../_checks.ts';
+import type { SocketStartTlsOptions, Transport } from '../../transport.ts';
+import type { DenoAddr, DenoConn } from './namespace.ts';
+import { writeAll } from './conn-duplex.ts';
+import { socketClosedError, upgradedError } from '../../errors.ts';
+import { startNodeTls } from './node-tls.ts';
+import type { SecureContext } from '../node/tls.ts';
 
 /** What `opened` resolves with (WinterTC `SocketInfo`). */
 export interface DenoSocketInfo {

@@ -1,20 +1,24 @@
-import type { ClientConnectedCallback } from './_client-callback.js';
+export * from '../index.ts';
+
+import type { ClientConnectedCallback } from '../_client-callback.ts';
 import {
   checkConnection,
   checkOptionNames,
   checkUnixConnection,
   OPTION_NAMES,
   type CheckedConnection,
-  type OpenConnectionOptions,
-  type OpenUnixConnectionOptions,
-  type StartServerOptions,
-  type StartUnixServerOptions,
-  type StreamPair,
-} from './_connection-options.js';
-import { openStreams } from './_open-streams.js';
-import type { HostPort, Server } from './server.js';
-import type { StreamReader } from './stream-reader.js';
-import type { StreamWriter } from './stream-writer.js';
+} from '../_checks.ts';
+import type {
+  OpenConnectionOptions,
+  OpenUnixConnectionOptions,
+  StartServerOptions,
+  StartUnixServerOptions,
+} from '../options.ts';
+import type { StreamPair } from '../transport.ts';
+import { openStreams } from '../_open-streams.ts';
+import type { HostPort, Server } from '../server.ts';
+import type { StreamReader } from '../stream-reader.ts';
+import type { StreamWriter } from '../stream-writer.ts';
 
 /** A socket of the WinterTC Sockets API (`connect()` of Cloudflare Workers and others). */
 interface WinterTcSocket extends StreamPair {

@@ -10,7 +10,7 @@
  * `bytearray` front deletion gives the same bound; re-copying on every read would be
  * quadratic).
  */
-export class RingBuffer {
+export class ByteBuffer {
   /** The storage. Replaced when it grows or shrinks, or swapped for one a BYOB read filled. */
   bytes: Uint8Array<ArrayBuffer>;
   start = 0;

@@ -1,8 +1,8 @@
-import type { CheckedTls } from '../_connection-options.js';
-import { connDuplex } from './_deno-conn-duplex.js';
-import type { DenoConn } from './_deno-namespace.js';
-import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from './_node-socket.js';
-import { secureContextOf, type SecureContext } from './_node-tls.js';
+import type { CheckedTls } from '../../_checks.ts';
+import { connDuplex } from './conn-duplex.ts';
+import type { DenoConn } from './namespace.ts';
+import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from '../node/socket.ts';
+import { secureContextOf, type SecureContext } from '../node/tls.ts';
 
 /** What TLS through `node:tls` over a `Deno.Conn` needs besides the checked options. */
 export interface NodeTlsOptions extends SecureSocketOptions {

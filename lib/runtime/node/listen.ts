@@ -1,20 +1,13 @@
 import { lookup } from 'node:dns/promises';
 import { linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type ListenOptions, type Server as NetServer, type Socket as NetSocket } from 'node:net';
-import { logClientError, type ClientConnectedCallback, type ClientErrorHandler } from '../_client-callback.js';
-import {
-  checkServer,
-  checkUnixServer,
-  startTlsOptionsOf,
-  type CheckedServer,
-  type CheckedTls,
-  type StartServerOptions,
-  type StartUnixServerOptions,
-} from '../_connection-options.js';
-import { Server, type HostPort, type ServerListener, type SocketName } from '../server.js';
-import { listenOnPath, type SocketFiles } from '../_unix-socket-file.js';
-import { NodeSocket } from './_node-socket.js';
-import { secureContextOf, type SecureContext } from './_node-tls.js';
+import { logClientError, type ClientConnectedCallback, type ClientErrorHandler } from '../../_client-callback.ts';
+import { checkServer, checkUnixServer, startTlsOptionsOf, type CheckedServer, type CheckedTls } from '../../_checks.ts';
+import type { StartServerOptions, StartUnixServerOptions } from '../../options.ts';
+import { Server, type HostPort, type ServerListener, type SocketName } from '../../server.ts';
+import { listenOnPath, type SocketFiles } from '../../_unix-socket-file.ts';
+import { NodeSocket } from './socket.ts';
+import { secureContextOf, type SecureContext } from './tls.ts';
 
 type Accept = (socket: NetSocket) => void;
 

@@ -1,17 +1,12 @@
-import {
-  checkConnection,
-  checkUnixConnection,
-  type CheckedConnection,
-  type OpenConnectionOptions,
-  type OpenUnixConnectionOptions,
-  type StreamPair,
-} from '../_connection-options.js';
-import { openStreams } from '../_open-streams.js';
-import type { StreamReader } from '../stream-reader.js';
-import type { StreamWriter } from '../stream-writer.js';
-import { denoNamespace, isDenoConn, type DenoConn } from './_deno-namespace.js';
-import { DenoSocket, type DenoSocketOptions } from './_deno-socket.js';
-import { upgraded } from './_deno-tls.js';
+import { checkConnection, checkUnixConnection, type CheckedConnection } from '../../_checks.ts';
+import type { OpenConnectionOptions, OpenUnixConnectionOptions } from '../../options.ts';
+import type { StreamPair } from '../../transport.ts';
+import { openStreams } from '../../_open-streams.ts';
+import type { StreamReader } from '../../stream-reader.ts';
+import type { StreamWriter } from '../../stream-writer.ts';
+import { denoNamespace, isDenoConn, type DenoConn } from './namespace.ts';
+import { DenoSocket, type DenoSocketOptions } from './socket.ts';
+import { upgraded } from './tls.ts';
 
 /** What Deno accepts as `sock`: a connected `Deno.Conn`, or any pair of streams. */
 export type DenoSock = DenoConn | StreamPair;

@@ -1,4 +1,37 @@
-import type { TlsOptions } from './_connection-options.js';
+/** Any connection given as a pair of streams (a Deno connection, an in-memory pipe, ...). */
+export interface StreamPair {
+  /** The peer's bytes. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Where bytes for the peer go; closing it ends our side. */
+  readonly writable: WritableStream<Uint8Array>;
+}
+
+/** PEM text: a string, or its bytes. */
+export type Pem = string | Uint8Array;
+
+/**
+ * TLS options (`ssl`), with PEM text. `ssl: true` is the same as `{}`: the runtime's default
+ * trust store, nothing else.
+ */
+export interface TlsOptions {
+  /**
+   * The certificates to trust instead of the runtime's default store. On a server, giving
+   * `ca` asks every client for a certificate and checks it against them (mutual TLS).
+   */
+  ca?: Pem | ReadonlyArray<Pem>;
+  /** Our certificate (chain): a server needs one; a client sends it when the server asks. */
+  cert?: Pem;
+  /** The private key of `cert`. */
+  key?: Pem;
+  /**
+   * Default true: a peer whose certificate does not verify (or, for a client, does not match
+   * `serverHostname`) is refused. On a server with `ca`, false makes the client's
+   * certificate optional and unchecked.
+   */
+  rejectUnauthorized?: boolean;
+  /** The ALPN protocols to offer (client) or accept (server), most preferred first. */
+  alpnProtocols?: ReadonlyArray<string>;
+}
 
 /**
  * The callback side of a connection (CPython's `asyncio.Protocol`): a transport calls these as

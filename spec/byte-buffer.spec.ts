@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RingBuffer } from '../lib/_ring-buffer.js';
+import { ByteBuffer } from '../lib/_byte-buffer.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
@@ -26,10 +26,10 @@ function bytesMoved(action: () => void): number {
   return moved;
 }
 
-const ring = suite('RingBuffer');
+const ring = suite('ByteBuffer');
 
 ring('keeps appended bytes in order and consumes from the front', () => {
-  const buffer = new RingBuffer(8);
+  const buffer = new ByteBuffer(8);
   buffer.append(bytes('hello '));
   buffer.append(bytes('world'));
   assert.is(buffer.length, 11);
@@ -41,14 +41,14 @@ ring('keeps appended bytes in order and consumes from the front', () => {
 });
 
 ring('allocates nothing until the first append', () => {
-  const buffer = new RingBuffer(1024);
+  const buffer = new ByteBuffer(1024);
   assert.is(buffer.bytes.length, 0);
   buffer.append(bytes('x'));
   assert.is(buffer.bytes.length, 1024);
 });
 
 ring('moves each byte a bounded number of times however small the reads', () => {
-  const buffer = new RingBuffer(64);
+  const buffer = new ByteBuffer(64);
   const chunk = bytes('0123456789abcdef0123456789abcdef0123456789'); // 42 bytes, not a divisor of 64
   let appended = 0;
   const moved = bytesMoved(() => {
@@ -65,7 +65,7 @@ ring('moves each byte a bounded number of times however small the reads', () => 
 });
 
 ring('grows to fit a burst and gives the memory back once it is read', () => {
-  const buffer = new RingBuffer(64);
+  const buffer = new ByteBuffer(64);
   buffer.append(new Uint8Array(10_000).fill(7));
   assert.ok(buffer.bytes.length >= 10_000);
   buffer.consume(9_990);
@@ -74,7 +74,7 @@ ring('grows to fit a burst and gives the memory back once it is read', () => {
 });
 
 ring('unshift puts consumed bytes back in front, in room that was consumed', () => {
-  const buffer = new RingBuffer(64);
+  const buffer = new ByteBuffer(64);
   buffer.append(bytes('abcdef'));
   buffer.consume(3);
   const storage = buffer.bytes;
@@ -85,14 +85,14 @@ ring('unshift puts consumed bytes back in front, in room that was consumed', () 
 });
 
 ring('unshift makes room when the front is too small', () => {
-  const buffer = new RingBuffer(8);
+  const buffer = new ByteBuffer(8);
   buffer.append(bytes('tail'));
   buffer.unshift(bytes('a long head, '));
   assert.is(text(buffer.copy()), 'a long head, tail');
 });
 
 ring('swap takes a filled storage and returns the old one', () => {
-  const buffer = new RingBuffer(8);
+  const buffer = new ByteBuffer(8);
   buffer.append(bytes('ab'));
   buffer.consume(2);
   const old = buffer.bytes;
@@ -104,7 +104,7 @@ ring('swap takes a filled storage and returns the old one', () => {
 });
 
 ring('takeFront hands over a storage it mostly fills, and keeps the rest', () => {
-  const buffer = new RingBuffer(8);
+  const buffer = new ByteBuffer(8);
   buffer.append(bytes('0123456789ab'));
   const storage = buffer.bytes;
   const taken = buffer.takeFront(10);
@@ -118,7 +118,7 @@ ring('takeFront hands over a storage it mostly fills, and keeps the rest', () =>
 });
 
 ring('takeFront copies a small part of a large storage', () => {
-  const buffer = new RingBuffer(64);
+  const buffer = new ByteBuffer(64);
   buffer.append(bytes('abcdef'));
   const taken = buffer.takeFront(3);
   assert.is.not(taken.buffer, buffer.bytes.buffer);
@@ -127,7 +127,7 @@ ring('takeFront copies a small part of a large storage', () => {
 });
 
 ring('clear drops everything and counts it as passed', () => {
-  const buffer = new RingBuffer(8);
+  const buffer = new ByteBuffer(8);
   buffer.append(bytes('abc'));
   buffer.clear();
   assert.is(buffer.length, 0);
@@ -135,7 +135,7 @@ ring('clear drops everything and counts it as passed', () => {
 });
 
 ring('an adopted chunk is the storage, handed over whole, and the storage put aside comes back', () => {
-  const buffer = new RingBuffer(64);
+  const buffer = new ByteBuffer(64);
   buffer.append(bytes('ab'));
   buffer.consume(2);
   const own = buffer.bytes;
@@ -155,7 +155,7 @@ ring('an adopted chunk is the storage, handed over whole, and the storage put as
 });
 
 ring('appending to an adopted chunk moves what is left of it into the storage put aside, never into the chunk', () => {
-  const buffer = new RingBuffer(64);
+  const buffer = new ByteBuffer(64);
   buffer.append(bytes('x'));
   buffer.consume(1);
   const own = buffer.bytes;
@@ -169,7 +169,7 @@ ring('appending to an adopted chunk moves what is left of it into the storage pu
   assert.is(text(chunk), 'abcdef', 'the chunk itself is untouched');
   assert.not.ok(buffer.holdsWholeChunk);
   // More than the storage put aside holds: it grows as usual.
-  const big = new RingBuffer(4);
+  const big = new ByteBuffer(4);
   big.adopt(bytes('ab'));
   big.append(bytes('0123456789'));
   assert.is(text(big.copy()), 'ab0123456789');

@@ -9,7 +9,7 @@ import {
   type SecureContext,
   type SecureContextOptions,
 } from 'node:tls';
-import { tlsOptionsOf, type CheckedTls } from '../_connection-options.js';
+import { tlsOptionsOf, type CheckedTls } from '../../_checks.ts';
 
 export type { SecureContext };
 

@@ -1,8 +1,8 @@
 import type { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { checkStartTls, type CheckedTls } from '../_connection-options.js';
-import type { Protocol, SocketStartTlsOptions, Transport } from '../_transport.js';
-import { socketClosedError, upgradedError } from './_socket-errors.js';
+import { checkStartTls, type CheckedTls } from '../../_checks.ts';
+import type { Protocol, SocketStartTlsOptions, Transport } from '../../transport.ts';
+import { socketClosedError, upgradedError } from '../../errors.ts';
 import {
   alpnOf,
   MAX_TIMER_MS,
@@ -12,7 +12,7 @@ import {
   watchHandshake,
   type SecureContext,
   type TlsLayer,
-} from './_node-tls.js';
+} from './tls.ts';
 
 /** What `opened` resolves with (WinterTC `SocketInfo`). */
 export interface SocketInfo {

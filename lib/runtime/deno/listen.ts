@@ -1,16 +1,11 @@
-import { logClientError, type ClientConnectedCallback, type ClientErrorHandler } from '../_client-callback.js';
-import {
-  checkServer,
-  checkUnixServer,
-  type CheckedServer,
-  type StartServerOptions,
-  type StartUnixServerOptions,
-} from '../_connection-options.js';
-import { Server, type HostPort, type ServerListener, type SocketName } from '../server.js';
-import { listenOnPath, type SocketFiles } from '../_unix-socket-file.js';
-import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './_deno-namespace.js';
-import { DenoSocket } from './_deno-socket.js';
-import { acceptTls, serverTlsOf } from './_deno-tls.js';
+import { logClientError, type ClientConnectedCallback, type ClientErrorHandler } from '../../_client-callback.ts';
+import { checkServer, checkUnixServer, type CheckedServer } from '../../_checks.ts';
+import type { StartServerOptions, StartUnixServerOptions } from '../../options.ts';
+import { Server, type HostPort, type ServerListener, type SocketName } from '../../server.ts';
+import { listenOnPath, type SocketFiles } from '../../_unix-socket-file.ts';
+import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './namespace.ts';
+import { DenoSocket } from './socket.ts';
+import { acceptTls, serverTlsOf } from './tls.ts';
 
 type Accept = (conn: DenoConn) => void;
 
