@@ -32,8 +32,11 @@ export interface SocketInfo {
  * @example
  * ```ts
  * import { createSecureContext } from 'node:tls';
+ * import type { RuntimeStartTlsOptions } from 'asyncio-streams';
  *
- * const options: RuntimeStartTlsOptions = { ssl: { cert, key }, serverSide: true, secureContext: createSecureContext({ cert, key }) };
+ * // A server makes the context once, for every client it upgrades.
+ * const secureContext = createSecureContext({ cert, key });
+ * const options: RuntimeStartTlsOptions = { ssl: { cert, key }, serverSide: true, secureContext };
  * const secure = socket.startTls(options);
  * ```
  */
