@@ -89,7 +89,7 @@ export class Server<Name extends SocketName = SocketName> {
   #signalClose!: () => void;
 
   /**
-   * Made by `startServer()`/`startUnixServer()` (or a runtime adapter), not by hand.
+   * Made by `startServer()`/`startUnixServer()` (the outline in `_serve.ts`), not by hand.
    *
    * @param clientConnectedCb called with `(reader, writer)` for each client
    * @param options the readers' `limit` and the `onError` hook
