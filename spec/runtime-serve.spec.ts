@@ -163,16 +163,29 @@ outline('each TCP client is tuned, wrapped and served with its reader and writer
   }
 });
 
-outline('with ssl, each client starts TLS with the one context made up front, and is served once it is up', async () => {
+/**
+ * A fake TLS start: the first `failures` calls throw, as a socket closed before TLS could
+ * start does; the others return a new socket, listed in `secure`.
+ */
+function fakeTls(failures = 0): { secure: FakeSocket[]; tls: (socket: FakeSocket) => Transport } {
   const secure: FakeSocket[] = [];
-  const fake = fakeRuntime({
-    tls: (socket) => {
-      const upgraded = new FakeSocket(socket.conn, socket.extra);
-      secure.push(upgraded);
-      return upgraded;
-    },
-  });
-  const server = await serveTcp(fake.runtime, echoLine, '127.0.0.1', 0, { ssl: { cert: 'cert', key: 'key' } });
+  let calls = 0;
+  const tls = (socket: FakeSocket): Transport => {
+    calls += 1;
+    if (calls <= failures) throw new Error('closed before TLS could start');
+    const upgraded = new FakeSocket(socket.conn, socket.extra);
+    secure.push(upgraded);
+    return upgraded;
+  };
+  return { secure, tls };
+}
+
+const ssl = { cert: 'cert', key: 'key' };
+
+outline('with ssl, each client starts TLS with the one context made up front, and is served once it is up', async () => {
+  const { secure, tls } = fakeTls();
+  const fake = fakeRuntime({ tls });
+  const server = await serveTcp(fake.runtime, echoLine, '127.0.0.1', 0, { ssl });
   try {
     fake.deliver({ name: 'a' });
     assert.equal(fake.sockets[0]!.startTlsCalls, [{ serverSide: true, secureContext: 'context for a server' }]);
@@ -183,18 +196,9 @@ outline('with ssl, each client starts TLS with the one context made up front, an
 });
 
 outline('a client whose TLS cannot start is closed, and the server serves the next one', async () => {
-  let calls = 0;
-  const secure: FakeSocket[] = [];
-  const fake = fakeRuntime({
-    tls: (socket) => {
-      calls += 1;
-      if (calls === 1) throw new Error('closed before TLS could start');
-      const upgraded = new FakeSocket(socket.conn, socket.extra);
-      secure.push(upgraded);
-      return upgraded;
-    },
-  });
-  const server = await serveTcp(fake.runtime, echoLine, '127.0.0.1', 0, { ssl: { cert: 'cert', key: 'key' } });
+  const { secure, tls } = fakeTls(1);
+  const fake = fakeRuntime({ tls });
+  const server = await serveTcp(fake.runtime, echoLine, '127.0.0.1', 0, { ssl });
   try {
     fake.deliver({ name: 'a' });
     fake.deliver({ name: 'b' });
