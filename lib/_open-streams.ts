@@ -1,8 +1,7 @@
-import type { StreamPair } from './transport.ts';
+import type { StreamPair, Transport } from './transport.ts';
 import { StreamReader } from './stream-reader.ts';
 import { StreamReaderProtocol } from './stream-reader-protocol.ts';
 import { StreamWriter } from './stream-writer.ts';
-import type { Transport } from './transport.ts';
 
 function isStreamPair(value: unknown): value is StreamPair {
   const pair = value as Partial<StreamPair> | null;
@@ -10,25 +9,38 @@ function isStreamPair(value: unknown): value is StreamPair {
 }
 
 /**
- * The reader and writer of a client connection (what `openConnection()` returns). A transport
- * that can deliver to a protocol feeds its reader directly, as in asyncio; any other
- * `{ readable, writable }` pair is read in pull mode.
+ * The reader and writer of a connection: what `openConnection()` returns, and what `Server`
+ * hands each client's callback. A transport that can deliver to a protocol feeds its reader
+ * directly, as in asyncio; any other `{ readable, writable }` pair is read in pull mode.
  *
+ * @param connection a runtime's socket, or a pair of streams
+ * @param limit the reader's limit (default 65536)
+ * @param serverSide whether this is a server's connection: the writer's `startTls()` then does
+ *   the server's side of the handshake
+ * @returns `[reader, writer]`
  * @throws {TypeError} when `connection` is neither
+ * @example
+ * ```ts
+ * const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+ * const [reader, writer] = openStreams({ readable, writable }, undefined);
+ * writer.write('ping\n');
+ * await reader.readline(); // 'ping\n'
+ * ```
  */
 export function openStreams(
   connection: Transport | StreamPair,
   limit: number | undefined,
+  serverSide = false,
 ): [StreamReader, StreamWriter] {
   const transport = connection as Partial<Transport>;
   if (typeof transport.connectProtocol === 'function' && transport.writable !== undefined) {
     const reader = new StreamReader({ limit });
     transport.connectProtocol(new StreamReaderProtocol(reader));
-    return [reader, StreamWriter.from(transport.writable, { reader, transport: connection })];
+    return [reader, StreamWriter.from(transport.writable, { reader, transport: connection, serverSide })];
   }
   if (!isStreamPair(connection)) {
     throw new TypeError('sock must be a socket of the runtime or a { readable, writable } pair of streams');
   }
   const reader = StreamReader.from(connection.readable, { limit });
-  return [reader, StreamWriter.from(connection.writable, { reader, transport: connection })];
+  return [reader, StreamWriter.from(connection.writable, { reader, transport: connection, serverSide })];
 }

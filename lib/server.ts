@@ -1,9 +1,8 @@
 /// <reference path="./_symbol-async-dispose.d.ts" preserve="true" />
 import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.ts';
 import { checkOptionNames, OPTION_NAMES } from './_checks.ts';
-import { StreamReader } from './stream-reader.ts';
-import { StreamReaderProtocol } from './stream-reader-protocol.ts';
-import { StreamWriter } from './stream-writer.ts';
+import { openStreams } from './_open-streams.ts';
+import type { StreamWriter } from './stream-writer.ts';
 import type { Transport } from './transport.ts';
 
 /** A TCP socket's address as CPython's `getsockname()` gives it (IPv6 flow info and scope left out). */
@@ -90,7 +89,7 @@ export class Server<Name extends SocketName = SocketName> {
   #signalClose!: () => void;
 
   /**
-   * Made by `startServer()`/`startUnixServer()` (or a runtime adapter), not by hand.
+   * Made by `startServer()`/`startUnixServer()` (the outline in `_serve.ts`), not by hand.
    *
    * @param clientConnectedCb called with `(reader, writer)` for each client
    * @param options the readers' `limit` and the `onError` hook
@@ -265,21 +264,7 @@ export class Server<Name extends SocketName = SocketName> {
 
   /** Gives the client its reader and writer and calls the client callback. */
   #connect(client: Client): void {
-    const transport = client.transport;
-    const options = { onError: this.#onError };
-    if (typeof transport.connectProtocol === 'function') {
-      const reader = new StreamReader({ limit: this.#limit });
-      const protocol = new StreamReaderProtocol(reader, (reader, writer) => {
-        client.writer = new WeakRef(writer);
-        return this.#clientConnectedCb(reader, writer);
-      }, options);
-      transport.connectProtocol(protocol);
-      return;
-    }
-    const readable = (transport as Partial<{ readable: ReadableStream<Uint8Array> }>).readable;
-    if (readable === undefined) throw new TypeError('A connection needs connectProtocol() or a readable');
-    const reader = StreamReader.from(readable, { limit: this.#limit });
-    const writer = StreamWriter.from(transport.writable, { reader, transport, serverSide: true });
+    const [reader, writer] = openStreams(client.transport, this.#limit, true);
     client.writer = new WeakRef(writer);
     runClientCallback(this.#clientConnectedCb, reader, writer, this.#onError);
   }

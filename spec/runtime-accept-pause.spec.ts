@@ -1,12 +1,13 @@
 /**
  * Out of descriptors, a server pauses instead of spinning: the accept loop the library runs
- * (the Deno adapter's; Node and Bun accept in their own `net.Server`) reports a failed accept
- * once and waits `ACCEPT_RETRY_DELAY_MS` (1 s, as CPython) before it accepts again. The loop
- * is plain JavaScript, so every runtime runs this spec with a listener whose accept fails.
+ * (the core's, which the Deno adapter uses; Node and Bun accept in their own `net.Server`)
+ * reports a failed accept once and waits `ACCEPT_RETRY_DELAY_MS` (1 s, as CPython) before it
+ * accepts again. The loop is plain JavaScript, so every runtime runs this spec with a listener
+ * whose accept fails.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ACCEPT_RETRY_DELAY_MS, acceptLoop } from '../lib/runtime/deno/listen.ts';
+import { ACCEPT_RETRY_DELAY_MS, acceptLoop } from '../lib/_accept-loop.ts';
 import type { DenoConn } from '../lib/runtime/deno/namespace.ts';
 import { sleep, within } from './_loopback.ts';
 import { runtime } from './_runtime.ts';

@@ -5,4 +5,5 @@ export { startServer, startUnixServer } from './node/listen.ts';
 export { socketpair } from './node/socketpair.ts';
 export type { SocketpairOptions } from './node/socketpair.ts';
 export { NodeSocket } from './node/socket.ts';
-export type { NodeSocketOptions, NodeStartTlsOptions, SocketInfo } from './node/socket.ts';
+export type { NodeSocketOptions } from './node/socket.ts';
+export type { RuntimeStartTlsOptions, SocketInfo } from './_socket.ts';

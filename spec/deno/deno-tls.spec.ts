@@ -13,8 +13,8 @@ import {
   openUnixConnection,
   startServer,
   startUnixServer,
-  type DenoSocketInfo,
   type Server,
+  type SocketInfo,
   type StreamReader,
   type StreamWriter,
 } from '../../lib/runtime/deno.ts';
@@ -48,14 +48,14 @@ const tls = suite('Deno adapter over TLS');
 tls('openConnection with ssl talks to a startServer with ssl, ALPN negotiated on both ends', async () => {
   let serverAlpn: unknown;
   const server = await startServer(async (reader, writer) => {
-    serverAlpn = (await (writer.transport as { opened: Promise<DenoSocketInfo> }).opened).alpn;
+    serverAlpn = (await (writer.transport as { opened: Promise<SocketInfo> }).opened).alpn;
     await echoLine(reader, writer);
   }, '127.0.0.1', 0, { ssl: { ...serverTls, alpnProtocols: ['h2', 'http/1.1'] } });
   try {
     const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server), { ssl: { ca, alpnProtocols: ['http/1.1'] } }));
     writer.write('secret\n');
     assert.is(text(await within(reader.readline())), 'secret\n');
-    assert.is((await (writer.transport as { opened: Promise<DenoSocketInfo> }).opened).alpn, 'http/1.1');
+    assert.is((await (writer.transport as { opened: Promise<SocketInfo> }).opened).alpn, 'http/1.1');
     assert.is(serverAlpn, 'http/1.1');
     assert.instance(writer.transport, NodeSocket, "node:tls over the Deno.Conn");
     assert.is((writer.getExtraInfo('peercert') as { subject?: { CN?: string } } | null)?.subject?.CN, 'localhost');

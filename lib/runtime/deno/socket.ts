@@ -1,20 +1,10 @@
 import { checkStartTls } from '../../_checks.ts';
-import type { SocketStartTlsOptions, Transport } from '../../transport.ts';
+import type { Transport } from '../../transport.ts';
 import type { DenoAddr, DenoConn } from './namespace.ts';
 import { writeAll } from './conn-duplex.ts';
 import { socketClosedError, upgradedError } from '../../errors.ts';
-import { startNodeTls } from './node-tls.ts';
-import type { SecureContext } from '../node/tls.ts';
-
-/** What `opened` resolves with (WinterTC `SocketInfo`). */
-export interface DenoSocketInfo {
-  /** `host:port` of the peer, or the path of a Unix socket; `null` when unknown. */
-  remoteAddress: string | null;
-  /** `host:port` of our end, or the path of a Unix socket; `null` when unknown. */
-  localAddress: string | null;
-  /** Always `null`: TLS runs in the socket `startTls()` returns, whose `opened` tells its protocol. */
-  alpn: string | null;
-}
+import { startNodeTls } from './tls.ts';
+import type { RuntimeStartTlsOptions, SocketInfo } from '../_socket.ts';
 
 /** Options of {@link DenoSocket}. */
 export interface DenoSocketOptions {
@@ -27,15 +17,6 @@ export interface DenoSocketOptions {
    * certificate against it unless given another `serverHostname`.
    */
   serverHostname?: string | null;
-}
-
-/** Options of {@link DenoSocket.startTls}. */
-export interface DenoStartTlsOptions extends SocketStartTlsOptions {
-  /**
-   * A `SecureContext` made from `ssl` already (Deno's `node:tls`), for the TLS that runs
-   * through `node:tls`: a server makes it once for all its clients.
-   */
-  secureContext?: SecureContext;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 65536;
@@ -103,7 +84,7 @@ export class DenoSocket implements Transport {
   /** Where to write; closing it half-closes the connection (`conn.closeWrite()`). */
   readonly writable: WritableStream<Uint8Array>;
   /** Resolves at once: a `Deno.Conn` is connected. */
-  readonly opened: Promise<DenoSocketInfo>;
+  readonly opened: Promise<SocketInfo>;
   /** Settles when the connection is fully closed: resolves after a clean close, rejects with the error it died of. */
   readonly closed: Promise<void>;
   #settleClosed!: (error: unknown) => void;
@@ -230,7 +211,7 @@ export class DenoSocket implements Transport {
    * await secure.opened;
    * ```
    */
-  startTls(options: DenoStartTlsOptions = {}): Transport {
+  startTls(options: RuntimeStartTlsOptions = {}): Transport {
     if (this.#upgradedTo !== null) throw new TypeError('startTls can only be called once');
     if (this.#isClosed) throw socketClosedError();
     const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);

@@ -1,24 +1,42 @@
+/**
+ * The Deno adapter's TLS: every TLS of it, client and server, runs through Deno's `node:tls`
+ * over the `Deno.Conn` (`startNodeTls()`), with the handshake deadline of the Node adapter's
+ * `watchHandshake()`.
+ */
 import { startTlsOptionsOf, type CheckedTls } from '../../_checks.ts';
 import type { Transport } from '../../transport.ts';
+import { connDuplex } from './conn-duplex.ts';
 import type { DenoConn } from './namespace.ts';
-import { DenoSocket } from './socket.ts';
-import { secureContextOf, type SecureContext } from '../node/tls.ts';
-
-/** How a server starts TLS on each client: the checked options and their context, made once. */
-export interface DenoServerTls {
-  tls: CheckedTls;
-  context: SecureContext;
-}
+import type { DenoSocket } from './socket.ts';
+import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from '../node/socket.ts';
+import { secureContextOf } from '../node/tls.ts';
+import type { RuntimeStartTlsOptions } from '../_socket.ts';
 
 /**
- * How a server will start TLS: with `node:tls` over each accepted `Deno.Conn` (see
- * `startNodeTls()`), not with `Deno.listenTls()`, whose connections Deno closes only once their
- * handshake is over (denoland/deno#14547): a client that stays silent would hold its
- * descriptor for good. The context is made here, so that PEM text it cannot use fails
- * `startServer()`.
+ * What TLS through `node:tls` over a `Deno.Conn` needs besides the checked options: the TLS
+ * socket's options, bytes read ahead (a server's first record) and a context made already.
  */
-export function serverTlsOf(tls: CheckedTls): DenoServerTls {
-  return { tls, context: secureContextOf(tls) };
+export type NodeTlsOptions = SecureSocketOptions & Pick<RuntimeStartTlsOptions, 'received' | 'secureContext'>;
+
+/**
+ * Starts TLS over `conn` with Deno's `node:tls` and returns the TLS socket; its `opened`
+ * settles with the handshake. Every TLS of the Deno adapter, client and server, runs here,
+ * not through `Deno.connectTls()`/`Deno.startTls()`/`Deno.listenTls()`: Deno closes one of
+ * its own TLS connections only once its handshake is over (denoland/deno#14547), so a peer
+ * that never answers would hold the descriptor after the handshake timeout. Here the adapter
+ * owns the `Deno.Conn` under TLS, and a failed or timed-out handshake closes it at once. The
+ * failures carry OpenSSL's codes, as on Node.
+ *
+ * @param conn the connection, which nothing else may read or write from now on
+ * @param tls checked TLS options (see `checkStartTls()`)
+ * @param options bytes read ahead, a context made already, high-water marks and addresses
+ */
+export function startNodeTls(conn: DenoConn, tls: CheckedTls, options: NodeTlsOptions = {}): NodeSocket {
+  const context = options.secureContext ?? secureContextOf(tls);
+  return secureSocketOver(connDuplex(conn, options.received), tls, context, {
+    ...options,
+    extra: { socket: conn, ...options.extra },
+  });
 }
 
 /** Upgrades `socket` and resolves with the TLS socket once its handshake is done; closes it when that fails. */
@@ -37,11 +55,4 @@ export async function upgraded(socket: DenoSocket, tls: CheckedTls): Promise<Tra
     throw error;
   }
   return secure;
-}
-
-/** The TLS socket of a connection a server accepted, through `node:tls`; its `opened` settles with the handshake. */
-export function acceptTls(conn: DenoConn, serverTls: DenoServerTls, extra?: Readonly<Record<string, unknown>>): Transport {
-  const { tls, context } = serverTls;
-  const options = extra === undefined ? {} : { extra };
-  return new DenoSocket(conn, options).startTls({ ...startTlsOptionsOf(tls), secureContext: context });
 }

@@ -1,46 +1,14 @@
 import { lookup } from 'node:dns/promises';
 import { linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type ListenOptions, type Server as NetServer, type Socket as NetSocket } from 'node:net';
-import { logClientError, type ClientConnectedCallback, type ClientErrorHandler } from '../../_client-callback.ts';
-import { checkServer, checkUnixServer, startTlsOptionsOf, type CheckedServer, type CheckedTls } from '../../_checks.ts';
+import type { ClientConnectedCallback, ClientErrorHandler } from '../../_client-callback.ts';
 import type { StartServerOptions, StartUnixServerOptions } from '../../options.ts';
-import { Server, type HostPort, type ServerListener, type SocketName } from '../../server.ts';
-import { listenOnPath, type SocketFiles } from '../../_unix-socket-file.ts';
+import type { HostPort, Server, ServerListener, SocketName } from '../../server.ts';
+import { serveTcp, serveUnix, type ServerRuntime, type TcpAddress, type UnixAddress } from '../../_serve.ts';
 import { NodeSocket } from './socket.ts';
 import { secureContextOf, type SecureContext } from './tls.ts';
 
-type Accept = (socket: NetSocket) => void;
-
-/** TLS as a server starts it on every client: the checked options and their context, made once. */
-interface ServerTls {
-  tls: CheckedTls;
-  context: SecureContext;
-}
-
-/** Makes the server's `SecureContext` up front: PEM text Node cannot use fails `startServer()`. */
-function serverTls(tls: CheckedTls | undefined): ServerTls | undefined {
-  return tls === undefined ? undefined : { tls, context: secureContextOf(tls) };
-}
-
-/**
- * Hands an accepted connection to `server`: at once, or with TLS once its handshake is done
- * (the server counts it as a client meanwhile, so `closeClients()` and `waitClosed()` see it).
- */
-function accept(server: Server, socket: NodeSocket, tls: ServerTls | undefined): void {
-  if (tls === undefined) {
-    server._accept(socket);
-    return;
-  }
-  let secure: NodeSocket;
-  try {
-    secure = socket.startTls({ ...startTlsOptionsOf(tls.tls), secureContext: tls.context });
-  } catch {
-    // Closed before it could start: nothing to serve.
-    void socket.close();
-    return;
-  }
-  server._accept(secure, secure.opened);
-}
+type Deliver = (socket: NetSocket) => void;
 
 /** Node 23.1 and 22.12 added `reusePort` to `server.listen()`. */
 function nodeHasReusePort(): boolean {
@@ -75,11 +43,21 @@ function listenerOf(server: NetServer, onError: ClientErrorHandler): ServerListe
   };
 }
 
-function listen(options: ListenOptions, accept: Accept, onError: ClientErrorHandler): Promise<ServerListener> {
-  const server = createServer({ allowHalfOpen: true, noDelay: true }, accept);
+function listenOptionsOf(address: TcpAddress | UnixAddress): ListenOptions & { reusePort?: boolean } {
+  if ('path' in address) return { path: address.path, backlog: address.backlog };
+  const options: ListenOptions & { reusePort?: boolean } = { backlog: address.backlog, port: address.port };
+  if (address.reusePort) options.reusePort = true;
+  if (address.host !== null) return { ...options, host: address.host };
+  // All interfaces: Node's default is one dual-stack socket.
+  const family = address.family;
+  return { ...options, host: family === 4 ? '0.0.0.0' : family === 6 ? '::' : undefined, ipv6Only: family === 6 };
+}
+
+function listen(address: TcpAddress | UnixAddress, deliver: Deliver, onError: ClientErrorHandler): Promise<ServerListener> {
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, deliver);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options, () => {
+    server.listen(listenOptionsOf(address), () => {
       server.off('error', reject);
       resolve(listenerOf(server, onError));
     });
@@ -87,7 +65,7 @@ function listen(options: ListenOptions, accept: Accept, onError: ClientErrorHand
 }
 
 /** Every address `hosts` resolve to, once each (CPython binds them all). */
-async function resolve(hosts: string[], family: 0 | 4 | 6): Promise<string[]> {
+async function resolve(hosts: readonly string[], family: 0 | 4 | 6): Promise<string[]> {
   const addresses = new Set<string>();
   for (const host of hosts) {
     for (const { address } of await lookup(host, { all: true, family })) addresses.add(address);
@@ -95,45 +73,34 @@ async function resolve(hosts: string[], family: 0 | 4 | 6): Promise<string[]> {
   return [...addresses];
 }
 
-async function listenTcp(checked: CheckedServer, reusePort: boolean, accept: Accept, onError: ClientErrorHandler): Promise<ServerListener[]> {
-  const base: ListenOptions & { reusePort?: boolean } = { backlog: checked.backlog };
-  if (reusePort) base.reusePort = true;
-  if (checked.hosts === undefined) {
-    // All interfaces: Node's default is one dual-stack socket.
-    const host = checked.family === 4 ? '0.0.0.0' : checked.family === 6 ? '::' : undefined;
-    return [await listen({ ...base, host, port: checked.port, ipv6Only: checked.family === 6 }, accept, onError)];
-  }
-  const listeners: ServerListener[] = [];
-  try {
-    let port = checked.port;
-    for (const host of await resolve(checked.hosts, checked.family)) {
-      const listener = await listen({ ...base, host, port }, accept, onError);
-      listeners.push(listener);
-      // With port 0, every address gets the port the first one was given.
-      port = (listener.getsockname() as [string, number])[1];
-    }
-  } catch (error) {
-    for (const listener of listeners) listener.close();
-    throw error;
-  }
-  return listeners;
+function adopt(sock: unknown, deliver: Deliver, onError: ClientErrorHandler): ServerListener {
+  const server = sock as Partial<NetServer> | null;
+  if (typeof server?.listen !== 'function' || !server.listening) throw new TypeError('sock must be a listening net.Server');
+  server.on!('connection', deliver);
+  return listenerOf(server as NetServer, onError);
 }
 
-/** The file calls of a Unix server's socket file (see `listenOnPath()`). */
-const nodeFiles: SocketFiles = {
-  lstat(path) {
-    const stats = lstatSync(path, { throwIfNoEntry: false });
-    return stats === undefined ? null : { dev: stats.dev, ino: stats.ino, isSocket: stats.isSocket() };
+/** What a Node (and Bun) server is made of; the outline is `serveTcp()`/`serveUnix()`. */
+const nodeServer: ServerRuntime<NetSocket, NodeSocket, SecureContext> = {
+  checkReuse,
+  resolve,
+  listen,
+  adopt,
+  tuneTcp(socket, keepAlive) {
+    socket.setNoDelay(true);
+    if (keepAlive) socket.setKeepAlive(true);
   },
-  link: linkSync,
-  unlink: unlinkSync,
+  socketOf: (socket, extra) => new NodeSocket(socket, extra === undefined ? {} : { extra }),
+  secureContext: secureContextOf,
+  files: {
+    lstat(path) {
+      const stats = lstatSync(path, { throwIfNoEntry: false });
+      return stats === undefined ? null : { dev: stats.dev, ino: stats.ino, isSocket: stats.isSocket() };
+    },
+    link: linkSync,
+    unlink: unlinkSync,
+  },
 };
-
-function adopt(sock: NetServer, accept: Accept, onError: ClientErrorHandler): ServerListener {
-  if (typeof sock?.listen !== 'function' || !sock.listening) throw new TypeError('sock must be a listening net.Server');
-  sock.on('connection', accept);
-  return listenerOf(sock, onError);
-}
 
 /**
  * Starts a TCP server (asyncio's `start_server`): `clientConnectedCb(reader, writer)` is called
@@ -173,28 +140,13 @@ function adopt(sock: NetServer, accept: Accept, onError: ClientErrorHandler): Se
  * await server.serveForever();
  * ```
  */
-export async function startServer(
+export function startServer(
   clientConnectedCb: ClientConnectedCallback,
   host?: string | readonly string[] | null,
   port?: number | string | null,
   options: StartServerOptions<NetServer> = {},
 ): Promise<Server<HostPort>> {
-  const checked = checkServer(host, port, options);
-  checkReuse(options);
-  const tls = serverTls(checked.tls);
-  const onError = checked.onError ?? logClientError;
-  const server = new Server<HostPort>(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
-  const onConnection = (socket: NetSocket): void => {
-    socket.setNoDelay(true);
-    if (checked.keepAlive) socket.setKeepAlive(true);
-    accept(server, new NodeSocket(socket), tls);
-  };
-  const listeners = options.sock
-    ? [adopt(options.sock, onConnection, onError)]
-    : await listenTcp(checked, Boolean(options.reusePort), onConnection, onError);
-  server._attachListeners(listeners);
-  if (checked.startServing) await server.startServing();
-  return server;
+  return serveTcp(nodeServer, clientConnectedCb, host, port, options);
 }
 
 /**
@@ -214,28 +166,10 @@ export async function startServer(
  * const server = await startUnixServer(handle, '/run/app.sock');
  * ```
  */
-export async function startUnixServer(
+export function startUnixServer(
   clientConnectedCb: ClientConnectedCallback,
   path?: string | null,
   options: StartUnixServerOptions<NetServer> = {},
 ): Promise<Server<string>> {
-  const checked = checkUnixServer(path, options);
-  const tls = serverTls(checked.tls);
-  const onError = checked.onError ?? logClientError;
-  const server = new Server<string>(clientConnectedCb, { limit: checked.limit, onError: checked.onError });
-  let socketPath = checked.hosts?.[0] ?? '';
-  const onConnection = (socket: NetSocket): void => {
-    accept(server, new NodeSocket(socket, { extra: { sockname: socketPath, peername: '' } }), tls);
-  };
-  let listener: ServerListener;
-  if (options.sock) {
-    listener = adopt(options.sock, onConnection, onError);
-    socketPath = String(listener.getsockname());
-  } else {
-    const listenAt = (path: string): Promise<ServerListener> => listen({ path, backlog: checked.backlog }, onConnection, onError);
-    listener = await listenOnPath(socketPath, checked.cleanupSocket, nodeFiles, listenAt, onError);
-  }
-  server._attachListeners([listener]);
-  if (checked.startServing) await server.startServing();
-  return server;
+  return serveUnix(nodeServer, clientConnectedCb, path, options);
 }

@@ -1,8 +1,9 @@
 import type { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { checkStartTls, type CheckedTls } from '../../_checks.ts';
-import type { Protocol, SocketStartTlsOptions, Transport } from '../../transport.ts';
+import type { Protocol, Transport } from '../../transport.ts';
 import { socketClosedError, upgradedError } from '../../errors.ts';
+import type { RuntimeStartTlsOptions, SocketInfo } from '../_socket.ts';
 import {
   alpnOf,
   MAX_TIMER_MS,
@@ -13,16 +14,6 @@ import {
   type SecureContext,
   type TlsLayer,
 } from './tls.ts';
-
-/** What `opened` resolves with (WinterTC `SocketInfo`). */
-export interface SocketInfo {
-  /** `host:port` of the peer, or the path of a Unix socket; `null` when unknown. */
-  remoteAddress: string | null;
-  /** `host:port` of our end, or the path of a Unix socket; `null` when unknown. */
-  localAddress: string | null;
-  /** The negotiated ALPN protocol of a TLS socket; `null` when none was (or without TLS). */
-  alpn: string | null;
-}
 
 /** Options of {@link NodeSocket}. */
 export interface NodeSocketOptions {
@@ -40,15 +31,6 @@ export interface NodeSocketOptions {
    * certificate against it unless given another `serverHostname`.
    */
   serverHostname?: string | null;
-}
-
-/** Options of {@link NodeSocket.startTls}. */
-export interface NodeStartTlsOptions extends SocketStartTlsOptions {
-  /**
-   * A `SecureContext` made from `ssl` already (`tls.createSecureContext()`), used instead of
-   * making one: a server makes it once for all its clients. `ssl` still says what to check.
-   */
-  secureContext?: SecureContext;
 }
 
 /** How `startTls()` makes the TLS socket; not an option anyone else can pass. */
@@ -412,7 +394,7 @@ export class NodeSocket implements Transport {
    * const { alpn } = await secure.opened;
    * ```
    */
-  startTls(options: NodeStartTlsOptions = {}): NodeSocket {
+  startTls(options: RuntimeStartTlsOptions = {}): NodeSocket {
     if (this.#tls !== null) throw new TypeError('Cannot startTls on a TLS socket');
     if (this.#upgradedTo !== null) throw new TypeError('startTls can only be called once');
     const raw = this.#socket;

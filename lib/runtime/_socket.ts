@@ -1,0 +1,49 @@
+/**
+ * What both socket classes share, `NodeSocket` and `DenoSocket`: the value of `opened` and the
+ * options of `startTls()`.
+ */
+import type { SecureContext } from 'node:tls';
+import type { SocketStartTlsOptions } from '../transport.ts';
+
+/**
+ * What a socket's `opened` resolves with (WinterTC `SocketInfo`).
+ *
+ * @example
+ * ```ts
+ * const { remoteAddress, localAddress, alpn }: SocketInfo = await socket.opened;
+ * ```
+ */
+export interface SocketInfo {
+  /** `host:port` of the peer, or the path of a Unix socket; `null` when unknown. */
+  remoteAddress: string | null;
+  /** `host:port` of our end, or the path of a Unix socket; `null` when unknown. */
+  localAddress: string | null;
+  /**
+   * The negotiated ALPN protocol of a TLS socket; `null` when none was, or without TLS (a
+   * plain socket's `startTls()` returns the TLS socket, whose `opened` tells it).
+   */
+  alpn: string | null;
+}
+
+/**
+ * Options of `NodeSocket.startTls()` and `DenoSocket.startTls()`: a socket's start-TLS options,
+ * and a context made already (both runtimes run TLS through `node:tls`).
+ *
+ * @example
+ * ```ts
+ * import { createSecureContext } from 'node:tls';
+ * import type { RuntimeStartTlsOptions } from 'asyncio-streams';
+ *
+ * // A server makes the context once, for every client it upgrades.
+ * const secureContext = createSecureContext({ cert, key });
+ * const options: RuntimeStartTlsOptions = { ssl: { cert, key }, serverSide: true, secureContext };
+ * const secure = socket.startTls(options);
+ * ```
+ */
+export interface RuntimeStartTlsOptions extends SocketStartTlsOptions {
+  /**
+   * A `SecureContext` made from `ssl` already (`tls.createSecureContext()`), used instead of
+   * making one: a server makes it once for all its clients. `ssl` still says what to check.
+   */
+  secureContext?: SecureContext;
+}
