@@ -21,10 +21,10 @@ export function openStreams(
   limit: number | undefined,
 ): [StreamReader, StreamWriter] {
   const transport = connection as Partial<Transport>;
-  if (typeof transport.connectProtocol === 'function' && transport.writable !== undefined) {
+  if (typeof transport.connectProtocol === 'function') {
     const reader = new StreamReader({ limit });
     transport.connectProtocol(new StreamReaderProtocol(reader));
-    return [reader, StreamWriter.from(transport.writable, { reader, transport: connection })];
+    return [reader, StreamWriter._overTransport(connection as Transport, reader, false)];
   }
   if (!isStreamPair(connection)) {
     throw new TypeError('sock must be a socket of the runtime or a { readable, writable } pair of streams');

@@ -279,7 +279,7 @@ export class Server<Name extends SocketName = SocketName> {
     const readable = (transport as Partial<{ readable: ReadableStream<Uint8Array> }>).readable;
     if (readable === undefined) throw new TypeError('A connection needs connectProtocol() or a readable');
     const reader = StreamReader.from(readable, { limit: this.#limit });
-    const writer = StreamWriter.from(transport.writable, { reader, transport, serverSide: true });
+    const writer = StreamWriter._overTransport(transport, reader, true);
     client.writer = new WeakRef(writer);
     runClientCallback(this.#clientConnectedCb, reader, writer, this.#onError);
   }

@@ -176,8 +176,13 @@ export class NodeSocket implements Transport {
   /** Whether the protocol paused reading: the TLS socket starts paused too. */
   #protocolPaused = false;
 
-  readonly writable: WritableStream<Uint8Array>;
-  #writeController!: WritableStreamDefaultController;
+  #writable: WritableStream<Uint8Array> | null = null;
+  /** Whether a `StreamWriter` owns `writable` (see `_claimWritable()`), and its writer once made. */
+  #writableClaimed = false;
+  #claimedWriter: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  #writeController: WritableStreamDefaultController | null = null;
+  /** What `writable` errors with, once it is done, if it is made only then. */
+  #writableError: unknown = null;
   #writeDone = false;
   /** Our side was ended because the peer ended its own: later writes are dropped. */
   #endedAfterPeer = false;
@@ -245,25 +250,52 @@ export class NodeSocket implements Transport {
     });
     this.closed.catch(ignore);
 
-    this.writable = new WritableStream<Uint8Array>(
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    socket.on('drain', this.#onDrain);
+    if (socket.destroyed) this.#onClose();
+  }
+
+  /**
+   * Where the bytes for the peer go, with a byte-counting high-water mark (`writableHighWaterMark`),
+   * so `writer.ready` waits while the socket is full. Closing it ends our side (half-close; over
+   * TLS, close_notify). Created on first access: `StreamWriter` writes through `tryWrite()`
+   * while the socket has room, so an idle connection holds no stream. While a `StreamWriter`
+   * owns it (the connection functions' sockets), it is locked.
+   */
+  get writable(): WritableStream<Uint8Array> {
+    if (this.#writableClaimed) this._claimedWriter();
+    return this.#writableStream();
+  }
+
+  /** @internal See `Transport._claimWritable()`. */
+  _claimWritable(): void {
+    this.#writableClaimed = true;
+  }
+
+  /** @internal See `Transport._claimedWriter()`. */
+  _claimedWriter(): WritableStreamDefaultWriter<Uint8Array> {
+    this.#claimedWriter ??= this.#writableStream().getWriter();
+    return this.#claimedWriter;
+  }
+
+  #writableStream(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream<Uint8Array>(
       {
         start: (controller) => {
           this.#writeController = controller;
+          if (this.#writeDone && this.#writableError !== null) controller.error(this.#writableError);
         },
         write: (chunk) => this.#write(chunk),
         close: () => this.#end(),
         abort: () => {
           this.#writeDone = true;
-          socket.destroy();
+          this.#socket.destroy();
         },
       },
       new ByteLengthQueuingStrategy({ highWaterMark: this.#writableHighWaterMark }),
     );
-
-    socket.on('error', this.#onError);
-    socket.on('close', this.#onClose);
-    socket.on('drain', this.#onDrain);
-    if (socket.destroyed) this.#onClose();
+    return this.#writable;
   }
 
   /**
@@ -654,7 +686,8 @@ export class NodeSocket implements Transport {
     waiter?.reject(error);
     if (this.#writeDone) return;
     this.#writeDone = true;
-    this.#writeController.error(error);
+    if (this.#writeController === null) this.#writableError = error;
+    else this.#writeController.error(error);
   }
 
   #write(chunk: Uint8Array): Promise<void> | undefined {
