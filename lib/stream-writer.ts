@@ -3,7 +3,7 @@ import { checkOptionNames, OPTION_NAMES } from './_checks.ts';
 import type { StreamPair, TlsOptions } from './transport.ts';
 import type { StreamReader } from './stream-reader.ts';
 import type { StartTlsOptions, Transport } from './transport.ts';
-import type { ExtraInfo } from './_extra-info.ts';
+import { NO_EXTRA, type ExtraInfo } from './_extra-info.ts';
 import { WriteQueue } from './_write-queue.ts';
 
 /**
@@ -155,6 +155,13 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Copies of the bytes written and not handed to the writable yet. */
   readonly #queue = new WriteQueue();
   #flushScheduled = false;
+  /**
+   * The callbacks of the flush microtask and of the writable's writes, made on first use: an
+   * idle connection's writer holds no closures.
+   */
+  #scheduledFlush: (() => void) | null = null;
+  #onWritten: (() => void) | null = null;
+  #onWriteFailed: ((error: unknown) => void) | null = null;
   /** Chunks handed to the writable and not settled yet: while there are any, order needs the queue. */
   #inStream = 0;
   /** The latest of them: writes settle in order, so once it has, all have. */
@@ -173,7 +180,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   private constructor(writable: WritableStream<Uint8Array> | null, options: StreamWriterOptions) {
     this.#reader = options.reader ?? null;
     this.#state = { transport: options.transport ?? null, lost: null, writer: null, writableFailed: false };
-    this.#extra = options.extra ?? {};
+    this.#extra = options.extra ?? NO_EXTRA;
     this.#serverSide = options.serverSide === true;
     this.#tryWrite = tryWriteOf(this.#state.transport);
     this.#writer = writable === null ? null : this.#watchWriter(writable.getWriter());
@@ -603,14 +610,12 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     this.#queue.push(chunk);
     if (!this.#flushScheduled && !this.#held) {
       this.#flushScheduled = true;
-      queueMicrotask(this.#scheduledFlush);
+      queueMicrotask((this.#scheduledFlush ??= () => {
+        this.#flushScheduled = false;
+        this.#flush();
+      }));
     }
   }
-
-  readonly #scheduledFlush = (): void => {
-    this.#flushScheduled = false;
-    this.#flush();
-  };
 
   /**
    * Hands queued chunks on while the writable has none in flight: straight to the transport
@@ -637,21 +642,17 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   #handOver(chunk: Uint8Array): void {
     this.#inStream += 1;
     const written = this.#streamWriter().write(chunk);
-    written.then(this.#onWritten, this.#onWriteFailed);
+    written.then((this.#onWritten ??= () => {
+      this.#inStream -= 1;
+      this.#flush();
+    }), (this.#onWriteFailed ??= (error: unknown) => {
+      this.#inStream -= 1;
+      // The connection is gone: nothing queued can reach it.
+      this.#queue.clear();
+      this.#settleDrainWaiters(error);
+    }));
     this.#lastWrite = written;
   }
-
-  readonly #onWritten = (): void => {
-    this.#inStream -= 1;
-    this.#flush();
-  };
-
-  readonly #onWriteFailed = (error: unknown): void => {
-    this.#inStream -= 1;
-    // The connection is gone: nothing queued can reach it.
-    this.#queue.clear();
-    this.#settleDrainWaiters(error);
-  };
 
   /** Whether `drain()` may resolve: everything is through, or the bytes queued are under the mark. */
   #underMark(): boolean {

@@ -13,6 +13,7 @@ import {
   type SecureContext,
   type TlsLayer,
 } from './tls.ts';
+import { NO_EXTRA } from '../../_extra-info.ts';
 
 /** What `opened` resolves with (WinterTC `SocketInfo`). */
 export interface SocketInfo {
@@ -171,8 +172,8 @@ export class NodeSocket implements Transport {
   #readPaused = false;
   #readCancelled = false;
   #protocol: Protocol | undefined;
-  /** What `connectProtocol()` listens to, for `startTls()` to take off. */
-  #protocolListeners: { data(data: Uint8Array): void; end(): void } | null = null;
+  /** What the socket's `data` and `end` go to (`readable` or a protocol), for `startTls()` to take off. */
+  #readListeners: { data(data: Uint8Array<ArrayBuffer>): void; end(): void } | null = null;
   /** Whether the protocol paused reading: the TLS socket starts paused too. */
   #protocolPaused = false;
 
@@ -191,13 +192,10 @@ export class NodeSocket implements Transport {
   #batchBytes = 0;
   #drainWaiter: { resolve(): void; reject(error: unknown): void } | null = null;
 
-  /**
-   * Resolves once connected (at once for a socket that already is; for a TLS socket, once the
-   * handshake is done); rejects if connecting fails.
-   */
-  readonly opened: Promise<SocketInfo>;
+  /** `opened`; made on first access for a socket connected from the start (an accepted one). */
+  #opened: Promise<SocketInfo> | null = null;
   /** Rejects `opened`; does nothing once it has settled. */
-  #failOpening!: (error: unknown) => void;
+  #failOpening: (error: unknown) => void = ignore;
   /** Settles when the socket is fully closed: resolves after a clean close, rejects with the error it died of. */
   readonly closed: Promise<void>;
   #settleClosed!: (error: unknown) => void;
@@ -212,7 +210,7 @@ export class NodeSocket implements Transport {
     this.#socket = socket;
     this.#readableHighWaterMark = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.#extra = options.extra ?? {};
+    this.#extra = options.extra ?? NO_EXTRA;
     this.#serverHostname = options.serverHostname ?? null;
     const tls = (options as Partial<TlsSocketOptions>)[TLS_LAYER];
     this.#tls = tls?.layer ?? null;
@@ -221,7 +219,35 @@ export class NodeSocket implements Transport {
     // eof_received returning True).
     socket.allowHalfOpen = true;
 
-    this.opened = new Promise<SocketInfo>((resolve, reject) => {
+    if (tls === undefined && !socket.connecting) {
+      // Open from the start: `opened` is made, resolved, when asked for.
+      this.#readAddresses();
+    } else {
+      this.#opened = this.#opening(socket, tls);
+    }
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
+    });
+    this.closed.catch(ignore);
+
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    socket.on('drain', this.#onDrain);
+    if (socket.destroyed) this.#onClose();
+  }
+
+  /**
+   * Resolves once connected (at once for a socket that already is; for a TLS socket, once the
+   * handshake is done); rejects if connecting fails.
+   */
+  get opened(): Promise<SocketInfo> {
+    this.#opened ??= Promise.resolve(this.#info());
+    return this.#opened;
+  }
+
+  /** What `opened` is while the socket connects, or does its TLS handshake. */
+  #opening(socket: NetSocket, tls: TlsSocketOptions[typeof TLS_LAYER] | undefined): Promise<SocketInfo> {
+    const opened = new Promise<SocketInfo>((resolve, reject) => {
       this.#failOpening = reject;
       if (tls !== undefined) {
         this.#peername = tls.peername;
@@ -234,26 +260,13 @@ export class NodeSocket implements Transport {
         });
         return;
       }
-      if (!socket.connecting) {
-        this.#readAddresses();
-        resolve(this.#info());
-        return;
-      }
       socket.once('connect', () => {
         this.#readAddresses();
         resolve(this.#info());
       });
     });
-    this.opened.catch(ignore);
-    this.closed = new Promise<void>((resolve, reject) => {
-      this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
-    });
-    this.closed.catch(ignore);
-
-    socket.on('error', this.#onError);
-    socket.on('close', this.#onClose);
-    socket.on('drain', this.#onDrain);
-    if (socket.destroyed) this.#onClose();
+    opened.catch(ignore);
+    return opened;
   }
 
   /**
@@ -530,9 +543,14 @@ export class NodeSocket implements Transport {
         if (keepOpen !== true) this.#endAfterPeer();
       },
     };
-    socket.on('data', listeners.data);
-    socket.on('end', listeners.end);
-    this.#protocolListeners = listeners;
+    this.#listen(listeners);
+  }
+
+  /** Sends the socket's `data` and `end` to `listeners`. */
+  #listen(listeners: { data(data: Uint8Array<ArrayBuffer>): void; end(): void }): void {
+    this.#socket.on('data', listeners.data);
+    this.#socket.on('end', listeners.end);
+    this.#readListeners = listeners;
   }
 
   /** Stops listening to the socket, which `startTls()` hands to TLS. */
@@ -542,13 +560,11 @@ export class NodeSocket implements Transport {
     socket.off('error', this.#onError);
     socket.off('close', this.#onClose);
     socket.off('drain', this.#onDrain);
-    socket.off('data', this.#onStreamData);
-    socket.off('end', this.#onStreamEnd);
-    const listeners = this.#protocolListeners;
+    const listeners = this.#readListeners;
     if (listeners !== null) {
       socket.off('data', listeners.data);
       socket.off('end', listeners.end);
-      this.#protocolListeners = null;
+      this.#readListeners = null;
     }
   }
 
@@ -560,7 +576,7 @@ export class NodeSocket implements Transport {
     const socket = this.#socket;
     for (let chunk = socket.read() as Uint8Array<ArrayBuffer> | null; chunk !== null; chunk = socket.read()) {
       if (protocol !== undefined) protocol.dataReceived(chunk);
-      else this.#onStreamData(chunk);
+      else this.#streamData(chunk);
     }
   }
 
@@ -617,13 +633,13 @@ export class NodeSocket implements Transport {
     } else if (this.#upgradedTo !== null) {
       this.#finishReadable(null);
     } else {
-      socket.on('data', this.#onStreamData);
-      socket.on('end', this.#onStreamEnd);
+      this.#listen({ data: (chunk) => this.#streamData(chunk), end: () => this.#streamEnd() });
     }
     return readable;
   }
 
-  readonly #onStreamData = (chunk: Uint8Array<ArrayBuffer>): void => {
+  /** A chunk for `readable`: into a waiting BYOB read, else queued. */
+  #streamData(chunk: Uint8Array<ArrayBuffer>): void {
     const controller = this.#readController!;
     if (this.#readDone) return;
     const request = controller.byobRequest;
@@ -640,9 +656,10 @@ export class NodeSocket implements Transport {
       this.#readPaused = true;
       this.#socket.pause();
     }
-  };
+  }
 
-  readonly #onStreamEnd = (): void => {
+  /** The peer's EOF, for `readable`. */
+  #streamEnd(): void {
     this.#finishReadable(null);
     if (this.#writeDone) {
       this.#socket.destroy();
@@ -651,7 +668,7 @@ export class NodeSocket implements Transport {
       // transport does (and the protocol path, whose eofReceived() says so).
       this.#endAfterPeer();
     }
-  };
+  }
 
   /**
    * Ends our side because the peer ended its own (a protocol that did not keep it open, or
