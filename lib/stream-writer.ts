@@ -198,6 +198,13 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     return this.#writer;
   }
 
+  /** Closes the writable (what is queued goes out first), without making it if it was never needed. */
+  #endWritable(): Promise<void> {
+    const transport = this.#transport as Partial<Transport>;
+    if (this.#writer === null && typeof transport._endClaimed === 'function') return transport._endClaimed();
+    return this.#streamWriter().close();
+  }
+
   /** Notes when `writer`'s stream fails, as long as it is the one in use. */
   #watchWriter(writer: WritableStreamDefaultWriter<Uint8Array>): WritableStreamDefaultWriter<Uint8Array> {
     // These reactions live as long as the transport: they must not hold the writer.
@@ -402,7 +409,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     if (!this.canWriteEof()) throw new Error('This transport cannot half-close (writeEof)');
     this.#eof = true;
     this.#flushAll();
-    this.#ending = this.#streamWriter().close();
+    this.#ending = this.#endWritable();
     this.#ending.catch(ignore);
   }
 
@@ -428,7 +435,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Sends what is queued, closes the writable, then closes the transport. */
   #endAndClose(): void {
     this.#flushAll();
-    const flushed = this.#ending ?? this.#streamWriter().close();
+    const flushed = this.#ending ?? this.#endWritable();
     this.#ending = flushed;
     const transport = this.#transport;
     const closeTransport = (): void => {

@@ -122,6 +122,13 @@ export interface Transport {
    * @internal
    */
   _claimedWriter?(): WritableStreamDefaultWriter<Uint8Array>;
+  /**
+   * Closes the claimed `writable` whose writer was never needed (every byte went through
+   * `tryWrite()`), without making it: as `writer.close()` would, our side ends once the bytes
+   * are out.
+   * @internal
+   */
+  _endClaimed?(): Promise<void>;
   /** Whether closing `writable` half-closes the connection (false over TLS). Assumed true when absent. */
   canWriteEof?(): boolean;
   /** Connection details by CPython's names (`peername`, `sockname`, `socket`); `undefined` when unknown. */

@@ -534,6 +534,12 @@ writable('tryWrite() sends at once while the socket has room, and refuses once i
   }
 });
 
+function deferredText(): { promise: Promise<string>; resolve(value: string): void } {
+  let resolve!: (value: string) => void;
+  const promise = new Promise<string>((onResolve) => (resolve = onResolve));
+  return { promise, resolve };
+}
+
 /** Counts the `WritableStream`s made while `body` runs (the sockets make theirs with the global). */
 async function countingWritableStreams<T>(body: () => Promise<T>): Promise<{ result: T; made: number }> {
   const original = globalThis.WritableStream;
@@ -577,6 +583,28 @@ writable('an idle connection of openConnection() and startServer() makes no Writ
     writer.close();
     serverWriter!.close();
     await writer.waitClosed().catch(() => {});
+    server.close();
+    await server.waitClosed();
+  }
+});
+
+writable('closing a connection whose writes all fit makes no WritableStream, and the peer gets every byte, then EOF', async () => {
+  const received = deferredText();
+  const server = await startServer(async (reader, writer) => {
+    received.resolve(text(await reader.read()) + text(await reader.read()));
+    writer.close();
+  }, '127.0.0.1', 0);
+  const [host, port] = server.sockets[0]!.getsockname();
+  try {
+    const { made } = await countingWritableStreams(async () => {
+      const [, writer] = await openConnection(host, port);
+      writer.write('last words');
+      writer.close();
+      await within(writer.waitClosed());
+    });
+    assert.is(made, 0);
+    assert.is(await within(received.promise), 'last words'); // the second read() was EOF
+  } finally {
     server.close();
     await server.waitClosed();
   }

@@ -194,8 +194,8 @@ export class NodeSocket implements Transport {
 
   /** `opened`; made on first access for a socket connected from the start (an accepted one). */
   #opened: Promise<SocketInfo> | null = null;
-  /** Rejects `opened`; does nothing once it has settled. */
-  #failOpening: (error: unknown) => void = ignore;
+  /** Rejects `opened` while it is pending; null once it has settled, or when it was never pending. */
+  #failOpening: ((error: unknown) => void) | null = null;
   /** Settles when the socket is fully closed: resolves after a clean close, rejects with the error it died of. */
   readonly closed: Promise<void>;
   #settleClosed!: (error: unknown) => void;
@@ -247,8 +247,12 @@ export class NodeSocket implements Transport {
 
   /** What `opened` is while the socket connects, or does its TLS handshake. */
   #opening(socket: NetSocket, tls: TlsSocketOptions[typeof TLS_LAYER] | undefined): Promise<SocketInfo> {
-    const opened = new Promise<SocketInfo>((resolve, reject) => {
+    const opened = new Promise<SocketInfo>((onOpen, reject) => {
       this.#failOpening = reject;
+      const resolve = (info: SocketInfo): void => {
+        this.#failOpening = null;
+        onOpen(info);
+      };
       if (tls !== undefined) {
         this.#peername = tls.peername;
         this.#sockname = tls.sockname;
@@ -292,12 +296,17 @@ export class NodeSocket implements Transport {
     return this.#claimedWriter;
   }
 
+  /** @internal See `Transport._endClaimed()`. */
+  _endClaimed(): Promise<void> {
+    return this.#end();
+  }
+
   #writableStream(): WritableStream<Uint8Array> {
     this.#writable ??= new WritableStream<Uint8Array>(
       {
         start: (controller) => {
           this.#writeController = controller;
-          if (this.#writeDone && this.#writableError !== null) controller.error(this.#writableError);
+          if (this.#writeDone) controller.error(this.#writableError ?? socketClosedError());
         },
         write: (chunk) => this.#write(chunk),
         close: () => this.#end(),
@@ -424,8 +433,8 @@ export class NodeSocket implements Transport {
     } else if (reason === undefined && this.#tls !== null && this.#secure && this.#socket.writableFinished) {
       this.#closeOncePeerHas();
     } else if (!this.#isClosed) {
-      if (reason !== undefined) this.#failOpening(reason);
-      this.#finishWritable(reason ?? socketClosedError());
+      if (reason !== undefined) this.#failOpening?.(reason);
+      this.#finishWritable(reason ?? null);
       if (reason !== undefined) this.#finishReadable(reason);
       this.#socket.destroy();
     }
@@ -696,15 +705,19 @@ export class NodeSocket implements Transport {
     controller.byobRequest?.respond(0);
   }
 
-  /** Errors `writable` and wakes a sink write waiting for the socket to drain. */
+  /**
+   * Errors `writable` with `error` (null: the socket is closed, an error made only if someone is
+   * there to see it, which a closing idle connection spares) and wakes a sink write waiting for
+   * the socket to drain.
+   */
   #finishWritable(error: unknown): void {
     const waiter = this.#drainWaiter;
     this.#drainWaiter = null;
-    waiter?.reject(error);
+    waiter?.reject(error ?? socketClosedError());
     if (this.#writeDone) return;
     this.#writeDone = true;
     if (this.#writeController === null) this.#writableError = error;
-    else this.#writeController.error(error);
+    else this.#writeController.error(error ?? socketClosedError());
   }
 
   #write(chunk: Uint8Array): Promise<void> | undefined {
@@ -800,8 +813,8 @@ export class NodeSocket implements Transport {
     // TLS closes the socket under it as it closes; this makes sure of it.
     this.#tls?.raw.destroy();
     const error = this.#error;
-    this.#failOpening(error ?? socketClosedError());
-    this.#finishWritable(error ?? socketClosedError());
+    this.#failOpening?.(error ?? socketClosedError());
+    this.#finishWritable(error);
     if (!this.#readCancelled) this.#finishReadable(error);
     this.#protocol?.connectionLost(error);
     this.#settleClosed(error);
