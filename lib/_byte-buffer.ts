@@ -1,4 +1,10 @@
 /**
+ * The storage of every buffer not fed yet, shared: it has no room, so nothing is ever written
+ * into it, and it is never handed out (results are copies or adopted chunks).
+ */
+const NO_STORAGE = new Uint8Array(0);
+
+/**
  * The reader's byte buffer. Live bytes occupy `bytes[start, end)`; reads consume from the
  * front by moving `start`, appends fill the free tail `bytes[end, capacity)`.
  *
@@ -25,7 +31,7 @@ export class ByteBuffer {
   constructor(baseCapacity: number) {
     this.#baseCapacity = baseCapacity;
     // Allocated on the first append: a reader that is never fed costs nothing.
-    this.bytes = new Uint8Array(0);
+    this.bytes = NO_STORAGE;
   }
 
   get length(): number {

@@ -72,3 +72,6 @@ export interface ExtraInfo {
   /** The runtime's TLS socket (Node's `TLSSocket`). */
   ssl_object: unknown;
 }
+
+/** The extra info of a connection that has none of its own: one frozen object, not one per connection. */
+export const NO_EXTRA: Readonly<Record<string, unknown>> = Object.freeze({});

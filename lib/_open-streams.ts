@@ -33,10 +33,10 @@ export function openStreams(
   serverSide = false,
 ): [StreamReader, StreamWriter] {
   const transport = connection as Partial<Transport>;
-  if (typeof transport.connectProtocol === 'function' && transport.writable !== undefined) {
+  if (typeof transport.connectProtocol === 'function') {
     const reader = new StreamReader({ limit });
     transport.connectProtocol(new StreamReaderProtocol(reader));
-    return [reader, StreamWriter.from(transport.writable, { reader, transport: connection, serverSide })];
+    return [reader, StreamWriter._overTransport(connection as Transport, reader, serverSide)];
   }
   if (!isStreamPair(connection)) {
     throw new TypeError('sock must be a socket of the runtime or a { readable, writable } pair of streams');

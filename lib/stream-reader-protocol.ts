@@ -110,7 +110,7 @@ export class StreamReaderProtocol implements Protocol {
     reader.setTransport(transport);
     const callback = this.#clientConnectedCb;
     if (callback === null) return;
-    const writer = StreamWriter.from(transport.writable, { reader, transport, serverSide: true });
+    const writer = StreamWriter._overTransport(transport, reader, true);
     this.#writer = new WeakRef(writer);
     runClientCallback(callback, reader, writer, this.#onError);
   }

@@ -3,7 +3,7 @@ import { checkOptionNames, OPTION_NAMES } from './_checks.ts';
 import type { StreamPair, TlsOptions } from './transport.ts';
 import type { StreamReader } from './stream-reader.ts';
 import type { StartTlsOptions, Transport } from './transport.ts';
-import type { ExtraInfo } from './_extra-info.ts';
+import { NO_EXTRA, type ExtraInfo } from './_extra-info.ts';
 import { WriteQueue } from './_write-queue.ts';
 
 /**
@@ -96,6 +96,13 @@ function closeAbandoned(state: WriterState): void {
 
 const abandoned = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(closeAbandoned) : null;
 
+/** Whether `transport` lets the writer take its writable's writer only when needed (and did). */
+function claimWritable(transport: Transport): boolean {
+  if (typeof transport._claimWritable !== 'function' || typeof transport._claimedWriter !== 'function') return false;
+  transport._claimWritable();
+  return true;
+}
+
 function tryWriteOf(transport: unknown): ((chunk: Uint8Array) => boolean) | null {
   return isTransport(transport) && typeof transport.tryWrite === 'function' ? transport.tryWrite.bind(transport) : null;
 }
@@ -132,7 +139,12 @@ function tryWriteOf(transport: unknown): ((chunk: Uint8Array) => boolean) | null
  * ```
  */
 export class StreamWriter<T = Transport | StreamPair | null> {
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /**
+   * The writer of the stream in use; over a transport, made on first need (see
+   * `#streamWriter()`): most writes go through `tryWrite`, and an idle connection then holds
+   * no `WritableStream` at all.
+   */
+  #writer: WritableStreamDefaultWriter<Uint8Array> | null;
   readonly #reader: StreamReader | null;
   readonly #state: WriterState;
   readonly #extra: Readonly<Record<string, unknown>>;
@@ -143,6 +155,13 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Copies of the bytes written and not handed to the writable yet. */
   readonly #queue = new WriteQueue();
   #flushScheduled = false;
+  /**
+   * The callbacks of the flush microtask and of the writable's writes, made on first use: an
+   * idle connection's writer holds no closures.
+   */
+  #scheduledFlush: (() => void) | null = null;
+  #onWritten: (() => void) | null = null;
+  #onWriteFailed: ((error: unknown) => void) | null = null;
   /** Chunks handed to the writable and not settled yet: while there are any, order needs the queue. */
   #inStream = 0;
   /** The latest of them: writes settle in order, so once it has, all have. */
@@ -158,13 +177,13 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   #ending: Promise<void> | null = null;
   #proxy: WritableStream<Uint8Array | string> | null = null;
 
-  private constructor(writable: WritableStream<Uint8Array>, options: StreamWriterOptions) {
-    this.#writer = writable.getWriter();
+  private constructor(writable: WritableStream<Uint8Array> | null, options: StreamWriterOptions) {
     this.#reader = options.reader ?? null;
     this.#state = { transport: options.transport ?? null, lost: null, writer: null, writableFailed: false };
-    this.#extra = options.extra ?? {};
+    this.#extra = options.extra ?? NO_EXTRA;
     this.#serverSide = options.serverSide === true;
     this.#tryWrite = tryWriteOf(this.#state.transport);
+    this.#writer = writable === null ? null : this.#watchWriter(writable.getWriter());
     this.#closed = this.#watchClosed();
     if (isTransport(this.#state.transport)) abandoned?.register(this.#reader ?? this, this.#state, this.#state);
   }
@@ -173,20 +192,38 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     return this.#state.transport;
   }
 
-  /** What `waitClosed()` waits for: the transport's `closed`, else the writable's; notes the loss. */
-  #watchClosed(): Promise<void> {
-    const transport = this.#transport;
-    const transportClosed = isTransport(transport) && transport.closed instanceof Promise ? transport.closed : null;
-    const closed = transportClosed ?? this.#writer.closed;
+  /** The writer of the transport's writable, got on first need (see `Transport._claimWritable()`). */
+  #streamWriter(): WritableStreamDefaultWriter<Uint8Array> {
+    this.#writer ??= this.#watchWriter((this.#transport as Required<Transport>)._claimedWriter());
+    return this.#writer;
+  }
+
+  /** Closes the writable (what is queued goes out first), without making it if it was never needed. */
+  #endWritable(): Promise<void> {
+    const transport = this.#transport as Partial<Transport>;
+    if (this.#writer === null && typeof transport._endClaimed === 'function') return transport._endClaimed();
+    return this.#streamWriter().close();
+  }
+
+  /** Notes when `writer`'s stream fails, as long as it is the one in use. */
+  #watchWriter(writer: WritableStreamDefaultWriter<Uint8Array>): WritableStreamDefaultWriter<Uint8Array> {
     // These reactions live as long as the transport: they must not hold the writer.
     const state = this.#state;
-    const writer = this.#writer;
     state.writer = writer;
     state.writableFailed = false;
     // A released writer's closed rejects too: only the one in use counts.
     writer.closed.catch(() => {
       if (state.writer === writer) state.writableFailed = true;
     });
+    return writer;
+  }
+
+  /** What `waitClosed()` waits for: the transport's `closed`, else the writable's; notes the loss. */
+  #watchClosed(): Promise<void> {
+    const transport = this.#transport;
+    const transportClosed = isTransport(transport) && transport.closed instanceof Promise ? transport.closed : null;
+    const closed = transportClosed ?? this.#streamWriter().closed;
+    const state = this.#state;
     closed.then(
       () => {
         if (transportClosed !== null) state.lost ??= { diedOf: null };
@@ -217,6 +254,17 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     }
     checkOptionNames(options, OPTION_NAMES['StreamWriter.from'], 'StreamWriter.from()');
     return new StreamWriter<T>(writable, options);
+  }
+
+  /**
+   * The writer of a connection function's connection: as `from(transport.writable, ...)`, but
+   * the transport's writable is only made (and locked) once a write needs it.
+   * @internal
+   */
+  static _overTransport(transport: Transport, reader: StreamReader, serverSide: boolean): StreamWriter<Transport> {
+    const options = { reader, transport, serverSide };
+    if (!claimWritable(transport)) return new StreamWriter<Transport>(transport.writable, options);
+    return new StreamWriter<Transport>(null, options);
   }
 
   /**
@@ -324,7 +372,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     if (exception !== null) return Promise.reject(exception);
     if (this.isClosing()) return this.#drainClosing();
     // A failed writable's ready rejects with its error.
-    if (this.#state.writableFailed) return this.#writer.ready;
+    if (this.#state.writableFailed) return this.#streamWriter().ready;
     this.#flush();
     if (this.#underMark()) return RESOLVED;
     this.#drainWaiters ??= deferred();
@@ -361,7 +409,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     if (!this.canWriteEof()) throw new Error('This transport cannot half-close (writeEof)');
     this.#eof = true;
     this.#flushAll();
-    this.#ending = this.#writer.close();
+    this.#ending = this.#endWritable();
     this.#ending.catch(ignore);
   }
 
@@ -387,7 +435,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Sends what is queued, closes the writable, then closes the transport. */
   #endAndClose(): void {
     this.#flushAll();
-    const flushed = this.#ending ?? this.#writer.close();
+    const flushed = this.#ending ?? this.#endWritable();
     this.#ending = flushed;
     const transport = this.#transport;
     const closeTransport = (): void => {
@@ -546,9 +594,10 @@ export class StreamWriter<T = Transport | StreamPair | null> {
 
   /** Writes to `transport` from now on (its writable is fresh: the old one is flushed). */
   #switchTo(transport: Transport): void {
-    const previous = this.#writer;
-    this.#writer = transport.writable.getWriter();
-    previous.releaseLock();
+    // A released writer's closed rejects: it must no longer count as the one in use.
+    this.#state.writer = null;
+    this.#writer?.releaseLock();
+    this.#writer = claimWritable(transport) ? null : this.#watchWriter(transport.writable.getWriter());
     this.#state.transport = transport;
     this.#tryWrite = tryWriteOf(transport);
     this.#closed = this.#watchClosed();
@@ -568,14 +617,12 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     this.#queue.push(chunk);
     if (!this.#flushScheduled && !this.#held) {
       this.#flushScheduled = true;
-      queueMicrotask(this.#scheduledFlush);
+      queueMicrotask((this.#scheduledFlush ??= () => {
+        this.#flushScheduled = false;
+        this.#flush();
+      }));
     }
   }
-
-  readonly #scheduledFlush = (): void => {
-    this.#flushScheduled = false;
-    this.#flush();
-  };
 
   /**
    * Hands queued chunks on while the writable has none in flight: straight to the transport
@@ -601,28 +648,24 @@ export class StreamWriter<T = Transport | StreamPair | null> {
 
   #handOver(chunk: Uint8Array): void {
     this.#inStream += 1;
-    const written = this.#writer.write(chunk);
-    written.then(this.#onWritten, this.#onWriteFailed);
+    const written = this.#streamWriter().write(chunk);
+    written.then((this.#onWritten ??= () => {
+      this.#inStream -= 1;
+      this.#flush();
+    }), (this.#onWriteFailed ??= (error: unknown) => {
+      this.#inStream -= 1;
+      // The connection is gone: nothing queued can reach it.
+      this.#queue.clear();
+      this.#settleDrainWaiters(error);
+    }));
     this.#lastWrite = written;
   }
-
-  readonly #onWritten = (): void => {
-    this.#inStream -= 1;
-    this.#flush();
-  };
-
-  readonly #onWriteFailed = (error: unknown): void => {
-    this.#inStream -= 1;
-    // The connection is gone: nothing queued can reach it.
-    this.#queue.clear();
-    this.#settleDrainWaiters(error);
-  };
 
   /** Whether `drain()` may resolve: everything is through, or the bytes queued are under the mark. */
   #underMark(): boolean {
     const queued = this.#queue.length;
     if (queued === 0 && this.#inStream === 0) return true;
-    const desiredSize = this.#writer.desiredSize;
+    const desiredSize = this.#streamWriter().desiredSize;
     return desiredSize !== null && desiredSize - queued > 0;
   }
 
@@ -645,6 +688,6 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     if (isTransport(transport) && typeof transport.close === 'function') {
       return Promise.resolve(transport.close(reason)).catch(ignore);
     }
-    return this.#writer.abort(reason);
+    return this.#streamWriter().abort(reason);
   }
 }

@@ -110,6 +110,25 @@ export interface Transport {
    * and only with chunks of its own, which the transport may keep until they are sent.
    */
   tryWrite?(chunk: Uint8Array): boolean;
+  /**
+   * Makes the connection's `StreamWriter` the one owner of `writable`, whose writer it then takes
+   * with `_claimedWriter()` on first need only: an idle connection holds no stream. Anyone else
+   * asking for `writable` meanwhile gets it locked, as after `getWriter()`.
+   * @internal
+   */
+  _claimWritable?(): void;
+  /**
+   * The writer of `writable`, for the owner `_claimWritable()` made (the same one every time).
+   * @internal
+   */
+  _claimedWriter?(): WritableStreamDefaultWriter<Uint8Array>;
+  /**
+   * Closes the claimed `writable` whose writer was never needed (every byte went through
+   * `tryWrite()`), without making it: as `writer.close()` would, our side ends once the bytes
+   * are out.
+   * @internal
+   */
+  _endClaimed?(): Promise<void>;
   /** Whether closing `writable` half-closes the connection (false over TLS). Assumed true when absent. */
   canWriteEof?(): boolean;
   /** Connection details by CPython's names (`peername`, `sockname`, `socket`); `undefined` when unknown. */

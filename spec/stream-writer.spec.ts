@@ -461,7 +461,8 @@ fast('writes of one turn reach the transport gathered, in chunks of up to 64 KiB
   for (let i = 0; i < 2000; i += 1) writer.write(line);
   await tick();
   assert.is(chunks.join(''), line.repeat(2000));
-  assert.ok(chunks.length <= 4 && chunks.every((chunk) => chunk.length <= 65536), `${chunks.length} chunks`);
+  // 200,000 bytes in 64 KiB chunks: 4, or 5 where the shared pool was part used already.
+  assert.ok(chunks.length <= 5 && chunks.every((chunk) => chunk.length <= 65536), `${chunks.length} chunks`);
 });
 
 fast.run();

@@ -14,6 +14,7 @@ import {
   type SecureContext,
   type TlsLayer,
 } from './tls.ts';
+import { NO_EXTRA } from '../../_extra-info.ts';
 
 /** Options of {@link NodeSocket}. */
 export interface NodeSocketOptions {
@@ -153,13 +154,18 @@ export class NodeSocket implements Transport {
   #readPaused = false;
   #readCancelled = false;
   #protocol: Protocol | undefined;
-  /** What `connectProtocol()` listens to, for `startTls()` to take off. */
-  #protocolListeners: { data(data: Uint8Array): void; end(): void } | null = null;
+  /** What the socket's `data` and `end` go to (`readable` or a protocol), for `startTls()` to take off. */
+  #readListeners: { data(data: Uint8Array<ArrayBuffer>): void; end(): void } | null = null;
   /** Whether the protocol paused reading: the TLS socket starts paused too. */
   #protocolPaused = false;
 
-  readonly writable: WritableStream<Uint8Array>;
-  #writeController!: WritableStreamDefaultController;
+  #writable: WritableStream<Uint8Array> | null = null;
+  /** Whether a `StreamWriter` owns `writable` (see `_claimWritable()`), and its writer once made. */
+  #writableClaimed = false;
+  #claimedWriter: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  #writeController: WritableStreamDefaultController | null = null;
+  /** What `writable` errors with, once it is done, if it is made only then. */
+  #writableError: unknown = null;
   #writeDone = false;
   /** Our side was ended because the peer ended its own: later writes are dropped. */
   #endedAfterPeer = false;
@@ -168,13 +174,10 @@ export class NodeSocket implements Transport {
   #batchBytes = 0;
   #drainWaiter: { resolve(): void; reject(error: unknown): void } | null = null;
 
-  /**
-   * Resolves once connected (at once for a socket that already is; for a TLS socket, once the
-   * handshake is done); rejects if connecting fails.
-   */
-  readonly opened: Promise<SocketInfo>;
-  /** Rejects `opened`; does nothing once it has settled. */
-  #failOpening!: (error: unknown) => void;
+  /** `opened`; made on first access for a socket connected from the start (an accepted one). */
+  #opened: Promise<SocketInfo> | null = null;
+  /** Rejects `opened` while it is pending; null once it has settled, or when it was never pending. */
+  #failOpening: ((error: unknown) => void) | null = null;
   /** Settles when the socket is fully closed: resolves after a clean close, rejects with the error it died of. */
   readonly closed: Promise<void>;
   #settleClosed!: (error: unknown) => void;
@@ -189,7 +192,7 @@ export class NodeSocket implements Transport {
     this.#socket = socket;
     this.#readableHighWaterMark = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.#extra = options.extra ?? {};
+    this.#extra = options.extra ?? NO_EXTRA;
     this.#serverHostname = options.serverHostname ?? null;
     const tls = (options as Partial<TlsSocketOptions>)[TLS_LAYER];
     this.#tls = tls?.layer ?? null;
@@ -198,8 +201,40 @@ export class NodeSocket implements Transport {
     // eof_received returning True).
     socket.allowHalfOpen = true;
 
-    this.opened = new Promise<SocketInfo>((resolve, reject) => {
+    if (tls === undefined && !socket.connecting) {
+      // Open from the start: `opened` is made, resolved, when asked for.
+      this.#readAddresses();
+    } else {
+      this.#opened = this.#opening(socket, tls);
+    }
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
+    });
+    this.closed.catch(ignore);
+
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    socket.on('drain', this.#onDrain);
+    if (socket.destroyed) this.#onClose();
+  }
+
+  /**
+   * Resolves once connected (at once for a socket that already is; for a TLS socket, once the
+   * handshake is done); rejects if connecting fails.
+   */
+  get opened(): Promise<SocketInfo> {
+    this.#opened ??= Promise.resolve(this.#info());
+    return this.#opened;
+  }
+
+  /** What `opened` is while the socket connects, or does its TLS handshake. */
+  #opening(socket: NetSocket, tls: TlsSocketOptions[typeof TLS_LAYER] | undefined): Promise<SocketInfo> {
+    const opened = new Promise<SocketInfo>((onOpen, reject) => {
       this.#failOpening = reject;
+      const resolve = (info: SocketInfo): void => {
+        this.#failOpening = null;
+        onOpen(info);
+      };
       if (tls !== undefined) {
         this.#peername = tls.peername;
         this.#sockname = tls.sockname;
@@ -211,41 +246,60 @@ export class NodeSocket implements Transport {
         });
         return;
       }
-      if (!socket.connecting) {
-        this.#readAddresses();
-        resolve(this.#info());
-        return;
-      }
       socket.once('connect', () => {
         this.#readAddresses();
         resolve(this.#info());
       });
     });
-    this.opened.catch(ignore);
-    this.closed = new Promise<void>((resolve, reject) => {
-      this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
-    });
-    this.closed.catch(ignore);
+    opened.catch(ignore);
+    return opened;
+  }
 
-    this.writable = new WritableStream<Uint8Array>(
+  /**
+   * Where the bytes for the peer go, with a byte-counting high-water mark (`writableHighWaterMark`),
+   * so `writer.ready` waits while the socket is full. Closing it ends our side (half-close; over
+   * TLS, close_notify). Created on first access: `StreamWriter` writes through `tryWrite()`
+   * while the socket has room, so an idle connection holds no stream. While a `StreamWriter`
+   * owns it (the connection functions' sockets), it is locked.
+   */
+  get writable(): WritableStream<Uint8Array> {
+    if (this.#writableClaimed) this._claimedWriter();
+    return this.#writableStream();
+  }
+
+  /** @internal See `Transport._claimWritable()`. */
+  _claimWritable(): void {
+    this.#writableClaimed = true;
+  }
+
+  /** @internal See `Transport._claimedWriter()`. */
+  _claimedWriter(): WritableStreamDefaultWriter<Uint8Array> {
+    this.#claimedWriter ??= this.#writableStream().getWriter();
+    return this.#claimedWriter;
+  }
+
+  /** @internal See `Transport._endClaimed()`. */
+  _endClaimed(): Promise<void> {
+    return this.#end();
+  }
+
+  #writableStream(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream<Uint8Array>(
       {
         start: (controller) => {
           this.#writeController = controller;
+          if (this.#writeDone) controller.error(this.#writableError ?? socketClosedError());
         },
         write: (chunk) => this.#write(chunk),
         close: () => this.#end(),
         abort: () => {
           this.#writeDone = true;
-          socket.destroy();
+          this.#socket.destroy();
         },
       },
       new ByteLengthQueuingStrategy({ highWaterMark: this.#writableHighWaterMark }),
     );
-
-    socket.on('error', this.#onError);
-    socket.on('close', this.#onClose);
-    socket.on('drain', this.#onDrain);
-    if (socket.destroyed) this.#onClose();
+    return this.#writable;
   }
 
   /**
@@ -361,8 +415,8 @@ export class NodeSocket implements Transport {
     } else if (reason === undefined && this.#tls !== null && this.#secure && this.#socket.writableFinished) {
       this.#closeOncePeerHas();
     } else if (!this.#isClosed) {
-      if (reason !== undefined) this.#failOpening(reason);
-      this.#finishWritable(reason ?? socketClosedError());
+      if (reason !== undefined) this.#failOpening?.(reason);
+      this.#finishWritable(reason ?? null);
       if (reason !== undefined) this.#finishReadable(reason);
       this.#socket.destroy();
     }
@@ -480,9 +534,14 @@ export class NodeSocket implements Transport {
         if (keepOpen !== true) this.#endAfterPeer();
       },
     };
-    socket.on('data', listeners.data);
-    socket.on('end', listeners.end);
-    this.#protocolListeners = listeners;
+    this.#listen(listeners);
+  }
+
+  /** Sends the socket's `data` and `end` to `listeners`. */
+  #listen(listeners: { data(data: Uint8Array<ArrayBuffer>): void; end(): void }): void {
+    this.#socket.on('data', listeners.data);
+    this.#socket.on('end', listeners.end);
+    this.#readListeners = listeners;
   }
 
   /** Stops listening to the socket, which `startTls()` hands to TLS. */
@@ -492,13 +551,11 @@ export class NodeSocket implements Transport {
     socket.off('error', this.#onError);
     socket.off('close', this.#onClose);
     socket.off('drain', this.#onDrain);
-    socket.off('data', this.#onStreamData);
-    socket.off('end', this.#onStreamEnd);
-    const listeners = this.#protocolListeners;
+    const listeners = this.#readListeners;
     if (listeners !== null) {
       socket.off('data', listeners.data);
       socket.off('end', listeners.end);
-      this.#protocolListeners = null;
+      this.#readListeners = null;
     }
   }
 
@@ -510,7 +567,7 @@ export class NodeSocket implements Transport {
     const socket = this.#socket;
     for (let chunk = socket.read() as Uint8Array<ArrayBuffer> | null; chunk !== null; chunk = socket.read()) {
       if (protocol !== undefined) protocol.dataReceived(chunk);
-      else this.#onStreamData(chunk);
+      else this.#streamData(chunk);
     }
   }
 
@@ -567,13 +624,13 @@ export class NodeSocket implements Transport {
     } else if (this.#upgradedTo !== null) {
       this.#finishReadable(null);
     } else {
-      socket.on('data', this.#onStreamData);
-      socket.on('end', this.#onStreamEnd);
+      this.#listen({ data: (chunk) => this.#streamData(chunk), end: () => this.#streamEnd() });
     }
     return readable;
   }
 
-  readonly #onStreamData = (chunk: Uint8Array<ArrayBuffer>): void => {
+  /** A chunk for `readable`: into a waiting BYOB read, else queued. */
+  #streamData(chunk: Uint8Array<ArrayBuffer>): void {
     const controller = this.#readController!;
     if (this.#readDone) return;
     const request = controller.byobRequest;
@@ -590,9 +647,10 @@ export class NodeSocket implements Transport {
       this.#readPaused = true;
       this.#socket.pause();
     }
-  };
+  }
 
-  readonly #onStreamEnd = (): void => {
+  /** The peer's EOF, for `readable`. */
+  #streamEnd(): void {
     this.#finishReadable(null);
     if (this.#writeDone) {
       this.#socket.destroy();
@@ -601,7 +659,7 @@ export class NodeSocket implements Transport {
       // transport does (and the protocol path, whose eofReceived() says so).
       this.#endAfterPeer();
     }
-  };
+  }
 
   /**
    * Ends our side because the peer ended its own (a protocol that did not keep it open, or
@@ -629,14 +687,19 @@ export class NodeSocket implements Transport {
     controller.byobRequest?.respond(0);
   }
 
-  /** Errors `writable` and wakes a sink write waiting for the socket to drain. */
+  /**
+   * Errors `writable` with `error` (null: the socket is closed, an error made only if someone is
+   * there to see it, which a closing idle connection spares) and wakes a sink write waiting for
+   * the socket to drain.
+   */
   #finishWritable(error: unknown): void {
     const waiter = this.#drainWaiter;
     this.#drainWaiter = null;
-    waiter?.reject(error);
+    waiter?.reject(error ?? socketClosedError());
     if (this.#writeDone) return;
     this.#writeDone = true;
-    this.#writeController.error(error);
+    if (this.#writeController === null) this.#writableError = error;
+    else this.#writeController.error(error ?? socketClosedError());
   }
 
   #write(chunk: Uint8Array): Promise<void> | undefined {
@@ -732,8 +795,8 @@ export class NodeSocket implements Transport {
     // TLS closes the socket under it as it closes; this makes sure of it.
     this.#tls?.raw.destroy();
     const error = this.#error;
-    this.#failOpening(error ?? socketClosedError());
-    this.#finishWritable(error ?? socketClosedError());
+    this.#failOpening?.(error ?? socketClosedError());
+    this.#finishWritable(error);
     if (!this.#readCancelled) this.#finishReadable(error);
     this.#protocol?.connectionLost(error);
     this.#settleClosed(error);
