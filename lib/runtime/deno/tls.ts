@@ -21,24 +21,6 @@ export function serverTlsOf(tls: CheckedTls): DenoServerTls {
   return { tls, context: secureContextOf(tls) };
 }
 
-/** Upgrades `socket` and resolves with the TLS socket once its handshake is done; closes it when that fails. */
-export async function upgraded(socket: DenoSocket, tls: CheckedTls): Promise<Transport> {
-  let secure: Transport;
-  try {
-    secure = socket.startTls(startTlsOptionsOf(tls));
-  } catch (error) {
-    void socket.close();
-    throw error;
-  }
-  try {
-    await secure.opened;
-  } catch (error) {
-    void secure.close();
-    throw error;
-  }
-  return secure;
-}
-
 /** The TLS socket of a connection a server accepted, through `node:tls`; its `opened` settles with the handshake. */
 export function acceptTls(conn: DenoConn, serverTls: DenoServerTls, extra?: Readonly<Record<string, unknown>>): Transport {
   const { tls, context } = serverTls;
