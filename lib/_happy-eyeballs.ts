@@ -94,7 +94,8 @@ export function connectFirst<A, T>(
       if (won || index >= addresses.length || index < attempts.length) return;
       const controller = new AbortController();
       attempts.push(controller);
-      if (options.delay !== undefined) timer = setTimeout(() => start(index + 1), options.delay * 1000);
+      // No timer after the last address: it would hold the process for the delay, with nothing to start.
+      if (options.delay !== undefined && index + 1 < addresses.length) timer = setTimeout(() => start(index + 1), options.delay * 1000);
       connect(addresses[index]!, controller.signal).then(
         (connection) => {
           if (won) {

@@ -1,0 +1,198 @@
+/**
+ * `connectStreams()`, the client outline every adapter shares, driven by a stub connector whose
+ * connections are pairs of streams that loop back: happy eyeballs over the addresses the
+ * connector resolves (one that never answers beside one that does), the abort at each step,
+ * TLS once open, and `sock`. The adapters' real connections: `open-connection`,
+ * `runtime-network`, `runtime-happy-eyeballs`, `runtime-tls` and the rest.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { checkConnection } from '../lib/_checks.ts';
+import { connectStreams, type Connection, type Connector } from '../lib/_connect.ts';
+import type { ResolvedAddress } from '../lib/_happy-eyeballs.ts';
+import type { OpenConnectionOptions } from '../lib/options.ts';
+import type { SocketStartTlsOptions, StreamPair, Transport } from '../lib/transport.ts';
+import { rejection, text, within } from './_loopback.ts';
+
+/** A connection of the stub connector: what is written comes back; `close()` fails a pending `opened`, as a socket's does. */
+type Stub = StreamPair & Connection & {
+  readonly name: string;
+  /** The reasons `close()` was called with (`undefined` for none). */
+  readonly closes: unknown[];
+  open(): void;
+  fail(error: unknown): void;
+};
+
+function stub(name: string, startTls?: (options: SocketStartTlsOptions) => Transport): Stub {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  let open!: () => void;
+  let fail!: (error: unknown) => void;
+  const opened = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  opened.catch(() => {});
+  const closes: unknown[] = [];
+  return {
+    name, readable, writable, opened, closes, open, fail,
+    close(reason?: unknown) {
+      closes.push(reason);
+      fail(reason ?? new Error(`${name} closed`));
+      return Promise.resolve();
+    },
+    ...(startTls === undefined ? {} : { startTls }),
+  };
+}
+
+/** `[reader, writer]` loop back: a line written comes back. */
+async function loopsBack([reader, writer]: Awaited<ReturnType<typeof connectStreams>>): Promise<void> {
+  writer.write('ping\n');
+  assert.is(text(await within(reader.readline())), 'ping\n');
+}
+
+const A4 = { address: '192.0.2.1', family: 4 };
+const B4 = { address: '127.0.0.1', family: 4 };
+const A6 = { address: '2001:db8::1', family: 6 };
+const B6 = { address: '2001:db8::2', family: 6 };
+
+/** A connector over `connections` by address (`undefined`: the host as given), resolving the host to `addresses`. */
+function connector(connections: Map<string | undefined, Stub>, addresses: ResolvedAddress[] = []): Connector & { attempts: Array<string | undefined>; resolved: unknown[] } {
+  const attempts: Array<string | undefined> = [];
+  const resolved: unknown[] = [];
+  return {
+    attempts,
+    resolved,
+    async connect(address) {
+      attempts.push(address?.address);
+      const connection = connections.get(address?.address);
+      if (connection === undefined) throw Object.assign(new Error(`connect ECONNREFUSED ${address?.address}`), { code: 'ECONNREFUSED' });
+      return connection;
+    },
+    async resolve(host, family) {
+      resolved.push([host, family]);
+      return addresses;
+    },
+    adopt: (sock) => (sock as { name?: unknown }).name === 'runtime socket' ? (sock as Stub) : undefined,
+    socketName: 'a stub socket',
+  };
+}
+
+const checked = (options: OpenConnectionOptions<unknown> = {}, host: string | null = 'example.test', port: number | null = 80) =>
+  checkConnection(host, port, options);
+
+const eyeballs = suite('connectStreams: happy eyeballs over the addresses the connector resolves');
+
+eyeballs('with a delay, an address that never answers loses to the next one, which is used; the loser is closed', async () => {
+  const silent = stub('silent');
+  const answers = stub('answers');
+  answers.open();
+  const connect = connector(new Map([[A4.address, silent], [B4.address, answers]]), [A4, B4]);
+  const begin = Date.now();
+  const streams = await within(connectStreams(checked({ happyEyeballsDelay: 0.05 }), undefined, connect));
+  assert.ok(Date.now() - begin >= 40, 'the second started after the delay');
+  assert.equal(connect.resolved, [['example.test', 0]]);
+  assert.equal(connect.attempts, [A4.address, B4.address]);
+  assert.is(silent.closes.length, 1, 'the attempt that lost is closed');
+  assert.instance(silent.closes[0], Error, "with its signal's reason");
+  assert.equal(answers.closes, [], 'the winner stays open');
+  await loopsBack(streams);
+});
+
+eyeballs('interleave orders the families before trying them; allErrors gives every error, in that order', async () => {
+  const connect = connector(new Map(), [A6, B6, A4]);
+  const error = await rejection(connectStreams(checked({ interleave: 1, allErrors: true }), undefined, connect));
+  assert.equal(connect.attempts, [A6.address, A4.address, B6.address]);
+  assert.instance(error, AggregateError);
+  assert.equal((error as AggregateError).errors.map((each: Error) => each.message), [
+    `connect ECONNREFUSED ${A6.address}`, `connect ECONNREFUSED ${A4.address}`, `connect ECONNREFUSED ${B6.address}`,
+  ]);
+});
+
+eyeballs("an abort while attempts are under way rejects with the signal's reason, and closes them", async () => {
+  const silent = stub('silent');
+  const controller = new AbortController();
+  const connecting = connectStreams(checked({ happyEyeballsDelay: 10, signal: controller.signal }), undefined, connector(new Map([[A4.address, silent]]), [A4, B4]));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const reason = new Error('gave up');
+  controller.abort(reason);
+  assert.is(await rejection(connecting), reason);
+  assert.equal(silent.closes.length, 1);
+});
+
+eyeballs('without the options the host is connected as given, and not resolved', async () => {
+  const plain = stub('plain');
+  plain.open();
+  const connect = connector(new Map([[undefined, plain]]), [A4]);
+  await loopsBack(await within(connectStreams(checked(), undefined, connect)));
+  assert.equal(connect.attempts, [undefined]);
+  assert.equal(connect.resolved, []);
+});
+
+const steps = suite('connectStreams: open, TLS and the abort');
+
+steps("an abort while the connection opens closes it with the signal's reason and rejects with it", async () => {
+  const slow = stub('slow');
+  const controller = new AbortController();
+  const connecting = connectStreams(checked({ signal: controller.signal }), undefined, connector(new Map([[undefined, slow]])));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const reason = new Error('gave up');
+  controller.abort(reason);
+  assert.is(await rejection(connecting), reason);
+  assert.is(slow.closes[0], reason);
+});
+
+steps('ssl: TLS starts once open, with the checked options and the host as the name, and the streams run over it', async () => {
+  const secure = stub('secure');
+  const seen: SocketStartTlsOptions[] = [];
+  const plain = stub('plain', (options) => {
+    seen.push(options);
+    return secure as unknown as Transport;
+  });
+  plain.open();
+  const connecting = connectStreams(checked({ ssl: true, sslHandshakeTimeout: 5 }), undefined, connector(new Map([[undefined, plain]])));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.is(seen.length, 1);
+  assert.is(seen[0]!.serverHostname, 'example.test');
+  assert.is(seen[0]!.sslHandshakeTimeout, 5);
+  secure.open();
+  const [reader, writer] = await within(connecting);
+  assert.is(writer.transport, secure, 'the writer writes to the TLS connection');
+  await loopsBack([reader, writer]);
+});
+
+steps('a failed handshake rejects with its error and closes the connection', async () => {
+  const secure = stub('secure');
+  const plain = stub('plain', () => secure as unknown as Transport);
+  plain.open();
+  const handshake = new Error('certificate has expired');
+  const connecting = connectStreams(checked({ ssl: true }), undefined, connector(new Map([[undefined, plain]])));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  secure.fail(handshake);
+  assert.is(await rejection(connecting), handshake);
+  assert.equal(plain.closes, [undefined]);
+});
+
+const sock = suite('connectStreams: sock');
+
+sock("the runtime's socket is adopted and waited for; nothing is connected", async () => {
+  const runtimeSocket = stub('runtime socket');
+  const connect = connector(new Map());
+  const connecting = connectStreams(checked({ sock: runtimeSocket }, null, null), runtimeSocket, connect);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  runtimeSocket.open();
+  await loopsBack(await within(connecting));
+  assert.equal(connect.attempts, []);
+});
+
+sock('any other sock is a pair of streams, which ssl refuses by the name of the socket it needs', async () => {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const pair = { readable, writable };
+  await loopsBack(await within(connectStreams(checked({ sock: pair }, null, null), pair, connector(new Map()))));
+  const error = await rejection(connectStreams(checked({ sock: pair, ssl: true, serverHostname: 'example.test' }, null, null), pair, connector(new Map())));
+  assert.instance(error, TypeError);
+  assert.is((error as Error).message, 'ssl needs sock to be a stub socket, not a pair of streams');
+});
+
+eyeballs.run();
+steps.run();
+sock.run();
