@@ -1,8 +1,11 @@
+import type { TLSSocket } from 'node:tls';
 import type { CheckedTls } from '../../_checks.ts';
 import { connDuplex } from './conn-duplex.ts';
 import type { DenoConn } from './namespace.ts';
 import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from '../node/socket.ts';
 import { secureContextOf, type SecureContext } from '../node/tls.ts';
+
+function ignore(): void {}
 
 /** What TLS through `node:tls` over a `Deno.Conn` needs besides the checked options. */
 export interface NodeTlsOptions extends SecureSocketOptions {
@@ -27,8 +30,18 @@ export interface NodeTlsOptions extends SecureSocketOptions {
  */
 export function startNodeTls(conn: DenoConn, tls: CheckedTls, options: NodeTlsOptions = {}): NodeSocket {
   const context = options.secureContext ?? secureContextOf(tls);
-  return secureSocketOver(connDuplex(conn, options.received), tls, context, {
+  const duplex = connDuplex(conn, options.received);
+  const secure = secureSocketOver(duplex, tls, context, {
     ...options,
     extra: { socket: conn, ...options.extra },
   });
+  // Node's TLS socket half-closes the connection once its close_notify is out; Deno's writes
+  // close_notify but never ends the stream it runs over (the Duplex's final() is not called),
+  // so the peer would see no EOF after it. Ending it here sends that FIN, as on Node and Bun.
+  // Closing still waits for the peer's close_notify (sslShutdownTimeout), on Deno as elsewhere.
+  secure.opened.then(
+    () => (secure.getExtraInfo('ssl_object') as TLSSocket).once('finish', () => duplex.end()),
+    ignore,
+  );
+  return secure;
 }
