@@ -1,11 +1,9 @@
-function ignore(): void {}
-
 /**
  * Settles as `pending` does, unless `signal` aborts first: then it rejects with the signal's
  * reason at once and calls `onAbort(reason)`, which ends what is under way (closes the socket
  * still connecting, or the connection that arrives late). The one abort-while-connecting rule
  * of every client route: connecting, waiting for `opened`, the TLS handshake. The signal is not
- * watched once `pending` has settled; an aborted one rejects before `pending` is looked at.
+ * watched once `pending` has settled; an aborted one rejects at once.
  *
  * @param pending what is under way
  * @param signal the caller's signal; `undefined`: `pending` itself
@@ -22,27 +20,14 @@ function ignore(): void {}
  */
 export function abortable<T>(pending: Promise<T>, signal: AbortSignal | undefined, onAbort: (reason: unknown) => void): Promise<T> {
   if (signal === undefined) return pending;
-  if (signal.aborted) {
-    // Its failure is the abort's doing, and nobody else waits for it.
-    pending.catch(ignore);
-    onAbort(signal.reason);
-    return Promise.reject(signal.reason);
-  }
   return new Promise<T>((resolve, reject) => {
     const abort = (): void => {
       reject(signal.reason);
       onAbort(signal.reason);
     };
-    signal.addEventListener('abort', abort, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error);
-      },
-    );
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+    // Settling after an abort changes nothing, and a failure then is the abort's doing.
+    pending.finally(() => signal.removeEventListener('abort', abort)).then(resolve, reject);
   });
 }

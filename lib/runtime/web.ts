@@ -43,9 +43,6 @@ function refuseBeyondWinterTc(checked: CheckedConnection): void {
   }
 }
 
-/** What `ssl` would need `sock` to be (it is refused here anyway). */
-const SOCKET_NAME = 'a socket of a runtime adapter';
-
 function noSockets(what: string): Error {
   return new Error(
     `${what} needs TCP sockets, and this platform has none (no WinterTC connect()): ` +
@@ -92,14 +89,13 @@ export async function openConnection(
   const checked = checkConnection(host, port, options);
   refuseBeyondWinterTc(checked);
   return connectStreams(checked, options.sock, {
-    // The platform's connect() resolves the name itself: without a resolver here, the
-    // options that need one are refused above.
+    // The platform's connect() resolves the name itself: without a resolver here, the happy
+    // eyeballs options are refused above (see connectHappyEyeballs()).
     async connect() {
       const connect = winterTcConnect();
       if (connect === undefined) throw noSockets('openConnection(host, port)');
       return connect({ hostname: checked.host ?? 'localhost', port: checked.port ?? 0 }, { allowHalfOpen: true });
     },
-    socketName: SOCKET_NAME,
   });
 }
 
@@ -126,7 +122,6 @@ export async function openUnixConnection(
     async connect() {
       throw noSockets('openUnixConnection(path)');
     },
-    socketName: SOCKET_NAME,
   });
 }
 

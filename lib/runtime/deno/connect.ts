@@ -1,8 +1,9 @@
 import { abortable } from '../../_abortable.ts';
-import { checkConnection, checkUnixConnection, type CheckedConnection } from '../../_checks.ts';
+import { checkConnection, checkUnixConnection, startTlsOptionsOf, type CheckedConnection, type CheckedTls } from '../../_checks.ts';
 import { connectStreams } from '../../_connect.ts';
+import { connectHappyEyeballs } from '../../_happy-eyeballs.ts';
 import type { OpenConnectionOptions, OpenUnixConnectionOptions } from '../../options.ts';
-import type { StreamPair } from '../../transport.ts';
+import type { StreamPair, Transport } from '../../transport.ts';
 import type { StreamReader } from '../../stream-reader.ts';
 import type { StreamWriter } from '../../stream-writer.ts';
 import { resolveAll } from '../node/resolve.ts';
@@ -38,6 +39,11 @@ function adopter(checked: CheckedConnection): (sock: unknown) => DenoSocket | un
     if (checked.keepAlive) sock.setKeepAlive?.(true);
     return new DenoSocket(sock);
   };
+}
+
+/** TLS on a connection, as `ssl` asks for it (its `opened` settles with the handshake). */
+function startTls(socket: DenoSocket, tls: CheckedTls): Transport {
+  return socket.startTls(startTlsOptionsOf(tls));
 }
 
 /** The connection `Deno.connect()` makes, unless `signal` aborts first; one that arrives after the abort is closed. */
@@ -86,7 +92,7 @@ export async function openConnection(
   const hostname = checked.host ?? 'localhost';
   const portNumber = checked.port ?? 0;
   return connectStreams(checked, options.sock, {
-    async connect(address, signal) {
+    connect: connectHappyEyeballs(checked, resolveAll, async (address, signal) => {
       const connectOptions: { hostname: string; port: number; signal?: AbortSignal } = { hostname: address?.address ?? hostname, port: portNumber };
       if (signal !== undefined) connectOptions.signal = signal;
       const conn = await connecting(denoNamespace().connect(connectOptions), signal);
@@ -94,9 +100,9 @@ export async function openConnection(
       if (checked.keepAlive) conn.setKeepAlive?.(true);
       // The host name is what TLS (ssl, or a later writer.startTls()) verifies by default, as on Node and Bun.
       return new DenoSocket(conn, { serverHostname: hostname });
-    },
-    resolve: resolveAll,
+    }),
     adopt: adopter(checked),
+    startTls,
     socketName: SOCKET_NAME,
   });
 }
@@ -121,12 +127,13 @@ export async function openUnixConnection(
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkUnixConnection(path, options);
   return connectStreams(checked, options.sock, {
-    async connect(_address, signal) {
+    async connect(signal) {
       const socketPath = checked.host!;
       const conn = await connecting(denoNamespace().connect({ transport: 'unix', path: socketPath }), signal);
       return new DenoSocket(conn, { extra: { peername: socketPath, sockname: '' } });
     },
     adopt: adopter(checked),
+    startTls,
     socketName: SOCKET_NAME,
   });
 }

@@ -1,8 +1,9 @@
 import { connect, Socket as NetSocket, type NetConnectOpts } from 'node:net';
 import { versions } from 'node:process';
 import { abortable } from '../../_abortable.ts';
-import { checkConnection, checkUnixConnection, type CheckedConnection } from '../../_checks.ts';
+import { checkConnection, checkUnixConnection, startTlsOptionsOf, type CheckedConnection, type CheckedTls } from '../../_checks.ts';
 import { connectStreams } from '../../_connect.ts';
+import { connectHappyEyeballs } from '../../_happy-eyeballs.ts';
 import type { OpenConnectionOptions, OpenUnixConnectionOptions } from '../../options.ts';
 import type { StreamPair } from '../../transport.ts';
 import type { StreamReader } from '../../stream-reader.ts';
@@ -32,6 +33,11 @@ function adopter(checked: CheckedConnection): (sock: unknown) => NodeSocket | un
     if (checked.keepAlive) sock.setKeepAlive(true);
     return new NodeSocket(sock);
   };
+}
+
+/** TLS on an open socket, as `ssl` asks for it (its `opened` settles with the handshake). */
+function startTls(socket: NodeSocket, tls: CheckedTls): NodeSocket {
+  return socket.startTls(startTlsOptionsOf(tls));
 }
 
 /** Resolves once `net` is connected, rejects with its error. */
@@ -106,16 +112,16 @@ export async function openConnection(
   // The name a later writer.startTls() verifies by default.
   const socketOptions = { serverHostname: checked.host };
   return connectStreams(checked, options.sock, {
-    async connect(address) {
+    connect: connectHappyEyeballs(checked, resolveAll, async (address) => {
       // An address connects as given: Node's own autoSelectFamily is only for names.
       const target = address === undefined ? connectOptions : { ...connectOptions, host: address.address, family: address.family };
       const net = connect(target);
       // Node applies it once connected.
       if (checked.keepAlive) net.setKeepAlive(true);
       return new NodeSocket(net, socketOptions);
-    },
-    resolve: resolveAll,
+    }),
     adopt: adopter(checked),
+    startTls,
     socketName: SOCKET_NAME,
   });
 }
@@ -141,13 +147,14 @@ export async function openUnixConnection(
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkUnixConnection(path, options);
   return connectStreams(checked, options.sock, {
-    async connect(_address, signal) {
+    async connect(signal) {
       const socketPath = checked.host!;
       const net = connect({ path: socketPath, allowHalfOpen: true });
       if (UNIX_CONNECT_NEEDS_WAIT) await abortable(connected(net), signal, (reason) => void net.destroy(reason as Error));
       return new NodeSocket(net, { extra: { peername: socketPath, sockname: '' } });
     },
     adopt: adopter(checked),
+    startTls,
     socketName: SOCKET_NAME,
   });
 }
