@@ -1,3 +1,8 @@
+import { abortable } from './_abortable.ts';
+import type { CheckedConnection } from './_checks.ts';
+import { opened, type Connection } from './_connect.ts';
+import type { AddressFamily } from './options.ts';
+
 /** An address a host name resolved to, with its family (4 or 6). */
 export interface ResolvedAddress {
   address: string;
@@ -94,7 +99,8 @@ export function connectFirst<A, T>(
       if (won || index >= addresses.length || index < attempts.length) return;
       const controller = new AbortController();
       attempts.push(controller);
-      if (options.delay !== undefined) timer = setTimeout(() => start(index + 1), options.delay * 1000);
+      // No timer after the last address: it would hold the process for the delay, with nothing to start.
+      if (options.delay !== undefined && index + 1 < addresses.length) timer = setTimeout(() => start(index + 1), options.delay * 1000);
       connect(addresses[index]!, controller.signal).then(
         (connection) => {
           if (won) {
@@ -119,4 +125,51 @@ export function connectFirst<A, T>(
     if (addresses.length === 0) reject(new Error('getaddrinfo() returned empty list'));
     else start(0);
   });
+}
+
+function ignore(): void {}
+
+/**
+ * The `connect` of a runtime that can resolve names (see `Connector`): with
+ * `happyEyeballsDelay`, `interleave` or `allErrors`, every address `resolve` gives for the
+ * host, ordered by `interleaveAddresses()` and tried by `connectFirst()`, each attempt until
+ * it is open; without them, `connectTo` the host as given (the runtime resolves it, as it
+ * does). It is written once here, for every adapter that has a resolver, and stays out of a
+ * browser bundle, whose WinterTC `connect()` resolves alone.
+ *
+ * @param checked the checked options: the host, `family`, the happy eyeballs options
+ * @param resolve every address of a host, in the resolver's order
+ * @param connectTo starts connecting to one address, or with `undefined` to the host as given
+ * @returns what connects, abortably, as `Connector.connect`
+ * @example
+ * ```ts
+ * declare const checked: Parameters<typeof connectHappyEyeballs>[0]; // what checkConnection() returned
+ * declare function dial(host: string, signal?: AbortSignal): Promise<StreamPair & { close(): Promise<void> }>;
+ * const connect = connectHappyEyeballs(checked, async (host) => [{ address: host, family: 4 }], (address, signal) =>
+ *   dial(address?.address ?? 'example.com', signal));
+ * ```
+ */
+export function connectHappyEyeballs<C extends Connection>(
+  checked: CheckedConnection,
+  resolve: (host: string, family: AddressFamily) => Promise<ResolvedAddress[]>,
+  connectTo: (address: ResolvedAddress | undefined, signal: AbortSignal | undefined) => Promise<C>,
+): (signal: AbortSignal | undefined) => Promise<C> {
+  const happyEyeballs = checked.happyEyeballs;
+  if (happyEyeballs === undefined) return (signal) => connectTo(undefined, signal);
+  const { delay, interleave, allErrors } = happyEyeballs;
+  return async (signal) => {
+    const resolved = await abortable(resolve(checked.host ?? 'localhost', checked.family), signal, ignore);
+    const addresses = interleave > 0 ? interleaveAddresses(resolved, interleave) : resolved;
+    const attempt = async (address: ResolvedAddress, lost: AbortSignal): Promise<C> => {
+      const stop = signal === undefined ? lost : AbortSignal.any([lost, signal]);
+      return opened(await connectTo(address, stop), stop);
+    };
+    try {
+      return await connectFirst(addresses, attempt, { delay, allErrors, close: (connection) => void connection.close().catch(ignore) });
+    } catch (error) {
+      // An abort is the caller's, whatever each attempt made of it.
+      signal?.throwIfAborted();
+      throw error;
+    }
+  };
 }

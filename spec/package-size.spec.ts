@@ -3,7 +3,9 @@
  * minified, gzipped at level 9). The budgets are 25-30 % above this session's figures (reader
  * only 13.9 kB minified, 4.8 kB gzipped; the whole portable entry 27.0 kB, 8.7 kB gzipped),
  * room for the methods still to come, and far below what the byte-stream ponyfill adds (14.5 kB
- * gzipped): a change that bundles web-streams-polyfill without `asyncio-streams/polyfill`
+ * gzipped). The portable entry's grew to 12 KiB when its `openConnection()` took the client
+ * outline every adapter shares (`lib/_connect.ts`; 11.2 kB gzipped before, 11.4 kB after).
+ * A change that bundles web-streams-polyfill without `asyncio-streams/polyfill`
  * fails here. With that import the polyfill is there (spec/ponyfill.spec.ts runs it).
  */
 import { suite } from 'uvu';
@@ -16,7 +18,7 @@ import { installPackedPackage } from './_installed-package.ts';
 
 /** Budgets in bytes, gzipped. */
 const READER_ONLY_BUDGET = 6 * 1024;
-const PORTABLE_ENTRY_BUDGET = 11 * 1024;
+const PORTABLE_ENTRY_BUDGET = 12 * 1024;
 
 let workDir = '';
 

@@ -84,34 +84,7 @@ async function drainThenClose(reader: StreamReader, writer: StreamWriter): Promi
 
 const shutdown = suite(`sslShutdownTimeout (${runtime})`);
 
-/**
- * Deno's TLS is its `node:tls` over the `Deno.Conn`, which closes the TLS socket once our
- * close_notify is out instead of waiting for the peer's: there `sslShutdownTimeout` has no
- * effect (see the README's options table), and what follows checks that instead.
- */
-const waitsForPeer = runtime !== 'deno';
-const where = (name: string, body: () => Promise<void>): void => {
-  if (waitsForPeer) shutdown(name, body);
-};
-
-if (!waitsForPeer) {
-  shutdown("on Deno the close does not wait for the peer's close_notify: it is prompt", async () => {
-    const server = await startServer(drainThenClose, HOST, 0, { ssl: SERVER });
-    const proxy = await muteProxy(portOf(server));
-    try {
-      const [, writer] = await openConnection(HOST, proxy.port, { ssl: CLIENT, serverHostname: 'localhost', sslShutdownTimeout: 10 });
-      const ms = await closingTime(writer);
-      assert.ok(ms < BOUND_MS, `closed in ${ms} ms`);
-    } finally {
-      await proxy.close();
-      server.close();
-      server.abortClients();
-      await within(server.waitClosed());
-    }
-  });
-}
-
-where('a client waits at most sslShutdownTimeout for a peer that never answers close_notify, then frees the socket', async () => {
+shutdown('a client waits at most sslShutdownTimeout for a peer that never answers close_notify, then frees the socket', async () => {
   await leakFreeTwice(async () => {
     const server = await startServer(drainThenClose, HOST, 0, { ssl: SERVER });
     const proxy = await muteProxy(portOf(server));
@@ -131,7 +104,7 @@ where('a client waits at most sslShutdownTimeout for a peer that never answers c
   });
 });
 
-where('by default the wait is longer (30 s)', async () => {
+shutdown('by default the wait is longer (30 s)', async () => {
   await leakFreeTwice(async () => {
     const server = await startServer(drainThenClose, HOST, 0, { ssl: SERVER });
     const proxy = await muteProxy(portOf(server));
@@ -150,7 +123,7 @@ where('by default the wait is longer (30 s)', async () => {
   });
 });
 
-where('a server waits at most sslShutdownTimeout for a client that never answers', async () => {
+shutdown('a server waits at most sslShutdownTimeout for a client that never answers', async () => {
   await leakFreeTwice(async () => {
     let closed!: (ms: number) => void;
     const closing = new Promise<number>((resolve) => (closed = resolve));
@@ -173,7 +146,7 @@ where('a server waits at most sslShutdownTimeout for a client that never answers
   });
 });
 
-where('startTls() takes sslShutdownTimeout for the connection it upgrades', async () => {
+shutdown('startTls() takes sslShutdownTimeout for the connection it upgrades', async () => {
   await leakFreeTwice(async () => {
     const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
       await reader.readline(); // STARTTLS

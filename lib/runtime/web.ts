@@ -15,7 +15,7 @@ import type {
   StartUnixServerOptions,
 } from '../options.ts';
 import type { StreamPair } from '../transport.ts';
-import { openStreams } from '../_open-streams.ts';
+import { connectStreams } from '../_connect.ts';
 import type { HostPort, Server } from '../server.ts';
 import type { StreamReader } from '../stream-reader.ts';
 import type { StreamWriter } from '../stream-writer.ts';
@@ -56,21 +56,6 @@ function winterTcConnect(): WinterTcConnect | undefined {
   return typeof connect === 'function' ? (connect as WinterTcConnect) : undefined;
 }
 
-async function opened(socket: WinterTcSocket, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) {
-    await socket.opened;
-    return;
-  }
-  const onAbort = (): void => void socket.close(signal.reason).catch(() => {});
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    await socket.opened;
-    signal.throwIfAborted();
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
 /**
  * `openConnection()` without a runtime adapter (browsers, workers, any platform without Node,
  * Deno or Bun): `options.sock` may be any `{ readable, writable }` pair — a `WebSocketStream`'s,
@@ -103,13 +88,15 @@ export async function openConnection(
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkConnection(host, port, options);
   refuseBeyondWinterTc(checked);
-  if (options.sock !== undefined && options.sock !== null) return openStreams(options.sock, checked.limit);
-  const connect = winterTcConnect();
-  if (connect === undefined) throw noSockets('openConnection(host, port)');
-  checked.signal?.throwIfAborted();
-  const socket = connect({ hostname: checked.host ?? 'localhost', port: checked.port ?? 0 }, { allowHalfOpen: true });
-  await opened(socket, checked.signal);
-  return openStreams(socket, checked.limit);
+  return connectStreams(checked, options.sock, {
+    // The platform's connect() resolves the name itself: without a resolver here, the happy
+    // eyeballs options are refused above (see connectHappyEyeballs()).
+    async connect() {
+      const connect = winterTcConnect();
+      if (connect === undefined) throw noSockets('openConnection(host, port)');
+      return connect({ hostname: checked.host ?? 'localhost', port: checked.port ?? 0 }, { allowHalfOpen: true });
+    },
+  });
 }
 
 /**
@@ -131,8 +118,11 @@ export async function openUnixConnection(
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkUnixConnection(path, options);
   refuseBeyondWinterTc(checked);
-  if (options.sock !== undefined && options.sock !== null) return openStreams(options.sock, checked.limit);
-  throw noSockets('openUnixConnection(path)');
+  return connectStreams(checked, options.sock, {
+    async connect() {
+      throw noSockets('openUnixConnection(path)');
+    },
+  });
 }
 
 /**

@@ -1,22 +1,28 @@
-import { checkConnection, checkUnixConnection, type CheckedConnection } from '../../_checks.ts';
+import { abortable } from '../../_abortable.ts';
+import { checkConnection, checkUnixConnection, startTlsOptionsOf, type CheckedConnection, type CheckedTls } from '../../_checks.ts';
+import { connectStreams } from '../../_connect.ts';
+import { connectHappyEyeballs } from '../../_happy-eyeballs.ts';
 import type { OpenConnectionOptions, OpenUnixConnectionOptions } from '../../options.ts';
-import type { StreamPair } from '../../transport.ts';
-import { openStreams } from '../../_open-streams.ts';
+import type { StreamPair, Transport } from '../../transport.ts';
 import type { StreamReader } from '../../stream-reader.ts';
 import type { StreamWriter } from '../../stream-writer.ts';
+import { resolveAll } from '../node/resolve.ts';
 import { denoNamespace, isDenoConn, type DenoConn } from './namespace.ts';
-import { DenoSocket, type DenoSocketOptions } from './socket.ts';
-import { upgraded } from './tls.ts';
+import { DenoSocket } from './socket.ts';
 
 /** What Deno accepts as `sock`: a connected `Deno.Conn`, or any pair of streams. */
 export type DenoSock = DenoConn | StreamPair;
 
+/** What `ssl` needs `sock` to be, as the error says. */
+const SOCKET_NAME = 'a Deno.Conn';
+
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+function ignore(): void {}
 
 /** Deno resolves names itself and cannot bind before connecting: refuse what it cannot honour. */
 function checkDenoConnection(checked: CheckedConnection): void {
   if (checked.localAddr !== undefined) throw new RangeError('localAddr is not supported on Deno (Deno.connect cannot bind first)');
-  if (checked.happyEyeballs !== undefined) throw new RangeError('happyEyeballsDelay, interleave and allErrors are not supported on Deno (Deno.connect() resolves the name itself)');
   const host = checked.host ?? '';
   if (checked.family === 4 && host.includes(':')) throw new RangeError(`family 4 does not match the address ${host}`);
   if (checked.family === 6 && IPV4.test(host)) throw new RangeError(`family 6 does not match the address ${host}`);
@@ -25,47 +31,24 @@ function checkDenoConnection(checked: CheckedConnection): void {
   }
 }
 
-/**
- * Rejects with the signal's reason when it is aborted first, and then calls `cancel` (which
- * stops what is under way); closes a connection that arrives late.
- */
-async function connecting<T extends { close(): unknown }>(connection: Promise<T>, signal: AbortSignal | undefined, cancel?: () => void): Promise<T> {
-  if (signal === undefined) return connection;
-  signal.throwIfAborted();
-  let onAbort!: () => void;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([connection, aborted]);
-  } catch (error) {
-    cancel?.();
-    connection.then((conn) => void conn.close(), () => {});
-    throw error;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
+/** `sock`, when it is a `Deno.Conn`, as asyncio sets it up: `TCP_NODELAY`, and `SO_KEEPALIVE` if asked. */
+function adopter(checked: CheckedConnection): (sock: unknown) => DenoSocket | undefined {
+  return (sock) => {
+    if (!isDenoConn(sock)) return undefined;
+    sock.setNoDelay?.(true);
+    if (checked.keepAlive) sock.setKeepAlive?.(true);
+    return new DenoSocket(sock);
+  };
 }
 
-/** The reader and writer over `sock`; with `checked.tls`, once TLS is up over it. */
-async function streamsOver(sock: DenoSock, checked: CheckedConnection): Promise<[StreamReader, StreamWriter]> {
-  if (!isDenoConn(sock)) {
-    if (checked.tls !== undefined) throw new TypeError('ssl needs sock to be a Deno.Conn, not a pair of streams');
-    return openStreams(sock, checked.limit);
-  }
-  sock.setNoDelay?.(true);
-  if (checked.keepAlive) sock.setKeepAlive?.(true);
-  return streamsOn(sock, {}, checked);
+/** TLS on a connection, as `ssl` asks for it (its `opened` settles with the handshake). */
+function startTls(socket: DenoSocket, tls: CheckedTls): Transport {
+  return socket.startTls(startTlsOptionsOf(tls));
 }
 
-/** The reader and writer over `conn`; with `checked.tls`, once TLS is up over it. */
-async function streamsOn(conn: DenoConn, options: DenoSocketOptions, checked: CheckedConnection): Promise<[StreamReader, StreamWriter]> {
-  const socket = new DenoSocket(conn, options);
-  if (checked.tls === undefined) return openStreams(socket, checked.limit);
-  // An abort closes the connection mid-handshake, as on Node, rather than at the handshake timeout.
-  const secure = await connecting(upgraded(socket, checked.tls), checked.signal, () => void socket.close());
-  return openStreams(secure, checked.limit);
+/** The connection `Deno.connect()` makes, unless `signal` aborts first; one that arrives after the abort is closed. */
+function connecting(connection: Promise<DenoConn>, signal: AbortSignal | undefined): Promise<DenoConn> {
+  return abortable(connection, signal, () => void connection.then((conn) => conn.close(), ignore));
 }
 
 /**
@@ -78,9 +61,12 @@ async function streamsOn(conn: DenoConn, options: DenoSocketOptions, checked: Ch
  *
  * @param host the name or address to connect to
  * @param port the port
- * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout`, `family` (with an
- *   address only), `sock` (a `Deno.Conn`, which `ssl` upgrades, or any
- *   `{ readable, writable }` pair), `signal` (aborts connecting)
+ * @param options `limit`, `ssl`, `serverHostname`, `sslHandshakeTimeout`, `sslShutdownTimeout`,
+ *   `family` (with an address only), `keepAlive` (`SO_KEEPALIVE`), `proto` (0 or 6), `flags`
+ *   (0), `happyEyeballsDelay`, `interleave` and `allErrors` (every address `host` resolves
+ *   to, through `getaddrinfo()` as `Deno.connect()` resolves, tried as CPython does, see
+ *   `connectFirst()`), `sock` (a `Deno.Conn`, which `ssl` upgrades, or any
+ *   `{ readable, writable }` pair), `signal` (aborts connecting and the handshake)
  * @returns `[reader, writer]`
  * @throws Deno's connection error (`ConnectionRefused` with `code: 'ECONNREFUSED'`, ...), or the signal's reason
  * @throws {RangeError} for conflicting or missing arguments, and `localAddr`
@@ -102,20 +88,23 @@ export async function openConnection(
   options: OpenConnectionOptions<DenoSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkConnection(host, port, options);
-  if (options.sock !== undefined && options.sock !== null) {
-    return streamsOver(options.sock, checked);
-  }
-  checkDenoConnection(checked);
-  checked.signal?.throwIfAborted();
+  if (options.sock === undefined || options.sock === null) checkDenoConnection(checked);
   const hostname = checked.host ?? 'localhost';
   const portNumber = checked.port ?? 0;
-  const connectOptions: { hostname: string; port: number; signal?: AbortSignal } = { hostname, port: portNumber };
-  if (checked.signal !== undefined) connectOptions.signal = checked.signal;
-  const conn = await connecting(denoNamespace().connect(connectOptions), checked.signal);
-  conn.setNoDelay?.(true);
-  if (checked.keepAlive) conn.setKeepAlive?.(true);
-  // The host name is what TLS (ssl, or a later writer.startTls()) verifies by default, as on Node and Bun.
-  return streamsOn(conn, { serverHostname: hostname }, checked);
+  return connectStreams(checked, options.sock, {
+    connect: connectHappyEyeballs(checked, resolveAll, async (address, signal) => {
+      const connectOptions: { hostname: string; port: number; signal?: AbortSignal } = { hostname: address?.address ?? hostname, port: portNumber };
+      if (signal !== undefined) connectOptions.signal = signal;
+      const conn = await connecting(denoNamespace().connect(connectOptions), signal);
+      conn.setNoDelay?.(true);
+      if (checked.keepAlive) conn.setKeepAlive?.(true);
+      // The host name is what TLS (ssl, or a later writer.startTls()) verifies by default, as on Node and Bun.
+      return new DenoSocket(conn, { serverHostname: hostname });
+    }),
+    adopt: adopter(checked),
+    startTls,
+    socketName: SOCKET_NAME,
+  });
 }
 
 /**
@@ -137,9 +126,14 @@ export async function openUnixConnection(
   options: OpenUnixConnectionOptions<DenoSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkUnixConnection(path, options);
-  if (options.sock !== undefined && options.sock !== null) return streamsOver(options.sock, checked);
-  const socketPath = checked.host!;
-  checked.signal?.throwIfAborted();
-  const conn = await connecting(denoNamespace().connect({ transport: 'unix', path: socketPath }), checked.signal);
-  return streamsOn(conn, { extra: { peername: socketPath, sockname: '' } }, checked);
+  return connectStreams(checked, options.sock, {
+    async connect(signal) {
+      const socketPath = checked.host!;
+      const conn = await connecting(denoNamespace().connect({ transport: 'unix', path: socketPath }), signal);
+      return new DenoSocket(conn, { extra: { peername: socketPath, sockname: '' } });
+    },
+    adopt: adopter(checked),
+    startTls,
+    socketName: SOCKET_NAME,
+  });
 }

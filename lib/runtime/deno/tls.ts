@@ -3,14 +3,15 @@
  * over the `Deno.Conn` (`startNodeTls()`), with the handshake deadline of the Node adapter's
  * `watchHandshake()`.
  */
-import { startTlsOptionsOf, type CheckedTls } from '../../_checks.ts';
-import type { Transport } from '../../transport.ts';
+import type { TLSSocket } from 'node:tls';
+import type { CheckedTls } from '../../_checks.ts';
 import { connDuplex } from './conn-duplex.ts';
 import type { DenoConn } from './namespace.ts';
-import type { DenoSocket } from './socket.ts';
 import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from '../node/socket.ts';
 import { secureContextOf } from '../node/tls.ts';
 import type { RuntimeStartTlsOptions } from '../_socket.ts';
+
+function ignore(): void {}
 
 /**
  * What TLS through `node:tls` over a `Deno.Conn` needs besides the checked options: the TLS
@@ -33,26 +34,18 @@ export type NodeTlsOptions = SecureSocketOptions & Pick<RuntimeStartTlsOptions, 
  */
 export function startNodeTls(conn: DenoConn, tls: CheckedTls, options: NodeTlsOptions = {}): NodeSocket {
   const context = options.secureContext ?? secureContextOf(tls);
-  return secureSocketOver(connDuplex(conn, options.received), tls, context, {
+  const duplex = connDuplex(conn, options.received);
+  const secure = secureSocketOver(duplex, tls, context, {
     ...options,
     extra: { socket: conn, ...options.extra },
   });
-}
-
-/** Upgrades `socket` and resolves with the TLS socket once its handshake is done; closes it when that fails. */
-export async function upgraded(socket: DenoSocket, tls: CheckedTls): Promise<Transport> {
-  let secure: Transport;
-  try {
-    secure = socket.startTls(startTlsOptionsOf(tls));
-  } catch (error) {
-    void socket.close();
-    throw error;
-  }
-  try {
-    await secure.opened;
-  } catch (error) {
-    void secure.close();
-    throw error;
-  }
+  // Node's TLS socket half-closes the connection once its close_notify is out; Deno's writes
+  // close_notify but never ends the stream it runs over (the Duplex's final() is not called),
+  // so the peer would see no EOF after it. Ending it here sends that FIN, as on Node and Bun.
+  // Closing still waits for the peer's close_notify (sslShutdownTimeout), on Deno as elsewhere.
+  secure.opened.then(
+    () => (secure.getExtraInfo('ssl_object') as TLSSocket).once('finish', () => duplex.end()),
+    ignore,
+  );
   return secure;
 }

@@ -1,117 +1,57 @@
-import { lookup } from 'node:dns/promises';
 import { connect, Socket as NetSocket, type NetConnectOpts } from 'node:net';
-import { connectFirst, interleaveAddresses, type ResolvedAddress } from '../../_happy-eyeballs.ts';
-import { checkConnection, checkUnixConnection, startTlsOptionsOf, type CheckedConnection } from '../../_checks.ts';
+import { versions } from 'node:process';
+import { abortable } from '../../_abortable.ts';
+import { checkConnection, checkUnixConnection, startTlsOptionsOf, type CheckedConnection, type CheckedTls } from '../../_checks.ts';
+import { connectStreams } from '../../_connect.ts';
+import { connectHappyEyeballs } from '../../_happy-eyeballs.ts';
 import type { OpenConnectionOptions, OpenUnixConnectionOptions } from '../../options.ts';
 import type { StreamPair } from '../../transport.ts';
-import { openStreams } from '../../_open-streams.ts';
 import type { StreamReader } from '../../stream-reader.ts';
 import type { StreamWriter } from '../../stream-writer.ts';
-import { NodeSocket, type NodeSocketOptions } from './socket.ts';
+import { resolveAll } from './resolve.ts';
+import { NodeSocket } from './socket.ts';
 
 /** What Node accepts as `sock`: a connected `net.Socket`, or any pair of streams. */
 export type NodeSock = NetSocket | StreamPair;
 
-/**
- * Waits until `socket` is open (connected; for TLS, the handshake done); an abort of `signal`
- * meanwhile closes it with the signal's reason. The signal is not watched once open.
- */
-async function opened(socket: NodeSocket, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) {
-    await socket.opened;
-    return;
-  }
-  const onAbort = (): void => void socket.close(signal.reason);
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    await socket.opened;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
-/** The reader and writer over `socket` once it is open and, with `checked.tls`, secure. */
-async function streamsOn(socket: NodeSocket, checked: CheckedConnection): Promise<[StreamReader, StreamWriter]> {
-  try {
-    await opened(socket, checked.signal);
-    const tls = checked.tls;
-    if (tls === undefined) return openStreams(socket, checked.limit);
-    checked.signal?.throwIfAborted();
-    const secure = socket.startTls(startTlsOptionsOf(tls));
-    await opened(secure, checked.signal);
-    return openStreams(secure, checked.limit);
-  } catch (error) {
-    // A failed connect or handshake has closed it already; this covers an abort in between.
-    void socket.close();
-    throw error;
-  }
-}
-
-async function streamsOver(sock: NodeSock, checked: CheckedConnection): Promise<[StreamReader, StreamWriter]> {
-  if (!(sock instanceof NetSocket)) {
-    if (checked.tls !== undefined) throw new TypeError('ssl needs sock to be a net.Socket, not a pair of streams');
-    return openStreams(sock, checked.limit);
-  }
-  // A no-op on a Unix socket.
-  sock.setNoDelay(true);
-  if (checked.keepAlive) sock.setKeepAlive(true);
-  return streamsOn(new NodeSocket(sock), checked);
-}
-
-function streamsFor(
-  options: NetConnectOpts,
-  socketOptions: NodeSocketOptions,
-  checked: CheckedConnection,
-): Promise<[StreamReader, StreamWriter]> {
-  checked.signal?.throwIfAborted();
-  const net = connect({ ...options, allowHalfOpen: true });
-  // Node applies it once connected.
-  if (checked.keepAlive) net.setKeepAlive(true);
-  return streamsOn(new NodeSocket(net, socketOptions), checked);
-}
-
-/** The addresses `host` resolves to, in the order to try them. */
-async function addressesOf(host: string, checked: CheckedConnection): Promise<ResolvedAddress[]> {
-  const addresses = await lookup(host, { all: true, family: checked.family, verbatim: true });
-  const interleave = checked.happyEyeballs!.interleave;
-  return interleave > 0 ? interleaveAddresses(addresses, interleave) : addresses;
-}
+/** What `ssl` needs `sock` to be, as the error says. */
+const SOCKET_NAME = 'a net.Socket';
 
 /**
- * Connects to each address `options.host` resolves to as `happyEyeballsDelay`, `interleave`
- * and `allErrors` say (`connectFirst()`), instead of Node's own `autoSelectFamily`.
+ * Bun reports `connecting === false` for a Unix socket before it is connected, so that
+ * `NodeSocket` would count it open at once (and the first write or the TLS handshake would
+ * meet a socket that is not there yet): on Bun, a Unix connection is awaited first.
  */
-async function connectEyeballs(options: NetConnectOpts, socketOptions: NodeSocketOptions, checked: CheckedConnection): Promise<NodeSocket> {
-  const user = checked.signal;
-  user?.throwIfAborted();
-  const addresses = await addressesOf((options as { host: string }).host, checked);
-  const attempt = (address: ResolvedAddress, signal: AbortSignal): Promise<NodeSocket> => {
-    const net = connect({ ...options, host: address.address, family: address.family, autoSelectFamily: false, allowHalfOpen: true });
-    if (checked.keepAlive) net.setKeepAlive(true);
-    const socket = new NodeSocket(net, socketOptions);
-    const stop = user === undefined ? signal : AbortSignal.any([signal, user]);
-    const onAbort = (): void => void socket.close(stop.reason);
-    if (stop.aborted) onAbort();
-    else stop.addEventListener('abort', onAbort, { once: true });
-    return socket.opened.then(
-      () => {
-        stop.removeEventListener('abort', onAbort);
-        return socket;
-      },
-      (error: unknown) => {
-        stop.removeEventListener('abort', onAbort);
-        throw error;
-      },
-    );
+const UNIX_CONNECT_NEEDS_WAIT = 'bun' in versions;
+
+/** `sock`, when it is a `net.Socket`, as asyncio sets it up: `TCP_NODELAY`, and `SO_KEEPALIVE` if asked. */
+function adopter(checked: CheckedConnection): (sock: unknown) => NodeSocket | undefined {
+  return (sock) => {
+    if (!(sock instanceof NetSocket)) return undefined;
+    // A no-op on a Unix socket.
+    sock.setNoDelay(true);
+    if (checked.keepAlive) sock.setKeepAlive(true);
+    return new NodeSocket(sock);
   };
-  const { delay, allErrors } = checked.happyEyeballs!;
-  try {
-    return await connectFirst(addresses, attempt, { delay, allErrors, close: (socket) => void socket.close() });
-  } catch (error) {
-    // An abort is the caller's, whatever each attempt made of it.
-    user?.throwIfAborted();
-    throw error;
-  }
+}
+
+/** TLS on an open socket, as `ssl` asks for it (its `opened` settles with the handshake). */
+function startTls(socket: NodeSocket, tls: CheckedTls): NodeSocket {
+  return socket.startTls(startTlsOptionsOf(tls));
+}
+
+/** Resolves once `net` is connected, rejects with its error. */
+function connected(net: NetSocket): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: unknown): void => {
+      net.off('connect', settle);
+      net.off('error', settle);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    net.once('connect', settle);
+    net.once('error', settle);
+  });
 }
 
 /**
@@ -158,11 +98,11 @@ export async function openConnection(
   options: OpenConnectionOptions<NodeSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkConnection(host, port, options);
-  if (options.sock !== undefined && options.sock !== null) return streamsOver(options.sock, checked);
   const connectOptions: NetConnectOpts = {
     host: checked.host ?? 'localhost',
     port: checked.port ?? 0,
     noDelay: true,
+    allowHalfOpen: true,
   };
   if (checked.family !== 0) connectOptions.family = checked.family;
   if (checked.localAddr !== undefined) {
@@ -171,8 +111,19 @@ export async function openConnection(
   }
   // The name a later writer.startTls() verifies by default.
   const socketOptions = { serverHostname: checked.host };
-  if (checked.happyEyeballs !== undefined) return streamsOn(await connectEyeballs(connectOptions, socketOptions, checked), checked);
-  return streamsFor(connectOptions, socketOptions, checked);
+  return connectStreams(checked, options.sock, {
+    connect: connectHappyEyeballs(checked, resolveAll, async (address) => {
+      // An address connects as given: Node's own autoSelectFamily is only for names.
+      const target = address === undefined ? connectOptions : { ...connectOptions, host: address.address, family: address.family };
+      const net = connect(target);
+      // Node applies it once connected.
+      if (checked.keepAlive) net.setKeepAlive(true);
+      return new NodeSocket(net, socketOptions);
+    }),
+    adopt: adopter(checked),
+    startTls,
+    socketName: SOCKET_NAME,
+  });
 }
 
 /**
@@ -195,7 +146,15 @@ export async function openUnixConnection(
   options: OpenUnixConnectionOptions<NodeSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkUnixConnection(path, options);
-  if (options.sock !== undefined && options.sock !== null) return streamsOver(options.sock, checked);
-  const socketPath = checked.host!;
-  return streamsFor({ path: socketPath }, { extra: { peername: socketPath, sockname: '' } }, checked);
+  return connectStreams(checked, options.sock, {
+    async connect(signal) {
+      const socketPath = checked.host!;
+      const net = connect({ path: socketPath, allowHalfOpen: true });
+      if (UNIX_CONNECT_NEEDS_WAIT) await abortable(connected(net), signal, (reason) => void net.destroy(reason as Error));
+      return new NodeSocket(net, { extra: { peername: socketPath, sockname: '' } });
+    },
+    adopt: adopter(checked),
+    startTls,
+    socketName: SOCKET_NAME,
+  });
 }
