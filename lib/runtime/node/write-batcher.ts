@@ -12,10 +12,9 @@ export type BatchedSocket = Pick<NetSocket, 'write' | 'cork' | 'uncork' | 'destr
  *
  * @example
  * ```ts
- * import { connect } from 'node:net';
- *
- * const socket = connect(8888, '127.0.0.1');
- * const batcher = new WriteBatcher(socket, () => console.log('taken whole: no drain to wait for'));
+ * const { connect } = await import('node:net');
+ * const netSocket = connect(8888, '127.0.0.1');
+ * const batcher = new WriteBatcher(netSocket, () => console.log('taken whole: no drain to wait for'));
  * batcher.push(new TextEncoder().encode('*1\r\n'));
  * batcher.push(new TextEncoder().encode('$4\r\nPING\r\n')); // both go out in one writev
  * ```
