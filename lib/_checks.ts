@@ -708,9 +708,8 @@ function separatorBytes(separator: unknown): Uint8Array {
   throw new TypeError(`Separator must be a Uint8Array or a string, got ${describeKind(separator)}`);
 }
 
-const NEWLINE: readonly Uint8Array[] = [encoder.encode('\n')];
 let lastText = '\n';
-let lastEncoded: readonly Uint8Array[] = NEWLINE;
+let lastEncoded: readonly Uint8Array[] = [encoder.encode(lastText)];
 
 /**
  * `readuntil()`'s separator, checked and encoded: its separators sorted by length, shortest

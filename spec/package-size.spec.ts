@@ -1,10 +1,12 @@
 /**
  * Size budgets of the browser bundles users make from the published package (esbuild,
- * minified, gzipped at level 9). The budgets are 25-30 % above this session's figures (reader
+ * minified, gzipped at level 9). The budgets were set 25-30 % above the first figures (reader
  * only 13.9 kB minified, 4.8 kB gzipped; the whole portable entry 27.0 kB, 8.7 kB gzipped),
  * room for the methods still to come, and far below what the byte-stream ponyfill adds (14.5 kB
  * gzipped): a change that bundles web-streams-polyfill without `asyncio-streams/polyfill`
- * fails here. With that import the polyfill is there (spec/ponyfill.spec.ts runs it).
+ * fails here. With that import the polyfill is there (spec/ponyfill.spec.ts runs it). The
+ * portable entry's budget was raised by 256 bytes when the reader's pull pump became a piece
+ * of its own (lib/_pull-source.ts: 11.21 kB gzipped before, 11.35 kB after).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,7 +18,7 @@ import { installPackedPackage } from './_installed-package.ts';
 
 /** Budgets in bytes, gzipped. */
 const READER_ONLY_BUDGET = 6 * 1024;
-const PORTABLE_ENTRY_BUDGET = 11 * 1024;
+const PORTABLE_ENTRY_BUDGET = 11 * 1024 + 256;
 
 let workDir = '';
 

@@ -221,6 +221,9 @@ export class NodeSocket implements Transport {
    * @param options high-water marks, extra-info overrides, the host name for `startTls()`
    */
   constructor(socket: NetSocket, options: NodeSocketOptions = {}) {
+    // Taken first, so that no other construction sees it.
+    const tls = NodeSocket.#settingUp ?? undefined;
+    NodeSocket.#settingUp = null;
     this.#socket = socket;
     // A batch the socket took whole ends a sink write's wait, as a 'drain' would.
     this.#batch = new WriteBatcher(socket, this.#onDrain);
@@ -228,8 +231,6 @@ export class NodeSocket implements Transport {
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#extra = options.extra ?? {};
     this.#serverHostname = options.serverHostname ?? null;
-    const tls = NodeSocket.#settingUp ?? undefined;
-    NodeSocket.#settingUp = null;
     this.#tls = tls?.layer ?? null;
     this.#shutdownTimeout = tls?.shutdownTimeout ?? 0;
     // Our side ends only when the writer says so, whatever the peer does (CPython's
