@@ -1,5 +1,6 @@
 import type { SocketStartTlsOptions, TlsOptions } from './transport.ts';
 import type { ClientErrorHandler } from './_client-callback.ts';
+import type { Separator } from './_separators.ts';
 import type {
   AddressFamily,
   OpenConnectionOptions,
@@ -297,8 +298,20 @@ function checkFamily(family: unknown): AddressFamily {
   return family;
 }
 
-function checkLimit(limit: unknown): number | undefined {
-  if (limit === undefined) return undefined;
+/**
+ * A reader's `limit`: a number above 0, CPython's check with its messages; `fallback` when not
+ * given (`undefined`).
+ *
+ * @throws {TypeError} for a limit that is not a number, or NaN
+ * @throws {RangeError} for a limit of 0 or less
+ * @example
+ * ```ts
+ * checkLimit(undefined, 65536); // 65536
+ * checkLimit(0, 65536); // RangeError: Limit cannot be <= 0
+ * ```
+ */
+export function checkLimit<Fallback extends number | undefined>(limit: unknown, fallback: Fallback): number | Fallback {
+  if (limit === undefined) return fallback;
   if (typeof limit !== 'number' || Number.isNaN(limit)) throw new TypeError(`Limit must be a number, got ${typeof limit === 'number' ? limit : typeof limit}`);
   if (limit <= 0) throw new RangeError('Limit cannot be <= 0');
   return limit;
@@ -361,6 +374,25 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
 }
 
 /**
+ * The options of a call that takes only `{ signal }` (every read, `serveForever()`): their
+ * names first, then the signal.
+ *
+ * @param options the options as the caller gave them (`undefined`: none)
+ * @param allowed the names `functionName` takes (`OPTION_NAMES.read`, `OPTION_NAMES.serveForever`)
+ * @param functionName how the error names the function (`'readline()'`)
+ * @returns the signal, if one was given
+ * @throws {TypeError} for an option it does not take, or a `signal` that is not an AbortSignal
+ * @example
+ * ```ts
+ * const signal = checkSignalOptions({ signal: AbortSignal.timeout(1000) }, OPTION_NAMES.read, 'read()');
+ * ```
+ */
+export function checkSignalOptions(options: unknown, allowed: readonly string[], functionName: string): AbortSignal | undefined {
+  checkOptionNames(options, allowed, functionName);
+  return checkSignal((options as { signal?: unknown } | undefined)?.signal);
+}
+
+/**
  * Checks `openConnection()`'s arguments as CPython's `create_connection()` does, before anything
  * is opened.
  *
@@ -371,7 +403,7 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
  */
 export function checkConnection(host: unknown, port: unknown, options: OpenConnectionOptions<unknown>): CheckedConnection {
   checkOptionNames(options, OPTION_NAMES.openConnection, 'openConnection()');
-  const limit = checkLimit(options.limit);
+  const limit = checkLimit(options.limit, undefined);
   checkProto(options.proto);
   checkFlags(options.flags, false);
   // CPython: `if not host` means no name to default serverHostname to.
@@ -424,7 +456,7 @@ function checkUnixPath(path: unknown): void {
  */
 export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOptions<unknown>): CheckedConnection {
   checkOptionNames(options, OPTION_NAMES.openUnixConnection, 'openUnixConnection()');
-  const limit = checkLimit(options.limit);
+  const limit = checkLimit(options.limit, undefined);
   // CPython's create_unix_connection wants the name given, a path being no host name.
   const tls = checkTls(options, false, undefined, 'you have to pass serverHostname when using ssl');
   checkUnixPath(path);
@@ -461,7 +493,7 @@ export function checkServer(
   options: StartServerOptions<unknown>,
 ): CheckedServer {
   checkOptionNames(options, OPTION_NAMES.startServer, 'startServer()');
-  const limit = checkLimit(options.limit);
+  const limit = checkLimit(options.limit, undefined);
   checkFlags(options.flags, true);
   const tls = checkTls(options, true, undefined);
   const checkedPort = checkPort(port, 'port');
@@ -495,7 +527,7 @@ export function checkServer(
  */
 export function checkUnixServer(path: unknown, options: StartUnixServerOptions<unknown>): CheckedServer {
   checkOptionNames(options, OPTION_NAMES.startUnixServer, 'startUnixServer()');
-  const limit = checkLimit(options.limit);
+  const limit = checkLimit(options.limit, undefined);
   const tls = checkTls(options, true, undefined);
   checkUnixPath(path);
   if (given(options.sock)) {
@@ -530,4 +562,184 @@ function checkServing(options: StartUnixServerOptions<unknown>): Pick<CheckedSer
     throw new TypeError('onError must be a function');
   }
   return { backlog, startServing: options.startServing ?? true, onError: options.onError };
+}
+
+/**
+ * A read's size `n`: an integer (any sign; each read says what a negative one means).
+ *
+ * @param functionName how the error names the read (`'read'`)
+ * @throws {TypeError} when `n` is not an integer
+ * @example
+ * ```ts
+ * checkSize('read', 1.5); // TypeError: read() size must be an integer, got 1.5
+ * ```
+ */
+export function checkSize(functionName: string, n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n)) {
+    throw new TypeError(`${functionName}() size must be an integer, got ${typeof n === 'number' ? n : typeof n}`);
+  }
+  return n;
+}
+
+/**
+ * `readexactly()`'s `n`, in CPython's order: the type first, then the sign.
+ *
+ * @throws {TypeError} when `n` is not an integer
+ * @throws {RangeError} when `n` is negative
+ * @example
+ * ```ts
+ * checkExactSize(-1); // RangeError: readexactly size can not be less than zero
+ * ```
+ */
+export function checkExactSize(n: unknown): number {
+  if (checkSize('readexactly', n) < 0) throw new RangeError('readexactly size can not be less than zero');
+  return n as number;
+}
+
+/**
+ * The bytes of `view` as a `Uint8Array` over the same memory: any `ArrayBufferView` (a typed
+ * array of any element size, a `DataView`, a Node `Buffer`) receives bytes.
+ *
+ * @param functionName how the error names the read (`'readinto'`)
+ * @throws {TypeError} when `view` is not an `ArrayBufferView`
+ * @example
+ * ```ts
+ * checkView('readinto', new Uint32Array(4)).byteLength; // 16
+ * ```
+ */
+export function checkView(functionName: string, view: unknown): Uint8Array {
+  if (view instanceof Uint8Array) return view;
+  if (!ArrayBuffer.isView(view)) {
+    throw new TypeError(`${functionName}() needs an ArrayBufferView such as a Uint8Array, got ${view === null ? 'null' : typeof view}`);
+  }
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/**
+ * Bytes fed to a reader (`feedData()`): a `Uint8Array`.
+ *
+ * @throws {TypeError} for anything else
+ * @example
+ * ```ts
+ * checkFedData('text'); // TypeError: feedData() data must be a Uint8Array, got string
+ * ```
+ */
+export function checkFedData(data: unknown): Uint8Array {
+  if (!(data instanceof Uint8Array)) throw new TypeError(`feedData() data must be a Uint8Array, got ${typeof data}`);
+  return data;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Bytes to write (`write()`, each chunk of `writelines()`): a `Uint8Array`, or a string sent as
+ * UTF-8. The message is CPython's.
+ *
+ * @throws {TypeError} for anything else
+ * @example
+ * ```ts
+ * checkWriteData('PING\r\n').byteLength; // 6
+ * ```
+ */
+export function checkWriteData(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (typeof data === 'string') return encoder.encode(data);
+  throw new TypeError(`data argument must be a Uint8Array or a string, not ${describeKind(data)}`);
+}
+
+/**
+ * `writelines()`'s argument: an iterable (its chunks are checked by `checkWriteData()`).
+ *
+ * @throws {TypeError} for anything that is not iterable
+ * @example
+ * ```ts
+ * checkLines(['a', 'b']);
+ * ```
+ */
+export function checkLines(lines: unknown): Iterable<unknown> {
+  if (typeof (lines as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] !== 'function') {
+    throw new TypeError(`writelines() needs an iterable of Uint8Array or string: ${lines === null ? 'null' : typeof lines} is not iterable`);
+  }
+  return lines as Iterable<unknown>;
+}
+
+/**
+ * What `StreamReader.from()` reads: a `ReadableStream` (anything with `getReader()`).
+ *
+ * @throws {TypeError} for anything else
+ * @example
+ * ```ts
+ * checkReadable(new Response('x').body);
+ * ```
+ */
+export function checkReadable(readable: unknown): ReadableStream<Uint8Array> {
+  if (typeof (readable as { getReader?: unknown } | null)?.getReader !== 'function') {
+    throw new TypeError('StreamReader.from() needs a ReadableStream');
+  }
+  return readable as ReadableStream<Uint8Array>;
+}
+
+/**
+ * What `StreamWriter.from()` writes to: a `WritableStream` (anything with `getWriter()`).
+ *
+ * @throws {TypeError} for anything else
+ * @example
+ * ```ts
+ * checkWritable(new WritableStream());
+ * ```
+ */
+export function checkWritable(writable: unknown): WritableStream<Uint8Array> {
+  if (typeof (writable as { getWriter?: unknown } | null)?.getWriter !== 'function') {
+    throw new TypeError('StreamWriter.from() needs a WritableStream');
+  }
+  return writable as WritableStream<Uint8Array>;
+}
+
+/** The type of `value` for a message: a class name for objects, as CPython's `type(x).__name__`. */
+function describeKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return typeof value;
+}
+
+function separatorBytes(separator: unknown): Uint8Array {
+  if (separator instanceof Uint8Array) return separator;
+  if (typeof separator === 'string') return encoder.encode(separator);
+  throw new TypeError(`Separator must be a Uint8Array or a string, got ${describeKind(separator)}`);
+}
+
+let lastText = '\n';
+let lastEncoded: readonly Uint8Array[] = [encoder.encode(lastText)];
+
+/**
+ * `readuntil()`'s separator, checked and encoded: its separators sorted by length, shortest
+ * first, as CPython 3.13 does with a tuple (the order decides which of two matches ending at
+ * the same byte is reported against the limit). Messages are CPython's.
+ *
+ * @throws {TypeError} for a separator (or an element) that is neither bytes nor a string
+ * @throws {RangeError} for an empty separator or an empty array
+ * @example
+ * ```ts
+ * checkSeparator(['\r\n', '\n']); // the bytes of '\n', then of '\r\n'
+ * ```
+ */
+export function checkSeparator(separator: Separator): readonly Uint8Array[] {
+  if (typeof separator === 'string') {
+    // Protocol code calls readuntil('\r\n') in a loop: skip re-encoding the same text.
+    if (separator !== lastText) {
+      lastEncoded = [encoder.encode(separator)];
+      lastText = separator;
+    }
+    if (separator.length === 0) throw new RangeError('Separator should be at least one-byte string');
+    return lastEncoded;
+  }
+  let separators: Uint8Array[];
+  if (Array.isArray(separator)) {
+    if (separator.length === 0) throw new RangeError('Separator should contain at least one element');
+    separators = separator.map(separatorBytes).sort((a, b) => a.length - b.length);
+  } else {
+    separators = [separatorBytes(separator)];
+  }
+  if (separators[0]!.length === 0) throw new RangeError('Separator should be at least one-byte string');
+  return separators;
 }

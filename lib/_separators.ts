@@ -1,49 +1,8 @@
-/** What `readuntil()` accepts: one separator, or several of which the earliest match wins. */
-export type Separator = Uint8Array | string | ReadonlyArray<Uint8Array | string>;
-
-const encoder = new TextEncoder();
-const NEWLINE: readonly Uint8Array[] = [encoder.encode('\n')];
-
-let lastText = '\n';
-let lastEncoded: readonly Uint8Array[] = NEWLINE;
-
-function toBytes(separator: unknown): Uint8Array {
-  if (separator instanceof Uint8Array) return separator;
-  if (typeof separator === 'string') return encoder.encode(separator);
-  throw new TypeError(`Separator must be a Uint8Array or a string, got ${describe(separator)}`);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return value.constructor?.name ?? 'object';
-  return typeof value;
-}
-
 /**
- * Validates `separator` and returns its separators sorted by length, shortest first, as
- * CPython 3.13 does with a tuple (the order decides which of two matches ending at the same
- * byte is reported against the limit). Messages are CPython's.
+ * What `readuntil()` accepts: one separator, or several of which the earliest match wins
+ * (`checkSeparator()` in _checks.ts checks and encodes it).
  */
-export function normalizeSeparators(separator: Separator): readonly Uint8Array[] {
-  if (typeof separator === 'string') {
-    // Protocol code calls readuntil('\r\n') in a loop: skip re-encoding the same text.
-    if (separator !== lastText) {
-      lastEncoded = [encoder.encode(separator)];
-      lastText = separator;
-    }
-    if (separator.length === 0) throw new RangeError('Separator should be at least one-byte string');
-    return lastEncoded;
-  }
-  let separators: Uint8Array[];
-  if (Array.isArray(separator)) {
-    if (separator.length === 0) throw new RangeError('Separator should contain at least one element');
-    separators = separator.map(toBytes).sort((a, b) => a.length - b.length);
-  } else {
-    separators = [toBytes(separator)];
-  }
-  if (separators[0]!.length === 0) throw new RangeError('Separator should be at least one-byte string');
-  return separators;
-}
+export type Separator = Uint8Array | string | ReadonlyArray<Uint8Array | string>;
 
 /** Where a separator was found: `start` is its first byte, `end` just past its last. */
 export interface SeparatorMatch {

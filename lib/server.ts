@@ -1,6 +1,6 @@
 /// <reference path="./_symbol-async-dispose.d.ts" preserve="true" />
 import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.ts';
-import { checkOptionNames, OPTION_NAMES } from './_checks.ts';
+import { checkSignalOptions, OPTION_NAMES } from './_checks.ts';
 import { openStreams } from './_open-streams.ts';
 import type { StreamWriter } from './stream-writer.ts';
 import type { Transport } from './transport.ts';
@@ -181,9 +181,7 @@ export class Server<Name extends SocketName = SocketName> {
   async serveForever(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#servingForever) throw new Error(`server ${this} is already being awaited on serveForever()`);
     if (this.#isClosed) throw new Error(`server ${this} is closed`);
-    checkOptionNames(options, OPTION_NAMES.serveForever, 'serveForever()');
-    const signal = options.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('The signal option must be an AbortSignal');
+    const signal = checkSignalOptions(options, OPTION_NAMES.serveForever, 'serveForever()');
     signal?.throwIfAborted();
     this.#servingForever = true;
     const onAbort = (): void => this.close();

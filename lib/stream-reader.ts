@@ -3,16 +3,26 @@ import { LimitOverrunError } from './errors.ts';
 import { byteStream } from './_byte-stream.ts';
 import { ByteBuffer } from './_byte-buffer.ts';
 import { ResultSlab } from './_result-slab.ts';
-import { findSeparator, normalizeSeparators, type Separator } from './_separators.ts';
-import { checkOptionNames, OPTION_NAMES } from './_checks.ts';
+import { findSeparator, type Separator } from './_separators.ts';
+import { PULL_SIZE, PullSource, type PullTarget } from './_pull-source.ts';
+import {
+  checkExactSize,
+  checkFedData,
+  checkLimit,
+  checkOptionNames,
+  checkReadable,
+  checkSeparator,
+  checkSignalOptions,
+  checkSize,
+  checkView,
+  OPTION_NAMES,
+} from './_checks.ts';
 import type { Bytes } from './_bytes.ts';
 
 export type { Separator } from './_separators.ts';
 
 /** asyncio's `_DEFAULT_LIMIT`: 64 KiB. */
 const DEFAULT_LIMIT = 65536;
-/** The size of a BYOB read, and the buffer's resting capacity. */
-const PULL_SIZE = 32 * 1024;
 const NEWLINE = 10;
 /** `readline()`'s separator, normalized once. */
 const NEWLINE_SEPARATORS: readonly Uint8Array[] = [new Uint8Array([NEWLINE])];
@@ -45,27 +55,6 @@ export interface ReadingTransport {
   resumeReading(): void;
 }
 
-type Source =
-  | { kind: 'byob'; reader: ReadableStreamBYOBReader; stream: ReadableStream<Uint8Array> }
-  | { kind: 'default'; reader: ReadableStreamDefaultReader<Uint8Array>; stream: ReadableStream<Uint8Array> };
-
-/**
- * Locks `readable` for reading: with a BYOB reader when it is a byte stream, else a default one.
- * @throws {TypeError} when it is locked
- */
-function sourceOf(readable: ReadableStream<Uint8Array>): Source {
-  let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = readable.getReader({ mode: 'byob' });
-  } catch (error) {
-    // Only "not a byte stream" falls back to a default reader; a locked stream is an error.
-    if (readable.locked) throw error;
-  }
-  return byob !== null
-    ? { kind: 'byob', reader: byob, stream: readable }
-    : { kind: 'default', reader: readable.getReader(), stream: readable };
-}
-
 /** Whether `data` spans all of its own `ArrayBuffer` (not a slice of a pool, not shared memory). */
 function ownsItsBuffer(data: Uint8Array): data is Uint8Array<ArrayBuffer> {
   return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
@@ -92,40 +81,12 @@ export interface WaitingReaderHolder {
   waiting: StreamReader | null;
 }
 
-function validateSize(functionName: string, n: unknown): number {
-  if (typeof n !== 'number' || !Number.isInteger(n)) {
-    throw new TypeError(`${functionName}() size must be an integer, got ${typeof n === 'number' ? n : typeof n}`);
-  }
-  return n;
-}
-
-/** `readexactly()`'s checks of `n`, in CPython's order after the type check. */
-function exactSize(functionName: string, n: unknown): number {
-  if (validateSize(functionName, n) < 0) throw new RangeError('readexactly size can not be less than zero');
-  return n as number;
-}
-
-/**
- * The bytes of `view` as a `Uint8Array` over the same memory: any `ArrayBufferView` (a typed
- * array of any element size, a `DataView`, a Node `Buffer`) receives bytes.
- */
-function bytesOf(functionName: string, view: unknown): Uint8Array {
-  if (view instanceof Uint8Array) return view;
-  if (!ArrayBuffer.isView(view)) {
-    throw new TypeError(`${functionName}() needs an ArrayBufferView such as a Uint8Array, got ${view === null ? 'null' : typeof view}`);
-  }
-  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-}
-
 /** The `signal` of a read's options, which are checked first: `functionName` names the read. */
 function signalOf(options: ReadOptions | undefined, functionName: string): AbortSignal | undefined {
-  checkOptionNames(options, OPTION_NAMES.read, functionName);
-  const signal = options?.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError('The signal option must be an AbortSignal');
-  }
-  return signal;
+  return checkSignalOptions(options, OPTION_NAMES.read, functionName);
 }
+
+function ignore(): void {}
 
 function concat(blocks: readonly Uint8Array[], total: number): Bytes {
   const joined = new Uint8Array(total);
@@ -175,17 +136,8 @@ export class StreamReader {
   #holder: WaitingReaderHolder | null = null;
   #transport: ReadingTransport | null = null;
   #paused = false;
-  #source: Source | null = null;
-  /** What the source's end leads to instead of EOF: the TLS socket's bytes after `startTls()`. */
-  #nextSource: (() => ReadableStream<Uint8Array>) | null = null;
-  /** The read in flight on the source, if any. */
-  #pulling: Promise<void> | null = null;
-  /**
-   * The storage the next BYOB read fills. A BYOB read transfers its view's `ArrayBuffer`, so
-   * it never reads into the buffer's own storage while that holds bytes: they must stay
-   * readable (by a second read, or after an abort) while the read is in flight.
-   */
-  #spare: Uint8Array<ArrayBuffer> | null = null;
+  /** The stream a pull-mode reader reads; null in push mode. */
+  #source: PullSource | null = null;
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
   #direct: DirectRead | null = null;
 
@@ -203,12 +155,8 @@ export class StreamReader {
    */
   constructor(options: StreamReaderOptions = {}) {
     checkOptionNames(options, OPTION_NAMES.StreamReader, 'StreamReader()');
-    const limit = options.limit ?? DEFAULT_LIMIT;
-    if (typeof limit !== 'number' || Number.isNaN(limit)) {
-      throw new TypeError(`Limit must be a number, got ${typeof limit === 'number' ? limit : typeof limit}`);
-    }
-    if (limit <= 0) throw new RangeError('Limit cannot be <= 0');
-    this.#limit = limit;
+    // `null` gives the default here, as it always has (the connection functions refuse it).
+    this.#limit = checkLimit(options.limit ?? undefined, DEFAULT_LIMIT);
   }
 
   /**
@@ -228,12 +176,10 @@ export class StreamReader {
    * ```
    */
   static from(readable: ReadableStream<Uint8Array>, options: StreamReaderOptions = {}): StreamReader {
-    if (typeof (readable as { getReader?: unknown } | null)?.getReader !== 'function') {
-      throw new TypeError('StreamReader.from() needs a ReadableStream');
-    }
+    checkReadable(readable);
     checkOptionNames(options, OPTION_NAMES.StreamReader, 'StreamReader.from()');
     const reader = new StreamReader(options);
-    reader.#source = sourceOf(readable);
+    reader.#source = new PullSource(readable, reader.#pullTarget());
     return reader;
   }
 
@@ -301,18 +247,37 @@ export class StreamReader {
   }
 
   /**
-   * A pull-mode reader goes on reading from `upgraded.readable` when its stream ends, instead
-   * of seeing EOF: `startTls()` over a transport read as a stream (a `DenoSocket`) ends that
-   * stream once the bytes before TLS are through. A push-mode reader follows its protocol.
+   * Moves the reader onto the TLS transport that `startTls` makes (the writer's `startTls()`),
+   * and returns that transport.
+   *
+   * A server's reader hands what it has buffered to TLS as `received`, and drops it once TLS
+   * has it: those bytes are the client's hello, which may arrive together with the request to
+   * upgrade (CPython gh-142352). A client's reader keeps its bytes, read first as plain text.
+   *
+   * A pull-mode reader goes on reading from the TLS transport's `readable` when its stream
+   * ends, instead of seeing EOF: `startTls()` over a transport read as a stream (a
+   * `DenoSocket`) ends that stream once the bytes before TLS are through. A push-mode reader
+   * follows its protocol.
+   *
+   * @param serverSide whether this is the server's end of the connection
+   * @param startTls starts TLS, handed the bytes TLS must read first; when it throws, the
+   *   reader is left as it was
    * @internal
    */
-  _continueWith(upgraded: { readonly readable?: ReadableStream<Uint8Array> }): void {
-    if (this.#source === null) return;
-    this.#nextSource = () => {
+  _startTls<T extends { readonly readable?: ReadableStream<Uint8Array> }>(
+    serverSide: boolean,
+    startTls: (received: Uint8Array | undefined) => T,
+  ): T {
+    const received = serverSide ? this._peekBuffer() : undefined;
+    const upgraded = startTls(received);
+    // Taken only now that TLS has them: a refused upgrade leaves the reader as it was.
+    if (received !== undefined && received.byteLength > 0) this.read(received.byteLength).catch(ignore);
+    this.#source?.continueWith(() => {
       const readable = upgraded.readable;
       if (readable === undefined) throw new TypeError('The upgraded transport has no readable stream');
       return readable;
-    };
+    });
+    return upgraded;
   }
 
   /**
@@ -345,9 +310,7 @@ export class StreamReader {
   #feed(data: Uint8Array, handedOver: boolean): void {
     if (this.#eof) throw new Error('feedData after feedEof');
     if (this.#source !== null) throw new Error('feedData() cannot be used on a reader that pulls from a stream');
-    if (!(data instanceof Uint8Array)) {
-      throw new TypeError(`feedData() data must be a Uint8Array, got ${typeof data}`);
-    }
+    checkFedData(data);
     if (data.length === 0) return;
     if (handedOver && this.#buffer.length === 0 && ownsItsBuffer(data)) {
       // A direct read takes its part; the rest stays where it arrived, with no copy. A plain
@@ -412,7 +375,7 @@ export class StreamReader {
   }
 
   async #readWaiting(n: number, options: ReadOptions | undefined): Promise<Bytes> {
-    validateSize('read', n);
+    checkSize('read', n);
     const signal = signalOf(options, 'read()');
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
@@ -569,7 +532,7 @@ export class StreamReader {
    * ```
    */
   readexactlyNowait(n: number): Bytes | null {
-    exactSize('readexactly', n);
+    checkExactSize(n);
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
     if (this.#direct !== null) return null;
@@ -577,7 +540,7 @@ export class StreamReader {
   }
 
   async #readexactlyWaiting(n: number, options: ReadOptions | undefined): Promise<Bytes> {
-    exactSize('readexactly', n);
+    checkExactSize(n);
     const signal = signalOf(options, 'readexactly()');
     if (this.#exception !== null) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
@@ -675,7 +638,7 @@ export class StreamReader {
   }
 
   async #readintoWaiting(view: ArrayBufferView, options: ReadOptions | undefined): Promise<number> {
-    const target = bytesOf('readinto', view);
+    const target = checkView('readinto', view);
     const signal = signalOf(options, 'readinto()');
     if (this.#exception !== null) throw this.#exception;
     if (target.length === 0) return 0;
@@ -711,7 +674,7 @@ export class StreamReader {
    * ```
    */
   async readexactlyInto(view: ArrayBufferView, options?: ReadOptions): Promise<void> {
-    const target = bytesOf('readexactlyInto', view);
+    const target = checkView('readexactlyInto', view);
     const signal = signalOf(options, 'readexactlyInto()');
     if (this.#exception !== null) throw this.#exception;
     const n = target.length;
@@ -756,7 +719,7 @@ export class StreamReader {
    * ```
    */
   async readuntil(separator: Separator = '\n', options?: ReadOptions): Promise<Bytes> {
-    const separators = normalizeSeparators(separator);
+    const separators = checkSeparator(separator);
     const signal = signalOf(options, 'readuntil()');
     if (this.#exception !== null) throw this.#exception;
     signal?.throwIfAborted();
@@ -792,7 +755,7 @@ export class StreamReader {
    * ```
    */
   readuntilNowait(separator: Separator = '\n'): Bytes | null {
-    return this.#untilNowait(normalizeSeparators(separator));
+    return this.#untilNowait(checkSeparator(separator));
   }
 
   #untilNowait(separators: readonly Uint8Array[]): Bytes | null {
@@ -900,7 +863,7 @@ export class StreamReader {
         controller.enqueue(chunk);
       },
       cancel: async (reason) => {
-        if (this.#source !== null) await this.#source.reader.cancel(reason);
+        await this.#source?.cancel(reason);
       },
     });
     return this.#readable;
@@ -1031,7 +994,7 @@ export class StreamReader {
     const waiting = new Promise<void>((resolve, reject) => {
       this.#setWaiter({ resolve, reject });
     });
-    if (this.#source !== null && this.#pulling === null) this.#pulling = this.#pull(this.#source);
+    this.#source?.pull();
     return signal === undefined ? waiting : this.#abortable(waiting, signal);
   }
 
@@ -1048,75 +1011,15 @@ export class StreamReader {
     });
   }
 
-  /**
-   * One read from the source into the buffer; its outcome is fed like pushed data. A source
-   * that ends hands over to the next one, if any (see `_continueWith()`).
-   */
-  async #pull(source: Source): Promise<void> {
-    try {
-      for (;;) {
-        const done = source.kind === 'byob' ? await this.#pullInto(source.reader) : await this.#pullChunk(source.reader);
-        if (!done) break;
-        const next = this.#nextSource;
-        if (next === null) {
-          this.#eof = true;
-          break;
-        }
-        this.#nextSource = null;
-        source.reader.releaseLock();
-        source = this.#source = sourceOf(next());
-      }
-    } catch (error) {
-      this.#pulling = null;
-      this.setException(error);
-      return;
-    }
-    this.#pulling = null;
-    this.#wakeWaiter();
-  }
-
-  /**
-   * Reads into the spare storage. When the buffer is empty the two swap, so the bytes land
-   * in the buffer without a copy; otherwise they are appended to what is buffered.
-   * @returns whether the stream ended
-   */
-  async #pullInto(reader: ReadableStreamBYOBReader): Promise<boolean> {
-    const spare = this.#spare ?? new Uint8Array(PULL_SIZE);
-    this.#spare = null;
-    const { done, value } = await reader.read(spare);
-    // A cancelled stream hands no view back, and so no storage.
-    if (value !== undefined) {
-      const filled = new Uint8Array(value.buffer as ArrayBuffer);
-      const buffer = this.#buffer;
-      if (value.byteLength === 0) {
-        this.#spare = filled;
-      } else if (buffer.length === 0 && filled.length >= PULL_SIZE) {
-        // A direct read copies its part out; the rest is read where it landed.
-        const taken = this.#toDirect(value);
-        const previous = buffer.swap(filled, value.byteLength);
-        buffer.start = taken;
-        if (previous.length >= PULL_SIZE) this.#spare = previous;
-      } else {
-        this.#append(value);
-        this.#spare = filled;
-      }
-    }
-    return done;
-  }
-
-  /**
-   * Reads chunks until one holds bytes: an empty chunk is no news, as `feed_data(b'')` is none.
-   * @returns whether the stream ended
-   */
-  async #pullChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<boolean> {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return true;
-      if (!(value instanceof Uint8Array)) throw new TypeError(`The stream gave a ${typeof value}, not a Uint8Array`);
-      if (value.length > 0) {
-        this.#append(value);
-        return false;
-      }
-    }
+  /** The reader's side of its pull source (see `PullSource`). */
+  #pullTarget(): PullTarget {
+    return {
+      buffer: this.#buffer,
+      toDirect: (data) => this.#toDirect(data),
+      append: (data) => this.#append(data),
+      arrived: () => this.#wakeWaiter(),
+      ended: () => this.feedEof(),
+      failed: (error) => this.setException(error),
+    };
   }
 }

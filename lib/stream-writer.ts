@@ -1,5 +1,5 @@
 import { connectionLost } from './errors.ts';
-import { checkOptionNames, OPTION_NAMES } from './_checks.ts';
+import { checkLines, checkOptionNames, checkWritable, checkWriteData, OPTION_NAMES } from './_checks.ts';
 import type { StreamPair, TlsOptions } from './transport.ts';
 import type { StreamReader } from './stream-reader.ts';
 import type { StartTlsOptions, Transport } from './transport.ts';
@@ -32,8 +32,6 @@ export interface StreamWriterOptions<T = unknown> {
   serverSide?: boolean;
 }
 
-const encoder = new TextEncoder();
-
 function ignore(): void {}
 
 const RESOLVED = Promise.resolve();
@@ -41,13 +39,6 @@ const RESOLVED = Promise.resolve();
 /** A macrotask turn, CPython's `sleep(0)`: lets a pending connection loss be delivered. */
 function yieldOnce(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-function toBytes(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (typeof data === 'string') return encoder.encode(data);
-  const kind = data === null ? 'null' : typeof data === 'object' ? (data.constructor?.name ?? 'object') : typeof data;
-  throw new TypeError(`data argument must be a Uint8Array or a string, not ${kind}`);
 }
 
 function deferred(): { promise: Promise<void>; resolve(): void; reject(error: unknown): void } {
@@ -249,9 +240,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * ```
    */
   static from<T = null>(writable: WritableStream<Uint8Array>, options: StreamWriterOptions<T> = {}): StreamWriter<T> {
-    if (typeof (writable as { getWriter?: unknown } | null)?.getWriter !== 'function') {
-      throw new TypeError('StreamWriter.from() needs a WritableStream');
-    }
+    checkWritable(writable);
     checkOptionNames(options, OPTION_NAMES['StreamWriter.from'], 'StreamWriter.from()');
     return new StreamWriter<T>(writable, options);
   }
@@ -323,7 +312,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * ```
    */
   write(data: Uint8Array | string): void {
-    const chunk = toBytes(data);
+    const chunk = checkWriteData(data);
     if (this.#eof) throw new Error('Cannot call write() after writeEof()');
     if (this.#closing) throw new Error('Cannot call write() after close()');
     this.#enqueue(chunk);
@@ -341,10 +330,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * ```
    */
   writelines(lines: Iterable<Uint8Array | string>): void {
-    if (typeof (lines as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] !== 'function') {
-      throw new TypeError(`writelines() needs an iterable of Uint8Array or string: ${lines === null ? 'null' : typeof lines} is not iterable`);
-    }
-    const chunks = Array.from(lines, toBytes);
+    const chunks = Array.from(checkLines(lines), checkWriteData);
     if (this.#eof) throw new Error('Cannot call writelines() after writeEof()');
     if (this.#closing) throw new Error('Cannot call writelines() after close()');
     for (const chunk of chunks) this.#enqueue(chunk);
@@ -552,19 +538,16 @@ export class StreamWriter<T = Transport | StreamPair | null> {
       const exception = this.#reader?.exception() ?? null;
       if (exception !== null) throw exception;
       if (this.#state.lost !== null) await this.#drainClosing();
-      const reader = this.#reader;
-      const buffered = this.#serverSide && reader !== null ? reader._peekBuffer() : undefined;
-      const secure = transport.startTls({
+      const startTls = transport.startTls.bind(transport);
+      const start = (received: Uint8Array | undefined): Transport => startTls({
         ssl,
         serverSide: this.#serverSide,
         serverHostname: options?.serverHostname,
         sslHandshakeTimeout: options?.sslHandshakeTimeout,
         sslShutdownTimeout: options?.sslShutdownTimeout,
-        received: buffered,
+        received,
       });
-      // Taken only now that TLS has them: a refused upgrade leaves the reader as it was.
-      if (buffered !== undefined && buffered.byteLength > 0) reader!.read(buffered.byteLength).catch(ignore);
-      reader?._continueWith(secure);
+      const secure = this.#reader === null ? start(undefined) : this.#reader._startTls(this.#serverSide, start);
       this.#switchTo(secure);
       await secure.opened;
       upgraded = true;

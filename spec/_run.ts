@@ -26,7 +26,7 @@ const EXIT_GRACE_MS = 5 * 1000;
  * The spec files that use nothing of a particular runtime (the reader, the writer, and the
  * connection functions through the public API): Deno and Bun run these too.
  */
-const PORTABLE = '^(errors|byte-buffer|abortable|connect|separators|cpython-differential|stream-reader[\\w-]*|stream-writer|runtime-[\\w-]+|interop|ponyfill|write-queue|peer-[\\w-]+)\\.spec\\.ts$';
+const PORTABLE = '^(errors|byte-buffer|abortable|connect|pull-source|separators|cpython-differential|stream-reader[\\w-]*|stream-writer|runtime-[\\w-]+|interop|ponyfill|write-queue|peer-[\\w-]+)\\.spec\\.ts$';
 /** Folders of specs for one runtime only, which the Node suite leaves out. */
 const RUNTIME_ONLY = '^(deno|_browser)([\\\\/]|$)';
 

@@ -15,6 +15,7 @@ import {
   type TlsLayer,
 } from './tls.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
+import { WriteBatcher } from './write-batcher.ts';
 
 /** Options of {@link NodeSocket}. */
 export interface NodeSocketOptions {
@@ -34,8 +35,6 @@ export interface NodeSocketOptions {
   serverHostname?: string | null;
 }
 
-/** How `startTls()` makes the TLS socket; not an option anyone else can pass. */
-const TLS_LAYER = Symbol('tls layer');
 
 /** Where a TLS socket runs and what it answers for its connection's addresses. */
 export interface SecureSocketOptions extends NodeSocketOptions {
@@ -45,9 +44,16 @@ export interface SecureSocketOptions extends NodeSocketOptions {
   sockname?: unknown;
 }
 
-interface TlsSocketOptions extends NodeSocketOptions {
-  [TLS_LAYER]: { layer: TlsLayer; peername: unknown; sockname: unknown; shutdownTimeout: number };
+/** What makes a `NodeSocket` a TLS socket (see `NodeSocket.#tlsSocket()`). */
+interface TlsSetup {
+  layer: TlsLayer;
+  peername: unknown;
+  sockname: unknown;
+  shutdownTimeout: number;
 }
+
+/** `NodeSocket.#tlsSocket()`, for `secureSocketOver()`: set by the class as it is defined. */
+let makeTlsSocket: (raw: NetSocket | Duplex, tls: CheckedTls, context: SecureContext, options: SecureSocketOptions) => NodeSocket;
 
 const DEFAULT_HIGH_WATER_MARK = 65536;
 
@@ -81,14 +87,7 @@ export function secureSocketOver(
   context: SecureContext,
   options: SecureSocketOptions = {},
 ): NodeSocket {
-  const layer = startTlsOver(raw, tls, context);
-  const socketOptions: TlsSocketOptions = {
-    readableHighWaterMark: options.readableHighWaterMark,
-    writableHighWaterMark: options.writableHighWaterMark,
-    extra: options.extra,
-    [TLS_LAYER]: { layer, peername: options.peername, sockname: options.sockname, shutdownTimeout: tls.shutdownTimeout },
-  };
-  return new NodeSocket(layer.socket, socketOptions);
+  return makeTlsSocket(raw, tls, context, options);
 }
 
 /**
@@ -125,6 +124,26 @@ export function secureSocketOver(
  * ```
  */
 export class NodeSocket implements Transport {
+  /** The TLS setup of the socket `#tlsSocket()` is constructing, for the constructor to take; null otherwise. */
+  static #settingUp: TlsSetup | null = null;
+
+  static {
+    // The Deno adapter makes TLS sockets too, from another module: private members are
+    // reachable only in the class body, so the class hands the module its factory.
+    makeTlsSocket = (raw, tls, context, options) => NodeSocket.#tlsSocket(raw, tls, context, options);
+  }
+
+  /** Starts TLS over `raw` and makes the TLS socket (see `secureSocketOver()`). */
+  static #tlsSocket(raw: NetSocket | Duplex, tls: CheckedTls, context: SecureContext, options: SecureSocketOptions): NodeSocket {
+    const layer = startTlsOver(raw, tls, context);
+    NodeSocket.#settingUp = { layer, peername: options.peername, sockname: options.sockname, shutdownTimeout: tls.shutdownTimeout };
+    return new NodeSocket(layer.socket, {
+      readableHighWaterMark: options.readableHighWaterMark,
+      writableHighWaterMark: options.writableHighWaterMark,
+      extra: options.extra,
+    });
+  }
+
   readonly #socket: NetSocket;
   readonly #readableHighWaterMark: number;
   readonly #writableHighWaterMark: number;
@@ -169,9 +188,8 @@ export class NodeSocket implements Transport {
   #writeDone = false;
   /** Our side was ended because the peer ended its own: later writes are dropped. */
   #endedAfterPeer = false;
-  /** Chunks written this tick, sent together at its end. */
-  #batch: Uint8Array[] = [];
-  #batchBytes = 0;
+  /** The chunks written this tick, sent together at its end. */
+  readonly #batch: WriteBatcher;
   #drainWaiter: { resolve(): void; reject(error: unknown): void } | null = null;
 
   /** `opened`; made on first access for a socket connected from the start (an accepted one). */
@@ -189,12 +207,16 @@ export class NodeSocket implements Transport {
    * @param options high-water marks, extra-info overrides, the host name for `startTls()`
    */
   constructor(socket: NetSocket, options: NodeSocketOptions = {}) {
+    // Taken first, so that no other construction sees it.
+    const tls = NodeSocket.#settingUp ?? undefined;
+    NodeSocket.#settingUp = null;
     this.#socket = socket;
+    // A batch the socket took whole ends a sink write's wait, as a 'drain' would.
+    this.#batch = new WriteBatcher(socket, this.#onDrain);
     this.#readableHighWaterMark = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#extra = options.extra ?? NO_EXTRA;
     this.#serverHostname = options.serverHostname ?? null;
-    const tls = (options as Partial<TlsSocketOptions>)[TLS_LAYER];
     this.#tls = tls?.layer ?? null;
     this.#shutdownTimeout = tls?.shutdownTimeout ?? 0;
     // Our side ends only when the writer says so, whatever the peer does (CPython's
@@ -228,7 +250,7 @@ export class NodeSocket implements Transport {
   }
 
   /** What `opened` is while the socket connects, or does its TLS handshake. */
-  #opening(socket: NetSocket, tls: TlsSocketOptions[typeof TLS_LAYER] | undefined): Promise<SocketInfo> {
+  #opening(socket: NetSocket, tls: TlsSetup | undefined): Promise<SocketInfo> {
     const opened = new Promise<SocketInfo>((onOpen, reject) => {
       this.#failOpening = reject;
       const resolve = (info: SocketInfo): void => {
@@ -364,7 +386,7 @@ export class NodeSocket implements Transport {
     // A chunk that alone passes the mark goes through the writable, whose queue counts it until
     // the socket takes it, so that drain() waits for it.
     const socket = this.#socket;
-    if (socket.writableLength + this.#batchBytes + chunk.byteLength > socket.writableHighWaterMark) return false;
+    if (socket.writableLength + this.#batch.byteLength + chunk.byteLength > socket.writableHighWaterMark) return false;
     this.#send(chunk);
     return true;
   }
@@ -456,12 +478,12 @@ export class NodeSocket implements Transport {
     const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
     // Bad PEM text throws here, before anything is changed.
     const context = options.secureContext ?? secureContextOf(tls);
-    this.#flush();
+    this.#batch.flush();
     this.#detach();
     if (!tls.serverSide) this.#deliverBuffered();
     const received = options.received;
     if (received !== undefined && received.byteLength > 0 && !raw.readableEnded) raw.unshift(received);
-    const secure = secureSocketOver(raw, tls, context, {
+    const secure = NodeSocket.#tlsSocket(raw, tls, context, {
       readableHighWaterMark: this.#readableHighWaterMark,
       writableHighWaterMark: this.#writableHighWaterMark,
       extra: this.#extra,
@@ -667,7 +689,7 @@ export class NodeSocket implements Transport {
    * instead of failing the connection with "write after end".
    */
   #endAfterPeer(): void {
-    this.#flush();
+    this.#batch.flush();
     this.#endedAfterPeer = true;
     this.#socket.end();
   }
@@ -720,38 +742,14 @@ export class NodeSocket implements Transport {
    * at its high-water mark.
    */
   #send(chunk: Uint8Array): boolean {
-    // The writes of one tick go out in one system call instead of one each: the sink is called
-    // one microtask apart, and nextTick runs only after the microtask queue is empty. A lone
-    // write skips Node's cork()/uncork(), which costs about a microsecond per tick.
-    if (this.#batch.length === 0) process.nextTick(this.#flush);
     this.#batch.push(chunk);
-    this.#batchBytes += chunk.byteLength;
     return !this.#isFull();
   }
 
   #isFull(): boolean {
     const socket = this.#socket;
-    return socket.writableNeedDrain || socket.writableLength + this.#batchBytes >= socket.writableHighWaterMark;
+    return socket.writableNeedDrain || socket.writableLength + this.#batch.byteLength >= socket.writableHighWaterMark;
   }
-
-  /** Sends this tick's batch: one write, or one writev for several chunks. */
-  readonly #flush = (): void => {
-    const batch = this.#batch;
-    if (batch.length === 0) return;
-    this.#batch = [];
-    this.#batchBytes = 0;
-    const socket = this.#socket;
-    if (socket.destroyed) return;
-    if (batch.length === 1) {
-      socket.write(batch[0]!);
-    } else {
-      socket.cork();
-      for (const chunk of batch) socket.write(chunk);
-      socket.uncork();
-    }
-    // The batch alone may have looked full; if the socket took it all, no 'drain' will come.
-    if (!socket.writableNeedDrain) this.#onDrain();
-  };
 
   #end(): Promise<void> {
     this.#writeDone = true;
@@ -760,7 +758,7 @@ export class NodeSocket implements Transport {
       return this.#error === null ? Promise.resolve() : Promise.reject(this.#error);
     }
     if (this.#endedAfterPeer) return Promise.resolve();
-    this.#flush();
+    this.#batch.flush();
     return new Promise<void>((resolve, reject) => {
       socket.end((error?: Error | null) => {
         if (error) {

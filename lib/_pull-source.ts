@@ -1,0 +1,164 @@
+import type { ByteBuffer } from './_byte-buffer.ts';
+
+/** The size of a BYOB read, and the reader's buffer's resting capacity. */
+export const PULL_SIZE = 32 * 1024;
+
+/**
+ * The reader's side of a pull source: where the bytes it reads go, and what it tells of them.
+ * Each read ends in one call: `arrived()` after bytes, `ended()` at the stream's end,
+ * `failed()` when the stream errors.
+ */
+export interface PullTarget {
+  /** The reader's buffer: a BYOB read lands in storage that is then swapped in whole. */
+  readonly buffer: ByteBuffer;
+  /** Copies the front of `data` into the direct read being filled, if any; how many bytes it took. */
+  toDirect(data: Uint8Array): number;
+  /** Adds bytes that arrived: to the direct read being filled first, the rest to the buffer. */
+  append(data: Uint8Array): void;
+  /** A read delivered bytes. */
+  arrived(): void;
+  /** The stream ended (and no stream follows it). */
+  ended(): void;
+  /** The stream failed with `error`. */
+  failed(error: unknown): void;
+}
+
+type Source =
+  | { kind: 'byob'; reader: ReadableStreamBYOBReader }
+  | { kind: 'default'; reader: ReadableStreamDefaultReader<Uint8Array> };
+
+/**
+ * Locks `readable` for reading: with a BYOB reader when it is a byte stream, else a default one.
+ * @throws {TypeError} when it is locked
+ */
+function sourceOf(readable: ReadableStream<Uint8Array>): Source {
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = readable.getReader({ mode: 'byob' });
+  } catch (error) {
+    // Only "not a byte stream" falls back to a default reader; a locked stream is an error.
+    if (readable.locked) throw error;
+  }
+  return byob !== null ? { kind: 'byob', reader: byob } : { kind: 'default', reader: readable.getReader() };
+}
+
+/**
+ * A `ReadableStream` pumped into a pull-mode `StreamReader`, one read at a time and only when
+ * the reader asks (`pull()`), so a fast stream cannot fill memory. A byte stream is read with a
+ * BYOB reader into storage that is swapped into the reader's buffer without a copy; any other
+ * stream with a default reader, whose chunks are appended. A stream that ends may hand over to
+ * the next one (`continueWith()`: the TLS socket after `startTls()`) instead of ending.
+ */
+export class PullSource {
+  readonly #target: PullTarget;
+  #source: Source;
+  /** What the source's end leads to instead of the end: the TLS socket's bytes after `startTls()`. */
+  #next: (() => ReadableStream<Uint8Array>) | null = null;
+  /** The read in flight, if any. */
+  #pulling: Promise<void> | null = null;
+  /**
+   * The storage the next BYOB read fills. A BYOB read transfers its view's `ArrayBuffer`, so
+   * it never reads into the buffer's own storage while that holds bytes: they must stay
+   * readable (by a second read, or after an abort) while the read is in flight.
+   */
+  #spare: Uint8Array<ArrayBuffer> | null = null;
+
+  /**
+   * Locks `readable` for `target`.
+   * @throws {TypeError} when `readable` is locked
+   */
+  constructor(readable: ReadableStream<Uint8Array>, target: PullTarget) {
+    this.#target = target;
+    this.#source = sourceOf(readable);
+  }
+
+  /** Starts one read into the target, unless one is in flight. */
+  pull(): void {
+    if (this.#pulling === null) this.#pulling = this.#pump(this.#source);
+  }
+
+  /** Reads `next()`'s stream once this one ends, instead of ending. */
+  continueWith(next: () => ReadableStream<Uint8Array>): void {
+    this.#next = next;
+  }
+
+  /** Cancels the stream being read. */
+  cancel(reason: unknown): Promise<void> {
+    return this.#source.reader.cancel(reason);
+  }
+
+  /**
+   * One read from the source into the target (more only for empty chunks, or to hand over
+   * to the next stream), then one call to tell the target what came of it.
+   */
+  async #pump(source: Source): Promise<void> {
+    let ended = false;
+    try {
+      for (;;) {
+        const done = source.kind === 'byob' ? await this.#readInto(source.reader) : await this.#readChunk(source.reader);
+        if (!done) break;
+        const next = this.#next;
+        if (next === null) {
+          ended = true;
+          break;
+        }
+        this.#next = null;
+        source.reader.releaseLock();
+        source = this.#source = sourceOf(next());
+      }
+    } catch (error) {
+      this.#pulling = null;
+      this.#target.failed(error);
+      return;
+    }
+    this.#pulling = null;
+    if (ended) this.#target.ended();
+    else this.#target.arrived();
+  }
+
+  /**
+   * Reads into the spare storage. When the buffer is empty the two swap, so the bytes land
+   * in the buffer without a copy; otherwise they are appended to what is buffered.
+   * @returns whether the stream ended
+   */
+  async #readInto(reader: ReadableStreamBYOBReader): Promise<boolean> {
+    const spare = this.#spare ?? new Uint8Array(PULL_SIZE);
+    this.#spare = null;
+    const { done, value } = await reader.read(spare);
+    // A cancelled stream hands no view back, and so no storage.
+    if (value !== undefined) {
+      const filled = new Uint8Array(value.buffer as ArrayBuffer);
+      const target = this.#target;
+      const buffer = target.buffer;
+      if (value.byteLength === 0) {
+        this.#spare = filled;
+      } else if (buffer.length === 0 && filled.length >= PULL_SIZE) {
+        // A direct read copies its part out; the rest is read where it landed.
+        const taken = target.toDirect(value);
+        const previous = buffer.swap(filled, value.byteLength);
+        buffer.start = taken;
+        if (previous.length >= PULL_SIZE) this.#spare = previous;
+      } else {
+        target.append(value);
+        this.#spare = filled;
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Reads chunks until one holds bytes: an empty chunk is no news, as `feed_data(b'')` is none.
+   * @returns whether the stream ended
+   */
+  async #readChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<boolean> {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return true;
+      if (!(value instanceof Uint8Array)) throw new TypeError(`The stream gave a ${typeof value}, not a Uint8Array`);
+      if (value.length > 0) {
+        this.#target.append(value);
+        return false;
+      }
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ByteBuffer } from '../lib/_byte-buffer.ts';
+import { PULL_SIZE, PullSource, type PullTarget } from '../lib/_pull-source.ts';
+
+const pump = suite('PullSource');
+
+const bytes = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
+const text = (data: Uint8Array): string => new TextDecoder().decode(data);
+const buffered = (buffer: ByteBuffer): string => text(buffer.bytes.subarray(buffer.start, buffer.end));
+
+type Outcome = 'arrived' | 'ended' | { failed: unknown };
+
+/** A target that records what the source tells it; `next()` waits for the next of it. */
+function recordingTarget(): PullTarget & { appended: string[]; next(): Promise<Outcome> } {
+  const buffer = new ByteBuffer(PULL_SIZE);
+  const appended: string[] = [];
+  let tell: ((outcome: Outcome) => void) | null = null;
+  const told = (outcome: Outcome): void => {
+    const waiting = tell;
+    tell = null;
+    waiting?.(outcome);
+  };
+  return {
+    buffer,
+    appended,
+    toDirect: () => 0,
+    append(data) {
+      appended.push(text(data));
+      buffer.append(data);
+    },
+    arrived: () => told('arrived'),
+    ended: () => told('ended'),
+    failed: (error) => told({ failed: error }),
+    next: () => new Promise((resolve) => (tell = resolve)),
+  };
+}
+
+/** A default stream of `chunks` that counts the reads asked of it (no read ahead). */
+function countedStream(chunks: unknown[]): { stream: ReadableStream<Uint8Array>; pulls(): number } {
+  let pulls = 0;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        pulls++;
+        const chunk = chunks.shift();
+        if (chunk === undefined) controller.close();
+        else controller.enqueue(chunk as Uint8Array);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, pulls: () => pulls };
+}
+
+/** A byte stream that answers each BYOB read with the next of `chunks`. */
+function byteStream(chunks: string[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    type: 'bytes',
+    pull(controller) {
+      const chunk = chunks.shift();
+      if (chunk === undefined) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      const view = controller.byobRequest!.view!;
+      new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(bytes(chunk));
+      controller.byobRequest!.respond(chunk.length);
+    },
+  });
+}
+
+pump('reads only when pulled, one read at a time, and says when bytes arrived', async () => {
+  const { stream, pulls } = countedStream([bytes('ab'), bytes('cd')]);
+  const target = recordingTarget();
+  const source = new PullSource(stream, target);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.is(pulls(), 0, 'nothing read before a pull');
+  const outcome = target.next();
+  source.pull();
+  source.pull(); // a read is in flight: no second one
+  assert.is(await outcome, 'arrived');
+  assert.equal(target.appended, ['ab']);
+  assert.is(pulls(), 1);
+  assert.ok(stream.locked, 'the source holds the stream');
+});
+
+pump('skips empty chunks, ends at the end of the stream, fails on its error or on a chunk that is not bytes', async () => {
+  const empty = recordingTarget();
+  const ends = new PullSource(countedStream([new Uint8Array(0), bytes('x')]).stream, empty);
+  let outcome = empty.next();
+  ends.pull();
+  assert.is(await outcome, 'arrived');
+  assert.equal(empty.appended, ['x'], 'one read, past the empty chunk');
+  outcome = empty.next();
+  ends.pull();
+  assert.is(await outcome, 'ended');
+
+  const failure = new Error('reset');
+  const erroring = recordingTarget();
+  const stream = new ReadableStream<Uint8Array>({ pull: (controller) => controller.error(failure) });
+  outcome = erroring.next();
+  new PullSource(stream, erroring).pull();
+  assert.equal(await outcome, { failed: failure });
+
+  const strings = recordingTarget();
+  outcome = strings.next();
+  new PullSource(countedStream(['text']).stream, strings).pull();
+  const { failed } = (await outcome) as { failed: Error };
+  assert.instance(failed, TypeError);
+  assert.match(failed.message, /The stream gave a string, not a Uint8Array/);
+});
+
+pump('a byte stream lands in storage swapped into the empty buffer; into a buffer holding bytes it is appended', async () => {
+  const target = recordingTarget();
+  const source = new PullSource(byteStream(['first', 'second']), target);
+  const storage = target.buffer.bytes;
+  let outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.equal(target.appended, [], 'no copy: the storage the read filled is the buffer now');
+  assert.is.not(target.buffer.bytes, storage);
+  assert.is(target.buffer.bytes.length, PULL_SIZE);
+  assert.is(buffered(target.buffer), 'first');
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.equal(target.appended, ['second'], 'the buffered bytes stay where they are');
+  assert.is(buffered(target.buffer), 'firstsecond');
+});
+
+pump('at the end of the stream goes on with the stream continueWith() names, instead of ending', async () => {
+  const first = countedStream([bytes('plain')]).stream;
+  const second = countedStream([bytes('secure')]).stream;
+  const target = recordingTarget();
+  const source = new PullSource(first, target);
+  source.continueWith(() => second);
+  let outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.equal(target.appended, ['plain', 'secure']);
+  assert.not.ok(first.locked, 'the first stream is let go');
+  assert.ok(second.locked);
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'ended', 'once: the next stream ends for good');
+});
+
+pump('cancel() cancels the stream being read, with the reason', async () => {
+  let reason: unknown = null;
+  const stream = new ReadableStream<Uint8Array>({ cancel: (why) => void (reason = why) });
+  await new PullSource(stream, recordingTarget()).cancel('done');
+  assert.is(reason, 'done');
+});
+
+pump('refuses a locked stream', () => {
+  const stream = new ReadableStream<Uint8Array>();
+  stream.getReader();
+  assert.throws(() => new PullSource(stream, recordingTarget()), TypeError);
+});
+
+pump.run();
