@@ -189,7 +189,8 @@ export class NodeSocket implements Transport {
   /** Our side was ended because the peer ended its own: later writes are dropped. */
   #endedAfterPeer = false;
   /** The chunks written this tick, sent together at its end. */
-  readonly #batch: WriteBatcher;
+  /** The small writes of this tick; made on the first one (an idle connection holds none). */
+  #batch: WriteBatcher | null = null;
   #drainWaiter: { resolve(): void; reject(error: unknown): void } | null = null;
 
   /** `opened`; made on first access for a socket connected from the start (an accepted one). */
@@ -211,8 +212,6 @@ export class NodeSocket implements Transport {
     const tls = NodeSocket.#settingUp ?? undefined;
     NodeSocket.#settingUp = null;
     this.#socket = socket;
-    // A batch the socket took whole ends a sink write's wait, as a 'drain' would.
-    this.#batch = new WriteBatcher(socket, this.#onDrain);
     this.#readableHighWaterMark = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#extra = options.extra ?? NO_EXTRA;
@@ -386,7 +385,7 @@ export class NodeSocket implements Transport {
     // A chunk that alone passes the mark goes through the writable, whose queue counts it until
     // the socket takes it, so that drain() waits for it.
     const socket = this.#socket;
-    if (socket.writableLength + this.#batch.byteLength + chunk.byteLength > socket.writableHighWaterMark) return false;
+    if (socket.writableLength + (this.#batch?.byteLength ?? 0) + chunk.byteLength > socket.writableHighWaterMark) return false;
     this.#send(chunk);
     return true;
   }
@@ -478,7 +477,7 @@ export class NodeSocket implements Transport {
     const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
     // Bad PEM text throws here, before anything is changed.
     const context = options.secureContext ?? secureContextOf(tls);
-    this.#batch.flush();
+    this.#batch?.flush();
     this.#detach();
     if (!tls.serverSide) this.#deliverBuffered();
     const received = options.received;
@@ -689,7 +688,7 @@ export class NodeSocket implements Transport {
    * instead of failing the connection with "write after end".
    */
   #endAfterPeer(): void {
-    this.#batch.flush();
+    this.#batch?.flush();
     this.#endedAfterPeer = true;
     this.#socket.end();
   }
@@ -742,13 +741,15 @@ export class NodeSocket implements Transport {
    * at its high-water mark.
    */
   #send(chunk: Uint8Array): boolean {
+    // A batch the socket took whole ends a sink write's wait, as a 'drain' would.
+    this.#batch ??= new WriteBatcher(this.#socket, this.#onDrain);
     this.#batch.push(chunk);
     return !this.#isFull();
   }
 
   #isFull(): boolean {
     const socket = this.#socket;
-    return socket.writableNeedDrain || socket.writableLength + this.#batch.byteLength >= socket.writableHighWaterMark;
+    return socket.writableNeedDrain || socket.writableLength + (this.#batch?.byteLength ?? 0) >= socket.writableHighWaterMark;
   }
 
   #end(): Promise<void> {
@@ -758,7 +759,7 @@ export class NodeSocket implements Transport {
       return this.#error === null ? Promise.resolve() : Promise.reject(this.#error);
     }
     if (this.#endedAfterPeer) return Promise.resolve();
-    this.#batch.flush();
+    this.#batch?.flush();
     return new Promise<void>((resolve, reject) => {
       socket.end((error?: Error | null) => {
         if (error) {
