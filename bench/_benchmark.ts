@@ -25,6 +25,8 @@ export interface Ratio {
   denominator: string;
   /** The runtime both sides ran on ('Node 26', 'Deno', 'Bun'): the column of the README table and the chart. */
   runtime?: string;
+  /** The label of the metric compared; the workload's headline (its first metric) when not given. */
+  metric?: string;
   /** The ratio this project aims for: at least `min`, at most `max`. */
   target?: { min?: number; max?: number };
 }

@@ -193,14 +193,15 @@ function summarize(selected: Selected, runs: Run[], rounds: number): WorkloadSum
   const ratios = workload.ratios
     .filter((ratio) => has(ratio.numerator) && has(ratio.denominator))
     .map((ratio): RatioSummary => {
+      const metric = workload.metrics.find((candidate) => candidate.label === ratio.metric) ?? headline;
       const perRound = Array.from({ length: rounds }, (_, i) => {
         const numerator = ok.find((run) => run.round === i + 1 && run.variant === ratio.numerator);
         const denominator = ok.find((run) => run.round === i + 1 && run.variant === ratio.denominator);
-        return numerator && denominator ? rate(numerator.result!, headline) / rate(denominator.result!, headline) : NaN;
+        return numerator && denominator ? rate(numerator.result!, metric) / rate(denominator.result!, metric) : NaN;
       });
       const valid = perRound.filter(Number.isFinite);
       return {
-        label: ratio.label,
+        label: ratio.metric ? `${ratio.label} (${metric.label})` : ratio.label,
         runtime: ratio.runtime ?? null,
         numerator: ratio.numerator,
         denominator: ratio.denominator,
@@ -275,7 +276,7 @@ function report(selected: Selected, runs: Run[], rounds: number): string {
     const roundNumbers = Array.from({ length: rounds }, (_, i) => i + 1);
     lines.push(
       '',
-      `Ratios of ${headline!.label}, per round (numerator and denominator from the same round) and their median:`,
+      `Ratios of ${headline!.label} (unless another metric is named), per round (numerator and denominator from the same round) and their median:`,
       '',
       row(['ratio', 'median', ...roundNumbers.map((round) => `r${round}`), 'target', 'met']),
       row(['---', '---:', ...roundNumbers.map(() => '---:'), '---:', ':---:']),
