@@ -452,7 +452,7 @@ function workloads(): Workload[] {
         runtimeVariant(runtime, 'raw', raw, import.meta.url, [workload.id, 'raw']),
       );
       const ratio: Ratio = {
-        label: `ours / ${raw}`,
+        label: "ours / the runtime's sockets",
         runtime: runtime.label,
         numerator: `${runtime.id}:ours`,
         denominator: `${runtime.id}:raw`,

@@ -304,9 +304,9 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
       ...(max === undefined ? {} : { target: { max } }),
     });
     ratios.push(
-      pair('ours', `${runtime.id}:raw`, `ours / ${raw}`, 'heap KiB/pair', 3),
-      pair('ours-waiting', `${runtime.id}:raw`, `ours-waiting / ${raw}`, 'heap KiB/pair'),
-      pair('ours', `${runtime.id}:raw`, `ours / ${raw}`, 'RSS KiB/pair'),
+      pair('ours', `${runtime.id}:raw`, "ours / the runtime's sockets", 'heap KiB/pair', 3),
+      pair('ours-waiting', `${runtime.id}:raw`, "ours-waiting / the runtime's sockets", 'heap KiB/pair'),
+      pair('ours', `${runtime.id}:raw`, "ours / the runtime's sockets", 'RSS KiB/pair'),
       pair('ours', 'cpython313', 'ours / CPython 3.13', 'RSS KiB/pair', 1),
       pair('ours', 'uvloop', 'ours / uvloop', 'RSS KiB/pair'),
     );

@@ -182,6 +182,8 @@ interface WorkloadSummary {
   name: string;
   file: string;
   headline: string;
+  /** The headline is a cost (time or memory per item): a ratio below 1 favours the numerator. */
+  lowerIsBetter: boolean;
   ratios: RatioSummary[];
 }
 
@@ -210,7 +212,14 @@ function summarize(selected: Selected, runs: Run[], rounds: number): WorkloadSum
         target: ratio.target ?? null,
       };
     });
-  return { workload: workload.id, name: workload.name, file: selected.file, headline: headline.label, ratios };
+  return {
+    workload: workload.id,
+    name: workload.name,
+    file: selected.file,
+    headline: headline.label,
+    lowerIsBetter: lowerIsBetter(headline),
+    ratios,
+  };
 }
 
 function shuffled<T>(items: readonly T[]): T[] {
