@@ -37,6 +37,9 @@ export const BUN: Runtime = { id: 'bun', label: 'Bun', command: () => [npmBinary
 
 export const RUNTIMES: Runtime[] = [...NODE_RUNTIMES, DENO, BUN];
 
+/** The Node that runs `npm run bench` (and so the variants without a runtime prefix), as `RUNTIMES` labels it. */
+export const THIS_NODE = `Node ${process.versions.node.split('.')[0]}`;
+
 /** `runtime.id:id`, running `file` (a module's `import.meta.url`) with `args` on `runtime`. */
 export function runtimeVariant(runtime: Runtime, id: string, label: string, file: string, args: string[], exposeGc = false): Variant {
   return {

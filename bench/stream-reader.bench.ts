@@ -13,10 +13,7 @@ import { StreamReader } from '../lib/index.ts';
 import { nodeVariant, pythonVariant, type Benchmark, type Ratio, type Variant } from './_benchmark.ts';
 import { frameInput, lineInput, FRAME_COUNT, type ChunkedInput } from './_data.ts';
 import { measure, type Outcome } from './_measure.ts';
-import { RUNTIMES, runtimeVariant } from './_runtimes.ts';
-
-/** The Node that runs `npm run bench`, as `RUNTIMES` labels it. */
-const THIS_NODE = `Node ${process.versions.node.split('.')[0]}`;
+import { RUNTIMES, runtimeVariant, THIS_NODE } from './_runtimes.ts';
 
 type Pass = (input: ChunkedInput) => Promise<Outcome> | Outcome;
 
