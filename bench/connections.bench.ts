@@ -18,6 +18,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Benchmark, Ratio, Workload } from './_benchmark.ts';
 import { bunNamespace, type BunSocket } from './_bun.ts';
+import { echoLoop } from './_servers/_echo-loop.ts';
 import { measure } from './_measure.ts';
 import { loadRuntimeLibrary, runtimeKind, runtimeVariant, RUNTIMES } from './_runtimes.ts';
 import { denoNamespace, type DenoConn } from '../lib/runtime/deno/namespace.ts';
@@ -72,13 +73,7 @@ async function ours(): Promise<Contender> {
   let served: { tick(): void } = { tick() {} };
   const server = await startServer(
     async (reader, writer) => {
-      for (;;) {
-        const data = await reader.read(65536);
-        if (data.length === 0) break;
-        writer.write(data);
-        await writer.drain();
-      }
-      writer.close();
+      await echoLoop(reader, writer);
       await writer.waitClosed();
       served.tick();
     },

@@ -10,6 +10,7 @@
  */
 import { startServer, type StreamReader } from '../../lib/runtime/deno.ts';
 import { denoNamespace } from '../../lib/runtime/deno/namespace.ts';
+import { BulkClock, fail } from './_bulk-clock.ts';
 import { announcePort, exitWithParent } from './_lifetime.ts';
 
 const READ_SIZE = 65536;
@@ -21,48 +22,14 @@ if (!Number.isSafeInteger(total) || total <= 0 || total % READ_SIZE) {
   throw new Error(`TOTAL_BYTES must be a positive multiple of ${READ_SIZE} (got '${totalArg}')`);
 }
 
-function cpuSeconds(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1e6;
-}
-
-/** Times from the first byte: the clock starts when the first read returns. */
-class Clock {
-  private startedAt = 0;
-  private cpuAtStart = 0;
-
-  firstByte(): void {
-    if (this.startedAt) return;
-    this.startedAt = performance.now();
-    this.cpuAtStart = cpuSeconds();
-  }
-
-  finish(bytes: number, reads: number): never {
-    const seconds = (performance.now() - this.startedAt) / 1000;
-    const cpu = cpuSeconds() - this.cpuAtStart;
-    const maxRssMB = process.resourceUsage().maxRSS / 1024;
-    process.stdout.write(`BULK ${JSON.stringify({ bytes, seconds, cpuSeconds: cpu, reads, totalCpuSeconds: cpuSeconds(), maxRssMB })}\n`);
-    if (bytes !== total) {
-      console.error(`read ${bytes} bytes, expected ${total}`);
-      process.exit(1);
-    }
-    process.exit(0);
-  }
-}
-
-function fail(error: unknown): never {
-  console.error(error);
-  process.exit(1);
-}
-
-const clock = new Clock();
+const clock = new BulkClock(total);
 
 async function readAll(reader: StreamReader): Promise<void> {
   let bytes = 0;
   let reads = 0;
   for (let i = 0; i < total / READ_SIZE; i++) {
     bytes += (await reader.readexactly(READ_SIZE)).length;
-    clock.firstByte();
+    clock.start();
     reads++;
   }
   const rest = await reader.read(READ_SIZE);
@@ -76,7 +43,7 @@ async function readInto(reader: StreamReader): Promise<void> {
   // Bounded: at least one byte per read until EOF.
   for (let i = 0; i <= total; i++) {
     const count = await reader.readinto(frame);
-    clock.firstByte();
+    clock.start();
     if (count === 0) break;
     bytes += count;
     reads++;
@@ -106,7 +73,7 @@ async function raw(): Promise<number> {
     let bytes = 0;
     let reads = 0;
     for (let size: number | null; (size = await conn.read(buffer)) !== null; ) {
-      clock.firstByte();
+      clock.start();
       bytes += size;
       reads++;
     }
