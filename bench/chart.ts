@@ -122,7 +122,8 @@ function svg(all: Panel[]): string {
   for (const panel of all) {
     y += 14;
     parts.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${escape(panel.title)}</text>`);
-    parts.push(`<text x="${labelWidth}" y="${y}" font-size="11" fill="#555">${escape(panel.note)}</text>`);
+    y += 14;
+    parts.push(`<text x="10" y="${y}" font-size="11" fill="#555">${escape(panel.note)}</text>`);
     y += 8;
     for (const row of panel.rows) {
       const runtimes = RUNTIME_ORDER.filter((runtime) => row.values.has(runtime));
