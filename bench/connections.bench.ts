@@ -20,12 +20,12 @@ import type { Benchmark, Ratio, Workload } from './_benchmark.ts';
 import { bunNamespace, type BunSocket } from './_bun.ts';
 import { echoLoop } from './_servers/_echo-loop.ts';
 import { measure } from './_measure.ts';
+import { IN_FLIGHT, openEach } from './_open-each.ts';
 import { loadRuntimeLibrary, runtimeKind, runtimeVariant, RUNTIMES } from './_runtimes.ts';
 import { denoNamespace, type DenoConn } from '../lib/runtime/deno/namespace.ts';
 
 const HOST = '127.0.0.1';
 const CONNECTIONS = 10_000;
-const IN_FLIGHT = 50;
 const MESSAGE_SIZE = 1024;
 const ROUND_TRIPS = 50_000;
 const FANOUTS = [10, 100, 1000] as const;
@@ -63,19 +63,6 @@ async function inFlight(count: number, job: () => Promise<void>): Promise<void> 
     }
   };
   await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count) }, worker));
-}
-
-/**
- * Opens `count` connections, `IN_FLIGHT` at a time: a burst of 1,000 connects overflows a
- * listen backlog of 100 (`startServer`'s default, asyncio's), and a connection the server
- * dropped from its full accept queue is reset later, in the middle of a pass.
- */
-async function openEach<T>(count: number, open: () => Promise<T>): Promise<T[]> {
-  const opened: T[] = [];
-  for (let done = 0; done < count; done += IN_FLIGHT) {
-    opened.push(...(await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count - done) }, open))));
-  }
-  return opened;
 }
 
 const message = new Uint8Array(MESSAGE_SIZE).fill(120);

@@ -18,26 +18,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Benchmark, Ratio, Result, Variant } from './_benchmark.ts';
 import { bunNamespace, type BunSocket } from './_bun.ts';
 import { pythonPath } from './_net-process.ts';
+import { IN_FLIGHT, openEach } from './_open-each.ts';
 import { loadRuntimeLibrary, runtimeKind, runtimeName, runtimeVariant, RUNTIMES } from './_runtimes.ts';
 import { denoNamespace, type DenoConn } from '../lib/runtime/deno/namespace.ts';
 
 const HOST = '127.0.0.1';
 const PAIRS = 9_900;
-/** Connections opened at a time: under the server's accept backlog (100), so none waits for a SYN retry. */
-const IN_FLIGHT = 50;
 
 /** Opens pairs and keeps both ends referenced; `close()` ends the process's sockets. */
 interface Opener {
   open(count: number): Promise<void>;
   close(): Promise<void>;
-}
-
-async function inBatches(count: number, open: () => Promise<void>): Promise<void> {
-  for (let done = 0; done < count; ) {
-    const batch = Math.min(IN_FLIGHT, count - done);
-    await Promise.all(Array.from({ length: batch }, open));
-    done += batch;
-  }
 }
 
 /** Resolves once `count` server ends have been accepted: `accepted()` counts one. */
@@ -74,9 +65,7 @@ async function ours(waiting: boolean): Promise<Opener> {
   const port = server.sockets[0]!.getsockname()[1] as number;
   return {
     async open(count) {
-      await inBatches(count, async () => {
-        held.push(await openConnection(HOST, port));
-      });
+      held.push(...(await openEach(count, () => openConnection(HOST, port))));
       await counter.until(count);
     },
     async close() {
@@ -98,11 +87,13 @@ async function nodeNet(): Promise<Opener> {
   const port = (server.address() as { port: number }).port;
   return {
     async open(count) {
-      await inBatches(count, async () => {
-        const socket = connect(port, HOST);
-        await once(socket, 'connect');
-        held.push(socket);
-      });
+      held.push(
+        ...(await openEach(count, async () => {
+          const socket = connect(port, HOST);
+          await once(socket, 'connect');
+          return socket;
+        })),
+      );
       await counter.until(count);
     },
     async close() {
@@ -130,9 +121,7 @@ async function denoRaw(): Promise<Opener> {
   })();
   return {
     async open(count) {
-      await inBatches(count, async () => {
-        held.push(await deno.connect({ hostname: HOST, port }));
-      });
+      held.push(...(await openEach(count, () => deno.connect({ hostname: HOST, port }))));
       await counter.until(count);
     },
     async close() {
@@ -161,9 +150,7 @@ async function bunRaw(): Promise<Opener> {
   });
   return {
     async open(count) {
-      await inBatches(count, async () => {
-        held.push(await bun.connect({ hostname: HOST, port: listener.port, socket: { data() {} } }));
-      });
+      held.push(...(await openEach(count, () => bun.connect({ hostname: HOST, port: listener.port, socket: { data() {} } }))));
       await counter.until(count);
     },
     async close() {
