@@ -11,7 +11,8 @@
  * the median over rounds of each variant's in-process median; a ratio is taken per round (both
  * sides measured in the same round, so drift cancels) and its median reported. `other cores`
  * is the CPU that processes not ours used during a run, from /proc/stat: when it is not near
- * 0, another workload was competing.
+ * 0, another workload was competing. `--json FILE` keeps every run and each workload's ratios
+ * (with the runtime each was taken on), which `chart.ts` turns into the README's tables and chart.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
