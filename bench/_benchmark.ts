@@ -15,21 +15,32 @@ export interface Variant {
   env?: Record<string, string>;
 }
 
-/** `numerator` rate / `denominator` rate, taken per round, then the median over rounds. */
+/**
+ * `numerator`'s headline / `denominator`'s headline, taken per round, then the median over
+ * rounds. With a cost headline (time or memory per item) it is a cost ratio: lower is better.
+ */
 export interface Ratio {
   label: string;
   numerator: string;
   denominator: string;
+  /** The runtime both sides ran on ('Node 26', 'Deno', 'Bun'): the column of the README table and the chart. */
+  runtime?: string;
+  /** The label of the metric compared; the workload's headline (its first metric) when not given. */
+  metric?: string;
   /** The ratio this project aims for: at least `min`, at most `max`. */
   target?: { min?: number; max?: number };
 }
 
-/** A rate column: `per` of the result (bytes or items) per second, divided by `scale`. */
-export interface Metric {
-  label: string;
-  per: 'bytes' | 'items';
-  scale: number;
-}
+/**
+ * A column of the report, from each run's result: a rate (`per` 'bytes' or 'items': that field
+ * over `seconds`, divided by `scale`), a time per item (`per` 'time': `seconds / items` times
+ * `scale`), or a value the run reported (`per` 'value': `values[value]` divided by `scale`).
+ * Times and values are costs: lower is better.
+ */
+export type Metric =
+  | { label: string; per: 'bytes' | 'items'; scale: number }
+  | { label: string; per: 'time'; scale: number }
+  | { label: string; per: 'value'; value: string; scale: number };
 
 export interface Workload {
   /** Short id (`w1`), matched by the command-line filter along with `name`. */
@@ -61,6 +72,8 @@ export interface Result {
   cpuSeconds: number;
   maxRssMB: number;
   runtime: string;
+  /** What a run measured besides time (heap bytes per connection, say), for `per: 'value'` metrics. */
+  values?: Record<string, number>;
 }
 
 /** A variant run by this Node (with tsx) from a bench file: `file` is that module's `import.meta.url`. */

@@ -3,6 +3,7 @@
  * checked against what the input must give, and one `RESULT {json}` line for `run.ts`.
  */
 import type { Result } from './_benchmark.ts';
+import { runtimeName } from './_runtimes.ts';
 
 /** What one pass read: the driver checks it against the input. */
 export interface Outcome {
@@ -47,7 +48,7 @@ export async function measure(pass: () => Promise<Outcome> | Outcome, options: M
     digest: options.digest,
     cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
     maxRssMB: usage.maxRSS / 1024,
-    runtime: `Node ${process.version}`,
+    runtime: runtimeName(),
   };
   console.log(`RESULT ${JSON.stringify(result)}`);
 }

@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeVariant, type Benchmark, type Result } from './_benchmark.ts';
 import { buildLibrary, type Build } from './_net-build.ts';
 import {
@@ -28,10 +28,14 @@ import {
   waitOrKill,
   type Command,
 } from './_net-process.ts';
+import { DENO, RUNTIMES, THIS_NODE, type Runtime } from './_runtimes.ts';
 import { finish, format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.ts';
 
 const GIB = 1024 ** 3;
 const DIGEST = 'bulk-1MiB-blocks';
+
+/** The runtimes besides this Node that the receivers run on. */
+const OTHER_RUNTIMES = RUNTIMES.filter((runtime) => runtime.label !== THIS_NODE);
 
 interface Receiver {
   id: string;
@@ -40,6 +44,8 @@ interface Receiver {
   /** Node receivers: the variant of `_servers/bulk-node.ts`; iperf3: its `-l` write size. */
   node?: string;
   iperfLength?: string;
+  /** Run by another runtime than this Node (with its receiver script): the README's column. */
+  runtime?: { runtime: Runtime; script: string };
 }
 
 const RECEIVERS: Receiver[] = [
@@ -71,7 +77,34 @@ const RECEIVERS: Receiver[] = [
     standard: true,
   },
   { id: 'iperf3-1m', label: 'iperf3, `-l 1M`', iperfLength: '1M', standard: false },
+  ...runtimeReceivers(),
 ];
+
+/**
+ * Ours and each runtime's own receiver on the other runtimes: Node 22/24/26 and Bun run
+ * `bulk-node.ts` (Bun's anchor is its `node:net`), Deno runs `bulk-deno.ts` (`conn.read(buffer)`).
+ */
+function runtimeReceivers(): Receiver[] {
+  const nodeLike = OTHER_RUNTIMES.filter((runtime) => runtime !== DENO).flatMap((runtime): Receiver[] =>
+    (['ours', 'ours-readinto', 'net'] as const).map((node) => ({
+      id: `${runtime.id}:${node === 'net' ? 'raw' : node}`,
+      label: `${runtime.label}: as \`${node}\``,
+      node,
+      standard: false,
+      runtime: { runtime, script: './_servers/bulk-node.ts' },
+    })),
+  );
+  const deno = (['ours', 'ours-readinto', 'raw'] as const).map(
+    (node): Receiver => ({
+      id: `deno:${node}`,
+      label: node === 'raw' ? 'Deno: `Deno.listen`, `await conn.read(buffer)` into one reused 64 KiB buffer' : `Deno: as \`${node}\`, on the library's Deno entry`,
+      node,
+      standard: false,
+      runtime: { runtime: DENO, script: './_servers/bulk-deno.ts' },
+    }),
+  );
+  return [...nodeLike, ...deno];
+}
 
 interface BulkRun {
   receiver: string;
@@ -95,7 +128,10 @@ function receiverById(id: string): Receiver {
 const senderScript = 'bench/_servers/bulk_sender.py';
 
 async function runNode(receiver: Receiver, total: number, build: Build | null): Promise<BulkRun> {
-  const command: Command = tsxCommand('./_servers/bulk-node.ts', [receiver.node!, String(total)]);
+  const args = [receiver.node!, String(total)];
+  const command: Command = receiver.runtime
+    ? { argv: [...receiver.runtime.runtime.command({}), fileURLToPath(new URL(receiver.runtime.script, import.meta.url)), ...args] }
+    : tsxCommand('./_servers/bulk-node.ts', args);
   if (build) command.env = { ASYNCIO_STREAMS_BUILD: build.dir };
   const server = await startProcess(command);
   try {
@@ -177,7 +213,7 @@ export const benchmark: Benchmark = {
         '1 GiB over 127.0.0.1 from one Python sender (blocking sendall of 1 MiB blocks) to each receiver; ' +
         'timed in the receiver from the first byte to EOF; ours run the tsc build. GB = 10^9 bytes.',
       metrics: [{ label: 'GB/s', per: 'bytes', scale: 1e9 }],
-      variants: RECEIVERS.filter((receiver) => receiver.standard).map((receiver) =>
+      variants: RECEIVERS.filter((receiver) => receiver.standard || receiver.runtime).map((receiver) =>
         nodeVariant(receiver.id, receiver.label, import.meta.url, ['run', receiver.id]),
       ),
       ratios: [
@@ -187,13 +223,21 @@ export const benchmark: Benchmark = {
         { label: 'ours-exactly-into / raw net', numerator: 'ours-exactly-into', denominator: 'net', target: { min: 0.85 } },
         { label: 'toweb / raw net', numerator: 'toweb', denominator: 'net' },
         { label: 'ours / iperf3', numerator: 'ours', denominator: 'iperf3' },
+        ...[{ runtime: THIS_NODE, prefix: '', raw: 'net' }, ...OTHER_RUNTIMES.map((runtime) => ({ runtime: runtime.label, prefix: `${runtime.id}:`, raw: `${runtime.id}:raw` }))].flatMap(
+          ({ runtime, prefix, raw }) => [
+            { label: "ours / the runtime's sockets", runtime, numerator: `${prefix}ours`, denominator: raw, target: { min: 0.8 } },
+            { label: "ours-readinto / the runtime's sockets", runtime, numerator: `${prefix}ours-readinto`, denominator: raw, target: { min: 0.85 } },
+          ],
+        ),
       ],
     },
   ],
 };
 
 async function runForDriver(id: string, total: number): Promise<void> {
-  const build = receiverById(id).node?.startsWith('ours') ? buildLibrary() : null;
+  const receiver = receiverById(id);
+  // Deno runs the library's TypeScript itself (bulk-deno.ts).
+  const build = receiver.node?.startsWith('ours') && receiver.runtime?.runtime !== DENO ? buildLibrary() : null;
   try {
     const run = await runBulk(id, total, build);
     const own = process.resourceUsage();

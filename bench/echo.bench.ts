@@ -26,7 +26,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeVariant, type Benchmark, type Ratio, type Result, type Workload } from './_benchmark.ts';
 import { buildLibrary, type Build } from './_net-build.ts';
 import type { EchoClientResult } from './_echo-client.ts';
@@ -44,6 +44,7 @@ import {
   waitForQuiet,
   type Command,
 } from './_net-process.ts';
+import { BUN, DENO, NODE_RUNTIMES, THIS_NODE, type Runtime } from './_runtimes.ts';
 import { finish, format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.ts';
 
 const MESSAGE_SIZE = 1024;
@@ -57,6 +58,8 @@ interface EchoServer {
   standard: boolean;
   /** Loads the library (and so runs the tsc build when there is one). */
   ours?: boolean;
+  /** Set on the servers run by another runtime than this Node: that runtime's label. */
+  runtime?: string;
 }
 
 const streamsScript = 'bench/_servers/echo_streams.py';
@@ -73,7 +76,51 @@ const cpython313 = () => pythonPath('3.13.0');
 /** Debian's interpreter: the one python3-uvloop is built for. */
 const debianPython = () => '/usr/bin/python3';
 
+function onRuntime(runtime: Runtime, file: string, args: string[]): () => Command {
+  return () => ({ argv: [...runtime.command({}), fileURLToPath(new URL(file, import.meta.url)), ...args] });
+}
+
+/**
+ * Ours and each runtime's own server on the other runtimes, for the table with a column per
+ * runtime: Node 22/24/26 and Bun run `echo-node.ts` (Bun's anchor is its `node:net`), Deno runs
+ * `echo-deno.ts` (its anchor is `Deno.listen`). The client stays this Node's.
+ */
+const RUNTIME_SERVERS: EchoServer[] = [
+  ...[...NODE_RUNTIMES.filter((runtime) => runtime.label !== THIS_NODE), BUN].flatMap((runtime): EchoServer[] => [
+    {
+      id: `${runtime.id}:ours`,
+      label: `${runtime.label}: as \`ours\``,
+      command: onRuntime(runtime, './_servers/echo-node.ts', ['ours', String(MESSAGE_SIZE)]),
+      standard: false,
+      ours: true,
+      runtime: runtime.label,
+    },
+    {
+      id: `${runtime.id}:raw`,
+      label: `${runtime.label}: as \`net\``,
+      command: onRuntime(runtime, './_servers/echo-node.ts', ['net', String(MESSAGE_SIZE)]),
+      standard: false,
+      runtime: runtime.label,
+    },
+  ]),
+  {
+    id: 'deno:ours',
+    label: "Deno: as `ours`, on the library's Deno entry",
+    command: onRuntime(DENO, './_servers/echo-deno.ts', ['ours']),
+    standard: false,
+    runtime: DENO.label,
+  },
+  {
+    id: 'deno:raw',
+    label: 'Deno: `Deno.listen`, loop `await conn.read(buffer)`, `await conn.write()`',
+    command: onRuntime(DENO, './_servers/echo-deno.ts', ['raw']),
+    standard: false,
+    runtime: DENO.label,
+  },
+];
+
 const SERVERS: EchoServer[] = [
+  ...RUNTIME_SERVERS,
   {
     id: 'ours',
     label: 'ours: `startServer()`, loop `data = await reader.read(65536)`, `writer.write(data)`, `await writer.drain()`',
@@ -218,13 +265,21 @@ function defaultPinCpu(): number | null {
 // ---- run.ts integration: one variant = one (server, N) run printing a RESULT line ----
 
 function workload(connections: number): Workload {
-  const ids = SERVERS.filter((server) => server.standard).map((server) => server.id);
+  const ids = SERVERS.filter((server) => server.standard || server.runtime).map((server) => server.id);
   const targets: Ratio[] = [
     { label: 'ours / raw net', numerator: 'ours', denominator: 'net', target: { min: 0.9 } },
     { label: 'ours-exact / raw net', numerator: 'ours-exact', denominator: 'net', target: { min: 0.9 } },
     { label: 'ours / uvloop streams', numerator: 'ours', denominator: 'uvloop', target: { min: 1 } },
     { label: 'ours / CPython 3.13 streams', numerator: 'ours', denominator: 'py313' },
     { label: 'toweb / raw net', numerator: 'toweb', denominator: 'net' },
+    { label: "ours / the runtime's sockets", runtime: THIS_NODE, numerator: 'ours', denominator: 'net', target: { min: 0.95 } },
+    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':ours')).map((server) => ({
+      label: "ours / the runtime's sockets",
+      runtime: server.runtime!,
+      numerator: server.id,
+      denominator: server.id.replace(/:ours$/, ':raw'),
+      target: { min: 0.95 },
+    })),
   ];
   const pinning = connections === 1 ? ' Server and client pinned to the last CPU (taskset).' : '';
   return {

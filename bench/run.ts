@@ -11,13 +11,14 @@
  * the median over rounds of each variant's in-process median; a ratio is taken per round (both
  * sides measured in the same round, so drift cancels) and its median reported. `other cores`
  * is the CPU that processes not ours used during a run, from /proc/stat: when it is not near
- * 0, another workload was competing.
+ * 0, another workload was competing. `--json FILE` keeps every run and each workload's ratios
+ * (with the runtime each was taken on), which `chart.ts` turns into the README's tables and chart.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Benchmark, Metric, Result, Variant, Workload } from './_benchmark.ts';
+import type { Benchmark, Metric, Ratio, Result, Variant, Workload } from './_benchmark.ts';
 import { median } from './_measure.ts';
 
 interface Options {
@@ -153,8 +154,73 @@ function runOnce(round: number, workload: Workload, variant: Variant): Run {
   return run;
 }
 
+/** The metric's figure for one run (see `Metric`). */
 function rate(result: Result, metric: Metric): number {
+  if (metric.per === 'time') return (result.seconds / result.items) * metric.scale;
+  if (metric.per === 'value') return (result.values?.[metric.value] ?? NaN) / metric.scale;
   return result[metric.per] / result.seconds / metric.scale;
+}
+
+/** Time and value metrics are costs. */
+function lowerIsBetter(metric: Metric): boolean {
+  return metric.per === 'time' || metric.per === 'value';
+}
+
+/** A ratio's per-round values and their median: what the report prints and `--json` keeps. */
+interface RatioSummary {
+  label: string;
+  runtime: string | null;
+  numerator: string;
+  denominator: string;
+  median: number | null;
+  perRound: (number | null)[];
+  target: Ratio['target'] | null;
+}
+
+/** What `--json` keeps of a workload besides its runs: enough for `chart.ts` to draw it. */
+interface WorkloadSummary {
+  workload: string;
+  name: string;
+  file: string;
+  headline: string;
+  /** The headline is a cost (time or memory per item): a ratio below 1 favours the numerator. */
+  lowerIsBetter: boolean;
+  ratios: RatioSummary[];
+}
+
+function summarize(selected: Selected, runs: Run[], rounds: number): WorkloadSummary {
+  const { workload } = selected;
+  const headline = workload.metrics[0]!;
+  const ok = runs.filter((run) => run.workload === workload.id && run.result);
+  const has = (id: string) => ok.some((run) => run.variant === id);
+  const ratios = workload.ratios
+    .filter((ratio) => has(ratio.numerator) && has(ratio.denominator))
+    .map((ratio): RatioSummary => {
+      const metric = workload.metrics.find((candidate) => candidate.label === ratio.metric) ?? headline;
+      const perRound = Array.from({ length: rounds }, (_, i) => {
+        const numerator = ok.find((run) => run.round === i + 1 && run.variant === ratio.numerator);
+        const denominator = ok.find((run) => run.round === i + 1 && run.variant === ratio.denominator);
+        return numerator && denominator ? rate(numerator.result!, metric) / rate(denominator.result!, metric) : NaN;
+      });
+      const valid = perRound.filter(Number.isFinite);
+      return {
+        label: ratio.metric ? `${ratio.label} (${metric.label})` : ratio.label,
+        runtime: ratio.runtime ?? null,
+        numerator: ratio.numerator,
+        denominator: ratio.denominator,
+        median: valid.length ? median(valid) : null,
+        perRound: perRound.map((value) => (Number.isFinite(value) ? value : null)),
+        target: ratio.target ?? null,
+      };
+    });
+  return {
+    workload: workload.id,
+    name: workload.name,
+    file: selected.file,
+    headline: headline.label,
+    lowerIsBetter: lowerIsBetter(headline),
+    ratios,
+  };
 }
 
 function shuffled<T>(items: readonly T[]): T[] {
@@ -193,7 +259,10 @@ function report(selected: Selected, runs: Run[], rounds: number): string {
   );
   const byVariant = (id: string) => ok.filter((run) => run.variant === id);
   const headlineMedian = (id: string) => median(byVariant(id).map((run) => rate(run.result!, headline!)));
-  const ordered = variants.filter((variant) => byVariant(variant.id).length).sort((a, b) => headlineMedian(b.id) - headlineMedian(a.id));
+  const direction = lowerIsBetter(headline!) ? -1 : 1;
+  const ordered = variants
+    .filter((variant) => byVariant(variant.id).length)
+    .sort((a, b) => direction * (headlineMedian(b.id) - headlineMedian(a.id)));
   for (const variant of ordered) {
     const mine = byVariant(variant.id);
     const rates = mine.map((run) => rate(run.result!, headline!));
@@ -212,28 +281,23 @@ function report(selected: Selected, runs: Run[], rounds: number): string {
   lines.push('');
   for (const variant of variants) lines.push(`- \`${variant.id}\`: ${variant.label}`);
 
-  const ratios = workload.ratios.filter((ratio) => byVariant(ratio.numerator).length && byVariant(ratio.denominator).length);
+  const { ratios } = summarize(selected, runs, rounds);
   if (ratios.length) {
     const roundNumbers = Array.from({ length: rounds }, (_, i) => i + 1);
     lines.push(
       '',
-      `Ratios of ${headline!.label}, per round (numerator and denominator from the same round) and their median:`,
+      `Ratios of ${headline!.label} (unless another metric is named), per round (numerator and denominator from the same round) and their median:`,
       '',
       row(['ratio', 'median', ...roundNumbers.map((round) => `r${round}`), 'target', 'met']),
       row(['---', '---:', ...roundNumbers.map(() => '---:'), '---:', ':---:']),
     );
     for (const ratio of ratios) {
-      const perRound = roundNumbers.map((round) => {
-        const numerator = ok.find((run) => run.round === round && run.variant === ratio.numerator);
-        const denominator = ok.find((run) => run.round === round && run.variant === ratio.denominator);
-        return numerator && denominator ? rate(numerator.result!, headline!) / rate(denominator.result!, headline!) : NaN;
-      });
-      const valid = perRound.filter(Number.isFinite);
-      const value = valid.length ? median(valid) : NaN;
+      const value = ratio.median ?? NaN;
       const { min, max } = ratio.target ?? {};
       const target = [min !== undefined ? `>= ${min}` : '', max !== undefined ? `<= ${max}` : ''].filter(Boolean).join(', ');
       const met = !ratio.target || !Number.isFinite(value) ? '' : (min === undefined || value >= min) && (max === undefined || value <= max) ? 'yes' : '**no**';
-      lines.push(row([ratio.label, `**${format(value)}**`, ...perRound.map(format), target || '-', met]));
+      const label = ratio.runtime ? `${ratio.runtime}: ${ratio.label}` : ratio.label;
+      lines.push(row([label, `**${format(value)}**`, ...ratio.perRound.map((one) => format(one ?? NaN)), target || '-', met]));
     }
   }
   const failures = runs.filter((run) => run.workload === workload.id && run.error);
@@ -262,7 +326,10 @@ async function main(): Promise<void> {
       console.error(`[round ${round}/${options.rounds} ${i + 1}/${jobs.length}] ${entry.workload.id} ${variant.id}: ${shown}`);
     }
   }
-  if (options.json) writeFileSync(options.json, JSON.stringify({ options, runs }, null, 2));
+  if (options.json) {
+    const summaries = selected.map((entry) => summarize(entry, runs, options.rounds));
+    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), options, summaries, runs }, null, 2));
+  }
   const sections = selected.map((entry) => report(entry, runs, options.rounds));
   console.log(`## Benchmarks (${new Date().toISOString().slice(0, 10)}, Node ${process.version})\n\n${sections.join('\n\n')}`);
   if (runs.some((run) => run.error)) process.exitCode = 1;

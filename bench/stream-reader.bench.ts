@@ -8,11 +8,12 @@
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { StreamReader } from '../lib/index.ts';
 import { nodeVariant, pythonVariant, type Benchmark, type Ratio, type Variant } from './_benchmark.ts';
 import { frameInput, lineInput, FRAME_COUNT, type ChunkedInput } from './_data.ts';
 import { measure, type Outcome } from './_measure.ts';
+import { RUNTIMES, runtimeVariant, THIS_NODE } from './_runtimes.ts';
 
 type Pass = (input: ChunkedInput) => Promise<Outcome> | Outcome;
 
@@ -397,40 +398,45 @@ const workloads = {
   w2: { input: frameInput, passes: readexactlyPasses, warmup: 10, reps: 21 },
 } as const;
 
-/** The other runtimes W1's nowait/`for await` targets are measured on, each running this same file. */
-const OTHER_RUNTIMES: Array<{ id: string; label: string; command: string[] }> = [
-  ...['22', '24', '26'].map((version) => ({
-    id: `node${version}`,
-    label: `Node ${version}`,
-    command: [fileURLToPath(new URL(`../spec/node-versions/node_modules/node-${version}-linux-x64/bin/node`, import.meta.url)), '--import', 'tsx'],
-  })),
-  { id: 'deno', label: 'Deno', command: [fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url)), 'run', '--allow-all'] },
-  { id: 'bun', label: 'Bun', command: [fileURLToPath(new URL('../node_modules/.bin/bun', import.meta.url))] },
-];
+/**
+ * The runtimes besides this Node that W1 and W2 run on, each running this same file: this
+ * Node (20, `npm run bench`'s) runs the unprefixed variants.
+ */
+const OTHER_RUNTIMES = RUNTIMES.filter((runtime) => runtime.label !== THIS_NODE);
 
-/** W1's variants that the nowait and `for await` targets compare, per runtime. */
-const RUNTIME_COMPARED = ['ours-forawait', 'ours-nowait', 'hand-iterator', 'node-readline', 'sync-indexof'];
+/** What each workload compares on every runtime. */
+const RUNTIME_COMPARED: Record<keyof typeof workloads, string[]> = {
+  w1: ['ours-forawait', 'ours-nowait', 'ours-pull-default', 'hand-iterator', 'node-readline', 'sync-indexof'],
+  w2: ['ours-push', 'ours-pull-default', 'await-parser', 'sync-parser'],
+};
 
 /** `runtime:variant`: the variant run by another runtime (see `OTHER_RUNTIMES`). */
-function runtimeVariants(labels: Record<string, string>): Variant[] {
+function runtimeVariants(workload: keyof typeof workloads, labels: Record<string, string>): Variant[] {
   return OTHER_RUNTIMES.flatMap((runtime) =>
-    RUNTIME_COMPARED.map((id) => ({
-      id: `${runtime.id}:${id}`,
-      label: `${runtime.label}: ${labels[id]!}`,
-      command: [...runtime.command, fileURLToPath(import.meta.url), 'w1', id],
-    })),
+    RUNTIME_COMPARED[workload].map((id) => runtimeVariant(runtime, id, labels[id]!, import.meta.url, [workload, id])),
   );
 }
 
-/** The nowait and `for await` targets on one runtime (`prefix` '' is this Node). */
-function nowaitTargets(prefix: string, name: string): Ratio[] {
-  const id = (variant: string) => `${prefix}${variant}`;
-  return [
-    { label: `${name}: ours-forawait / hand-iterator`, numerator: id('ours-forawait'), denominator: id('hand-iterator'), target: { min: 1 } },
-    { label: `${name}: ours-nowait / node:readline`, numerator: id('ours-nowait'), denominator: id('node-readline'), target: { min: 1 } },
-    { label: `${name}: sync-indexof / ours-nowait`, numerator: id('sync-indexof'), denominator: id('ours-nowait'), target: { max: 1.5 } },
-  ];
+/** Ratios taken on every runtime: `prefix` '' is this Node's unprefixed variants. */
+function everyRuntime(ratios: (id: (variant: string) => string) => Omit<Ratio, 'runtime'>[]): Ratio[] {
+  return [{ prefix: '', label: THIS_NODE }, ...OTHER_RUNTIMES.map((runtime) => ({ prefix: `${runtime.id}:`, label: runtime.label }))].flatMap(
+    ({ prefix, label }) => ratios((variant) => `${prefix}${variant}`).map((ratio) => ({ ...ratio, runtime: label })),
+  );
 }
+
+/** W1's targets on one runtime: nowait and `for await` (issue 14, point 1), and the runtime's own line reader. */
+const w1Targets = (id: (variant: string) => string): Omit<Ratio, 'runtime'>[] => [
+  { label: 'ours-forawait / hand-iterator', numerator: id('ours-forawait'), denominator: id('hand-iterator'), target: { min: 1 } },
+  { label: 'ours-nowait / node:readline', numerator: id('ours-nowait'), denominator: id('node-readline'), target: { min: 1 } },
+  { label: 'ours-pull-default / node:readline', numerator: id('ours-pull-default'), denominator: id('node-readline') },
+  { label: 'sync-indexof / ours-nowait', numerator: id('sync-indexof'), denominator: id('ours-nowait'), target: { max: 1.5 } },
+];
+
+/** W2's on one runtime: the share of the await floor (issue 14, point 6). */
+const w2Targets = (id: (variant: string) => string): Omit<Ratio, 'runtime'>[] => [
+  { label: 'ours-push / await-parser', numerator: id('ours-push'), denominator: id('await-parser'), target: { min: 0.95 } },
+  { label: 'ours-pull-default / await-parser', numerator: id('ours-pull-default'), denominator: id('await-parser') },
+];
 
 function jsVariants(workload: keyof typeof workloads, labels: Record<string, string>): Variant[] {
   return Object.entries(labels).map(([id, label]) => nodeVariant(id, label, import.meta.url, [workload, id]));
@@ -490,6 +496,17 @@ const W1_LABELS: Record<string, string> = {
     'consumed by `for await`: the floor of any `for await` over lines',
 };
 
+const W2_LABELS: Record<string, string> = {
+  'ours-push': 'ours, push: `feedData(chunk)`, then the frames that chunk completed',
+  'ours-push-wait': 'ours, push: feeder `feedData(chunk)` once per event-loop turn, reader loops over all frames',
+  'ours-pull-bytes': 'ours, pull: `StreamReader.from(byte stream)` (BYOB)',
+  'ours-pull-default': 'ours, pull: `StreamReader.from(default ReadableStream)`',
+  'sync-parser': 'hand-written sync parser: `DataView` per chunk, one `subarray` per payload, copies only across chunks',
+  'await-parser':
+    'the frames of `sync-parser` read as ours are: `await` of a `subarray` for the header, `DataView` ' +
+    'over it, `await` of a `subarray` for the payload: the ceiling of any `await readexactly()` API here',
+};
+
 export const benchmark: Benchmark = {
   name: 'stream-reader',
   workloads: [
@@ -507,7 +524,7 @@ export const benchmark: Benchmark = {
       ],
       variants: [
         ...jsVariants('w1', W1_LABELS),
-        ...runtimeVariants(W1_LABELS),
+        ...runtimeVariants('w1', W1_LABELS),
         ...cpythonVariants('w1', 'each `await readline()`'),
       ],
       ratios: [
@@ -515,8 +532,7 @@ export const benchmark: Benchmark = {
         ...targets('ours-pull-bytes', 'node-readline', 'node:readline', 'sync-indexof'),
         ...targets('ours-pull-default', 'node-readline', 'node:readline', 'sync-indexof'),
         { label: 'ours-forawait / node:readline', numerator: 'ours-forawait', denominator: 'node-readline', target: { min: 1 } },
-        ...nowaitTargets('', `Node ${process.versions.node.split('.')[0]}`),
-        ...OTHER_RUNTIMES.flatMap((runtime) => nowaitTargets(`${runtime.id}:`, runtime.label)),
+        ...everyRuntime(w1Targets),
         { label: 'ours-push-wait / CPython 3.13 sleep(0) feeder', numerator: 'ours-push-wait', denominator: 'cpython313-sleep0' },
         { label: 'ours-push / CPython 3.11 (Debian)', numerator: 'ours-push', denominator: 'cpython311-drain' },
         { label: 'sync-indexof / await-indexof (what one await per line costs)', numerator: 'sync-indexof', denominator: 'await-indexof' },
@@ -535,16 +551,8 @@ export const benchmark: Benchmark = {
         { label: 'MB/s', per: 'bytes', scale: 1e6 },
       ],
       variants: [
-        ...jsVariants('w2', {
-          'ours-push': 'ours, push: `feedData(chunk)`, then the frames that chunk completed',
-          'ours-push-wait': 'ours, push: feeder `feedData(chunk)` once per event-loop turn, reader loops over all frames',
-          'ours-pull-bytes': 'ours, pull: `StreamReader.from(byte stream)` (BYOB)',
-          'ours-pull-default': 'ours, pull: `StreamReader.from(default ReadableStream)`',
-          'sync-parser': 'hand-written sync parser: `DataView` per chunk, one `subarray` per payload, copies only across chunks',
-          'await-parser':
-            'the frames of `sync-parser` read as ours are: `await` of a `subarray` for the header, `DataView` ' +
-            'over it, `await` of a `subarray` for the payload: the ceiling of any `await readexactly()` API here',
-        }),
+        ...jsVariants('w2', W2_LABELS),
+        ...runtimeVariants('w2', W2_LABELS),
         ...cpythonVariants('w2', 'the two `readexactly()` of each frame'),
       ],
       ratios: [
@@ -554,7 +562,7 @@ export const benchmark: Benchmark = {
         { label: 'ours-push / CPython 3.11 (Debian)', numerator: 'ours-push', denominator: 'cpython311-drain' },
         { label: 'sync-parser / ours-push', numerator: 'sync-parser', denominator: 'ours-push' },
         { label: 'sync-parser / ours-pull-bytes', numerator: 'sync-parser', denominator: 'ours-pull-bytes' },
-        { label: 'ours-push / await-parser (share of the ceiling)', numerator: 'ours-push', denominator: 'await-parser' },
+        ...everyRuntime(w2Targets),
       ],
     },
   ],

@@ -19,6 +19,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { BulkClock, fail } from './_bulk-clock.ts';
 import { announcePort, exitWithParent } from './_lifetime.ts';
 import { loadLibrary } from './_library.ts';
 
@@ -32,38 +33,11 @@ if (!Number.isSafeInteger(total) || total <= 0 || total % READ_SIZE) {
   throw new Error(`TOTAL_BYTES must be a positive multiple of ${READ_SIZE} (got '${totalArg}')`);
 }
 
-let firstByteAt = 0;
-let cpuAtFirstByte = 0;
-
-function cpuSeconds(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1e6;
-}
+const clock = new BulkClock(total);
 
 /** Starts the clock at the connection's first byte; `once` leaves no listener behind. */
 function timeFirstByte(socket: Socket): void {
-  socket.once('data', () => {
-    firstByteAt = performance.now();
-    cpuAtFirstByte = cpuSeconds();
-  });
-}
-
-function finish(bytes: number, reads: number): never {
-  const seconds = (performance.now() - firstByteAt) / 1000;
-  const cpu = cpuSeconds() - cpuAtFirstByte;
-  const totalCpuSeconds = cpuSeconds();
-  const maxRssMB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`BULK ${JSON.stringify({ bytes, seconds, cpuSeconds: cpu, reads, totalCpuSeconds, maxRssMB })}\n`);
-  if (bytes !== total) {
-    console.error(`read ${bytes} bytes, expected ${total}`);
-    process.exit(1);
-  }
-  process.exit(0);
-}
-
-function fail(error: unknown): never {
-  console.error(error);
-  process.exit(1);
+  socket.once('data', () => clock.start());
 }
 
 /** The `readexactly(65536)` loop over a reader, then EOF. */
@@ -75,7 +49,7 @@ async function readAll(reader: InstanceType<typeof StreamReader>): Promise<void>
     reads++;
   }
   const rest = await reader.read(READ_SIZE);
-  finish(bytes + rest.length, reads);
+  clock.finish(bytes + rest.length, reads);
 }
 
 /** `readinto()` into one reused buffer until it returns 0 (EOF). */
@@ -90,7 +64,7 @@ async function readInto(reader: InstanceType<typeof StreamReader>): Promise<void
     bytes += count;
     reads++;
   }
-  finish(bytes, reads);
+  clock.finish(bytes, reads);
 }
 
 /** `readexactlyInto()` of 64 KiB frames into one reused buffer, then EOF. */
@@ -102,7 +76,7 @@ async function readExactlyInto(reader: InstanceType<typeof StreamReader>): Promi
     reads++;
   }
   const rest = await reader.read(READ_SIZE);
-  finish(reads * READ_SIZE + rest.length, reads);
+  clock.finish(reads * READ_SIZE + rest.length, reads);
 }
 
 /** A `startServer()` receiver of one connection that hands its reader to `read`. */
@@ -152,7 +126,7 @@ const receivers: Record<string, () => Promise<number>> = {
         bytes += chunk.length;
         reads++;
       });
-      socket.on('end', () => finish(bytes, reads));
+      socket.on('end', () => clock.finish(bytes, reads));
     }),
   toweb: () =>
     listenOnce((socket) => {
@@ -167,7 +141,7 @@ const receivers: Record<string, () => Promise<number>> = {
           bytes += (value as Uint8Array).length;
           reads++;
         }
-        finish(bytes, reads);
+        clock.finish(bytes, reads);
       };
       loop().catch(fail);
     }),

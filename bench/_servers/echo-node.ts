@@ -18,11 +18,10 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { echoLoop, MAX_ECHOES } from './_echo-loop.ts';
 import { loadLibrary } from './_library.ts';
 import { announcePort, exitWithParent } from './_lifetime.ts';
 
-/** No connection echoes more than this many times (a bound, far above any run). */
-const MAX_ECHOES = 100_000_000;
 const MAX_SECONDS = 600;
 
 const { IncompleteReadError, startServer } = await loadLibrary();
@@ -85,15 +84,7 @@ async function awaitEcho(socket: Socket): Promise<void> {
 
 const servers: Record<string, () => Promise<number>> = {
   ours: async () => {
-    const server = await startServer(async (reader, writer) => {
-      for (let i = 0; i < MAX_ECHOES; i++) {
-        const data = await reader.read(65536);
-        if (data.length === 0) break;
-        writer.write(data);
-        await writer.drain();
-      }
-      writer.close();
-    }, '127.0.0.1', 0);
+    const server = await startServer(echoLoop, '127.0.0.1', 0);
     return (server.sockets[0]!.getsockname() as [string, number])[1];
   },
   'ours-exact': async () => {

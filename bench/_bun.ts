@@ -1,0 +1,36 @@
+/**
+ * The part of Bun's global namespace the benchmarks use as Bun's own sockets (the anchor on
+ * Bun), typed here because the project compiles against Node's types only.
+ */
+
+/** A `Bun.Socket`. */
+export interface BunSocket {
+  /** Writes what it can at once; returns how many bytes that was. */
+  write(data: Uint8Array): number;
+  /** Closes the connection after what is written goes out. */
+  end(): void;
+}
+
+interface BunSocketHandlers {
+  open?(socket: BunSocket): void;
+  data?(socket: BunSocket, data: Uint8Array): void;
+  close?(socket: BunSocket): void;
+}
+
+/** The `Bun` namespace, as far as the benchmarks use it. */
+export interface BunNamespace {
+  listen(options: { hostname: string; port: number; socket: BunSocketHandlers }): { port: number; stop(closeActive?: boolean): void };
+  connect(options: { hostname: string; port: number; socket: BunSocketHandlers }): Promise<BunSocket>;
+  /** Collects garbage; `true`: synchronously. */
+  gc(force: boolean): void;
+}
+
+/**
+ * The `Bun` global.
+ * @throws {Error} outside Bun
+ */
+export function bunNamespace(): BunNamespace {
+  const bun = (globalThis as { Bun?: BunNamespace }).Bun;
+  if (!bun) throw new Error('not running on Bun');
+  return bun;
+}

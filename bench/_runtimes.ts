@@ -1,0 +1,92 @@
+/**
+ * The runtimes a benchmark file runs itself on (Node 20/22/24/26 from `spec/node-versions`,
+ * Deno and Bun from their npm packages), how to start a variant on each, which one this
+ * process is, and the library as that runtime's users load it.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Variant } from './_benchmark.ts';
+import { buildLibrary } from './_net-build.ts';
+
+export interface Runtime {
+  /** Short id, the prefix of variant ids (`node26:ours`). */
+  id: string;
+  /** As the README tables and the chart name it. */
+  label: string;
+  /** What runs a TypeScript file, before the file's path. */
+  command: (options: { exposeGc?: boolean }) => string[];
+}
+
+const nodeBinary = (version: string) =>
+  fileURLToPath(new URL(`../spec/node-versions/node_modules/node-${version}-linux-x64/bin/node`, import.meta.url));
+const npmBinary = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+
+export const NODE_RUNTIMES: Runtime[] = ['20', '22', '24', '26'].map((version) => ({
+  id: `node${version}`,
+  label: `Node ${version}`,
+  command: ({ exposeGc }) => [nodeBinary(version), ...(exposeGc ? ['--expose-gc'] : []), '--import', 'tsx'],
+}));
+
+export const DENO: Runtime = {
+  id: 'deno',
+  label: 'Deno',
+  command: ({ exposeGc }) => [npmBinary('deno'), 'run', '--allow-all', ...(exposeGc ? ['--v8-flags=--expose-gc'] : [])],
+};
+
+/** Bun collects garbage on `Bun.gc(true)`: it needs no flag. */
+export const BUN: Runtime = { id: 'bun', label: 'Bun', command: () => [npmBinary('bun')] };
+
+export const RUNTIMES: Runtime[] = [...NODE_RUNTIMES, DENO, BUN];
+
+/** The Node that runs `npm run bench` (and so the variants without a runtime prefix), as `RUNTIMES` labels it. */
+export const THIS_NODE = `Node ${process.versions.node.split('.')[0]}`;
+
+/** `runtime.id:id`, running `file` (a module's `import.meta.url`) with `args` on `runtime`. */
+export function runtimeVariant(runtime: Runtime, id: string, label: string, file: string, args: string[], exposeGc = false): Variant {
+  return {
+    id: `${runtime.id}:${id}`,
+    label: `${runtime.label}: ${label}`,
+    command: [...runtime.command({ exposeGc }), fileURLToPath(file), ...args],
+  };
+}
+
+export type RuntimeKind = 'node' | 'deno' | 'bun';
+
+/** Which runtime this process is. */
+export function runtimeKind(): RuntimeKind {
+  if ('Deno' in globalThis) return 'deno';
+  if ('Bun' in globalThis) return 'bun';
+  return 'node';
+}
+
+/** This process's runtime and version, for a result's `runtime`. */
+export function runtimeName(): string {
+  const versions = process.versions as Record<string, string | undefined>;
+  const kind = runtimeKind();
+  if (kind === 'deno') return `Deno ${versions.deno ?? '?'}`;
+  if (kind === 'bun') return `Bun ${versions.bun ?? '?'}`;
+  return `Node ${process.version}`;
+}
+
+type Library = typeof import('../lib/runtime/node.ts');
+
+/**
+ * The library's entry for this runtime, as its users run it: on Node the tsc build (the sources
+ * through tsx pay for esbuild's `keepNames` on every closure, see `_net-build.ts`), on Deno and
+ * Bun the TypeScript sources, which they compile themselves without that cost. Call `remove()`
+ * before the process ends.
+ */
+export async function loadRuntimeLibrary(): Promise<{ library: Library; remove(): void }> {
+  const kind = runtimeKind();
+  if (kind !== 'node') {
+    const library = (await import(`../lib/runtime/${kind}.ts`)) as Library;
+    return { library, remove: () => {} };
+  }
+  const build = buildLibrary();
+  try {
+    const library = (await import(new URL(`file://${build.dir}/runtime/node.js`).href)) as Library;
+    return { library, remove: () => build.remove() };
+  } catch (error) {
+    build.remove();
+    throw error;
+  }
+}

@@ -1,0 +1,490 @@
+/**
+ * What a connection costs when client and server both run on the library, in one process
+ * (issue 14, point 3), against the runtime's own sockets doing the same: raw `node:net` on
+ * Node, `Deno.listen`/`Deno.connect` on Deno, `Bun.listen`/`Bun.connect` on Bun.
+ *
+ * - `connect`: 10,000 short connections over 127.0.0.1, 50 at a time: open, accept, the
+ *   client closes, the server reads EOF and closes. µs per connection (lower is better).
+ * - `rt10`, `rt100`, `rt1000`: 1 KiB echo round trips over 10, 100 and 1,000 open connections
+ *   (one request in flight per connection, 50,000 round trips a pass, spread evenly).
+ *   µs per round trip; the connections are opened before the timed passes.
+ *
+ * `npm run bench -- connections` runs every runtime through `run.ts`. One variant alone:
+ * `node --import tsx bench/connections.bench.ts connect|rt10|rt100|rt1000 ours|raw [REPS] [WARMUP]`
+ * (or `deno run --allow-all ...`, `bun ...`).
+ */
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import type { Benchmark, Ratio, Workload } from './_benchmark.ts';
+import { bunNamespace, type BunSocket } from './_bun.ts';
+import { echoLoop } from './_servers/_echo-loop.ts';
+import { measure } from './_measure.ts';
+import { IN_FLIGHT, openEach } from './_open-each.ts';
+import { loadRuntimeLibrary, runtimeKind, runtimeVariant, RUNTIMES } from './_runtimes.ts';
+import { denoNamespace, type DenoConn } from '../lib/runtime/deno/namespace.ts';
+
+const HOST = '127.0.0.1';
+const CONNECTIONS = 10_000;
+const MESSAGE_SIZE = 1024;
+const ROUND_TRIPS = 50_000;
+const FANOUTS = [10, 100, 1000] as const;
+
+/** One side's way of doing the workloads: ours, or the runtime's own sockets. */
+interface Contender {
+  /** Opens and closes `count` connections, `IN_FLIGHT` at a time; resolves once the server closed them all. */
+  churn(count: number): Promise<void>;
+  /** Opens `connections` echo connections and returns a pass of `trips` round trips on each. */
+  echo(connections: number): Promise<{ pass(trips: number): Promise<void>; close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+/** Resolves after `count` calls of `tick()`. */
+function countdown(count: number): { tick(): void; done: Promise<void> } {
+  let left = count;
+  let resolve!: () => void;
+  const done = new Promise<void>((settle) => (resolve = settle));
+  if (left === 0) resolve();
+  return {
+    tick() {
+      if (--left === 0) resolve();
+    },
+    done,
+  };
+}
+
+/** Runs `count` jobs, `IN_FLIGHT` at a time. */
+async function inFlight(count: number, job: () => Promise<void>): Promise<void> {
+  let started = 0;
+  const worker = async (): Promise<void> => {
+    while (started < count) {
+      started++;
+      await job();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count) }, worker));
+}
+
+const message = new Uint8Array(MESSAGE_SIZE).fill(120);
+
+async function ours(): Promise<Contender> {
+  const { library, remove } = await loadRuntimeLibrary();
+  const { openConnection, startServer } = library;
+  let served: { tick(): void } = { tick() {} };
+  const server = await startServer(
+    async (reader, writer) => {
+      await echoLoop(reader, writer);
+      await writer.waitClosed();
+      served.tick();
+    },
+    HOST,
+    0,
+  );
+  const port = server.sockets[0]!.getsockname()[1] as number;
+  return {
+    async churn(count) {
+      const all = countdown(count);
+      served = all;
+      await inFlight(count, async () => {
+        const [, writer] = await openConnection(HOST, port);
+        writer.close();
+        await writer.waitClosed();
+      });
+      await all.done;
+    },
+    async echo(connections) {
+      const pairs = await openEach(connections, () => openConnection(HOST, port));
+      return {
+        async pass(trips) {
+          await Promise.all(
+            pairs.map(async ([reader, writer]) => {
+              for (let i = 0; i < trips; i++) {
+                writer.write(message);
+                await reader.readexactly(MESSAGE_SIZE);
+              }
+            }),
+          );
+        },
+        async close() {
+          const all = countdown(connections);
+          served = all;
+          for (const [, writer] of pairs) writer.close();
+          await Promise.all(pairs.map(([, writer]) => writer.waitClosed()));
+          await all.done;
+        },
+      };
+    },
+    async close() {
+      server.close();
+      await server.waitClosed();
+      remove();
+    },
+  };
+}
+
+/**
+ * Sends `message` and waits for its `MESSAGE_SIZE` bytes back, `trips` times, over a socket
+ * that hands received chunks to `onData` (Node's and Bun's sockets both do).
+ */
+function callbackTrips(send: () => void, listen: (onData: ((size: number) => void) | null) => void, trips: number): Promise<void> {
+  return new Promise((resolve) => {
+    let left = trips;
+    let received = 0;
+    listen((size) => {
+      received += size;
+      while (received >= MESSAGE_SIZE) {
+        received -= MESSAGE_SIZE;
+        if (--left === 0) {
+          listen(null);
+          resolve();
+          return;
+        }
+        send();
+      }
+    });
+    send();
+  });
+}
+
+async function nodeNet(): Promise<Contender> {
+  let served: { tick(): void } = { tick() {} };
+  const server = createServer({ noDelay: true }, (socket) => {
+    socket.on('data', (data) => socket.write(data));
+    socket.on('close', () => served.tick());
+    socket.on('error', () => socket.destroy());
+  });
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const open = async (): Promise<Socket> => {
+    const socket = connect({ host: HOST, port, noDelay: true });
+    await once(socket, 'connect');
+    return socket;
+  };
+  const closeAll = async (sockets: Socket[]): Promise<void> => {
+    await Promise.all(
+      sockets.map((socket) => {
+        const closed = once(socket, 'close');
+        socket.end();
+        return closed;
+      }),
+    );
+  };
+  return {
+    async churn(count) {
+      const all = countdown(count);
+      served = all;
+      await inFlight(count, async () => {
+        const socket = await open();
+        socket.resume();
+        await closeAll([socket]);
+      });
+      await all.done;
+    },
+    async echo(connections) {
+      const sockets = await openEach(connections, open);
+      let handlers = new Map<Socket, (data: Uint8Array) => void>();
+      return {
+        async pass(trips) {
+          await Promise.all(
+            sockets.map((socket) =>
+              callbackTrips(
+                () => socket.write(message),
+                (onData) => {
+                  const previous = handlers.get(socket);
+                  if (previous) socket.off('data', previous);
+                  if (onData) {
+                    const handler = (data: Uint8Array) => onData(data.length);
+                    handlers.set(socket, handler);
+                    socket.on('data', handler);
+                  }
+                },
+                trips,
+              ),
+            ),
+          );
+          handlers = new Map();
+        },
+        async close() {
+          const all = countdown(connections);
+          served = all;
+          await closeAll(sockets);
+          await all.done;
+        },
+      };
+    },
+    async close() {
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+async function writeAll(conn: DenoConn, data: Uint8Array): Promise<void> {
+  for (let at = 0; at < data.length; ) at += await conn.write(data.subarray(at));
+}
+
+async function denoRaw(): Promise<Contender> {
+  const deno = denoNamespace();
+  const listener = deno.listen({ hostname: HOST, port: 0 });
+  const port = (listener.addr as { port: number }).port;
+  let served: { tick(): void } = { tick() {} };
+  const serve = async (conn: DenoConn): Promise<void> => {
+    const buffer = new Uint8Array(65536);
+    try {
+      for (let size: number | null; (size = await conn.read(buffer)) !== null; ) await writeAll(conn, buffer.subarray(0, size));
+    } finally {
+      conn.close();
+      served.tick();
+    }
+  };
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        conn.setNoDelay?.(true);
+        void serve(conn);
+      }
+    } catch {
+      // The listener was closed.
+    }
+  })();
+  const open = async (): Promise<DenoConn> => {
+    const conn = await deno.connect({ hostname: HOST, port });
+    conn.setNoDelay?.(true);
+    return conn;
+  };
+  return {
+    async churn(count) {
+      const all = countdown(count);
+      served = all;
+      await inFlight(count, async () => (await open()).close());
+      await all.done;
+    },
+    async echo(connections) {
+      const conns = await openEach(connections, open);
+      const buffers = conns.map(() => new Uint8Array(MESSAGE_SIZE));
+      return {
+        async pass(trips) {
+          await Promise.all(
+            conns.map(async (conn, i) => {
+              const buffer = buffers[i]!;
+              for (let trip = 0; trip < trips; trip++) {
+                await writeAll(conn, message);
+                for (let got = 0; got < MESSAGE_SIZE; ) {
+                  const size = await conn.read(buffer.subarray(got));
+                  if (size === null) throw new Error('the server closed the connection');
+                  got += size;
+                }
+              }
+            }),
+          );
+        },
+        async close() {
+          const all = countdown(connections);
+          served = all;
+          for (const conn of conns) conn.close();
+          await all.done;
+        },
+      };
+    },
+    async close() {
+      listener.close();
+      await accepting;
+    },
+  };
+}
+
+async function bunRaw(): Promise<Contender> {
+  const bun = bunNamespace();
+  let served: { tick(): void } = { tick() {} };
+  const listener = bun.listen({
+    hostname: HOST,
+    port: 0,
+    socket: {
+      data(socket, data) {
+        if (socket.write(data) !== data.length) throw new Error('a partial write: this echo does not buffer');
+      },
+      close() {
+        served.tick();
+      },
+    },
+  });
+  const handlers = new Map<BunSocket, ((size: number) => void) | null>();
+  const closed = new Map<BunSocket, () => void>();
+  const open = (): Promise<BunSocket> =>
+    bun.connect({
+      hostname: HOST,
+      port: listener.port,
+      socket: {
+        data(socket, data) {
+          handlers.get(socket)?.(data.length);
+        },
+        close(socket) {
+          closed.get(socket)?.();
+        },
+      },
+    });
+  const closeAll = (sockets: BunSocket[]): Promise<void[]> =>
+    Promise.all(
+      sockets.map((socket) => {
+        const done = new Promise<void>((resolve) => closed.set(socket, resolve));
+        socket.end();
+        return done;
+      }),
+    );
+  return {
+    async churn(count) {
+      const all = countdown(count);
+      served = all;
+      await inFlight(count, async () => {
+        await closeAll([await open()]);
+      });
+      closed.clear();
+      await all.done;
+    },
+    async echo(connections) {
+      const sockets = await openEach(connections, open);
+      return {
+        async pass(trips) {
+          await Promise.all(
+            sockets.map((socket) =>
+              callbackTrips(
+                () => {
+                  if (socket.write(message) !== MESSAGE_SIZE) throw new Error('a partial write: this client does not buffer');
+                },
+                (onData) => handlers.set(socket, onData),
+                trips,
+              ),
+            ),
+          );
+        },
+        async close() {
+          const all = countdown(connections);
+          served = all;
+          await closeAll(sockets);
+          closed.clear();
+          await all.done;
+        },
+      };
+    },
+    async close() {
+      listener.stop(true);
+    },
+  };
+}
+
+const RAW: Record<ReturnType<typeof runtimeKind>, { make: () => Promise<Contender>; label: string }> = {
+  node: { make: nodeNet, label: 'raw `node:net`' },
+  deno: { make: denoRaw, label: '`Deno.listen` / `Deno.connect`' },
+  bun: { make: bunRaw, label: '`Bun.listen` / `Bun.connect`' },
+};
+
+/** Reps and warm-up passes of a workload, and the pass on a contender. */
+interface Plan {
+  reps: number;
+  warmup: number;
+  items: number;
+  run(contender: Contender): Promise<{ pass(): Promise<void>; close(): Promise<void> }>;
+}
+
+function plan(workload: string): Plan | undefined {
+  if (workload === 'connect') {
+    return {
+      reps: 3,
+      warmup: 1,
+      items: CONNECTIONS,
+      run: async (contender) => ({ pass: () => contender.churn(CONNECTIONS), close: async () => {} }),
+    };
+  }
+  const fanout = FANOUTS.find((n) => workload === `rt${n}`);
+  if (!fanout) return undefined;
+  const trips = ROUND_TRIPS / fanout;
+  return {
+    reps: 5,
+    warmup: 1,
+    items: ROUND_TRIPS,
+    run: async (contender) => {
+      const echo = await contender.echo(fanout);
+      return { pass: () => echo.pass(trips), close: () => echo.close() };
+    },
+  };
+}
+
+function workloads(): Workload[] {
+  const ours = 'ours: `openConnection()` and `startServer()` on both ends';
+  const connect: Workload = {
+    id: 'connect',
+    name: 'open, accept, close',
+    description:
+      `${CONNECTIONS.toLocaleString('en')} connections over ${HOST}, ${IN_FLIGHT} at a time, client and server in one ` +
+      'process: connect, accept, the client closes, the server reads EOF and closes; a pass ends when the server has ' +
+      'closed them all. Median of 3 timed passes after 1 warm-up pass. Lower is better.',
+    metrics: [{ label: 'µs/connection', per: 'time', scale: 1e6 }],
+    variants: [],
+    ratios: [],
+  };
+  const echoes = FANOUTS.map(
+    (fanout): Workload => ({
+      id: `rt${fanout}`,
+      name: `round trips over ${fanout.toLocaleString('en')} connections`,
+      description:
+        `1 KiB echo round trips over ${fanout.toLocaleString('en')} connections opened beforehand, client and server in ` +
+        `one process, one request in flight per connection (the client writes, then reads the ${MESSAGE_SIZE} bytes ` +
+        `back; the server echoes what it reads); ${ROUND_TRIPS.toLocaleString('en')} round trips a pass. Median of 5 ` +
+        'timed passes after 1 warm-up pass. Lower is better.',
+      metrics: [{ label: 'µs/round trip', per: 'time', scale: 1e6 }],
+      variants: [],
+      ratios: [],
+    }),
+  );
+  for (const workload of [connect, ...echoes]) {
+    const target = workload.id === 'connect' ? 1.5 : 1.3;
+    for (const runtime of RUNTIMES) {
+      const kind = runtime.id.startsWith('node') ? 'node' : (runtime.id as 'deno' | 'bun');
+      const raw = RAW[kind].label;
+      workload.variants.push(
+        runtimeVariant(runtime, 'ours', ours, import.meta.url, [workload.id, 'ours']),
+        runtimeVariant(runtime, 'raw', raw, import.meta.url, [workload.id, 'raw']),
+      );
+      const ratio: Ratio = {
+        label: "ours / the runtime's sockets",
+        runtime: runtime.label,
+        numerator: `${runtime.id}:ours`,
+        denominator: `${runtime.id}:raw`,
+        target: { max: target },
+      };
+      workload.ratios.push(ratio);
+    }
+  }
+  return [connect, ...echoes];
+}
+
+export const benchmark: Benchmark = { name: 'connections', workloads: workloads() };
+
+async function main(args: string[]): Promise<void> {
+  const [workloadId = '', contenderId = '', reps, warmup] = args;
+  const chosen = plan(workloadId);
+  if (!chosen || (contenderId !== 'ours' && contenderId !== 'raw')) {
+    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw [REPS] [WARMUP] (got ${args.join(' ')})`);
+  }
+  const contender = contenderId === 'ours' ? await ours() : await RAW[runtimeKind()].make();
+  const run = await chosen.run(contender);
+  await measure(
+    async () => {
+      await run.pass();
+      return { bytes: 0, items: chosen.items };
+    },
+    {
+      warmup: warmup === undefined ? chosen.warmup : Number(warmup),
+      reps: reps === undefined ? chosen.reps : Number(reps),
+      expected: { bytes: 0, items: chosen.items },
+      digest: workloadId,
+    },
+  );
+  await run.close();
+  await contender.close();
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main(process.argv.slice(2));
+}
