@@ -1,5 +1,6 @@
-import type { ClientErrorHandler } from './_client-callback.ts';
-import type { ServerListener, SocketName } from './server.ts';
+import type { ClientErrorHandler } from './options.ts';
+import type { ServerListener } from './server.ts';
+import type { SocketName } from './transport.ts';
 
 /** How long accepting waits after it failed, as CPython's `constants.ACCEPT_RETRY_DELAY`. */
 export const ACCEPT_RETRY_DELAY_MS = 1000;

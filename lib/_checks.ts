@@ -1,5 +1,5 @@
 import type { SocketStartTlsOptions, TlsOptions } from './transport.ts';
-import type { ClientErrorHandler } from './_client-callback.ts';
+import type { ClientErrorHandler } from './options.ts';
 import type { Separator } from './_separators.ts';
 import type {
   AddressFamily,

@@ -1,22 +1,12 @@
 import type { StreamReader } from './stream-reader.ts';
 import type { StreamWriter } from './stream-writer.ts';
+import type { ClientErrorContext, ClientErrorHandler } from './options.ts';
 
 /**
  * What `startServer()` calls for each client. A plain function or an async one: an async one
  * runs on its own, and the server does not wait for it.
  */
 export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => void | PromiseLike<void>;
-
-/** What an error hook learns besides the error (CPython's exception-handler context). */
-export interface ClientErrorContext {
-  /** `'Unhandled exception in client_connected_cb'`, CPython's wording. */
-  message: string;
-  /** The client's connection, which is being closed. */
-  transport: unknown;
-}
-
-/** Hears about a client callback that threw or rejected. */
-export type ClientErrorHandler = (error: unknown, context: ClientErrorContext) => void;
 
 const MESSAGE = 'Unhandled exception in client_connected_cb';
 

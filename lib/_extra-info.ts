@@ -1,4 +1,4 @@
-import type { SocketName } from './server.ts';
+import type { SocketName } from './transport.ts';
 
 /**
  * The fields of a peer's certificate that `getExtraInfo('peercert')` gives on every runtime

@@ -1,8 +1,8 @@
-import { logClientError, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.ts';
+import { logClientError, type ClientConnectedCallback } from './_client-callback.ts';
+import type { AddressFamily, ClientErrorHandler, StartServerOptions, StartUnixServerOptions } from './options.ts';
 import { checkServer, checkUnixServer, startTlsOptionsOf, type CheckedServer, type CheckedTls } from './_checks.ts';
-import type { AddressFamily, StartServerOptions, StartUnixServerOptions } from './options.ts';
-import { Server, type HostPort, type ServerListener } from './server.ts';
-import type { SocketStartTlsOptions, Transport } from './transport.ts';
+import { Server, type ServerListener } from './server.ts';
+import type { HostPort, SocketStartTlsOptions, Transport } from './transport.ts';
 import { listenOnPath, type SocketFiles } from './_unix-socket-file.ts';
 
 /** One TCP address to listen on. */

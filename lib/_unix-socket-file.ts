@@ -1,4 +1,4 @@
-import type { ClientErrorHandler } from './_client-callback.ts';
+import type { ClientErrorHandler } from './options.ts';
 import { UNIX_PATH_MAX } from './_checks.ts';
 import type { ServerListener } from './server.ts';
 

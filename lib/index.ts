@@ -8,9 +8,10 @@ export type { CipherInfo, ExtraInfo, PeerCertificate } from './_extra-info.ts';
 export { StreamReaderProtocol } from './stream-reader-protocol.ts';
 export type { StreamReaderProtocolOptions } from './stream-reader-protocol.ts';
 export { Server } from './server.ts';
-export type { HostPort, ServerListener, ServerOptions, ServerSocket, SocketName } from './server.ts';
-export type { ClientConnectedCallback, ClientErrorContext, ClientErrorHandler } from './_client-callback.ts';
-export type { Pem, Protocol, SocketStartTlsOptions, StartTlsOptions, StreamPair, TlsOptions, Transport } from './transport.ts';
+export type { ServerListener, ServerOptions, ServerSocket } from './server.ts';
+export type { HostPort, Pem, Protocol, SocketName, SocketStartTlsOptions, StartTlsOptions, StreamPair, TlsOptions, Transport } from './transport.ts';
+export type { ClientConnectedCallback } from './_client-callback.ts';
+export type { ClientErrorContext, ClientErrorHandler } from './options.ts';
 export type {
   AddressFamily,
   OpenConnectionOptions,

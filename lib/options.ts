@@ -1,5 +1,15 @@
-import type { ClientErrorHandler } from './_client-callback.ts';
 import type { StreamPair, TlsOptions } from './transport.ts';
+
+/** What an error hook learns besides the error (CPython's exception-handler context). */
+export interface ClientErrorContext {
+  /** `'Unhandled exception in client_connected_cb'`, CPython's wording. */
+  message: string;
+  /** The client's connection, which is being closed. */
+  transport: unknown;
+}
+
+/** Hears about a client callback that threw or rejected. */
+export type ClientErrorHandler = (error: unknown, context: ClientErrorContext) => void;
 
 /** `0` (either), `4` (IPv4 only) or `6` (IPv6 only). */
 export type AddressFamily = 0 | 4 | 6;

@@ -1,15 +1,10 @@
 /// <reference path="./_symbol-async-dispose.d.ts" preserve="true" />
-import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.ts';
+import { runClientCallback, type ClientConnectedCallback } from './_client-callback.ts';
+import type { ClientErrorHandler } from './options.ts';
 import { checkSignalOptions, OPTION_NAMES } from './_checks.ts';
 import { openStreams } from './_open-streams.ts';
 import type { StreamWriter } from './stream-writer.ts';
-import type { Transport } from './transport.ts';
-
-/** A TCP socket's address as CPython's `getsockname()` gives it (IPv6 flow info and scope left out). */
-export type HostPort = readonly [host: string, port: number];
-
-/** A socket's address as CPython's `getsockname()` gives it: `[host, port]`, or a Unix socket's path. */
-export type SocketName = HostPort | string;
+import type { SocketName, Transport } from './transport.ts';
 
 /**
  * One listening socket of a server, as `server.sockets` lists it.

@@ -1,4 +1,5 @@
-import { runClientCallback, type ClientConnectedCallback, type ClientErrorHandler } from './_client-callback.ts';
+import { runClientCallback, type ClientConnectedCallback } from './_client-callback.ts';
+import type { ClientErrorHandler } from './options.ts';
 import type { StreamReader, WaitingReaderHolder } from './stream-reader.ts';
 import { StreamWriter } from './stream-writer.ts';
 import type { Protocol, Transport } from './transport.ts';

@@ -1,8 +1,7 @@
 import { connectionLost } from './errors.ts';
 import { checkLines, checkOptionNames, checkWritable, checkWriteData, OPTION_NAMES } from './_checks.ts';
-import type { StreamPair, TlsOptions } from './transport.ts';
+import type { StartTlsOptions, StreamPair, TlsOptions, Transport } from './transport.ts';
 import type { StreamReader } from './stream-reader.ts';
-import type { StartTlsOptions, Transport } from './transport.ts';
 import { NO_EXTRA, type ExtraInfo } from './_extra-info.ts';
 import { WriteQueue } from './_write-queue.ts';
 

@@ -1,3 +1,9 @@
+/** A TCP socket's address as CPython's `getsockname()` gives it (IPv6 flow info and scope left out). */
+export type HostPort = readonly [host: string, port: number];
+
+/** A socket's address as CPython's `getsockname()` gives it: `[host, port]`, or a Unix socket's path. */
+export type SocketName = HostPort | string;
+
 /** Any connection given as a pair of streams (a Deno connection, an in-memory pipe, ...). */
 export interface StreamPair {
   /** The peer's bytes. */

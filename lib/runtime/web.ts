@@ -14,9 +14,9 @@ import type {
   StartServerOptions,
   StartUnixServerOptions,
 } from '../options.ts';
-import type { StreamPair } from '../transport.ts';
+import type { HostPort, StreamPair } from '../transport.ts';
 import { connectStreams } from '../_connect.ts';
-import type { HostPort, Server } from '../server.ts';
+import type { Server } from '../server.ts';
 import type { StreamReader } from '../stream-reader.ts';
 import type { StreamWriter } from '../stream-writer.ts';
 

@@ -1,7 +1,8 @@
-import type { ClientConnectedCallback, ClientErrorHandler } from '../../_client-callback.ts';
+import type { ClientConnectedCallback } from '../../_client-callback.ts';
+import type { ClientErrorHandler, StartServerOptions, StartUnixServerOptions } from '../../options.ts';
 import { acceptingListener } from '../../_accept-loop.ts';
-import type { StartServerOptions, StartUnixServerOptions } from '../../options.ts';
-import type { HostPort, Server, ServerListener, SocketName } from '../../server.ts';
+import type { Server, ServerListener } from '../../server.ts';
+import type { HostPort, SocketName } from '../../transport.ts';
 import { serveTcp, serveUnix, type ServerRuntime, type TcpAddress, type UnixAddress } from '../../_serve.ts';
 import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './namespace.ts';
 import { DenoSocket } from './socket.ts';

@@ -1,9 +1,10 @@
 import { lookup } from 'node:dns/promises';
 import { linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type ListenOptions, type Server as NetServer, type Socket as NetSocket } from 'node:net';
-import type { ClientConnectedCallback, ClientErrorHandler } from '../../_client-callback.ts';
-import type { StartServerOptions, StartUnixServerOptions } from '../../options.ts';
-import type { HostPort, Server, ServerListener, SocketName } from '../../server.ts';
+import type { ClientConnectedCallback } from '../../_client-callback.ts';
+import type { ClientErrorHandler, StartServerOptions, StartUnixServerOptions } from '../../options.ts';
+import type { Server, ServerListener } from '../../server.ts';
+import type { HostPort, SocketName } from '../../transport.ts';
 import { serveTcp, serveUnix, type ServerRuntime, type TcpAddress, type UnixAddress } from '../../_serve.ts';
 import { NodeSocket } from './socket.ts';
 import { secureContextOf, type SecureContext } from './tls.ts';
