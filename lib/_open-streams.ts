@@ -4,8 +4,11 @@ import { StreamReaderProtocol } from './stream-reader-protocol.ts';
 import { StreamWriter } from './stream-writer.ts';
 
 function isStreamPair(value: unknown): value is StreamPair {
-  const pair = value as Partial<StreamPair> | null;
-  return typeof pair?.readable?.getReader === 'function' && typeof pair.writable?.getWriter === 'function';
+  const pair = value as (Partial<StreamPair> & Pick<Partial<Transport>, '_claimWritable'>) | null;
+  if (typeof pair?.readable?.getReader !== 'function') return false;
+  // A socket whose writable is made on first need (see Transport._claimWritable) has one:
+  // asking for it here would make it.
+  return typeof pair._claimWritable === 'function' || typeof pair.writable?.getWriter === 'function';
 }
 
 /**
@@ -36,11 +39,11 @@ export function openStreams(
   if (typeof transport.connectProtocol === 'function') {
     const reader = new StreamReader({ limit });
     transport.connectProtocol(new StreamReaderProtocol(reader));
-    return [reader, StreamWriter._overTransport(connection as Transport, reader, serverSide)];
+    return [reader, StreamWriter._overTransport(connection, reader, serverSide)];
   }
   if (!isStreamPair(connection)) {
     throw new TypeError('sock must be a socket of the runtime or a { readable, writable } pair of streams');
   }
   const reader = StreamReader.from(connection.readable, { limit });
-  return [reader, StreamWriter.from(connection.writable, { reader, transport: connection, serverSide })];
+  return [reader, StreamWriter._overTransport(connection, reader, serverSide)];
 }

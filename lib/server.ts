@@ -5,6 +5,7 @@ import { checkSignalOptions, OPTION_NAMES } from './_checks.ts';
 import { openStreams } from './_open-streams.ts';
 import type { StreamWriter } from './stream-writer.ts';
 import type { SocketName, Transport } from './transport.ts';
+import { socketNameText } from './_socket-name.ts';
 
 /**
  * One listening socket of a server, as `server.sockets` lists it.
@@ -40,10 +41,6 @@ interface Client {
 }
 
 function ignore(): void {}
-
-function describe(name: SocketName): string {
-  return typeof name === 'string' ? name : name[0].includes(':') ? `[${name[0]}]:${name[1]}` : `${name[0]}:${name[1]}`;
-}
 
 /**
  * A listening server (CPython's `asyncio.Server`), as `startServer()` and `startUnixServer()`
@@ -237,7 +234,7 @@ export class Server<Name extends SocketName = SocketName> {
 
   /** `<Server sockets=[127.0.0.1:8888]>`, after CPython's `repr()`. */
   toString(): string {
-    return `<Server sockets=[${this.sockets.map((socket) => describe(socket.getsockname())).join(', ')}]>`;
+    return `<Server sockets=[${this.sockets.map((socket) => socketNameText(socket.getsockname())).join(', ')}]>`;
   }
 
   #serve(transport: Transport, handshake: Promise<unknown> | undefined): void {

@@ -87,9 +87,10 @@ function closeAbandoned(state: WriterState): void {
 const abandoned = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(closeAbandoned) : null;
 
 /** Whether `transport` lets the writer take its writable's writer only when needed (and did). */
-function claimWritable(transport: Transport): boolean {
-  if (typeof transport._claimWritable !== 'function' || typeof transport._claimedWriter !== 'function') return false;
-  transport._claimWritable();
+function claimWritable(transport: Transport | StreamPair): boolean {
+  const claimable = transport as Partial<Transport>;
+  if (typeof claimable._claimWritable !== 'function' || typeof claimable._claimedWriter !== 'function') return false;
+  claimable._claimWritable();
   return true;
 }
 
@@ -249,10 +250,10 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * the transport's writable is only made (and locked) once a write needs it.
    * @internal
    */
-  static _overTransport(transport: Transport, reader: StreamReader, serverSide: boolean): StreamWriter<Transport> {
+  static _overTransport(transport: Transport | StreamPair, reader: StreamReader, serverSide: boolean): StreamWriter {
     const options = { reader, transport, serverSide };
-    if (!claimWritable(transport)) return new StreamWriter<Transport>(transport.writable, options);
-    return new StreamWriter<Transport>(null, options);
+    if (!claimWritable(transport)) return new StreamWriter(transport.writable, options);
+    return new StreamWriter(null, options);
   }
 
   /**

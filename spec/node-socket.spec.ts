@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, type Socket as NetSocket } from 'node:net';
-import { NodeSocket, openConnection, startServer, StreamReader, type Protocol, type StreamWriter } from '../lib/runtime/node.ts';
+import { NodeSocket, StreamReader, type Protocol } from '../lib/runtime/node.ts';
 import {
   bytes,
   isPending,
@@ -11,7 +11,6 @@ import {
   text,
   thrown,
   tick,
-  until,
   watchUnhandled,
   within,
   type RawServer,
@@ -531,105 +530,6 @@ writable('tryWrite() sends at once while the socket has room, and refuses once i
     assert.is(c.socket.tryWrite(bytes('late')), false);
   } finally {
     await c.close();
-  }
-});
-
-function deferredText(): { promise: Promise<string>; resolve(value: string): void } {
-  let resolve!: (value: string) => void;
-  const promise = new Promise<string>((onResolve) => (resolve = onResolve));
-  return { promise, resolve };
-}
-
-/** Counts the `WritableStream`s made while `body` runs (the sockets make theirs with the global). */
-async function countingWritableStreams<T>(body: () => Promise<T>): Promise<{ result: T; made: number }> {
-  const original = globalThis.WritableStream;
-  let made = 0;
-  globalThis.WritableStream = class extends original<unknown> {
-    constructor(...args: ConstructorParameters<typeof WritableStream>) {
-      super(...args);
-      made += 1;
-    }
-  } as typeof WritableStream;
-  try {
-    return { result: await body(), made };
-  } finally {
-    globalThis.WritableStream = original;
-  }
-}
-
-writable('an idle connection of openConnection() and startServer() makes no WritableStream; a full socket makes one', async () => {
-  let serverWriter: StreamWriter | null = null;
-  const { result, made } = await countingWritableStreams(async () => {
-    const server = await startServer(async (reader, writer) => {
-      serverWriter = writer;
-      while ((await reader.read(65536)).length > 0); // takes everything, as an idle peer would
-    }, '127.0.0.1', 0);
-    const [host, port] = server.sockets[0]!.getsockname();
-    const [, writer] = await openConnection(host, port);
-    await until(() => serverWriter !== null);
-    writer.write('small writes go straight to the socket\n');
-    await writer.drain();
-    return { server, writer };
-  });
-  const { server, writer } = result;
-  try {
-    assert.is(made, 0);
-    const { made: whenFull } = await countingWritableStreams(async () => {
-      writer.write(new Uint8Array(4 << 20)); // more than the socket takes at once
-      await within(writer.drain());
-    });
-    assert.is(whenFull, 1);
-  } finally {
-    writer.close();
-    serverWriter!.close();
-    await writer.waitClosed().catch(() => {});
-    server.close();
-    await server.waitClosed();
-  }
-});
-
-writable('closing a connection whose writes all fit makes no WritableStream, and the peer gets every byte, then EOF', async () => {
-  const received = deferredText();
-  const server = await startServer(async (reader, writer) => {
-    received.resolve(text(await reader.read()) + text(await reader.read()));
-    writer.close();
-  }, '127.0.0.1', 0);
-  const [host, port] = server.sockets[0]!.getsockname();
-  try {
-    const { made } = await countingWritableStreams(async () => {
-      const [, writer] = await openConnection(host, port);
-      writer.write('last words');
-      writer.close();
-      await within(writer.waitClosed());
-    });
-    assert.is(made, 0);
-    assert.is(await within(received.promise), 'last words'); // the second read() was EOF
-  } finally {
-    server.close();
-    await server.waitClosed();
-  }
-});
-
-writable('while a StreamWriter owns the socket, its writable is locked, and the writer still writes', async () => {
-  const server = await startServer(async (reader, writer) => {
-    writer.write(await reader.readline());
-    await writer.drain();
-    writer.close();
-  }, '127.0.0.1', 0);
-  const [host, port] = server.sockets[0]!.getsockname();
-  const [reader, writer] = await openConnection(host, port);
-  try {
-    const socket = writer.transport as NodeSocket;
-    assert.is(socket.writable.locked, true);
-    assert.throws(() => socket.writable.getWriter(), TypeError);
-    writer.write('echo\n');
-    await writer.drain();
-    assert.is(text(await within(reader.readline())), 'echo\n');
-  } finally {
-    writer.close();
-    await writer.waitClosed().catch(() => {});
-    server.close();
-    await server.waitClosed();
   }
 });
 

@@ -5,6 +5,9 @@
 import type { SecureContext } from 'node:tls';
 import type { SocketStartTlsOptions } from '../transport.ts';
 
+/** Bytes a socket's streams queue before they push back (`writer.ready` waits, reading pauses), by default. */
+export const DEFAULT_HIGH_WATER_MARK = 65536;
+
 /**
  * What a socket's `opened` resolves with (WinterTC `SocketInfo`).
  *

@@ -4,7 +4,9 @@ import type { DenoAddr, DenoConn } from './namespace.ts';
 import { writeAll } from './conn-duplex.ts';
 import { socketClosedError, upgradedError } from '../../errors.ts';
 import { startNodeTls } from './tls.ts';
-import type { RuntimeStartTlsOptions, SocketInfo } from '../_socket.ts';
+import { DEFAULT_HIGH_WATER_MARK, type RuntimeStartTlsOptions, type SocketInfo } from '../_socket.ts';
+import { socketNameText } from '../../_socket-name.ts';
+import { NO_EXTRA } from '../../_extra-info.ts';
 
 /** Options of {@link DenoSocket}. */
 export interface DenoSocketOptions {
@@ -19,7 +21,6 @@ export interface DenoSocketOptions {
   serverHostname?: string | null;
 }
 
-const DEFAULT_HIGH_WATER_MARK = 65536;
 /** The buffer a default (non-BYOB) reader of `readable` gets per read. */
 const CHUNK_SIZE = 65536;
 
@@ -32,7 +33,7 @@ function socketName(addr: DenoAddr): readonly [string, number] | string {
 
 function describe(addr: DenoAddr): string | null {
   if ('path' in addr) return addr.path || null;
-  return addr.hostname.includes(':') ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+  return socketNameText([addr.hostname, addr.port]);
 }
 
 /**
@@ -77,14 +78,17 @@ export class DenoSocket implements Transport {
   #writing = false;
   #upgradedTo: Transport | null = null;
   #readController: ReadableByteStreamController | undefined;
-  #writeController!: WritableStreamDefaultController;
+  #writable: WritableStream<Uint8Array> | null = null;
+  /** Whether a `StreamWriter` owns `writable` (see `_claimWritable()`), and its writer once made. */
+  #writableClaimed = false;
+  #claimedWriter: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  #writeController: WritableStreamDefaultController | null = null;
+  /** What `writable` errors with, once it is done, if it is made only then. */
+  #writableError: unknown = null;
 
   /** The peer's bytes, as a byte stream (`getReader({ mode: 'byob' })` works). */
   readonly readable: ReadableStream<Uint8Array>;
-  /** Where to write; closing it half-closes the connection (`conn.closeWrite()`). */
-  readonly writable: WritableStream<Uint8Array>;
-  /** Resolves at once: a `Deno.Conn` is connected. */
-  readonly opened: Promise<SocketInfo>;
+  #opened: Promise<SocketInfo> | null = null;
   /** Settles when the connection is fully closed: resolves after a clean close, rejects with the error it died of. */
   readonly closed: Promise<void>;
   #settleClosed!: (error: unknown) => void;
@@ -97,14 +101,9 @@ export class DenoSocket implements Transport {
    */
   constructor(conn: DenoConn, options: DenoSocketOptions = {}) {
     this.#conn = conn;
-    this.#extra = options.extra ?? {};
+    this.#extra = options.extra ?? NO_EXTRA;
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#serverHostname = options.serverHostname ?? null;
-    this.opened = Promise.resolve({
-      remoteAddress: describe(conn.remoteAddr),
-      localAddress: describe(conn.localAddr),
-      alpn: null,
-    });
     this.closed = new Promise<void>((resolve, reject) => {
       this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
     });
@@ -121,10 +120,50 @@ export class DenoSocket implements Transport {
         if (this.#writeDone) this.#finish(null);
       },
     }, { highWaterMark: 0 });
-    this.writable = new WritableStream<Uint8Array>(
+  }
+
+  /** Resolves at once: a `Deno.Conn` is connected (made when first asked for). */
+  get opened(): Promise<SocketInfo> {
+    this.#opened ??= Promise.resolve({
+      remoteAddress: describe(this.#conn.remoteAddr),
+      localAddress: describe(this.#conn.localAddr),
+      alpn: null,
+    });
+    return this.#opened;
+  }
+
+  /**
+   * Where to write; closing it half-closes the connection (`conn.closeWrite()`). Made on first
+   * access, so an idle connection holds no stream; while a `StreamWriter` owns it (the
+   * connection functions' sockets), it is locked.
+   */
+  get writable(): WritableStream<Uint8Array> {
+    if (this.#writableClaimed) this._claimedWriter();
+    return this.#writableStream();
+  }
+
+  /** @internal See `Transport._claimWritable()`. */
+  _claimWritable(): void {
+    this.#writableClaimed = true;
+  }
+
+  /** @internal See `Transport._claimedWriter()`. */
+  _claimedWriter(): WritableStreamDefaultWriter<Uint8Array> {
+    this.#claimedWriter ??= this.#writableStream().getWriter();
+    return this.#claimedWriter;
+  }
+
+  /** @internal See `Transport._endClaimed()`. */
+  _endClaimed(): Promise<void> {
+    return this.#closeWrite();
+  }
+
+  #writableStream(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream<Uint8Array>(
       {
         start: (controller) => {
           this.#writeController = controller;
+          if (this.#writeDone) controller.error(this.#writableError ?? socketClosedError());
         },
         write: (chunk) => this.#write(chunk),
         close: () => this.#closeWrite(),
@@ -132,6 +171,7 @@ export class DenoSocket implements Transport {
       },
       new ByteLengthQueuingStrategy({ highWaterMark: this.#writableHighWaterMark }),
     );
+    return this.#writable;
   }
 
   /** Reading is pulled by the reader, so there is nothing to pause: a no-op. */
@@ -311,7 +351,8 @@ export class DenoSocket implements Transport {
   #failWritable(error: unknown): void {
     if (this.#writeDone) return;
     this.#writeDone = true;
-    this.#writeController.error(error);
+    if (this.#writeController === null) this.#writableError = error;
+    else this.#writeController.error(error);
   }
 
   #failReadable(error: unknown): void {

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { checkStartTls, type CheckedTls } from '../../_checks.ts';
 import type { Protocol, Transport } from '../../transport.ts';
 import { socketClosedError, upgradedError } from '../../errors.ts';
-import type { RuntimeStartTlsOptions, SocketInfo } from '../_socket.ts';
+import { DEFAULT_HIGH_WATER_MARK, type RuntimeStartTlsOptions, type SocketInfo } from '../_socket.ts';
 import {
   alpnOf,
   MAX_TIMER_MS,
@@ -16,6 +16,7 @@ import {
 } from './tls.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
 import { WriteBatcher } from './write-batcher.ts';
+import { socketNameText } from '../../_socket-name.ts';
 
 /** Options of {@link NodeSocket}. */
 export interface NodeSocketOptions {
@@ -55,13 +56,10 @@ interface TlsSetup {
 /** `NodeSocket.#tlsSocket()`, for `secureSocketOver()`: set by the class as it is defined. */
 let makeTlsSocket: (raw: NetSocket | Duplex, tls: CheckedTls, context: SecureContext, options: SecureSocketOptions) => NodeSocket;
 
-const DEFAULT_HIGH_WATER_MARK = 65536;
-
 function ignore(): void {}
 
 function hostPort(host: string | undefined, port: number | undefined): string | null {
-  if (host === undefined || port === undefined) return null;
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return host === undefined || port === undefined ? null : socketNameText([host, port]);
 }
 
 /** `host:port` of a `[host, port]` name, the path of a Unix one; null for anything else. */
