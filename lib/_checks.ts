@@ -1,8 +1,8 @@
 import type { SocketStartTlsOptions, TlsOptions } from './transport.ts';
-import type { ClientErrorHandler } from './options.ts';
 import type { Separator } from './_separators.ts';
 import type {
   AddressFamily,
+  ClientErrorHandler,
   OpenConnectionOptions,
   OpenUnixConnectionOptions,
   StartServerOptions,
