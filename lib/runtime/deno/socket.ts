@@ -7,6 +7,7 @@ import { startNodeTls } from './tls.ts';
 import { DEFAULT_HIGH_WATER_MARK, type RuntimeStartTlsOptions, type SocketInfo } from '../_socket.ts';
 import { socketNameText } from '../../_socket-name.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
+import { LazyWritable } from '../_lazy-writable.ts';
 
 /** Options of {@link DenoSocket}. */
 export interface DenoSocketOptions {
@@ -78,13 +79,7 @@ export class DenoSocket implements Transport {
   #writing = false;
   #upgradedTo: Transport | null = null;
   #readController: ReadableByteStreamController | undefined;
-  #writable: WritableStream<Uint8Array> | null = null;
-  /** Whether a `StreamWriter` owns `writable` (see `_claimWritable()`), and its writer once made. */
-  #writableClaimed = false;
-  #claimedWriter: WritableStreamDefaultWriter<Uint8Array> | null = null;
-  #writeController: WritableStreamDefaultController | null = null;
-  /** What `writable` errors with, once it is done, if it is made only then. */
-  #writableError: unknown = null;
+  readonly #writable: LazyWritable;
 
   /** The peer's bytes, as a byte stream (`getReader({ mode: 'byob' })` works). */
   readonly readable: ReadableStream<Uint8Array>;
@@ -103,6 +98,14 @@ export class DenoSocket implements Transport {
     this.#conn = conn;
     this.#extra = options.extra ?? NO_EXTRA;
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#writable = new LazyWritable(
+      () => ({
+        write: (chunk) => this.#write(chunk),
+        close: () => this.#closeWrite(),
+        abort: (reason) => void this.close(reason),
+      }),
+      this.#writableHighWaterMark,
+    );
     this.#serverHostname = options.serverHostname ?? null;
     this.closed = new Promise<void>((resolve, reject) => {
       this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
@@ -138,40 +141,22 @@ export class DenoSocket implements Transport {
    * connection functions' sockets), it is locked.
    */
   get writable(): WritableStream<Uint8Array> {
-    if (this.#writableClaimed) this._claimedWriter();
-    return this.#writableStream();
+    return this.#writable.stream;
   }
 
   /** @internal See `Transport._claimWritable()`. */
   _claimWritable(): void {
-    this.#writableClaimed = true;
+    this.#writable.claim();
   }
 
   /** @internal See `Transport._claimedWriter()`. */
   _claimedWriter(): WritableStreamDefaultWriter<Uint8Array> {
-    this.#claimedWriter ??= this.#writableStream().getWriter();
-    return this.#claimedWriter;
+    return this.#writable.claimedWriter();
   }
 
   /** @internal See `Transport._endClaimed()`. */
   _endClaimed(): Promise<void> {
     return this.#closeWrite();
-  }
-
-  #writableStream(): WritableStream<Uint8Array> {
-    this.#writable ??= new WritableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.#writeController = controller;
-          if (this.#writeDone) controller.error(this.#writableError ?? socketClosedError());
-        },
-        write: (chunk) => this.#write(chunk),
-        close: () => this.#closeWrite(),
-        abort: (reason) => void this.close(reason),
-      },
-      new ByteLengthQueuingStrategy({ highWaterMark: this.#writableHighWaterMark }),
-    );
-    return this.#writable;
   }
 
   /** Reading is pulled by the reader, so there is nothing to pause: a no-op. */
@@ -217,7 +202,7 @@ export class DenoSocket implements Transport {
     if (upgraded !== null) {
       void upgraded.close(reason);
     } else if (!this.#isClosed) {
-      this.#failWritable(reason ?? socketClosedError());
+      this.#failWritable(reason ?? null);
       if (reason !== undefined) this.#failReadable(reason);
       this.#finish(null);
     }
@@ -351,8 +336,7 @@ export class DenoSocket implements Transport {
   #failWritable(error: unknown): void {
     if (this.#writeDone) return;
     this.#writeDone = true;
-    if (this.#writeController === null) this.#writableError = error;
-    else this.#writeController.error(error);
+    this.#writable.fail(error);
   }
 
   #failReadable(error: unknown): void {

@@ -17,6 +17,7 @@ import {
 import { NO_EXTRA } from '../../_extra-info.ts';
 import { WriteBatcher } from './write-batcher.ts';
 import { socketNameText } from '../../_socket-name.ts';
+import { LazyWritable } from '../_lazy-writable.ts';
 
 /** Options of {@link NodeSocket}. */
 export interface NodeSocketOptions {
@@ -176,13 +177,7 @@ export class NodeSocket implements Transport {
   /** Whether the protocol paused reading: the TLS socket starts paused too. */
   #protocolPaused = false;
 
-  #writable: WritableStream<Uint8Array> | null = null;
-  /** Whether a `StreamWriter` owns `writable` (see `_claimWritable()`), and its writer once made. */
-  #writableClaimed = false;
-  #claimedWriter: WritableStreamDefaultWriter<Uint8Array> | null = null;
-  #writeController: WritableStreamDefaultController | null = null;
-  /** What `writable` errors with, once it is done, if it is made only then. */
-  #writableError: unknown = null;
+  readonly #writable: LazyWritable;
   #writeDone = false;
   /** Our side was ended because the peer ended its own: later writes are dropped. */
   #endedAfterPeer = false;
@@ -212,6 +207,17 @@ export class NodeSocket implements Transport {
     this.#socket = socket;
     this.#readableHighWaterMark = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#writable = new LazyWritable(
+      () => ({
+        write: (chunk) => this.#write(chunk),
+        close: () => this.#end(),
+        abort: () => {
+          this.#writeDone = true;
+          this.#socket.destroy();
+        },
+      }),
+      this.#writableHighWaterMark,
+    );
     this.#extra = options.extra ?? NO_EXTRA;
     this.#serverHostname = options.serverHostname ?? null;
     this.#tls = tls?.layer ?? null;
@@ -282,43 +288,22 @@ export class NodeSocket implements Transport {
    * owns it (the connection functions' sockets), it is locked.
    */
   get writable(): WritableStream<Uint8Array> {
-    if (this.#writableClaimed) this._claimedWriter();
-    return this.#writableStream();
+    return this.#writable.stream;
   }
 
   /** @internal See `Transport._claimWritable()`. */
   _claimWritable(): void {
-    this.#writableClaimed = true;
+    this.#writable.claim();
   }
 
   /** @internal See `Transport._claimedWriter()`. */
   _claimedWriter(): WritableStreamDefaultWriter<Uint8Array> {
-    this.#claimedWriter ??= this.#writableStream().getWriter();
-    return this.#claimedWriter;
+    return this.#writable.claimedWriter();
   }
 
   /** @internal See `Transport._endClaimed()`. */
   _endClaimed(): Promise<void> {
     return this.#end();
-  }
-
-  #writableStream(): WritableStream<Uint8Array> {
-    this.#writable ??= new WritableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.#writeController = controller;
-          if (this.#writeDone) controller.error(this.#writableError ?? socketClosedError());
-        },
-        write: (chunk) => this.#write(chunk),
-        close: () => this.#end(),
-        abort: () => {
-          this.#writeDone = true;
-          this.#socket.destroy();
-        },
-      },
-      new ByteLengthQueuingStrategy({ highWaterMark: this.#writableHighWaterMark }),
-    );
-    return this.#writable;
   }
 
   /**
@@ -717,8 +702,7 @@ export class NodeSocket implements Transport {
     waiter?.reject(error ?? socketClosedError());
     if (this.#writeDone) return;
     this.#writeDone = true;
-    if (this.#writeController === null) this.#writableError = error;
-    else this.#writeController.error(error ?? socketClosedError());
+    this.#writable.fail(error);
   }
 
   #write(chunk: Uint8Array): Promise<void> | undefined {
