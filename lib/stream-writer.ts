@@ -1,6 +1,6 @@
 import { connectionLost } from './errors.ts';
 import { checkLines, checkOptionNames, checkWritable, checkWriteData, OPTION_NAMES } from './_checks.ts';
-import type { StartTlsOptions, StreamPair, TlsOptions, Transport } from './transport.ts';
+import type { ClaimedWritable, StartTlsOptions, StreamPair, TlsOptions, Transport } from './transport.ts';
 import type { StreamReader } from './stream-reader.ts';
 import { NO_EXTRA, type ExtraInfo } from './_extra-info.ts';
 import { WriteQueue } from './_write-queue.ts';
@@ -86,12 +86,10 @@ function closeAbandoned(state: WriterState): void {
 
 const abandoned = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(closeAbandoned) : null;
 
-/** Whether `transport` lets the writer take its writable's writer only when needed (and did). */
-function claimWritable(transport: Transport | StreamPair): boolean {
+/** The writable side of `transport` made the writer's own, if it lets the writer make its stream only when needed. */
+function claimWritable(transport: Transport | StreamPair): ClaimedWritable | null {
   const claimable = transport as Partial<Transport>;
-  if (typeof claimable._claimWritable !== 'function' || typeof claimable._claimedWriter !== 'function') return false;
-  claimable._claimWritable();
-  return true;
+  return typeof claimable._claimWritable === 'function' ? claimable._claimWritable() : null;
 }
 
 function tryWriteOf(transport: unknown): ((chunk: Uint8Array) => boolean) | null {
@@ -136,6 +134,8 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * no `WritableStream` at all.
    */
   #writer: WritableStreamDefaultWriter<Uint8Array> | null;
+  /** The transport's writable side, when the writer owns it (see `Transport._claimWritable()`). */
+  #claimed: ClaimedWritable | null;
   readonly #reader: StreamReader | null;
   readonly #state: WriterState;
   readonly #extra: Readonly<Record<string, unknown>>;
@@ -168,13 +168,16 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   #ending: Promise<void> | null = null;
   #proxy: WritableStream<Uint8Array | string> | null = null;
 
-  private constructor(writable: WritableStream<Uint8Array> | null, options: StreamWriterOptions) {
+  private constructor(writable: WritableStream<Uint8Array> | ClaimedWritable, options: StreamWriterOptions) {
     this.#reader = options.reader ?? null;
     this.#state = { transport: options.transport ?? null, lost: null, writer: null, writableFailed: false };
     this.#extra = options.extra ?? NO_EXTRA;
     this.#serverSide = options.serverSide === true;
     this.#tryWrite = tryWriteOf(this.#state.transport);
-    this.#writer = writable === null ? null : this.#watchWriter(writable.getWriter());
+    // A writable of any realm or ponyfill has getWriter(); a claimed side has writer().
+    const stream = 'getWriter' in writable ? writable : null;
+    this.#claimed = stream === null ? (writable as ClaimedWritable) : null;
+    this.#writer = stream === null ? null : this.#watchWriter(stream.getWriter());
     this.#closed = this.#watchClosed();
     if (isTransport(this.#state.transport)) abandoned?.register(this.#reader ?? this, this.#state, this.#state);
   }
@@ -185,14 +188,13 @@ export class StreamWriter<T = Transport | StreamPair | null> {
 
   /** The writer of the transport's writable, got on first need (see `Transport._claimWritable()`). */
   #streamWriter(): WritableStreamDefaultWriter<Uint8Array> {
-    this.#writer ??= this.#watchWriter((this.#transport as Required<Transport>)._claimedWriter());
+    this.#writer ??= this.#watchWriter(this.#claimed!.writer());
     return this.#writer;
   }
 
   /** Closes the writable (what is queued goes out first), without making it if it was never needed. */
   #endWritable(): Promise<void> {
-    const transport = this.#transport as Partial<Transport>;
-    if (this.#writer === null && typeof transport._endClaimed === 'function') return transport._endClaimed();
+    if (this.#writer === null && this.#claimed !== null) return this.#claimed.end();
     return this.#streamWriter().close();
   }
 
@@ -251,9 +253,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * @internal
    */
   static _overTransport(transport: Transport | StreamPair, reader: StreamReader, serverSide: boolean): StreamWriter {
-    const options = { reader, transport, serverSide };
-    if (!claimWritable(transport)) return new StreamWriter(transport.writable, options);
-    return new StreamWriter(null, options);
+    return new StreamWriter(claimWritable(transport) ?? transport.writable, { reader, transport, serverSide });
   }
 
   /**
@@ -580,7 +580,8 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     // A released writer's closed rejects: it must no longer count as the one in use.
     this.#state.writer = null;
     this.#writer?.releaseLock();
-    this.#writer = claimWritable(transport) ? null : this.#watchWriter(transport.writable.getWriter());
+    this.#claimed = claimWritable(transport);
+    this.#writer = this.#claimed === null ? this.#watchWriter(transport.writable.getWriter()) : null;
     this.#state.transport = transport;
     this.#tryWrite = tryWriteOf(transport);
     this.#closed = this.#watchClosed();

@@ -92,6 +92,20 @@ export interface SocketStartTlsOptions extends StartTlsOptions {
 }
 
 /**
+ * The writable side of a transport as its one owner has it (see `Transport._claimWritable()`).
+ * @internal
+ */
+export interface ClaimedWritable {
+  /** The writer of `writable`, made on the first call (the same one every time). */
+  writer(): WritableStreamDefaultWriter<Uint8Array>;
+  /**
+   * Ends our side without making `writable`, for an owner that never needed its writer (every
+   * byte went through `tryWrite()`): as `writer.close()` would, once the bytes are out.
+   */
+  end(): Promise<void>;
+}
+
+/**
  * A connection as the writer, the protocol and the server see it: the WinterTC socket shape
  * (`writable`, `closed`, `close()`) plus the flow-control and extra-info calls of CPython's
  * transports. The runtime adapters (`lib/runtime/`) implement it.
@@ -117,24 +131,12 @@ export interface Transport {
    */
   tryWrite?(chunk: Uint8Array): boolean;
   /**
-   * Makes the connection's `StreamWriter` the one owner of `writable`, whose writer it then takes
-   * with `_claimedWriter()` on first need only: an idle connection holds no stream. Anyone else
-   * asking for `writable` meanwhile gets it locked, as after `getWriter()`.
+   * Makes the connection's `StreamWriter` the one owner of `writable`, which it then makes only
+   * on first need (an idle connection holds no stream). Anyone else asking for `writable`
+   * meanwhile gets it locked, as after `getWriter()`.
    * @internal
    */
-  _claimWritable?(): void;
-  /**
-   * The writer of `writable`, for the owner `_claimWritable()` made (the same one every time).
-   * @internal
-   */
-  _claimedWriter?(): WritableStreamDefaultWriter<Uint8Array>;
-  /**
-   * Closes the claimed `writable` whose writer was never needed (every byte went through
-   * `tryWrite()`), without making it: as `writer.close()` would, our side ends once the bytes
-   * are out.
-   * @internal
-   */
-  _endClaimed?(): Promise<void>;
+  _claimWritable?(): ClaimedWritable;
   /** Whether closing `writable` half-closes the connection (false over TLS). Assumed true when absent. */
   canWriteEof?(): boolean;
   /** Connection details by CPython's names (`peername`, `sockname`, `socket`); `undefined` when unknown. */

@@ -1,21 +1,35 @@
 import { socketClosedError } from '../errors.ts';
+import type { ClaimedWritable } from '../transport.ts';
+
+/** What a socket's writable does with what it is given: send a chunk, end our side, give up. */
+export interface SocketSink {
+  write(chunk: Uint8Array): Promise<void> | undefined;
+  /** Ends our side once the bytes written are out (a half-close, or TLS's close_notify). */
+  close(): Promise<void>;
+  abort(reason: unknown): void;
+}
 
 /**
- * A socket's `writable`, made on first need, so that an idle connection holds no stream; and
- * the writer the connection's `StreamWriter` takes instead of asking for it (see
- * `Transport._claimWritable()`). While claimed, `writable` is locked, as after `getWriter()`.
- * Both socket classes keep theirs in one of these.
+ * A socket's `writable`, made on first need, so that an idle connection holds no stream; and,
+ * claimed, the side the connection's `StreamWriter` owns instead (see
+ * `Transport._claimWritable()`): `writable` is then locked, as after `getWriter()`. Both
+ * socket classes keep theirs in one of these.
  *
  * @example
  * ```ts
  * const sent: Uint8Array[] = [];
- * const side = new LazyWritable(() => ({ write: (chunk) => void sent.push(chunk) }), 65536);
- * side.claim();
- * side.stream.locked; // true: the claimed writer holds it
+ * const side = new LazyWritable(() => ({
+ *   write: (chunk) => void sent.push(chunk),
+ *   close: async () => {},
+ *   abort: () => {},
+ * }), 65536);
+ * const owned = side.claim();
+ * side.stream.locked; // true: the owner's writer holds it
+ * await owned.end(); // no stream was needed
  * ```
  */
-export class LazyWritable {
-  readonly #sinkOf: () => Omit<UnderlyingSink<Uint8Array>, 'start'>;
+export class LazyWritable implements ClaimedWritable {
+  readonly #sinkOf: () => SocketSink;
   readonly #highWaterMark: number;
   #stream: WritableStream<Uint8Array> | null = null;
   #controller: WritableStreamDefaultController | null = null;
@@ -25,29 +39,35 @@ export class LazyWritable {
   #failure: { error: unknown } | null = null;
 
   /**
-   * @param sinkOf makes the stream's sink (its `write`, `close`, `abort`) when the stream is made
+   * @param sinkOf makes the sink when it is first needed (the stream, or `end()`)
    * @param highWaterMark bytes the stream queues before `writer.ready` waits
    */
-  constructor(sinkOf: () => Omit<UnderlyingSink<Uint8Array>, 'start'>, highWaterMark: number) {
+  constructor(sinkOf: () => SocketSink, highWaterMark: number) {
     this.#sinkOf = sinkOf;
     this.#highWaterMark = highWaterMark;
   }
 
   /** The socket's `writable`: made now if need be, and locked while claimed. */
   get stream(): WritableStream<Uint8Array> {
-    if (this.#claimed) this.claimedWriter();
+    if (this.#claimed) this.writer();
     return this.#made();
   }
 
   /** Makes the connection's writer the one owner (see `Transport._claimWritable()`). */
-  claim(): void {
+  claim(): ClaimedWritable {
     this.#claimed = true;
+    return this;
   }
 
-  /** The owner's writer, made on its first call (see `Transport._claimedWriter()`). */
-  claimedWriter(): WritableStreamDefaultWriter<Uint8Array> {
+  /** The owner's writer, made on its first call. */
+  writer(): WritableStreamDefaultWriter<Uint8Array> {
     this.#claimedWriter ??= this.#made().getWriter();
     return this.#claimedWriter;
+  }
+
+  /** Ends our side without making the stream (see `ClaimedWritable.end()`). */
+  end(): Promise<void> {
+    return this.#sinkOf().close();
   }
 
   /**
@@ -62,13 +82,17 @@ export class LazyWritable {
   }
 
   #made(): WritableStream<Uint8Array> {
-    this.#stream ??= new WritableStream<Uint8Array>(
+    if (this.#stream !== null) return this.#stream;
+    const sink = this.#sinkOf();
+    this.#stream = new WritableStream<Uint8Array>(
       {
-        ...this.#sinkOf(),
         start: (controller) => {
           this.#controller = controller;
           if (this.#failure !== null) controller.error(this.#failure.error ?? socketClosedError());
         },
+        write: (chunk) => sink.write(chunk),
+        close: () => sink.close(),
+        abort: (reason) => sink.abort(reason),
       },
       new ByteLengthQueuingStrategy({ highWaterMark: this.#highWaterMark }),
     );

@@ -1,5 +1,5 @@
 import { checkStartTls } from '../../_checks.ts';
-import type { Transport } from '../../transport.ts';
+import type { ClaimedWritable, Transport } from '../../transport.ts';
 import type { DenoAddr, DenoConn } from './namespace.ts';
 import { writeAll } from './conn-duplex.ts';
 import { socketClosedError, upgradedError } from '../../errors.ts';
@@ -145,18 +145,8 @@ export class DenoSocket implements Transport {
   }
 
   /** @internal See `Transport._claimWritable()`. */
-  _claimWritable(): void {
-    this.#writable.claim();
-  }
-
-  /** @internal See `Transport._claimedWriter()`. */
-  _claimedWriter(): WritableStreamDefaultWriter<Uint8Array> {
-    return this.#writable.claimedWriter();
-  }
-
-  /** @internal See `Transport._endClaimed()`. */
-  _endClaimed(): Promise<void> {
-    return this.#closeWrite();
+  _claimWritable(): ClaimedWritable {
+    return this.#writable.claim();
   }
 
   /** Reading is pulled by the reader, so there is nothing to pause: a no-op. */

@@ -1,7 +1,7 @@
 import type { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { checkStartTls, type CheckedTls } from '../../_checks.ts';
-import type { Protocol, Transport } from '../../transport.ts';
+import type { ClaimedWritable, Protocol, Transport } from '../../transport.ts';
 import { socketClosedError, upgradedError } from '../../errors.ts';
 import { DEFAULT_HIGH_WATER_MARK, type RuntimeStartTlsOptions, type SocketInfo } from '../_socket.ts';
 import {
@@ -292,18 +292,8 @@ export class NodeSocket implements Transport {
   }
 
   /** @internal See `Transport._claimWritable()`. */
-  _claimWritable(): void {
-    this.#writable.claim();
-  }
-
-  /** @internal See `Transport._claimedWriter()`. */
-  _claimedWriter(): WritableStreamDefaultWriter<Uint8Array> {
-    return this.#writable.claimedWriter();
-  }
-
-  /** @internal See `Transport._endClaimed()`. */
-  _endClaimed(): Promise<void> {
-    return this.#end();
+  _claimWritable(): ClaimedWritable {
+    return this.#writable.claim();
   }
 
   /**
