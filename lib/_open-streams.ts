@@ -38,8 +38,9 @@ export function openStreams(
   const transport = connection as Partial<Transport>;
   if (typeof transport.connectProtocol === 'function') {
     const reader = new StreamReader({ limit });
-    transport.connectProtocol(new StreamReaderProtocol(reader));
-    return [reader, StreamWriter._overTransport(connection, reader, serverSide)];
+    const protocol = new StreamReaderProtocol(reader);
+    transport.connectProtocol(protocol);
+    return [reader, StreamWriter._overTransport(connection, reader, serverSide, protocol)];
   }
   if (!isStreamPair(connection)) {
     throw new TypeError('sock must be a socket of the runtime or a { readable, writable } pair of streams');

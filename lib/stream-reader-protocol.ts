@@ -1,7 +1,7 @@
 import { runClientCallback, type ClientConnectedCallback } from './_client-callback.ts';
 import type { ClientErrorHandler } from './options.ts';
 import type { StreamReader, WaitingReaderHolder } from './stream-reader.ts';
-import { StreamWriter } from './stream-writer.ts';
+import { StreamWriter, type LossRecord } from './stream-writer.ts';
 import type { Protocol, Transport } from './transport.ts';
 
 /** Options of {@linkcode StreamReaderProtocol}. */
@@ -11,6 +11,8 @@ export interface StreamReaderProtocolOptions {
 }
 
 function ignore(): void {}
+
+const NOT_LOST = Symbol('not lost');
 
 /** A transport that cannot half-close is TLS, whose EOF closes the connection (CPython's `_over_ssl`). */
 function isOverTls(transport: Transport): boolean {
@@ -53,9 +55,15 @@ export class StreamReaderProtocol implements Protocol {
   /** Weak: the transport keeps this protocol, and must not keep an abandoned writer alive (gh-114914). */
   #writer: WeakRef<StreamWriter> | null = null;
   #overTls = false;
-  /** Settles at `connectionLost`: resolves after a clean close, rejects with the error. */
-  readonly closed: Promise<void>;
-  #settleClosed!: (error: unknown) => void;
+  /**
+   * What `connectionLost` was given (`null` for a clean close), `NOT_LOST` before. `closed` is
+   * made from it on first access: most connections never ask.
+   */
+  #lostWith: unknown = NOT_LOST;
+  #closed: Promise<void> | null = null;
+  #settleClosed: ((error: unknown) => void) | null = null;
+  /** The state of the writer of this connection, which hears of the loss from here (see `_notifyLoss()`). */
+  #writerState: LossRecord | null = null;
 
   /**
    * Makes the protocol of one connection, feeding `reader`.
@@ -74,11 +82,32 @@ export class StreamReaderProtocol implements Protocol {
     reader._holdWhileWaiting(this.#holder);
     this.#clientConnectedCb = clientConnectedCb;
     this.#onError = options.onError;
-    this.closed = new Promise<void>((resolve, reject) => {
-      this.#settleClosed = (error) => (error === null || error === undefined ? resolve() : reject(error));
-    });
+  }
+
+  /** Settles at `connectionLost`: resolves after a clean close, rejects with the error. */
+  get closed(): Promise<void> {
+    if (this.#closed !== null) return this.#closed;
+    const lostWith = this.#lostWith;
+    if (lostWith === NOT_LOST) {
+      this.#closed = new Promise<void>((resolve, reject) => {
+        this.#settleClosed = (error) => (error === null || error === undefined ? resolve() : reject(error));
+      });
+    } else {
+      this.#closed = lostWith === null || lostWith === undefined ? Promise.resolve() : Promise.reject(lostWith);
+    }
     // Nobody may ever wait on it (CPython retrieves the exception in __del__ for the same reason).
-    this.closed.catch(ignore);
+    this.#closed.catch(ignore);
+    return this.#closed;
+  }
+
+  /**
+   * Marks `state` lost when the connection is: a writer over this protocol's transport learns
+   * of the loss here, at once, rather than through reactions to the transport's `closed`.
+   * @internal
+   */
+  _notifyLoss(state: LossRecord): void {
+    this.#writerState = state;
+    if (this.#lostWith !== NOT_LOST) state.lost ??= { diedOf: this.#lostWith ?? null };
   }
 
   /** The reader this protocol feeds; `null` once it was dropped and garbage-collected. */
@@ -111,7 +140,7 @@ export class StreamReaderProtocol implements Protocol {
     reader.setTransport(transport);
     const callback = this.#clientConnectedCb;
     if (callback === null) return;
-    const writer = StreamWriter._overTransport(transport, reader, true);
+    const writer = StreamWriter._overTransport(transport, reader, true, this);
     this.#writer = new WeakRef(writer);
     runClientCallback(callback, reader, writer, this.#onError);
   }
@@ -149,6 +178,10 @@ export class StreamReaderProtocol implements Protocol {
     const reader = this.reader;
     if (error === null || error === undefined) reader?.feedEof();
     else reader?.setException(error);
-    this.#settleClosed(error);
+    if (this.#lostWith !== NOT_LOST) return;
+    this.#lostWith = error;
+    if (this.#writerState !== null) this.#writerState.lost ??= { diedOf: error ?? null };
+    this.#settleClosed?.(error);
+    this.#settleClosed = null;
   }
 }

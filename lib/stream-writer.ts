@@ -55,14 +55,30 @@ function isTransport(value: unknown): value is Partial<Transport> {
 }
 
 /**
+ * Whether a writer's connection is gone, as whoever hears of the loss first records it.
+ * @internal
+ */
+export interface LossRecord {
+  /** Set once the connection is gone; `diedOf` is the error when it died of one. */
+  lost: { diedOf: unknown } | null;
+}
+
+/**
+ * Where a writer hears that its connection is gone when it does not watch the transport's
+ * `closed` itself: the connection's `StreamReaderProtocol`, which the transport tells at once.
+ * @internal
+ */
+export interface LossNotifier {
+  _notifyLoss(record: LossRecord): void;
+}
+
+/**
  * What a writer's connection needs known after the writer itself is gone. Nothing the
  * transport keeps (its `closed` reactions, the registry below) may reach the writer: this
  * holds the state they need instead, so an abandoned writer can be collected.
  */
-interface WriterState {
+interface WriterState extends LossRecord {
   transport: unknown;
-  /** Set once the connection is gone; `diedOf` is the error when it died of one. */
-  lost: { diedOf: unknown } | null;
   /** The writer of the writable in use, and whether that writable has errored (its `ready` rejects). */
   writer: WritableStreamDefaultWriter<Uint8Array> | null;
   writableFailed: boolean;
@@ -92,8 +108,9 @@ function claimWritable(transport: Transport | StreamPair): ClaimedWritable | nul
   return typeof claimable._claimWritable === 'function' ? claimable._claimWritable() : null;
 }
 
-function tryWriteOf(transport: unknown): ((chunk: Uint8Array) => boolean) | null {
-  return isTransport(transport) && typeof transport.tryWrite === 'function' ? transport.tryWrite.bind(transport) : null;
+/** `transport`, when it can take bytes synchronously (`tryWrite`). */
+function tryWriterOf(transport: unknown): Required<Pick<Transport, 'tryWrite'>> | null {
+  return isTransport(transport) && typeof transport.tryWrite === 'function' ? (transport as Required<Pick<Transport, 'tryWrite'>>) : null;
 }
 
 /**
@@ -140,9 +157,12 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   readonly #state: WriterState;
   readonly #extra: Readonly<Record<string, unknown>>;
   readonly #serverSide: boolean;
-  #closed: Promise<void>;
-  /** The transport's `tryWrite`, bound; null when it has none. */
-  #tryWrite: ((chunk: Uint8Array) => boolean) | null;
+  /** What `waitClosed()` returns; made on first need when the loss is heard of through a protocol. */
+  #closed: Promise<void> | null = null;
+  /** Whether a protocol tells `#state` of the loss (see `LossNotifier`), so `closed` need not be watched. */
+  readonly #lossNotified: boolean;
+  /** The transport, when it has `tryWrite`; null otherwise. */
+  #tryWriter: Required<Pick<Transport, 'tryWrite'>> | null;
   /** Copies of the bytes written and not handed to the writable yet. */
   readonly #queue = new WriteQueue();
   #flushScheduled = false;
@@ -168,17 +188,23 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   #ending: Promise<void> | null = null;
   #proxy: WritableStream<Uint8Array | string> | null = null;
 
-  private constructor(writable: WritableStream<Uint8Array> | ClaimedWritable, options: StreamWriterOptions) {
+  private constructor(
+    writable: WritableStream<Uint8Array> | ClaimedWritable,
+    options: StreamWriterOptions,
+    lossNotifier: LossNotifier | null = null,
+  ) {
     this.#reader = options.reader ?? null;
     this.#state = { transport: options.transport ?? null, lost: null, writer: null, writableFailed: false };
     this.#extra = options.extra ?? NO_EXTRA;
     this.#serverSide = options.serverSide === true;
-    this.#tryWrite = tryWriteOf(this.#state.transport);
+    this.#tryWriter = tryWriterOf(this.#state.transport);
     // A writable of any realm or ponyfill has getWriter(); a claimed side has writer().
     const stream = 'getWriter' in writable ? writable : null;
     this.#claimed = stream === null ? (writable as ClaimedWritable) : null;
     this.#writer = stream === null ? null : this.#watchWriter(stream.getWriter());
-    this.#closed = this.#watchClosed();
+    this.#lossNotified = lossNotifier !== null;
+    if (lossNotifier !== null) lossNotifier._notifyLoss(this.#state);
+    else this.#closed = this.#watchClosed();
     if (isTransport(this.#state.transport)) abandoned?.register(this.#reader ?? this, this.#state, this.#state);
   }
 
@@ -211,10 +237,20 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     return writer;
   }
 
-  /** What `waitClosed()` waits for: the transport's `closed`, else the writable's; notes the loss. */
-  #watchClosed(): Promise<void> {
+  /** What `waitClosed()` waits for: the transport's `closed`, else the writable's. */
+  #closedPromise(): Promise<void> {
+    return this.#transportClosed() ?? this.#streamWriter().closed;
+  }
+
+  #transportClosed(): Promise<void> | null {
     const transport = this.#transport;
-    const transportClosed = isTransport(transport) && transport.closed instanceof Promise ? transport.closed : null;
+    const closed = isTransport(transport) ? transport.closed : undefined;
+    return closed instanceof Promise ? closed : null;
+  }
+
+  /** `#closedPromise()`, whose settling notes the loss. */
+  #watchClosed(): Promise<void> {
+    const transportClosed = this.#transportClosed();
     const closed = transportClosed ?? this.#streamWriter().closed;
     const state = this.#state;
     closed.then(
@@ -252,8 +288,13 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * the transport's writable is only made (and locked) once a write needs it.
    * @internal
    */
-  static _overTransport(transport: Transport | StreamPair, reader: StreamReader, serverSide: boolean): StreamWriter {
-    return new StreamWriter(claimWritable(transport) ?? transport.writable, { reader, transport, serverSide });
+  static _overTransport(
+    transport: Transport | StreamPair,
+    reader: StreamReader,
+    serverSide: boolean,
+    lossNotifier: LossNotifier | null = null,
+  ): StreamWriter {
+    return new StreamWriter(claimWritable(transport) ?? transport.writable, { reader, transport, serverSide }, lossNotifier);
   }
 
   /**
@@ -443,6 +484,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * @throws the error the connection died of
    */
   waitClosed(): Promise<void> {
+    this.#closed ??= this.#closedPromise();
     return this.#closed;
   }
 
@@ -583,8 +625,9 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     this.#claimed = claimWritable(transport);
     this.#writer = this.#claimed === null ? this.#watchWriter(transport.writable.getWriter()) : null;
     this.#state.transport = transport;
-    this.#tryWrite = tryWriteOf(transport);
-    this.#closed = this.#watchClosed();
+    this.#tryWriter = tryWriterOf(transport);
+    // A protocol follows its connection onto the new transport, and goes on telling of the loss.
+    this.#closed = this.#lossNotified ? null : this.#watchClosed();
   }
 
   /** CPython's `repr()`: `<StreamWriter transport=... reader=...>`. */
@@ -618,7 +661,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     while (this.#inStream === 0) {
       const chunk = this.#queue.shift();
       if (chunk === null) break;
-      if (this.#tryWrite === null || !this.#tryWrite(chunk)) this.#handOver(chunk);
+      if (this.#tryWriter === null || !this.#tryWriter.tryWrite(chunk)) this.#handOver(chunk);
     }
     if (this.#drainWaiters !== null && this.#underMark()) this.#settleDrainWaiters(null);
   }
@@ -626,7 +669,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Hands everything queued to the writable now, in order: before it closes or TLS starts. */
   #flushAll(): void {
     for (let chunk = this.#queue.shift(); chunk !== null; chunk = this.#queue.shift()) {
-      if (this.#inStream > 0 || this.#tryWrite === null || !this.#tryWrite(chunk)) this.#handOver(chunk);
+      if (this.#inStream > 0 || this.#tryWriter === null || !this.#tryWriter.tryWrite(chunk)) this.#handOver(chunk);
     }
   }
 

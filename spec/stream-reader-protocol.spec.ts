@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StreamReader, StreamReaderProtocol, StreamWriter, type Transport } from '../lib/index.ts';
+import { openStreams } from '../lib/_open-streams.ts';
 import { bytes, rejection, text, tick, watchUnhandled, within } from './_loopback.ts';
 
 /** A transport over an in-memory writable that records flow control and closes. */
@@ -88,6 +89,43 @@ client('connectionLost with an error makes every read raise it (tests 5 and 6)',
   assert.is(await rejection(reader.read()), error);
   assert.is(await rejection(protocol.closed), error);
   await watch.stop();
+});
+
+client('closed asked for before the loss settles at it; a loss nobody asks about is no unhandled rejection', async () => {
+  const watch = watchUnhandled();
+  const early = new StreamReaderProtocol(new StreamReader());
+  const closed = early.closed;
+  assert.is(early.closed, closed);
+  const error = new Error('reset');
+  early.connectionLost(error);
+  assert.is(await rejection(closed), error);
+  new StreamReaderProtocol(new StreamReader()).connectionLost(new Error('nobody asks'));
+  await tick();
+  await watch.stop();
+});
+
+client('the connection functions\' writer hears of the loss from the protocol at once, and reads the transport\'s closed only for waitClosed()', async () => {
+  let connected: StreamReaderProtocol | null = null;
+  let closedReads = 0;
+  const { transport: memory } = memoryTransport();
+  const transport = {
+    ...memory,
+    get closed() {
+      closedReads += 1;
+      return memory.closed;
+    },
+    connectProtocol: (protocol: StreamReaderProtocol) => void (connected = protocol),
+  } as Transport & { connectProtocol(protocol: StreamReaderProtocol): void };
+  const [, writer] = openStreams(transport, undefined);
+  assert.is(closedReads, 0);
+  const error = new Error('reset');
+  connected!.connectionLost(error);
+  assert.is(writer.isClosing(), true);
+  assert.is(await rejection(writer.drain()), error);
+  assert.is(closedReads, 0);
+  void memory.close();
+  await within(writer.waitClosed());
+  assert.is(closedReads, 1);
 });
 
 client('makes no writer on the client side', () => {
