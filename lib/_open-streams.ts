@@ -1,4 +1,4 @@
-import type { StreamPair, Transport } from './transport.ts';
+import type { LossWatcher, StreamPair, Transport } from './transport.ts';
 import { StreamReader } from './stream-reader.ts';
 import { StreamReaderProtocol } from './stream-reader-protocol.ts';
 import { StreamWriter } from './stream-writer.ts';
@@ -20,6 +20,7 @@ function isStreamPair(value: unknown): value is StreamPair {
  * @param limit the reader's limit (default 65536)
  * @param serverSide whether this is a server's connection: the writer's `startTls()` then does
  *   the server's side of the handshake
+ * @param lossWatcher told once the connection is gone (a server, of its client), if given
  * @returns `[reader, writer]`
  * @throws {TypeError} when `connection` is neither
  * @example
@@ -34,11 +35,13 @@ export function openStreams(
   connection: Transport | StreamPair,
   limit: number | undefined,
   serverSide = false,
+  lossWatcher: LossWatcher | null = null,
 ): [StreamReader, StreamWriter] {
   const transport = connection as Partial<Transport>;
   if (typeof transport.connectProtocol === 'function') {
     const reader = new StreamReader({ limit });
     const protocol = new StreamReaderProtocol(reader);
+    if (lossWatcher !== null) protocol._watchLoss(lossWatcher);
     transport.connectProtocol(protocol);
     return [reader, StreamWriter._overTransport(connection, reader, serverSide, protocol)];
   }
@@ -46,5 +49,12 @@ export function openStreams(
     throw new TypeError('sock must be a socket of the runtime or a { readable, writable } pair of streams');
   }
   const reader = StreamReader.from(connection.readable, { limit });
+  const closed = lossWatcher === null ? undefined : transport.closed;
+  if (closed instanceof Promise) {
+    closed.then(
+      () => lossWatcher!.connectionLost(null),
+      (error: unknown) => lossWatcher!.connectionLost(error),
+    );
+  }
   return [reader, StreamWriter._overTransport(connection, reader, serverSide)];
 }

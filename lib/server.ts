@@ -4,7 +4,7 @@ import type { ClientErrorHandler } from './options.ts';
 import { checkSignalOptions, OPTION_NAMES } from './_checks.ts';
 import { openStreams } from './_open-streams.ts';
 import type { StreamWriter } from './stream-writer.ts';
-import type { SocketName, Transport } from './transport.ts';
+import type { LossWatcher, SocketName, Transport } from './transport.ts';
 import { socketNameText } from './_socket-name.ts';
 
 /**
@@ -31,13 +31,25 @@ export interface ServerOptions {
   onError?: ClientErrorHandler;
 }
 
-interface Client {
+/** A connection the server counts as its client until it is gone (`waitClosed()`, `closeClients()`). */
+class Client implements LossWatcher {
   readonly transport: Transport;
   /**
    * Held weakly: the callback owns its writer, and one it abandons must be collectable so its
    * connection gets closed (see `StreamWriter`), as CPython gh-114914 fixed.
    */
-  writer: WeakRef<StreamWriter> | null;
+  writer: WeakRef<StreamWriter> | null = null;
+  /** The server's one function that forgets a client (a closure per client would cost memory per connection). */
+  readonly #left: (client: Client) => void;
+
+  constructor(transport: Transport, left: (client: Client) => void) {
+    this.transport = transport;
+    this.#left = left;
+  }
+
+  connectionLost(): void {
+    this.#left(this);
+  }
 }
 
 function ignore(): void {}
@@ -74,6 +86,9 @@ export class Server<Name extends SocketName = SocketName> {
   /** Connections accepted before `startServing()`, with their handshakes. */
   #pending: Array<{ transport: Transport; handshake: Promise<unknown> | undefined }> = [];
   readonly #clients = new Set<Client>();
+  readonly #clientLeft = (client: Client): void => {
+    if (this.#clients.delete(client)) this.#maybeWake();
+  };
   /** `waitClosed()` callers; `null` once the server is closed and every client is gone. */
   #waiters: Array<() => void> | null = [];
   #servingForever = false;
@@ -238,23 +253,22 @@ export class Server<Name extends SocketName = SocketName> {
   }
 
   #serve(transport: Transport, handshake: Promise<unknown> | undefined): void {
-    const client: Client = { transport, writer: null };
+    const client = new Client(transport, this.#clientLeft);
     this.#clients.add(client);
-    const detach = (): void => {
-      this.#clients.delete(client);
-      this.#maybeWake();
-    };
-    transport.closed.then(detach, detach);
     if (handshake === undefined) {
-      this.#connect(client);
+      // The connection's protocol tells the client when it is gone.
+      this.#connect(client, client);
       return;
     }
-    handshake.then(() => this.#connect(client)).catch(() => void transport.close().catch(ignore));
+    // Until the handshake is done there is no protocol: its `closed` tells.
+    const left = (): void => client.connectionLost();
+    transport.closed.then(left, left);
+    handshake.then(() => this.#connect(client, null)).catch(() => void transport.close().catch(ignore));
   }
 
   /** Gives the client its reader and writer and calls the client callback. */
-  #connect(client: Client): void {
-    const [reader, writer] = openStreams(client.transport, this.#limit, true);
+  #connect(client: Client, lossWatcher: LossWatcher | null): void {
+    const [reader, writer] = openStreams(client.transport, this.#limit, true, lossWatcher);
     client.writer = new WeakRef(writer);
     runClientCallback(this.#clientConnectedCb, reader, writer, this.#onError);
   }

@@ -2,7 +2,7 @@ import { runClientCallback, type ClientConnectedCallback } from './_client-callb
 import type { ClientErrorHandler } from './options.ts';
 import type { StreamReader, WaitingReaderHolder } from './stream-reader.ts';
 import { StreamWriter, type LossRecord } from './stream-writer.ts';
-import type { Protocol, Transport } from './transport.ts';
+import type { LossWatcher, Protocol, Transport } from './transport.ts';
 
 /** Options of {@linkcode StreamReaderProtocol}. */
 export interface StreamReaderProtocolOptions {
@@ -64,6 +64,8 @@ export class StreamReaderProtocol implements Protocol {
   #settleClosed: ((error: unknown) => void) | null = null;
   /** The state of the writer of this connection, which hears of the loss from here (see `_notifyLoss()`). */
   #writerState: LossRecord | null = null;
+  /** Who else hears of the loss: the server that counts this connection as its client (see `_watchLoss()`). */
+  #lossWatcher: LossWatcher | null = null;
 
   /**
    * Makes the protocol of one connection, feeding `reader`.
@@ -108,6 +110,16 @@ export class StreamReaderProtocol implements Protocol {
   _notifyLoss(state: LossRecord): void {
     this.#writerState = state;
     if (this.#lostWith !== NOT_LOST) state.lost ??= { diedOf: this.#lostWith ?? null };
+  }
+
+  /**
+   * Calls `watcher.connectionLost(error)` once the connection is gone: how a server learns
+   * that a client left, without a promise and reactions per connection.
+   * @internal
+   */
+  _watchLoss(watcher: LossWatcher): void {
+    this.#lossWatcher = watcher;
+    if (this.#lostWith !== NOT_LOST) watcher.connectionLost(this.#lostWith);
   }
 
   /** The reader this protocol feeds; `null` once it was dropped and garbage-collected. */
@@ -181,6 +193,7 @@ export class StreamReaderProtocol implements Protocol {
     if (this.#lostWith !== NOT_LOST) return;
     this.#lostWith = error;
     if (this.#writerState !== null) this.#writerState.lost ??= { diedOf: error ?? null };
+    this.#lossWatcher?.connectionLost(error);
     this.#settleClosed?.(error);
     this.#settleClosed = null;
   }

@@ -92,6 +92,14 @@ export interface SocketStartTlsOptions extends StartTlsOptions {
 }
 
 /**
+ * Hears once that a connection is gone (`error` null or undefined after a clean close).
+ * @internal
+ */
+export interface LossWatcher {
+  connectionLost(error: unknown): void;
+}
+
+/**
  * The writable side of a transport as its one owner has it (see `Transport._claimWritable()`).
  * @internal
  */
