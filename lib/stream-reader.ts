@@ -88,6 +88,14 @@ function signalOf(options: ReadOptions | undefined, functionName: string): Abort
 
 function ignore(): void {}
 
+/**
+ * The buffer of every reader nothing was fed yet, shared: an idle connection's reader holds
+ * no buffer of its own. It is only ever read (it is empty); the first bytes a reader gets, or
+ * its pull source, give it one of its own (`#feed()`, `from()`). So a read never keeps
+ * `this.#buffer` in a local across a wait: after it, the reader's buffer may be another.
+ */
+const UNFED = new ByteBuffer(PULL_SIZE);
+
 function concat(blocks: readonly Uint8Array[], total: number): Bytes {
   const joined = new Uint8Array(total);
   let at = 0;
@@ -128,8 +136,10 @@ function describeError(error: unknown): string {
  */
 export class StreamReader {
   readonly #limit: number;
-  readonly #buffer = new ByteBuffer(PULL_SIZE);
-  readonly #results = new ResultSlab();
+  /** `UNFED` until the first bytes arrive (see there). */
+  #buffer = UNFED;
+  /** Made by the first read that returns bytes. */
+  #results: ResultSlab | null = null;
   #eof = false;
   #exception: unknown = null;
   #waiter: Waiter | null = null;
@@ -179,6 +189,7 @@ export class StreamReader {
     checkReadable(readable);
     checkOptionNames(options, OPTION_NAMES.StreamReader, 'StreamReader.from()');
     const reader = new StreamReader(options);
+    reader.#buffer = new ByteBuffer(PULL_SIZE);
     reader.#source = new PullSource(readable, reader.#pullTarget());
     return reader;
   }
@@ -312,6 +323,7 @@ export class StreamReader {
     if (this.#source !== null) throw new Error('feedData() cannot be used on a reader that pulls from a stream');
     checkFedData(data);
     if (data.length === 0) return;
+    if (this.#buffer === UNFED) this.#buffer = new ByteBuffer(PULL_SIZE);
     if (handedOver && this.#buffer.length === 0 && ownsItsBuffer(data)) {
       // A direct read takes its part; the rest stays where it arrived, with no copy. A plain
       // view: a Node Buffer's slice() would share memory where a result's must copy.
@@ -596,7 +608,7 @@ export class StreamReader {
     } catch (error) {
       if (this.#direct === direct) {
         this.#direct = null;
-        buffer.unshift(result.subarray(0, direct.filled));
+        this.#buffer.unshift(result.subarray(0, direct.filled));
       }
       throw error;
     }
@@ -723,14 +735,13 @@ export class StreamReader {
     const signal = signalOf(options, 'readuntil()');
     if (this.#exception !== null) throw this.#exception;
     signal?.throwIfAborted();
-    const buffer = this.#buffer;
     let found = this.#findUntil(separators, 0);
     while (found < 0) {
       // Where the search stopped, as a stream position: a read that needs no wait (a nowait
       // call) may take bytes meanwhile, and an offset into the buffer would then skip new ones.
-      const searched = buffer.position + ~found;
+      const searched = this.#buffer.position + ~found;
       await this.#waitForData('readuntil', signal);
-      found = this.#findUntil(separators, Math.max(0, searched - buffer.position));
+      found = this.#findUntil(separators, Math.max(0, searched - this.#buffer.position));
     }
     return this.#take(found);
   }
@@ -920,7 +931,7 @@ export class StreamReader {
   }
 
   #take(count: number): Bytes {
-    const result = this.#results.take(this.#buffer, count);
+    const result = (this.#results ??= new ResultSlab()).take(this.#buffer, count);
     this.#maybeResumeTransport();
     return result;
   }

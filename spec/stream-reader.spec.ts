@@ -72,6 +72,36 @@ eachSource(feedData, 'fed bytes are what is left to read', async (source) => {
   await assertRest(h, DATA);
 });
 
+feedData('readers nothing was fed yet share no bytes, whatever their waiting reads did [push]', async () => {
+  // An unfed reader holds no buffer of its own until its first bytes: reads that waited on
+  // it, were aborted after a part, or were overtaken by a nowait read must leave none behind.
+  const direct = new StreamReader();
+  const controller = new AbortController();
+  const large = direct.readexactly(100_000, { signal: controller.signal });
+  await tick();
+  direct.feedData(new Uint8Array(5000).fill(120));
+  controller.abort(new Error('stop'));
+  await rejection(large);
+  assert.is((await direct.read(10_000)).length, 5000);
+
+  const until = new StreamReader();
+  let line: Uint8Array | undefined;
+  void until.readuntil('\r\n').then((value) => (line = value));
+  await tick();
+  until.feedData(bytes('abcd'));
+  await tick(); // readuntil() searched 'abcd' and waits again
+  assertBytes(until.readexactlyNowait(4), 'abcd');
+  until.feedData(bytes('x\r\n'));
+  await tick();
+  assertBytes(line, 'x\r\n');
+
+  assert.is(direct.readexactlyNowait(1), null);
+  const fresh = new StreamReader();
+  assert.is(fresh.readexactlyNowait(1), null);
+  fresh.feedData(bytes('own\n'));
+  assertBytes(await fresh.readline(), 'own\n');
+});
+
 feedData('copies the fed bytes [push]', async () => {
   const h = pushSource.open();
   const chunk = bytes('abc');
