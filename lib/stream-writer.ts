@@ -35,6 +35,13 @@ function ignore(): void {}
 
 const RESOLVED = Promise.resolve();
 
+/**
+ * The queue of every writer that has not queued a byte yet, shared and empty: an idle
+ * connection's writer holds no queue. Only `#enqueue()` adds to a queue, and it gives the
+ * writer one of its own first.
+ */
+const NOTHING_WRITTEN = new WriteQueue();
+
 /** A macrotask turn, CPython's `sleep(0)`: lets a pending connection loss be delivered. */
 function yieldOnce(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
@@ -163,8 +170,8 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   readonly #lossNotified: boolean;
   /** The transport, when it has `tryWrite`; null otherwise. */
   #tryWriter: Required<Pick<Transport, 'tryWrite'>> | null;
-  /** Copies of the bytes written and not handed to the writable yet. */
-  readonly #queue = new WriteQueue();
+  /** Copies of the bytes written and not handed to the writable yet; `NOTHING_WRITTEN` until the first write. */
+  #queue = NOTHING_WRITTEN;
   #flushScheduled = false;
   /**
    * The callbacks of the flush microtask and of the writable's writes, made on first use: an
@@ -641,6 +648,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Queues a copy of `chunk`; the stream gets it at the end of this microtask, or at `drain()`. */
   #enqueue(chunk: Uint8Array): void {
     if (chunk.byteLength === 0 || this.#state.lost !== null || this.#state.writableFailed) return;
+    if (this.#queue === NOTHING_WRITTEN) this.#queue = new WriteQueue();
     this.#queue.push(chunk);
     if (!this.#flushScheduled && !this.#held) {
       this.#flushScheduled = true;

@@ -84,6 +84,16 @@ write('queues bytes and strings (as UTF-8), in order', async () => {
   assert.equal([...s.chunks.at(-1)!.subarray(s.chunks.length === 1 ? 3 : 0)], [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0x0a]);
 });
 
+write('writers that have not written yet share nothing: each stream gets only its own writer\'s bytes', async () => {
+  const [first, second, idle] = [sink(), sink(), sink()];
+  const writers = [StreamWriter.from(first.writable), StreamWriter.from(second.writable), StreamWriter.from(idle.writable)];
+  writers[0]!.write('first');
+  writers[1]!.write('second');
+  await Promise.all(writers.map((writer) => writer.drain()));
+  await tick();
+  assert.equal([first.written(), second.written(), idle.written()], ['first', 'second', '']);
+});
+
 write('does nothing for empty data', async () => {
   const s = sink();
   const writer = StreamWriter.from(s.writable);
