@@ -41,14 +41,18 @@ function isOverTls(transport: Transport): boolean {
  * await reader.read();     // empty: EOF
  * ```
  */
-export class StreamReaderProtocol implements Protocol {
+export class StreamReaderProtocol implements Protocol, WaitingReaderHolder {
   /**
    * Weak, as CPython's `_stream_reader_wr`: the transport keeps this protocol, and must not
    * keep a connection nobody can read or write any more (see `StreamWriter`). A read that waits
-   * keeps its reader in `#holder`, so the code awaiting it is not collected.
+   * keeps its reader in `_waitingReader`, so the code awaiting it is not collected.
    */
   readonly #reader: WeakRef<StreamReader>;
-  readonly #holder: WaitingReaderHolder = { waiting: null };
+  /**
+   * The reader while one of its reads waits, else `null` (the reader sets it).
+   * @internal
+   */
+  _waitingReader: StreamReader | null = null;
   readonly #clientConnectedCb: ClientConnectedCallback | null;
   readonly #onError: ClientErrorHandler | undefined;
   #transport: Transport | null = null;
@@ -81,7 +85,7 @@ export class StreamReaderProtocol implements Protocol {
     options: StreamReaderProtocolOptions = {},
   ) {
     this.#reader = new WeakRef(reader);
-    reader._holdWhileWaiting(this.#holder);
+    reader._holdWhileWaiting(this);
     this.#clientConnectedCb = clientConnectedCb;
     this.#onError = options.onError;
   }

@@ -78,7 +78,7 @@ interface Waiter {
  * @internal
  */
 export interface WaitingReaderHolder {
-  waiting: StreamReader | null;
+  _waitingReader: StreamReader | null;
 }
 
 /** The `signal` of a read's options, which are checked first: `functionName` names the read. */
@@ -227,12 +227,12 @@ export class StreamReader {
   }
 
   /**
-   * Keeps this reader in `holder.waiting` while a read waits, and only then.
+   * Keeps this reader in `holder._waitingReader` while a read waits, and only then.
    * @internal
    */
   _holdWhileWaiting(holder: WaitingReaderHolder): void {
     this.#holder = holder;
-    holder.waiting = this.#waiter === null ? null : this;
+    holder._waitingReader = this.#waiter === null ? null : this;
   }
 
   /**
@@ -987,7 +987,7 @@ export class StreamReader {
   #setWaiter(waiter: Waiter | null): void {
     this.#waiter = waiter;
     const holder = this.#holder;
-    if (holder !== null) holder.waiting = waiter === null ? null : this;
+    if (holder !== null) holder._waitingReader = waiter === null ? null : this;
   }
 
   /** Waits until data, EOF or an exception arrives (CPython's `_wait_for_data`). */
