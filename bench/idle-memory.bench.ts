@@ -2,13 +2,14 @@
  * What an idle connection holds (issue 14, point 5): 9,900 connection pairs over 127.0.0.1,
  * client and server in one process, opened and then left alone; JS heap and RSS per pair
  * after garbage collection, against the runtime's own sockets (raw `node:net`, Deno's and
- * Bun's), CPython 3.13 asyncio streams and uvloop (`idle_pairs.py`).
+ * Bun's, and on those two their `node:net` as well: `net`), CPython 3.13 asyncio streams and
+ * uvloop (`idle_pairs.py`).
  *
  * 9,900 and not 10,000: a pair is two descriptors, and this machine's hard limit is 20,000
  * open files a process (not raisable in its container); the figures are per pair anyway.
  *
  * `npm run bench -- idle` runs every variant through `run.ts`. One variant alone:
- * `node --expose-gc --import tsx bench/idle-memory.bench.ts ours|ours-waiting|raw [PAIRS]`;
+ * `node --expose-gc --import tsx bench/idle-memory.bench.ts ours|ours-waiting|raw|net [PAIRS]`;
  * `... breakdown [PAIRS]` (Node) counts, from two heap snapshots, what objects one idle pair
  * of ours adds, by constructor (default 1,000 pairs).
  */
@@ -277,10 +278,13 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
   for (const runtime of RUNTIMES) {
     const raw = runtime.id.startsWith('node') ? 'raw `node:net`' : runtime.id === 'deno' ? '`Deno.listen` / `Deno.connect`' : '`Bun.listen` / `Bun.connect`';
     const variant = (id: string, label: string) => runtimeVariant(runtime, id, label, import.meta.url, [id, String(PAIRS)], true);
+    // Off Node, the runtime's own `node:net` too: Bun's adapter runs over it.
+    const ownNet = !runtime.id.startsWith('node');
     variants.push(
       variant('ours', 'ours: `openConnection()` / `startServer()`, both ends held, nothing pending'),
       variant('ours-waiting', 'ours, each server end awaiting `readline()`'),
       variant('raw', `${raw}, both ends held`),
+      ...(ownNet ? [variant('net', `${runtime.label}'s \`node:net\`, both ends held`)] : []),
     );
     const pair = (numerator: string, denominator: string, label: string, metric: string, max?: number): Ratio => ({
       label,
@@ -293,6 +297,7 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
     ratios.push(
       pair('ours', `${runtime.id}:raw`, "ours / the runtime's sockets", 'heap KiB/pair', 3),
       pair('ours-waiting', `${runtime.id}:raw`, "ours-waiting / the runtime's sockets", 'heap KiB/pair'),
+      ...(ownNet ? [pair('ours', `${runtime.id}:net`, "ours / the runtime's node:net", 'heap KiB/pair')] : []),
       pair('ours', `${runtime.id}:raw`, "ours / the runtime's sockets", 'RSS KiB/pair'),
       pair('ours', 'cpython313', 'ours / CPython 3.13', 'RSS KiB/pair', 1),
       pair('ours', 'uvloop', 'ours / uvloop', 'RSS KiB/pair'),
@@ -329,10 +334,10 @@ async function main(args: string[]): Promise<void> {
     await breakdown(pairs, mode === 'breakdown-waiting');
     process.exit(0);
   }
-  if (mode !== 'ours' && mode !== 'ours-waiting' && mode !== 'raw') {
-    throw new Error(`usage: idle-memory.bench.ts ours|ours-waiting|raw|breakdown|breakdown-waiting [PAIRS] (got ${args.join(' ')})`);
+  if (mode !== 'ours' && mode !== 'ours-waiting' && mode !== 'raw' && mode !== 'net') {
+    throw new Error(`usage: idle-memory.bench.ts ours|ours-waiting|raw|net|breakdown|breakdown-waiting [PAIRS] (got ${args.join(' ')})`);
   }
-  const opener = mode === 'raw' ? await RAW[runtimeKind()]() : await ours(mode === 'ours-waiting');
+  const opener = mode === 'raw' ? await RAW[runtimeKind()]() : mode === 'net' ? await nodeNet() : await ours(mode === 'ours-waiting');
   const result = await measurePairs(opener, pairs);
   console.log(`RESULT ${JSON.stringify(result)}`);
   await opener.close();
