@@ -1,6 +1,6 @@
 import { runClientCallback, type ClientConnectedCallback } from './_client-callback.ts';
 import type { ClientErrorHandler } from './options.ts';
-import type { StreamReader, WaitingReaderHolder } from './stream-reader.ts';
+import type { StreamReader } from './stream-reader.ts';
 import { StreamWriter, type LossRecord } from './stream-writer.ts';
 import type { LossWatcher, Protocol, Transport } from './transport.ts';
 
@@ -41,7 +41,7 @@ function isOverTls(transport: Transport): boolean {
  * await reader.read();     // empty: EOF
  * ```
  */
-export class StreamReaderProtocol implements Protocol, WaitingReaderHolder {
+export class StreamReaderProtocol implements Protocol {
   /**
    * Weak, as CPython's `_stream_reader_wr`: the transport keeps this protocol, and must not
    * keep a connection nobody can read or write any more (see `StreamWriter`). A read that waits
