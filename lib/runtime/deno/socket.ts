@@ -7,7 +7,8 @@ import { startNodeTls } from './tls.ts';
 import { DEFAULT_HIGH_WATER_MARK, type RuntimeStartTlsOptions, type SocketInfo } from '../_socket.ts';
 import { socketNameText } from '../../_socket-name.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
-import { LazyWritable } from '../_lazy-writable.ts';
+import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
+import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
 
 /** Options of {@link DenoSocket}. */
 export interface DenoSocketOptions {
@@ -24,8 +25,6 @@ export interface DenoSocketOptions {
 
 /** The buffer a default (non-BYOB) reader of `readable` gets per read. */
 const CHUNK_SIZE = 65536;
-
-function ignore(): void {}
 
 /** CPython's address forms: `[host, port]` for TCP, the path (or `''`) for a Unix socket. */
 function socketName(addr: DenoAddr): readonly [string, number] | string {
@@ -69,7 +68,6 @@ function describe(addr: DenoAddr): string | null {
 export class DenoSocket implements Transport {
   readonly #conn: DenoConn;
   readonly #extra: Readonly<Record<string, unknown>>;
-  readonly #writableHighWaterMark: number;
   readonly #serverHostname: string | null;
   #isClosed = false;
   #readDone = false;
@@ -79,14 +77,12 @@ export class DenoSocket implements Transport {
   #writing = false;
   #upgradedTo: Transport | null = null;
   #readController: ReadableByteStreamController | undefined;
-  readonly #writable: LazyWritable;
+  readonly #writable: LazyWritable<DenoSocket>;
 
   /** The peer's bytes, as a byte stream (`getReader({ mode: 'byob' })` works). */
   readonly readable: ReadableStream<Uint8Array>;
   #opened: Promise<SocketInfo> | null = null;
-  /** Settles when the connection is fully closed: resolves after a clean close, rejects with the error it died of. */
-  readonly closed: Promise<void>;
-  #settleClosed!: (error: unknown) => void;
+  readonly #closed = new ClosedSignal();
 
   /**
    * Wraps a `Deno.Conn` as a WinterTC socket.
@@ -97,20 +93,8 @@ export class DenoSocket implements Transport {
   constructor(conn: DenoConn, options: DenoSocketOptions = {}) {
     this.#conn = conn;
     this.#extra = options.extra ?? NO_EXTRA;
-    this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.#writable = new LazyWritable(
-      () => ({
-        write: (chunk) => this.#write(chunk),
-        close: () => this.#closeWrite(),
-        abort: (reason) => void this.close(reason),
-      }),
-      this.#writableHighWaterMark,
-    );
+    this.#writable = new LazyWritable<DenoSocket>(this, DenoSocket.#sinkOf, options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK);
     this.#serverHostname = options.serverHostname ?? null;
-    this.closed = new Promise<void>((resolve, reject) => {
-      this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
-    });
-    this.closed.catch(ignore);
     this.readable = new ReadableStream({
       type: 'bytes',
       autoAllocateChunkSize: CHUNK_SIZE,
@@ -123,6 +107,20 @@ export class DenoSocket implements Transport {
         if (this.#writeDone) this.#finish(null);
       },
     }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Settles when the connection is fully closed: resolves after a clean close, rejects with the
+   * error it died of. Made on first access (an idle connection holds no promise), already
+   * settled when the connection closed before; never an unhandled rejection.
+   */
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  /** @internal See `Transport._whenClosed()`. */
+  _whenClosed(watcher: ClosedWatcher): void {
+    this.#closed.watch(watcher);
   }
 
   /** Resolves at once: a `Deno.Conn` is connected (made when first asked for). */
@@ -196,7 +194,7 @@ export class DenoSocket implements Transport {
       if (reason !== undefined) this.#failReadable(reason);
       this.#finish(null);
     }
-    return this.closed;
+    return this.#closed.promise;
   }
 
   /**
@@ -237,7 +235,7 @@ export class DenoSocket implements Transport {
     const secure = startNodeTls(conn, tls, {
       received: options.received,
       secureContext: options.secureContext,
-      writableHighWaterMark: this.#writableHighWaterMark,
+      writableHighWaterMark: this.#writable.highWaterMark,
       extra: this.#extra,
       peername: socketName(conn.remoteAddr),
       sockname: socketName(conn.localAddr),
@@ -249,10 +247,7 @@ export class DenoSocket implements Transport {
       // A reader of this stream goes on with the TLS socket's (StreamReader does, see startTls()).
       this.#endReadable(this.#readController!);
     }
-    secure.closed.then(
-      () => this.#settleClosed(null),
-      (error: unknown) => this.#settleClosed(error),
-    );
+    secure._whenClosed((error) => this.#closed.settle(error));
     return secure;
   }
 
@@ -351,6 +346,15 @@ export class DenoSocket implements Transport {
     } catch {
       // Already closed by Deno.
     }
-    this.#settleClosed(error);
+    this.#closed.settle(error);
+  }
+
+  /** The sink of `writable` (see `LazyWritable`): one function for every socket. */
+  static #sinkOf(socket: DenoSocket): SocketSink {
+    return {
+      write: (chunk) => socket.#write(chunk),
+      close: () => socket.#closeWrite(),
+      abort: (reason) => void socket.close(reason),
+    };
   }
 }
