@@ -34,8 +34,8 @@ export class LazyWritable<Owner = unknown> implements ClaimedWritable {
   readonly #highWaterMark: number;
   #stream: WritableStream<Uint8Array> | null = null;
   #controller: WritableStreamDefaultController | null = null;
-  #claimed = false;
-  #claimedWriter: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  /** The owner's writer: undefined while nobody claimed the side, null until the owner first asks for it. */
+  #claimedWriter: WritableStreamDefaultWriter<Uint8Array> | null | undefined = undefined;
   /** Why writing failed, once it has: a stream made later starts errored (`null`: the socket closed). */
   #failure: { error: unknown } | null = null;
 
@@ -59,13 +59,13 @@ export class LazyWritable<Owner = unknown> implements ClaimedWritable {
 
   /** The socket's `writable`: made now if need be, and locked while claimed. */
   get stream(): WritableStream<Uint8Array> {
-    if (this.#claimed) this.writer();
+    if (this.#claimedWriter !== undefined) this.writer();
     return this.#made();
   }
 
   /** Makes the connection's writer the one owner (see `Transport._claimWritable()`). */
   claim(): ClaimedWritable {
-    this.#claimed = true;
+    this.#claimedWriter ??= null;
     return this;
   }
 
