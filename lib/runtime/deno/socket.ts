@@ -23,13 +23,23 @@ export interface DenoSocketOptions {
   serverHostname?: string | null;
 }
 
+/*
+ * Bits of `DenoSocket.#flags`: one small integer where five boolean fields would cost 8 bytes
+ * each, per socket.
+ */
+/** The connection is closed. */
+const CLOSED = 1;
+/** `readable` is finished: ended, errored or cancelled. */
+const READ_DONE = 2;
+/** `writable` is finished: ended, errored, or handed to TLS. */
+const WRITE_DONE = 4;
+/** A `conn.read()` is in flight (`startTls()` needs none). */
+const READING = 8;
+/** A `conn.write()` is in flight (`startTls()` needs none). */
+const WRITING = 16;
+
 /** The buffer a default (non-BYOB) reader of `readable` gets per read. */
 const CHUNK_SIZE = 65536;
-
-/** The source of a `DenoSocket`'s `readable`: its socket, and the methods shared by all (see `DenoSocket.#readSource`). */
-interface ReadSource extends UnderlyingByteSource {
-  socket: DenoSocket;
-}
 
 /** CPython's address forms: `[host, port]` for TCP, the path (or `''`) for a Unix socket. */
 function socketName(addr: DenoAddr): readonly [string, number] | string {
@@ -74,12 +84,8 @@ export class DenoSocket implements Transport {
   readonly #conn: DenoConn;
   readonly #extra: Readonly<Record<string, unknown>>;
   readonly #serverHostname: string | null;
-  #isClosed = false;
-  #readDone = false;
-  #writeDone = false;
-  /** Whether a `conn.read()` or `conn.write()` is in flight: `startTls()` needs neither. */
-  #reading = false;
-  #writing = false;
+  /** `CLOSED`, `READ_DONE`, ... (see their definitions). */
+  #flags = 0;
   #upgradedTo: Transport | null = null;
   #readController: ReadableByteStreamController | undefined;
   readonly #writable: LazyWritable<DenoSocket>;
@@ -100,31 +106,43 @@ export class DenoSocket implements Transport {
     this.#extra = options.extra ?? NO_EXTRA;
     this.#writable = new LazyWritable<DenoSocket>(this, DenoSocket.#sinkOf, options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK);
     this.#serverHostname = options.serverHostname ?? null;
-    const source = Object.create(DenoSocket.#readSource) as ReadSource;
-    source.socket = this;
-    this.readable = new ReadableStream(source, { highWaterMark: 0 });
+    this.readable = new ReadableStream(new DenoSocket.#ReadSource(this), { highWaterMark: 0 });
   }
 
   /**
-   * The methods of `readable`'s source, shared by every socket: the stream calls them with
-   * `this` set to the source, which names its socket (three closures per connection would
-   * cost an idle one about 200 bytes).
+   * The source of `readable`: the stream calls its methods with `this` set to it, and it names
+   * its socket. Methods shared by every socket, where three closures each would cost an idle
+   * connection about 200 bytes.
    */
-  static readonly #readSource = {
-    type: 'bytes',
-    autoAllocateChunkSize: CHUNK_SIZE,
-    start(this: ReadSource, controller: ReadableByteStreamController): void {
+  static readonly #ReadSource = class implements UnderlyingByteSource {
+    readonly socket: DenoSocket;
+
+    constructor(socket: DenoSocket) {
+      this.socket = socket;
+    }
+
+    get type(): 'bytes' {
+      return 'bytes';
+    }
+
+    get autoAllocateChunkSize(): number {
+      return CHUNK_SIZE;
+    }
+
+    start(controller: ReadableByteStreamController): void {
       this.socket.#readController = controller;
-    },
-    pull(this: ReadSource, controller: ReadableByteStreamController): Promise<void> {
+    }
+
+    pull(controller: ReadableByteStreamController): Promise<void> {
       return this.socket.#pull(controller);
-    },
-    cancel(this: ReadSource): void {
+    }
+
+    cancel(): void {
       const socket = this.socket;
-      socket.#readDone = true;
-      if (socket.#writeDone) socket.#finish(null);
-    },
-  } as const;
+      socket.#flags |= READ_DONE;
+      if ((socket.#flags & WRITE_DONE) !== 0) socket.#finish(null);
+    }
+  };
 
   /**
    * Settles when the connection is fully closed: resolves after a clean close, rejects with the
@@ -206,7 +224,7 @@ export class DenoSocket implements Transport {
     const upgraded = this.#upgradedTo;
     if (upgraded !== null) {
       void upgraded.close(reason);
-    } else if (!this.#isClosed) {
+    } else if ((this.#flags & CLOSED) === 0) {
       this.#failWritable(reason ?? null);
       if (reason !== undefined) this.#failReadable(reason);
       this.#finish(null);
@@ -243,9 +261,9 @@ export class DenoSocket implements Transport {
    */
   startTls(options: RuntimeStartTlsOptions = {}): Transport {
     if (this.#upgradedTo !== null) throw new TypeError('startTls can only be called once');
-    if (this.#isClosed) throw socketClosedError();
+    if ((this.#flags & CLOSED) !== 0) throw socketClosedError();
     const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
-    if (this.#reading || this.#writing) {
+    if ((this.#flags & (READING | WRITING)) !== 0) {
       throw new Error('startTls() cannot start while a read or a write is in flight: Deno upgrades only an idle connection');
     }
     const conn = this.#conn;
@@ -259,8 +277,8 @@ export class DenoSocket implements Transport {
     });
     this.#upgradedTo = secure;
     this.#failWritable(upgradedError());
-    if (!this.#readDone) {
-      this.#readDone = true;
+    if ((this.#flags & READ_DONE) === 0) {
+      this.#flags |= READ_DONE;
       // A reader of this stream goes on with the TLS socket's (StreamReader does, see startTls()).
       this.#endReadable(this.#readController!);
     }
@@ -274,12 +292,12 @@ export class DenoSocket implements Transport {
     const view = request.view!;
     const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     let n: number | null = 0;
-    this.#reading = true;
+    this.#flags |= READING;
     try {
       // 0 is not EOF: Deno reports it for a read that was woken without data.
       while (n === 0) n = await this.#conn.read(target);
     } catch (error) {
-      if (this.#isClosed) {
+      if ((this.#flags & CLOSED) !== 0) {
         // Our own close() interrupted the read: the stream ends, or already errored.
         this.#endReadable(controller);
       } else {
@@ -287,12 +305,12 @@ export class DenoSocket implements Transport {
       }
       return;
     } finally {
-      this.#reading = false;
+      this.#flags &= ~READING;
     }
     if (n === null) {
-      this.#readDone = true;
+      this.#flags |= READ_DONE;
       this.#endReadable(controller);
-      if (this.#writeDone) this.#finish(null);
+      if ((this.#flags & WRITE_DONE) !== 0) this.#finish(null);
       return;
     }
     request.respond(n);
@@ -309,41 +327,41 @@ export class DenoSocket implements Transport {
 
   async #write(chunk: Uint8Array): Promise<void> {
     if (!(chunk instanceof Uint8Array)) throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
-    if (this.#isClosed) throw socketClosedError();
-    this.#writing = true;
+    if ((this.#flags & CLOSED) !== 0) throw socketClosedError();
+    this.#flags |= WRITING;
     try {
       await writeAll(this.#conn, chunk);
     } catch (error) {
-      if (this.#isClosed) throw socketClosedError();
+      if ((this.#flags & CLOSED) !== 0) throw socketClosedError();
       this.#died(error);
       throw error;
     } finally {
-      this.#writing = false;
+      this.#flags &= ~WRITING;
     }
   }
 
   async #closeWrite(): Promise<void> {
-    this.#writeDone = true;
-    if (this.#isClosed) return;
+    this.#flags |= WRITE_DONE;
+    if ((this.#flags & CLOSED) !== 0) return;
     try {
       await this.#conn.closeWrite();
     } catch (error) {
-      if (this.#isClosed) return;
+      if ((this.#flags & CLOSED) !== 0) return;
       this.#died(error);
       throw error;
     }
-    if (this.#readDone) this.#finish(null);
+    if ((this.#flags & READ_DONE) !== 0) this.#finish(null);
   }
 
   #failWritable(error: unknown): void {
-    if (this.#writeDone) return;
-    this.#writeDone = true;
+    if ((this.#flags & WRITE_DONE) !== 0) return;
+    this.#flags |= WRITE_DONE;
     this.#writable.fail(error);
   }
 
   #failReadable(error: unknown): void {
-    if (this.#readDone) return;
-    this.#readDone = true;
+    if ((this.#flags & READ_DONE) !== 0) return;
+    this.#flags |= READ_DONE;
     this.#readController?.error(error);
   }
 
@@ -356,8 +374,8 @@ export class DenoSocket implements Transport {
 
   #finish(error: unknown): void {
     // After startTls() the connection belongs to the TLS socket, which closes it.
-    if (this.#isClosed || this.#upgradedTo !== null) return;
-    this.#isClosed = true;
+    if ((this.#flags & CLOSED) !== 0 || this.#upgradedTo !== null) return;
+    this.#flags |= CLOSED;
     try {
       this.#conn.close();
     } catch {
