@@ -4,7 +4,15 @@ import type { DenoAddr, DenoConn } from './namespace.ts';
 import { writeAll } from './conn-duplex.ts';
 import { socketClosedError, upgradedError } from '../../errors.ts';
 import { startNodeTls } from './tls.ts';
-import { DEFAULT_HIGH_WATER_MARK, type RuntimeStartTlsOptions, type SocketInfo } from '../_socket.ts';
+import {
+  CLOSED,
+  DEFAULT_HIGH_WATER_MARK,
+  FIRST_OWN_FLAG,
+  READ_DONE,
+  WRITE_DONE,
+  type RuntimeStartTlsOptions,
+  type SocketInfo,
+} from '../_socket.ts';
 import { socketNameText } from '../../_socket-name.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
 import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
@@ -23,20 +31,11 @@ export interface DenoSocketOptions {
   serverHostname?: string | null;
 }
 
-/*
- * Bits of `DenoSocket.#flags`: one small integer where five boolean fields would cost 8 bytes
- * each, per socket.
- */
-/** The connection is closed. */
-const CLOSED = 1;
-/** `readable` is finished: ended, errored or cancelled. */
-const READ_DONE = 2;
-/** `writable` is finished: ended, errored, or handed to TLS. */
-const WRITE_DONE = 4;
+/* Bits of `DenoSocket.#flags` of its own, after `CLOSED`, `READ_DONE` and `WRITE_DONE` (see `_socket.ts`). */
 /** A `conn.read()` is in flight (`startTls()` needs none). */
-const READING = 8;
+const READING = FIRST_OWN_FLAG;
 /** A `conn.write()` is in flight (`startTls()` needs none). */
-const WRITING = 16;
+const WRITING = FIRST_OWN_FLAG << 1;
 
 /** The buffer a default (non-BYOB) reader of `readable` gets per read. */
 const CHUNK_SIZE = 65536;
@@ -84,7 +83,7 @@ export class DenoSocket implements Transport {
   readonly #conn: DenoConn;
   readonly #extra: Readonly<Record<string, unknown>>;
   readonly #serverHostname: string | null;
-  /** `CLOSED`, `READ_DONE`, ... (see their definitions). */
+  /** `CLOSED`, `READ_DONE`, ...: the state a boolean field each would hold (see `_socket.ts`). */
   #flags = 0;
   #upgradedTo: Transport | null = null;
   #readController: ReadableByteStreamController | undefined;

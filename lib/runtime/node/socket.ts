@@ -3,7 +3,15 @@ import type { Duplex } from 'node:stream';
 import { checkStartTls, type CheckedTls } from '../../_checks.ts';
 import type { ClaimedWritable, HostPort, Protocol, Transport } from '../../transport.ts';
 import { socketClosedError, upgradedError } from '../../errors.ts';
-import { DEFAULT_HIGH_WATER_MARK, type RuntimeStartTlsOptions, type SocketInfo } from '../_socket.ts';
+import {
+  CLOSED,
+  DEFAULT_HIGH_WATER_MARK,
+  FIRST_OWN_FLAG,
+  READ_DONE,
+  WRITE_DONE,
+  type RuntimeStartTlsOptions,
+  type SocketInfo,
+} from '../_socket.ts';
 import {
   alpnOf,
   MAX_TIMER_MS,
@@ -69,28 +77,19 @@ const OWNER = Symbol('NodeSocket');
 /** A `net.Socket` (or `TLSSocket`) that a `NodeSocket` owns. */
 type OwnedSocket = NetSocket & { [OWNER]?: NodeSocket };
 
-/*
- * Bits of `NodeSocket.#flags`: one small integer where eight boolean fields would cost 8 bytes
- * each, per socket.
- */
-/** The socket is fully closed (its 'close' came). */
-const CLOSED = 1;
-/** `readable` is finished (ended, errored or cancelled); no more bytes go to it. */
-const READ_DONE = 2;
+/* Bits of `NodeSocket.#flags` of its own, after `CLOSED`, `READ_DONE` and `WRITE_DONE` (see `_socket.ts`). */
 /** The socket is paused because `readable`'s queue is full. */
-const READ_PAUSED = 4;
+const READ_PAUSED = FIRST_OWN_FLAG;
 /** `readable` was cancelled: its reader let go, so the close does not finish it. */
-const READ_CANCELLED = 8;
+const READ_CANCELLED = FIRST_OWN_FLAG << 1;
 /** The protocol paused reading: the TLS socket starts paused too. */
-const PROTOCOL_PAUSED = 16;
-/** `writable` is finished: ended, errored, or handed to TLS. */
-const WRITE_DONE = 32;
+const PROTOCOL_PAUSED = FIRST_OWN_FLAG << 2;
 /** Our side was ended because the peer ended its own: later writes are dropped. */
-const ENDED_AFTER_PEER = 64;
+const ENDED_AFTER_PEER = FIRST_OWN_FLAG << 3;
 /** The TLS handshake is done. */
-const SECURE = 128;
+const SECURE = FIRST_OWN_FLAG << 4;
 /** The socket's 'data' and 'end' go to `readable` or a protocol. */
-const LISTENING = 256;
+const LISTENING = FIRST_OWN_FLAG << 5;
 
 /** `NodeSocket.#tlsSocket()`, for `secureSocketOver()`: set by the class as it is defined. */
 let makeTlsSocket: (raw: NetSocket | Duplex, tls: CheckedTls, context: SecureContext, options: SecureSocketOptions) => NodeSocket;
@@ -192,7 +191,7 @@ export class NodeSocket implements Transport {
   readonly #tls: TlsSetup | null;
   /** The TLS socket `startTls()` made of this one. */
   #upgradedTo: NodeSocket | null = null;
-  /** `CLOSED`, `READ_DONE`, ... (see their definitions). */
+  /** `CLOSED`, `READ_DONE`, ...: the state a boolean field each would hold (see `_socket.ts`). */
   #flags = 0;
 
   /** The error the socket died of; null while it is healthy or after a clean close. */
