@@ -281,6 +281,8 @@ export class NodeSocket implements Transport {
       if (tls !== null) {
         tls.stopHandshakeTimer = watchHandshake(tls.layer, () => {
           this.#flags |= SECURE;
+          // Upgraded while still connecting: our address is known only now, and Node forgets it at the close.
+          tls.sockname ??= this.#address('local');
           resolve(this.#info());
         });
         return;
