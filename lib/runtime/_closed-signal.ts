@@ -8,7 +8,7 @@ function ignore(): void {}
  * library's writer and server, see `Transport._whenClosed()`), and the `closed` promise, made
  * on first access. An idle connection holds neither a promise nor its resolve functions (a
  * promise with its two closures and a `catch()` costs about 250 bytes a socket). Both socket
- * classes keep theirs in one of these.
+ * classes keep theirs in one of these, made when first needed.
  *
  * @example
  * ```ts

@@ -92,7 +92,8 @@ export class DenoSocket implements Transport {
   /** The peer's bytes, as a byte stream (`getReader({ mode: 'byob' })` works). */
   readonly readable: ReadableStream<Uint8Array>;
   #opened: Promise<SocketInfo> | null = null;
-  readonly #closed = new ClosedSignal();
+  /** `closed` and its watchers, made when first needed (see `#closed`). */
+  #closedSignal: ClosedSignal | null = null;
 
   /**
    * Wraps a `Deno.Conn` as a WinterTC socket.
@@ -155,6 +156,15 @@ export class DenoSocket implements Transport {
   /** @internal See `Transport._whenClosed()`. */
   _whenClosed(watcher: ClosedWatcher): void {
     this.#closed.watch(watcher);
+  }
+
+  /**
+   * Who hears of the close: made on the first `closed` or `_whenClosed()`, or at the close, so
+   * that an idle connection nobody watches holds none.
+   */
+  get #closed(): ClosedSignal {
+    this.#closedSignal ??= new ClosedSignal();
+    return this.#closedSignal;
   }
 
   /** Resolves at once: a `Deno.Conn` is connected (made when first asked for). */

@@ -212,7 +212,8 @@ export class NodeSocket implements Transport {
   #opened: Promise<SocketInfo> | null = null;
   /** Rejects `opened` while it is pending; null once it has settled, or when it was never pending. */
   #failOpening: ((error: unknown) => void) | null = null;
-  readonly #closed = new ClosedSignal();
+  /** `closed` and its watchers, made when first needed (see `#closed`). */
+  #closedSignal: ClosedSignal | null = null;
 
   /**
    * Wraps a `net.Socket` as a WinterTC socket.
@@ -259,6 +260,15 @@ export class NodeSocket implements Transport {
   /** @internal See `Transport._whenClosed()`. */
   _whenClosed(watcher: ClosedWatcher): void {
     this.#closed.watch(watcher);
+  }
+
+  /**
+   * Who hears of the close: made on the first `closed` or `_whenClosed()`, or at the close, so
+   * that an idle connection nobody watches holds none.
+   */
+  get #closed(): ClosedSignal {
+    this.#closedSignal ??= new ClosedSignal();
+    return this.#closedSignal;
   }
 
   /**
