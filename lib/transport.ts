@@ -125,6 +125,14 @@ export interface Transport {
   readonly readable?: ReadableStream<Uint8Array>;
   /** Settles once the connection is fully closed; rejects with the error it died of. */
   readonly closed: Promise<void>;
+  /**
+   * Calls `watcher` once the connection is fully closed, with `null` after a clean close, else
+   * the error it died of (in a microtask, when it is closed already): what `closed` tells,
+   * for the library's own watchers (the writer, the server), without a promise. A socket
+   * makes its `closed` only when asked for, so an idle connection holds none.
+   * @internal
+   */
+  _whenClosed?(watcher: (error: unknown) => void): void;
   /** Closes both directions at once, dropping unsent bytes (WinterTC `close()`, CPython `abort()`). */
   close(reason?: unknown): Promise<void>;
   /** Stops taking bytes from the peer until `resumeReading()` (the reader's buffer is full). */

@@ -11,6 +11,7 @@ import {
   text,
   thrown,
   tick,
+  until,
   watchUnhandled,
   within,
   type RawServer,
@@ -481,6 +482,28 @@ writable('applies backpressure when the peer stops reading, and resumes when it 
     await writer.close();
     await within(new Promise((resolve) => c.peer.once('end', resolve)));
     assert.is(received, sent);
+  } finally {
+    await c.close();
+  }
+});
+
+writable("listens for 'drain' only while a write waits for it: an idle socket has no listener", async () => {
+  const c = await connected({ writableHighWaterMark: 32 * 1024 });
+  try {
+    assert.is(c.net.listenerCount('drain'), 0, 'idle');
+    c.peer.pause();
+    const writer = c.socket.writable.getWriter();
+    const block = new Uint8Array(16 * 1024);
+    let waited = false;
+    for (let sent = 0; sent < 64 * 1024 * 1024 && !waited; sent += block.length) {
+      void writer.write(block).catch(() => {});
+      await tick();
+      waited = c.net.listenerCount('drain') === 1;
+    }
+    assert.ok(waited, 'a write waits for the socket to drain');
+    c.peer.resume();
+    await within(writer.ready, 5000, 'ready after the peer reads');
+    await until(() => c.net.listenerCount('drain') === 0);
   } finally {
     await c.close();
   }

@@ -1,15 +1,19 @@
 /**
- * An idle connection holds no `WritableStream` (under Node, Deno and Bun): the connection
+ * What an idle connection does not hold until it is used (issue 14, point 5), under Node, Deno
+ * and Bun. It holds no `WritableStream`: the connection
  * functions' writer claims its socket's writable and makes it only when a write does not fit
  * in the socket (on Deno, which writes through the stream, at the first write) or never, when
  * the connection closes with everything sent. Meanwhile the socket's `writable` is locked.
  * The streams are counted by replacing the global `WritableStream`, which the sockets use.
+ * A socket makes its `closed` promise only when asked for (counted by watching the getter of
+ * `ClosedSignal`, where both socket classes keep it), and its addresses outlive the close.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StreamWriter, Transport } from '../lib/index.ts';
-import { text, until, within } from './_loopback.ts';
-import { openConnection, runtime, startServer } from './_runtime.ts';
+import { ClosedSignal } from '../lib/runtime/_closed-signal.ts';
+import { rawServer, rejection, text, until, watchUnhandled, within } from './_loopback.ts';
+import { connectSocket, openConnection, runtime, startServer } from './_runtime.ts';
 
 const HOST = '127.0.0.1';
 const idle = suite(`An idle connection (${runtime})`);
@@ -120,6 +124,87 @@ idle('while a StreamWriter owns the socket, its writable is locked, and the writ
   } finally {
     writer.close();
     await writer.waitClosed().catch(() => {});
+    server.close();
+    await server.waitClosed();
+  }
+});
+
+/** Counts the times a socket's `closed` promise is asked for while `body` runs (the first one makes it). */
+async function countingClosedAsks<T>(body: (asks: () => number) => Promise<T>): Promise<T> {
+  const getter = Object.getOwnPropertyDescriptor(ClosedSignal.prototype, 'promise')!;
+  let asks = 0;
+  Object.defineProperty(ClosedSignal.prototype, 'promise', {
+    ...getter,
+    get(this: ClosedSignal) {
+      asks += 1;
+      return getter.get!.call(this);
+    },
+  });
+  try {
+    return await body(() => asks);
+  } finally {
+    Object.defineProperty(ClosedSignal.prototype, 'promise', getter);
+  }
+}
+
+/** Resolves with what the socket's `_whenClosed()` watcher hears: null after a clean close, else the error. */
+function whenClosed(socket: unknown): Promise<unknown> {
+  return new Promise((resolve) => (socket as Transport)._whenClosed!(resolve));
+}
+
+idle('a socket makes its closed promise only when asked; made after a clean close, it is resolved', async () => {
+  const server = await rawServer((peer) => void peer.end());
+  try {
+    await countingClosedAsks(async (asks) => {
+      const socket = await connectSocket(server.host, server.port);
+      const closing = whenClosed(socket);
+      await socket.writable.close(); // a half-close: the peer has ended its side already
+      await socket.readable.cancel();
+      assert.is(await within(closing), null);
+      assert.is(asks(), 0);
+      await within((socket as unknown as Transport).closed);
+      assert.is(asks(), 1);
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+idle('made after the socket died of an error, closed rejects with it, and is never an unhandled rejection', async () => {
+  const server = await rawServer();
+  const unhandled = watchUnhandled();
+  try {
+    await countingClosedAsks(async (asks) => {
+      const socket = await connectSocket(server.host, server.port);
+      // A read pending, as a reader's would be (a Deno socket learns of the reset by reading).
+      const reading = socket.readable.getReader().read().catch((error: unknown) => error);
+      (await within(server.accepted())).resetAndDestroy();
+      const died = (await within(whenClosed(socket))) as { code?: string };
+      assert.is(died.code, 'ECONNRESET');
+      assert.is(asks(), 0);
+      const late = (socket as unknown as Transport).closed; // nobody handles it
+      await unhandled.stop();
+      assert.is(await rejection(late), died);
+      assert.is(await reading, died);
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+idle('peername and sockname still answer after the connection closed', async () => {
+  const server = await startServer((_reader, writer) => writer.close(), HOST, 0);
+  const [host, port] = server.sockets[0]!.getsockname() as [string, number];
+  try {
+    const [, writer] = await openConnection(host, port);
+    const socket = writer.transport as Transport;
+    const names = { peername: writer.getExtraInfo('peername'), sockname: writer.getExtraInfo('sockname') };
+    assert.equal(names.peername, [host, port]);
+    writer.close();
+    await within(writer.waitClosed());
+    await within(socket.closed);
+    assert.equal({ peername: writer.getExtraInfo('peername'), sockname: writer.getExtraInfo('sockname') }, names);
+  } finally {
     server.close();
     await server.waitClosed();
   }

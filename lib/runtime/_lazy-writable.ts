@@ -18,8 +18,8 @@ export interface SocketSink {
  * @example
  * ```ts
  * const sent: Uint8Array[] = [];
- * const side = new LazyWritable(() => ({
- *   write: (chunk) => void sent.push(chunk),
+ * const side = new LazyWritable(sent, (chunks) => ({
+ *   write: (chunk) => void chunks.push(chunk),
  *   close: async () => {},
  *   abort: () => {},
  * }), 65536);
@@ -28,34 +28,44 @@ export interface SocketSink {
  * await owned.end(); // no stream was needed
  * ```
  */
-export class LazyWritable implements ClaimedWritable {
-  readonly #sinkOf: () => SocketSink;
+export class LazyWritable<Owner = unknown> implements ClaimedWritable {
+  readonly #owner: Owner;
+  readonly #sinkOf: (owner: Owner) => SocketSink;
   readonly #highWaterMark: number;
   #stream: WritableStream<Uint8Array> | null = null;
   #controller: WritableStreamDefaultController | null = null;
-  #claimed = false;
-  #claimedWriter: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  /** The owner's writer: undefined while nobody claimed the side, null until the owner first asks for it. */
+  #claimedWriter: WritableStreamDefaultWriter<Uint8Array> | null | undefined = undefined;
   /** Why writing failed, once it has: a stream made later starts errored (`null`: the socket closed). */
   #failure: { error: unknown } | null = null;
 
   /**
-   * @param sinkOf makes the sink when it is first needed (the stream, or `end()`)
+   * @param owner the socket, which `sinkOf` is given
+   * @param sinkOf makes the sink of `owner` when it is first needed (the stream, or `end()`):
+   *   a function shared by every socket of a class, where a closure per socket would cost
+   *   an idle connection its bytes
    * @param highWaterMark bytes the stream queues before `writer.ready` waits
    */
-  constructor(sinkOf: () => SocketSink, highWaterMark: number) {
+  constructor(owner: Owner, sinkOf: (owner: Owner) => SocketSink, highWaterMark: number) {
+    this.#owner = owner;
     this.#sinkOf = sinkOf;
     this.#highWaterMark = highWaterMark;
   }
 
+  /** Bytes the stream queues before `writer.ready` waits. */
+  get highWaterMark(): number {
+    return this.#highWaterMark;
+  }
+
   /** The socket's `writable`: made now if need be, and locked while claimed. */
   get stream(): WritableStream<Uint8Array> {
-    if (this.#claimed) this.writer();
+    if (this.#claimedWriter !== undefined) this.writer();
     return this.#made();
   }
 
   /** Makes the connection's writer the one owner (see `Transport._claimWritable()`). */
   claim(): ClaimedWritable {
-    this.#claimed = true;
+    this.#claimedWriter ??= null;
     return this;
   }
 
@@ -67,7 +77,7 @@ export class LazyWritable implements ClaimedWritable {
 
   /** Ends our side without making the stream (see `ClaimedWritable.end()`). */
   end(): Promise<void> {
-    return this.#sinkOf().close();
+    return this.#sinkOf(this.#owner).close();
   }
 
   /**
@@ -83,7 +93,7 @@ export class LazyWritable implements ClaimedWritable {
 
   #made(): WritableStream<Uint8Array> {
     if (this.#stream !== null) return this.#stream;
-    const sink = this.#sinkOf();
+    const sink = this.#sinkOf(this.#owner);
     this.#stream = new WritableStream<Uint8Array>(
       {
         start: (controller) => {

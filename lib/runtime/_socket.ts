@@ -1,9 +1,23 @@
 /**
  * What both socket classes share, `NodeSocket` and `DenoSocket`: the value of `opened` and the
- * options of `startTls()`.
+ * options of `startTls()`, and the bits of state they both keep.
  */
 import type { SecureContext } from 'node:tls';
 import type { SocketStartTlsOptions } from '../transport.ts';
+
+/*
+ * What both socket classes keep of their state in one small integer (`#flags`), where a
+ * boolean field each would cost 8 bytes a socket: the bits they share, and the first bit
+ * left for each class's own.
+ */
+/** The connection is fully closed. */
+export const CLOSED = 1;
+/** `readable` is finished (ended, errored or cancelled): no more bytes go to it. */
+export const READ_DONE = 2;
+/** `writable` is finished: ended, errored, or handed to TLS. */
+export const WRITE_DONE = 4;
+/** The first bit a socket class may use for its own state. */
+export const FIRST_OWN_FLAG = 8;
 
 /** Bytes a socket's streams queue before they push back (`writer.ready` waits, reading pauses), by default. */
 export const DEFAULT_HIGH_WATER_MARK = 65536;

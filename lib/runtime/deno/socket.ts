@@ -4,10 +4,19 @@ import type { DenoAddr, DenoConn } from './namespace.ts';
 import { writeAll } from './conn-duplex.ts';
 import { socketClosedError, upgradedError } from '../../errors.ts';
 import { startNodeTls } from './tls.ts';
-import { DEFAULT_HIGH_WATER_MARK, type RuntimeStartTlsOptions, type SocketInfo } from '../_socket.ts';
+import {
+  CLOSED,
+  DEFAULT_HIGH_WATER_MARK,
+  FIRST_OWN_FLAG,
+  READ_DONE,
+  WRITE_DONE,
+  type RuntimeStartTlsOptions,
+  type SocketInfo,
+} from '../_socket.ts';
 import { socketNameText } from '../../_socket-name.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
-import { LazyWritable } from '../_lazy-writable.ts';
+import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
+import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
 
 /** Options of {@link DenoSocket}. */
 export interface DenoSocketOptions {
@@ -22,10 +31,14 @@ export interface DenoSocketOptions {
   serverHostname?: string | null;
 }
 
+/* Bits of `DenoSocket.#flags` of its own, after `CLOSED`, `READ_DONE` and `WRITE_DONE` (see `_socket.ts`). */
+/** A `conn.read()` is in flight (`startTls()` needs none). */
+const READING = FIRST_OWN_FLAG;
+/** A `conn.write()` is in flight (`startTls()` needs none). */
+const WRITING = FIRST_OWN_FLAG << 1;
+
 /** The buffer a default (non-BYOB) reader of `readable` gets per read. */
 const CHUNK_SIZE = 65536;
-
-function ignore(): void {}
 
 /** CPython's address forms: `[host, port]` for TCP, the path (or `''`) for a Unix socket. */
 function socketName(addr: DenoAddr): readonly [string, number] | string {
@@ -69,24 +82,18 @@ function describe(addr: DenoAddr): string | null {
 export class DenoSocket implements Transport {
   readonly #conn: DenoConn;
   readonly #extra: Readonly<Record<string, unknown>>;
-  readonly #writableHighWaterMark: number;
   readonly #serverHostname: string | null;
-  #isClosed = false;
-  #readDone = false;
-  #writeDone = false;
-  /** Whether a `conn.read()` or `conn.write()` is in flight: `startTls()` needs neither. */
-  #reading = false;
-  #writing = false;
+  /** `CLOSED`, `READ_DONE`, ...: the state a boolean field each would hold (see `_socket.ts`). */
+  #flags = 0;
   #upgradedTo: Transport | null = null;
   #readController: ReadableByteStreamController | undefined;
-  readonly #writable: LazyWritable;
+  readonly #writable: LazyWritable<DenoSocket>;
 
   /** The peer's bytes, as a byte stream (`getReader({ mode: 'byob' })` works). */
   readonly readable: ReadableStream<Uint8Array>;
   #opened: Promise<SocketInfo> | null = null;
-  /** Settles when the connection is fully closed: resolves after a clean close, rejects with the error it died of. */
-  readonly closed: Promise<void>;
-  #settleClosed!: (error: unknown) => void;
+  /** `closed` and its watchers, made when first needed (see `#closed`). */
+  #closedSignal: ClosedSignal | null = null;
 
   /**
    * Wraps a `Deno.Conn` as a WinterTC socket.
@@ -97,32 +104,67 @@ export class DenoSocket implements Transport {
   constructor(conn: DenoConn, options: DenoSocketOptions = {}) {
     this.#conn = conn;
     this.#extra = options.extra ?? NO_EXTRA;
-    this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.#writable = new LazyWritable(
-      () => ({
-        write: (chunk) => this.#write(chunk),
-        close: () => this.#closeWrite(),
-        abort: (reason) => void this.close(reason),
-      }),
-      this.#writableHighWaterMark,
-    );
+    this.#writable = new LazyWritable<DenoSocket>(this, DenoSocket.#sinkOf, options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK);
     this.#serverHostname = options.serverHostname ?? null;
-    this.closed = new Promise<void>((resolve, reject) => {
-      this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
-    });
-    this.closed.catch(ignore);
-    this.readable = new ReadableStream({
-      type: 'bytes',
-      autoAllocateChunkSize: CHUNK_SIZE,
-      start: (controller) => {
-        this.#readController = controller;
-      },
-      pull: (controller) => this.#pull(controller),
-      cancel: () => {
-        this.#readDone = true;
-        if (this.#writeDone) this.#finish(null);
-      },
-    }, { highWaterMark: 0 });
+    this.readable = new ReadableStream(new DenoSocket.#ReadSource(this), { highWaterMark: 0 });
+  }
+
+  /**
+   * The source of `readable`: the stream calls its methods with `this` set to it, and it names
+   * its socket. Methods shared by every socket, where three closures each would cost an idle
+   * connection about 200 bytes.
+   */
+  static readonly #ReadSource = class implements UnderlyingByteSource {
+    readonly socket: DenoSocket;
+
+    constructor(socket: DenoSocket) {
+      this.socket = socket;
+    }
+
+    get type(): 'bytes' {
+      return 'bytes';
+    }
+
+    get autoAllocateChunkSize(): number {
+      return CHUNK_SIZE;
+    }
+
+    start(controller: ReadableByteStreamController): void {
+      this.socket.#readController = controller;
+    }
+
+    pull(controller: ReadableByteStreamController): Promise<void> {
+      return this.socket.#pull(controller);
+    }
+
+    cancel(): void {
+      const socket = this.socket;
+      socket.#flags |= READ_DONE;
+      if ((socket.#flags & WRITE_DONE) !== 0) socket.#finish(null);
+    }
+  };
+
+  /**
+   * Settles when the connection is fully closed: resolves after a clean close, rejects with the
+   * error it died of. Made on first access (an idle connection holds no promise), already
+   * settled when the connection closed before; never an unhandled rejection.
+   */
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  /** @internal See `Transport._whenClosed()`. */
+  _whenClosed(watcher: ClosedWatcher): void {
+    this.#closed.watch(watcher);
+  }
+
+  /**
+   * Who hears of the close: made on the first `closed` or `_whenClosed()`, or at the close, so
+   * that an idle connection nobody watches holds none.
+   */
+  get #closed(): ClosedSignal {
+    this.#closedSignal ??= new ClosedSignal();
+    return this.#closedSignal;
   }
 
   /** Resolves at once: a `Deno.Conn` is connected (made when first asked for). */
@@ -191,12 +233,12 @@ export class DenoSocket implements Transport {
     const upgraded = this.#upgradedTo;
     if (upgraded !== null) {
       void upgraded.close(reason);
-    } else if (!this.#isClosed) {
+    } else if ((this.#flags & CLOSED) === 0) {
       this.#failWritable(reason ?? null);
       if (reason !== undefined) this.#failReadable(reason);
       this.#finish(null);
     }
-    return this.closed;
+    return this.#closed.promise;
   }
 
   /**
@@ -228,31 +270,28 @@ export class DenoSocket implements Transport {
    */
   startTls(options: RuntimeStartTlsOptions = {}): Transport {
     if (this.#upgradedTo !== null) throw new TypeError('startTls can only be called once');
-    if (this.#isClosed) throw socketClosedError();
+    if ((this.#flags & CLOSED) !== 0) throw socketClosedError();
     const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
-    if (this.#reading || this.#writing) {
+    if ((this.#flags & (READING | WRITING)) !== 0) {
       throw new Error('startTls() cannot start while a read or a write is in flight: Deno upgrades only an idle connection');
     }
     const conn = this.#conn;
     const secure = startNodeTls(conn, tls, {
       received: options.received,
       secureContext: options.secureContext,
-      writableHighWaterMark: this.#writableHighWaterMark,
+      writableHighWaterMark: this.#writable.highWaterMark,
       extra: this.#extra,
       peername: socketName(conn.remoteAddr),
       sockname: socketName(conn.localAddr),
     });
     this.#upgradedTo = secure;
     this.#failWritable(upgradedError());
-    if (!this.#readDone) {
-      this.#readDone = true;
+    if ((this.#flags & READ_DONE) === 0) {
+      this.#flags |= READ_DONE;
       // A reader of this stream goes on with the TLS socket's (StreamReader does, see startTls()).
       this.#endReadable(this.#readController!);
     }
-    secure.closed.then(
-      () => this.#settleClosed(null),
-      (error: unknown) => this.#settleClosed(error),
-    );
+    secure._whenClosed((error) => this.#closed.settle(error));
     return secure;
   }
 
@@ -262,12 +301,12 @@ export class DenoSocket implements Transport {
     const view = request.view!;
     const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     let n: number | null = 0;
-    this.#reading = true;
+    this.#flags |= READING;
     try {
       // 0 is not EOF: Deno reports it for a read that was woken without data.
       while (n === 0) n = await this.#conn.read(target);
     } catch (error) {
-      if (this.#isClosed) {
+      if ((this.#flags & CLOSED) !== 0) {
         // Our own close() interrupted the read: the stream ends, or already errored.
         this.#endReadable(controller);
       } else {
@@ -275,12 +314,12 @@ export class DenoSocket implements Transport {
       }
       return;
     } finally {
-      this.#reading = false;
+      this.#flags &= ~READING;
     }
     if (n === null) {
-      this.#readDone = true;
+      this.#flags |= READ_DONE;
       this.#endReadable(controller);
-      if (this.#writeDone) this.#finish(null);
+      if ((this.#flags & WRITE_DONE) !== 0) this.#finish(null);
       return;
     }
     request.respond(n);
@@ -297,41 +336,41 @@ export class DenoSocket implements Transport {
 
   async #write(chunk: Uint8Array): Promise<void> {
     if (!(chunk instanceof Uint8Array)) throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
-    if (this.#isClosed) throw socketClosedError();
-    this.#writing = true;
+    if ((this.#flags & CLOSED) !== 0) throw socketClosedError();
+    this.#flags |= WRITING;
     try {
       await writeAll(this.#conn, chunk);
     } catch (error) {
-      if (this.#isClosed) throw socketClosedError();
+      if ((this.#flags & CLOSED) !== 0) throw socketClosedError();
       this.#died(error);
       throw error;
     } finally {
-      this.#writing = false;
+      this.#flags &= ~WRITING;
     }
   }
 
   async #closeWrite(): Promise<void> {
-    this.#writeDone = true;
-    if (this.#isClosed) return;
+    this.#flags |= WRITE_DONE;
+    if ((this.#flags & CLOSED) !== 0) return;
     try {
       await this.#conn.closeWrite();
     } catch (error) {
-      if (this.#isClosed) return;
+      if ((this.#flags & CLOSED) !== 0) return;
       this.#died(error);
       throw error;
     }
-    if (this.#readDone) this.#finish(null);
+    if ((this.#flags & READ_DONE) !== 0) this.#finish(null);
   }
 
   #failWritable(error: unknown): void {
-    if (this.#writeDone) return;
-    this.#writeDone = true;
+    if ((this.#flags & WRITE_DONE) !== 0) return;
+    this.#flags |= WRITE_DONE;
     this.#writable.fail(error);
   }
 
   #failReadable(error: unknown): void {
-    if (this.#readDone) return;
-    this.#readDone = true;
+    if ((this.#flags & READ_DONE) !== 0) return;
+    this.#flags |= READ_DONE;
     this.#readController?.error(error);
   }
 
@@ -344,13 +383,22 @@ export class DenoSocket implements Transport {
 
   #finish(error: unknown): void {
     // After startTls() the connection belongs to the TLS socket, which closes it.
-    if (this.#isClosed || this.#upgradedTo !== null) return;
-    this.#isClosed = true;
+    if ((this.#flags & CLOSED) !== 0 || this.#upgradedTo !== null) return;
+    this.#flags |= CLOSED;
     try {
       this.#conn.close();
     } catch {
       // Already closed by Deno.
     }
-    this.#settleClosed(error);
+    this.#closed.settle(error);
+  }
+
+  /** The sink of `writable` (see `LazyWritable`): one function for every socket. */
+  static #sinkOf(socket: DenoSocket): SocketSink {
+    return {
+      write: (chunk) => socket.#write(chunk),
+      close: () => socket.#closeWrite(),
+      abort: (reason) => void socket.close(reason),
+    };
   }
 }

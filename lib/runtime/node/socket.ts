@@ -1,9 +1,17 @@
 import type { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { checkStartTls, type CheckedTls } from '../../_checks.ts';
-import type { ClaimedWritable, Protocol, Transport } from '../../transport.ts';
+import type { ClaimedWritable, HostPort, Protocol, Transport } from '../../transport.ts';
 import { socketClosedError, upgradedError } from '../../errors.ts';
-import { DEFAULT_HIGH_WATER_MARK, type RuntimeStartTlsOptions, type SocketInfo } from '../_socket.ts';
+import {
+  CLOSED,
+  DEFAULT_HIGH_WATER_MARK,
+  FIRST_OWN_FLAG,
+  READ_DONE,
+  WRITE_DONE,
+  type RuntimeStartTlsOptions,
+  type SocketInfo,
+} from '../_socket.ts';
 import {
   alpnOf,
   MAX_TIMER_MS,
@@ -17,7 +25,8 @@ import {
 import { NO_EXTRA } from '../../_extra-info.ts';
 import { WriteBatcher } from './write-batcher.ts';
 import { socketNameText } from '../../_socket-name.ts';
-import { LazyWritable } from '../_lazy-writable.ts';
+import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
+import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
 
 /** Options of {@link NodeSocket}. */
 export interface NodeSocketOptions {
@@ -46,27 +55,49 @@ export interface SecureSocketOptions extends NodeSocketOptions {
   sockname?: unknown;
 }
 
-/** What makes a `NodeSocket` a TLS socket (see `NodeSocket.#tlsSocket()`). */
+/** What makes a `NodeSocket` a TLS socket (see `NodeSocket.#tlsSocket()`), and what it keeps of it. */
 interface TlsSetup {
   layer: TlsLayer;
+  /** The addresses to report; read from the socket under TLS when undefined. */
   peername: unknown;
   sockname: unknown;
+  /** Seconds closing waits for the peer's close_notify (`sslShutdownTimeout`). */
   shutdownTimeout: number;
+  /** Stops the handshake's timer and watch, once the socket closes. */
+  stopHandshakeTimer: () => void;
 }
+
+/**
+ * The `NodeSocket` a `net.Socket` belongs to. Its event listeners are shared by every socket
+ * (a closure each, with its context, would cost an idle connection about a kilobyte a pair):
+ * Node calls them with `this` set to the `net.Socket`, and they find their `NodeSocket` here.
+ */
+const OWNER = Symbol('NodeSocket');
+
+/** A `net.Socket` (or `TLSSocket`) that a `NodeSocket` owns. */
+type OwnedSocket = NetSocket & { [OWNER]?: NodeSocket };
+
+/* Bits of `NodeSocket.#flags` of its own, after `CLOSED`, `READ_DONE` and `WRITE_DONE` (see `_socket.ts`). */
+/** The socket is paused because `readable`'s queue is full. */
+const READ_PAUSED = FIRST_OWN_FLAG;
+/** `readable` was cancelled: its reader let go, so the close does not finish it. */
+const READ_CANCELLED = FIRST_OWN_FLAG << 1;
+/** The protocol paused reading: the TLS socket starts paused too. */
+const PROTOCOL_PAUSED = FIRST_OWN_FLAG << 2;
+/** Our side was ended because the peer ended its own: later writes are dropped. */
+const ENDED_AFTER_PEER = FIRST_OWN_FLAG << 3;
+/** The TLS handshake is done. */
+const SECURE = FIRST_OWN_FLAG << 4;
+/** The socket's 'data' and 'end' go to `readable` or a protocol. */
+const LISTENING = FIRST_OWN_FLAG << 5;
 
 /** `NodeSocket.#tlsSocket()`, for `secureSocketOver()`: set by the class as it is defined. */
 let makeTlsSocket: (raw: NetSocket | Duplex, tls: CheckedTls, context: SecureContext, options: SecureSocketOptions) => NodeSocket;
 
-function ignore(): void {}
-
-function hostPort(host: string | undefined, port: number | undefined): string | null {
-  return host === undefined || port === undefined ? null : socketNameText([host, port]);
-}
-
 /** `host:port` of a `[host, port]` name, the path of a Unix one; null for anything else. */
 function describeName(name: unknown): string | null {
   if (typeof name === 'string') return name || null;
-  if (Array.isArray(name) && typeof name[0] === 'string' && typeof name[1] === 'number') return hostPort(name[0], name[1]);
+  if (Array.isArray(name) && typeof name[0] === 'string' && typeof name[1] === 'number') return socketNameText([name[0], name[1]]);
   return null;
 }
 
@@ -135,7 +166,13 @@ export class NodeSocket implements Transport {
   /** Starts TLS over `raw` and makes the TLS socket (see `secureSocketOver()`). */
   static #tlsSocket(raw: NetSocket | Duplex, tls: CheckedTls, context: SecureContext, options: SecureSocketOptions): NodeSocket {
     const layer = startTlsOver(raw, tls, context);
-    NodeSocket.#settingUp = { layer, peername: options.peername, sockname: options.sockname, shutdownTimeout: tls.shutdownTimeout };
+    NodeSocket.#settingUp = {
+      layer,
+      peername: options.peername,
+      sockname: options.sockname,
+      shutdownTimeout: tls.shutdownTimeout,
+      stopHandshakeTimer: ignore,
+    };
     return new NodeSocket(layer.socket, {
       readableHighWaterMark: options.readableHighWaterMark,
       writableHighWaterMark: options.writableHighWaterMark,
@@ -143,56 +180,40 @@ export class NodeSocket implements Transport {
     });
   }
 
-  readonly #socket: NetSocket;
+  readonly #socket: OwnedSocket;
   readonly #readableHighWaterMark: number;
-  readonly #writableHighWaterMark: number;
   readonly #extra: Readonly<Record<string, unknown>>;
   readonly #serverHostname: string | null;
-  #peername: unknown;
-  #sockname: unknown;
-
-  /** The TLS session of a socket made by `startTls()`; null for a plain one. */
-  readonly #tls: TlsLayer | null;
-  /** Seconds closing waits for the peer's close_notify (`sslShutdownTimeout`); TLS sockets only. */
-  readonly #shutdownTimeout: number;
-  /** Whether the TLS handshake is done. */
-  #secure = false;
-  #stopHandshakeTimer: () => void = ignore;
+  /** Our end's address, noted once connected: Node forgets its own at the close (see `#noteAddresses()`). */
+  #localHost: string | undefined;
+  #localPort = 0;
+  /** The TLS session of a socket made by `startTls()`, with what it keeps of it; null for a plain one. */
+  readonly #tls: TlsSetup | null;
   /** The TLS socket `startTls()` made of this one. */
   #upgradedTo: NodeSocket | null = null;
+  /** `CLOSED`, `READ_DONE`, ...: the state a boolean field each would hold (see `_socket.ts`). */
+  #flags = 0;
 
   /** The error the socket died of; null while it is healthy or after a clean close. */
   #error: unknown = null;
-  #isClosed = false;
+  /** What `readable` gave: the byte stream, or while the bytes go to a protocol, a locked stream. */
   #readable: ReadableStream<Uint8Array> | undefined;
-  /** What `readable` is while the bytes go to a protocol. */
-  #lockedReadable: ReadableStream<Uint8Array> | undefined;
+  /** The byte stream's controller, once `readable` was made for reading. */
   #readController: ReadableByteStreamController | undefined;
-  #readDone = false;
-  #readPaused = false;
-  #readCancelled = false;
   #protocol: Protocol | undefined;
-  /** What the socket's `data` and `end` go to (`readable` or a protocol), for `startTls()` to take off. */
-  #readListeners: { data(data: Uint8Array<ArrayBuffer>): void; end(): void } | null = null;
-  /** Whether the protocol paused reading: the TLS socket starts paused too. */
-  #protocolPaused = false;
 
-  readonly #writable: LazyWritable;
-  #writeDone = false;
-  /** Our side was ended because the peer ended its own: later writes are dropped. */
-  #endedAfterPeer = false;
-  /** The chunks written this tick, sent together at its end. */
+  readonly #writable: LazyWritable<NodeSocket>;
   /** The small writes of this tick; made on the first one (an idle connection holds none). */
   #batch: WriteBatcher | null = null;
+  /** A sink write waiting for the socket to drain; the socket has a 'drain' listener only meanwhile. */
   #drainWaiter: { resolve(): void; reject(error: unknown): void } | null = null;
 
   /** `opened`; made on first access for a socket connected from the start (an accepted one). */
   #opened: Promise<SocketInfo> | null = null;
   /** Rejects `opened` while it is pending; null once it has settled, or when it was never pending. */
   #failOpening: ((error: unknown) => void) | null = null;
-  /** Settles when the socket is fully closed: resolves after a clean close, rejects with the error it died of. */
-  readonly closed: Promise<void>;
-  #settleClosed!: (error: unknown) => void;
+  /** `closed` and its watchers, made when first needed (see `#closed`). */
+  #closedSignal: ClosedSignal | null = null;
 
   /**
    * Wraps a `net.Socket` as a WinterTC socket.
@@ -202,45 +223,52 @@ export class NodeSocket implements Transport {
    */
   constructor(socket: NetSocket, options: NodeSocketOptions = {}) {
     // Taken first, so that no other construction sees it.
-    const tls = NodeSocket.#settingUp ?? undefined;
+    const tls = NodeSocket.#settingUp;
     NodeSocket.#settingUp = null;
     this.#socket = socket;
     this.#readableHighWaterMark = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.#writable = new LazyWritable(
-      () => ({
-        write: (chunk) => this.#write(chunk),
-        close: () => this.#end(),
-        abort: () => {
-          this.#writeDone = true;
-          this.#socket.destroy();
-        },
-      }),
-      this.#writableHighWaterMark,
-    );
+    this.#writable = new LazyWritable<NodeSocket>(this, NodeSocket.#sinkOf, options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK);
     this.#extra = options.extra ?? NO_EXTRA;
     this.#serverHostname = options.serverHostname ?? null;
-    this.#tls = tls?.layer ?? null;
-    this.#shutdownTimeout = tls?.shutdownTimeout ?? 0;
+    this.#tls = tls;
     // Our side ends only when the writer says so, whatever the peer does (CPython's
     // eof_received returning True).
     socket.allowHalfOpen = true;
 
-    if (tls === undefined && !socket.connecting) {
+    if (tls === null && !socket.connecting) {
       // Open from the start: `opened` is made, resolved, when asked for.
-      this.#readAddresses();
+      this.#noteAddresses();
     } else {
       this.#opened = this.#opening(socket, tls);
     }
-    this.closed = new Promise<void>((resolve, reject) => {
-      this.#settleClosed = (error) => (error === null ? resolve() : reject(error));
-    });
-    this.closed.catch(ignore);
 
-    socket.on('error', this.#onError);
-    socket.on('close', this.#onClose);
-    socket.on('drain', this.#onDrain);
-    if (socket.destroyed) this.#onClose();
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on('error', NodeSocket.#onError);
+    socket.on('close', NodeSocket.#onClose);
+    if (socket.destroyed) this.#closedNow();
+  }
+
+  /**
+   * Settles when the socket is fully closed: resolves after a clean close, rejects with the
+   * error it died of. Made on first access (an idle connection holds no promise), already
+   * settled when the socket closed before; never an unhandled rejection.
+   */
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  /** @internal See `Transport._whenClosed()`. */
+  _whenClosed(watcher: ClosedWatcher): void {
+    this.#closed.watch(watcher);
+  }
+
+  /**
+   * Who hears of the close: made on the first `closed` or `_whenClosed()`, or at the close, so
+   * that an idle connection nobody watches holds none.
+   */
+  get #closed(): ClosedSignal {
+    this.#closedSignal ??= new ClosedSignal();
+    return this.#closedSignal;
   }
 
   /**
@@ -253,26 +281,24 @@ export class NodeSocket implements Transport {
   }
 
   /** What `opened` is while the socket connects, or does its TLS handshake. */
-  #opening(socket: NetSocket, tls: TlsSetup | undefined): Promise<SocketInfo> {
+  #opening(socket: NetSocket, tls: TlsSetup | null): Promise<SocketInfo> {
     const opened = new Promise<SocketInfo>((onOpen, reject) => {
       this.#failOpening = reject;
       const resolve = (info: SocketInfo): void => {
         this.#failOpening = null;
         onOpen(info);
       };
-      if (tls !== undefined) {
-        this.#peername = tls.peername;
-        this.#sockname = tls.sockname;
-        this.#stopHandshakeTimer = watchHandshake(tls.layer, () => {
-          this.#secure = true;
-          // Upgraded while still connecting: the addresses are known only now.
-          if (this.#peername === undefined) this.#readAddresses();
+      if (tls !== null) {
+        tls.stopHandshakeTimer = watchHandshake(tls.layer, () => {
+          this.#flags |= SECURE;
+          // Upgraded while still connecting: our address is known only now, and Node forgets it at the close.
+          tls.sockname ??= this.#address('local');
           resolve(this.#info());
         });
         return;
       }
       socket.once('connect', () => {
-        this.#readAddresses();
+        this.#noteAddresses();
         resolve(this.#info());
       });
     });
@@ -303,11 +329,7 @@ export class NodeSocket implements Transport {
    * `StreamReader`, see `connectProtocol()`), it is a locked stream: read the reader instead.
    */
   get readable(): ReadableStream<Uint8Array> {
-    if (this.#protocol !== undefined) {
-      this.#lockedReadable ??= lockedByteStream();
-      return this.#lockedReadable;
-    }
-    this.#readable ??= this.#createReadable();
+    this.#readable ??= this.#protocol === undefined ? this.#createReadable() : lockedByteStream();
     return this.#readable;
   }
 
@@ -318,7 +340,7 @@ export class NodeSocket implements Transport {
    *   was upgraded by `startTls()`
    */
   connectProtocol(protocol: Protocol): void {
-    if (this.#readable !== undefined || this.#protocol !== undefined || this.#upgradedTo !== null) {
+    if (this.#readController !== undefined || this.#protocol !== undefined || this.#upgradedTo !== null) {
       throw new Error('The socket is already being read');
     }
     this.#protocol = protocol;
@@ -334,7 +356,7 @@ export class NodeSocket implements Transport {
       upgraded.pauseReading();
       return;
     }
-    this.#protocolPaused = true;
+    this.#flags |= PROTOCOL_PAUSED;
     this.#socket.pause();
   }
 
@@ -345,7 +367,7 @@ export class NodeSocket implements Transport {
       upgraded.resumeReading();
       return;
     }
-    this.#protocolPaused = false;
+    this.#flags &= ~PROTOCOL_PAUSED;
     this.#socket.resume();
   }
 
@@ -354,7 +376,7 @@ export class NodeSocket implements Transport {
    * socket is full, closed, ending or upgraded, or a sink write waits for it to drain.
    */
   tryWrite(chunk: Uint8Array): boolean {
-    if (this.#writeDone || this.#endedAfterPeer || this.#drainWaiter !== null || this.#socket.destroyed || this.#isFull()) return false;
+    if ((this.#flags & (WRITE_DONE | ENDED_AFTER_PEER)) !== 0 || this.#drainWaiter !== null || this.#socket.destroyed || this.#isFull()) return false;
     // A chunk that alone passes the mark goes through the writable, whose queue counts it until
     // the socket takes it, so that drain() waits for it.
     const socket = this.#socket;
@@ -380,14 +402,15 @@ export class NodeSocket implements Transport {
     const upgraded = this.#upgradedTo;
     if (upgraded !== null) return upgraded.getExtraInfo(name);
     if (Object.hasOwn(this.#extra, name)) return this.#extra[name];
+    const tls = this.#tls;
     switch (name) {
       case 'peername':
-        return this.#peername;
+        return tls?.peername ?? this.#address('remote');
       case 'sockname':
-        return this.#sockname;
+        return tls?.sockname ?? this.#address('local');
       default:
     }
-    if (this.#tls !== null) return tlsExtraInfo(this.#tls, name, this.#secure);
+    if (tls !== null) return tlsExtraInfo(tls.layer, name, (this.#flags & SECURE) !== 0);
     return name === 'socket' ? this.#socket : undefined;
   }
 
@@ -406,15 +429,15 @@ export class NodeSocket implements Transport {
     const upgraded = this.#upgradedTo;
     if (upgraded !== null) {
       void upgraded.close(reason);
-    } else if (reason === undefined && this.#tls !== null && this.#secure && this.#socket.writableFinished) {
+    } else if (reason === undefined && (this.#flags & SECURE) !== 0 && this.#socket.writableFinished) {
       this.#closeOncePeerHas();
-    } else if (!this.#isClosed) {
+    } else if ((this.#flags & CLOSED) === 0) {
       if (reason !== undefined) this.#failOpening?.(reason);
       this.#finishWritable(reason ?? null);
       if (reason !== undefined) this.#finishReadable(reason);
       this.#socket.destroy();
     }
-    return this.closed;
+    return this.#closed.promise;
   }
 
   /**
@@ -446,7 +469,7 @@ export class NodeSocket implements Transport {
     if (this.#tls !== null) throw new TypeError('Cannot startTls on a TLS socket');
     if (this.#upgradedTo !== null) throw new TypeError('startTls can only be called once');
     const raw = this.#socket;
-    if (this.#isClosed || raw.destroyed) throw this.#error ?? socketClosedError();
+    if ((this.#flags & CLOSED) !== 0 || raw.destroyed) throw this.#error ?? socketClosedError();
     const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
     // Bad PEM text throws here, before anything is changed.
     const context = options.secureContext ?? secureContextOf(tls);
@@ -457,32 +480,29 @@ export class NodeSocket implements Transport {
     if (received !== undefined && received.byteLength > 0 && !raw.readableEnded) raw.unshift(received);
     const secure = NodeSocket.#tlsSocket(raw, tls, context, {
       readableHighWaterMark: this.#readableHighWaterMark,
-      writableHighWaterMark: this.#writableHighWaterMark,
+      writableHighWaterMark: this.#writable.highWaterMark,
       extra: this.#extra,
-      peername: this.#peername,
-      sockname: this.#sockname,
+      peername: this.#address('remote'),
+      sockname: this.#address('local'),
     });
     this.#upgradedTo = secure;
     this.#finishWritable(upgradedError());
     this.#finishReadable(null);
-    secure.closed.then(
-      () => this.#settleClosed(null),
-      (error: unknown) => this.#settleClosed(error),
-    );
+    secure.#closed.watch((error) => this.#closed.settle(error));
     const protocol = this.#protocol;
-    if (protocol !== undefined) secure.#adopt(protocol, this.#protocolPaused);
+    if (protocol !== undefined) secure.#adopt(protocol, (this.#flags & PROTOCOL_PAUSED) !== 0);
     return secure;
   }
 
   /** Destroys the socket once the peer has ended its side too, or after the shutdown timeout. */
   #closeOncePeerHas(): void {
     const socket = this.#socket;
-    if (this.#isClosed) return;
+    if ((this.#flags & CLOSED) !== 0) return;
     if (socket.readableEnded) {
       socket.destroy();
       return;
     }
-    const ms = this.#shutdownTimeout * 1000;
+    const ms = this.#tls!.shutdownTimeout * 1000;
     // A timeout beyond what a timer can hold (about 24.8 days) is no timeout.
     const timer = ms <= MAX_TIMER_MS ? setTimeout(() => socket.destroy(), ms) : undefined;
     socket.once('end', () => socket.destroy());
@@ -500,63 +520,74 @@ export class NodeSocket implements Transport {
   }
 
   #deliverTo(protocol: Protocol): void {
-    if (this.#isClosed) {
+    if ((this.#flags & CLOSED) !== 0) {
       protocol.connectionLost(this.#error);
       return;
     }
-    const socket = this.#socket;
-    const listeners = {
-      // A protocol that throws kills its connection, not the process (CPython's _fatal_error).
-      data: (data: Uint8Array): void => {
-        try {
-          protocol.dataReceived(data);
-        } catch (error) {
-          socket.destroy(error as Error);
-        }
-      },
-      end: (): void => {
-        // Node may end a TLS socket after its error (a fatal alert): the protocol hears of the
-        // error at the close, not of a clean EOF now.
-        if (this.#error !== null) return;
-        let keepOpen: boolean | void;
-        try {
-          keepOpen = protocol.eofReceived();
-        } catch (error) {
-          socket.destroy(error as Error);
-          return;
-        }
-        if (keepOpen !== true) this.#endAfterPeer();
-      },
-    };
-    this.#listen(listeners);
+    this.#listen();
   }
 
-  /** Sends the socket's `data` and `end` to `listeners`. */
-  #listen(listeners: { data(data: Uint8Array<ArrayBuffer>): void; end(): void }): void {
-    this.#socket.on('data', listeners.data);
-    this.#socket.on('end', listeners.end);
-    this.#readListeners = listeners;
+  /** Sends the socket's `data` and `end` on, to the protocol or else to `readable`. */
+  #listen(): void {
+    const socket = this.#socket;
+    socket.on('data', NodeSocket.#onData);
+    socket.on('end', NodeSocket.#onEnd);
+    this.#flags |= LISTENING;
   }
 
   /** Stops listening to the socket, which `startTls()` hands to TLS. */
   #detach(): void {
     const socket = this.#socket;
     socket.pause();
-    socket.off('error', this.#onError);
-    socket.off('close', this.#onClose);
-    socket.off('drain', this.#onDrain);
-    const listeners = this.#readListeners;
-    if (listeners !== null) {
-      socket.off('data', listeners.data);
-      socket.off('end', listeners.end);
-      this.#readListeners = null;
+    socket.off('error', NodeSocket.#onError);
+    socket.off('close', NodeSocket.#onClose);
+    socket.off('drain', NodeSocket.#onDrain);
+    if ((this.#flags & LISTENING) !== 0) {
+      socket.off('data', NodeSocket.#onData);
+      socket.off('end', NodeSocket.#onEnd);
+      this.#flags &= ~LISTENING;
     }
+  }
+
+  /** The peer's bytes, for the protocol or `readable`. */
+  #received(data: Uint8Array<ArrayBuffer>): void {
+    const protocol = this.#protocol;
+    if (protocol === undefined) {
+      this.#streamData(data);
+      return;
+    }
+    // A protocol that throws kills its connection, not the process (CPython's _fatal_error).
+    try {
+      protocol.dataReceived(data);
+    } catch (error) {
+      this.#socket.destroy(error as Error);
+    }
+  }
+
+  /** The peer's EOF, for the protocol or `readable`. */
+  #peerEnded(): void {
+    const protocol = this.#protocol;
+    if (protocol === undefined) {
+      this.#streamEnd();
+      return;
+    }
+    // Node may end a TLS socket after its error (a fatal alert): the protocol hears of the
+    // error at the close, not of a clean EOF now.
+    if (this.#error !== null) return;
+    let keepOpen: boolean | void;
+    try {
+      keepOpen = protocol.eofReceived();
+    } catch (error) {
+      this.#socket.destroy(error as Error);
+      return;
+    }
+    if (keepOpen !== true) this.#endAfterPeer();
   }
 
   /** Gives the bytes the socket has read but not delivered to whoever reads this socket. */
   #deliverBuffered(): void {
     const protocol = this.#protocol;
-    const streaming = this.#readController !== undefined && !this.#readDone;
+    const streaming = this.#readController !== undefined && (this.#flags & READ_DONE) === 0;
     if (protocol === undefined && !streaming) return;
     const socket = this.#socket;
     for (let chunk = socket.read() as Uint8Array<ArrayBuffer> | null; chunk !== null; chunk = socket.read()) {
@@ -570,24 +601,40 @@ export class NodeSocket implements Transport {
     const { localAddress, remoteAddress } = this.#info();
     const info = ['NodeSocket', `${localAddress ?? '?'} -> ${remoteAddress ?? '?'}`];
     if (this.#tls !== null) info.push('tls');
-    if (this.#isClosed) info.push('closed');
+    if ((this.#flags & CLOSED) !== 0) info.push('closed');
     return `<${info.join(' ')}>`;
   }
 
   #info(): SocketInfo {
-    const socket = this.#tls?.raw ?? this.#socket;
-    const address = socket as Partial<NetSocket>;
     return {
-      remoteAddress: hostPort(address.remoteAddress, address.remotePort) ?? describeName(this.getExtraInfo('peername')),
-      localAddress: hostPort(address.localAddress, address.localPort) ?? describeName(this.getExtraInfo('sockname')),
-      alpn: this.#tls === null ? null : alpnOf(this.#tls),
+      remoteAddress: describeName(this.getExtraInfo('peername')),
+      localAddress: describeName(this.getExtraInfo('sockname')),
+      alpn: this.#tls === null ? null : alpnOf(this.#tls.layer),
     };
   }
 
-  #readAddresses(): void {
+  /**
+   * Reads the addresses of the connected socket: Node caches the peer's (`_peername`) and
+   * keeps it after the close, so that `getExtraInfo('peername')` still answers with no copy of
+   * ours; our own (`_sockname`) it forgets at the close, so its two parts are noted here.
+   */
+  #noteAddresses(): void {
     const socket = this.#socket;
-    this.#peername = socket.remoteAddress === undefined ? undefined : [socket.remoteAddress, socket.remotePort];
-    this.#sockname = socket.localAddress === undefined ? undefined : [socket.localAddress, socket.localPort];
+    void socket.remoteAddress;
+    this.#localHost = socket.localAddress;
+    this.#localPort = socket.localPort ?? 0;
+  }
+
+  /**
+   * `[host, port]` of an end of the connection, made when asked for (an idle connection keeps
+   * no tuple). Under TLS, the socket TLS runs over answers.
+   */
+  #address(end: 'remote' | 'local'): HostPort | undefined {
+    const tls = this.#tls;
+    if (tls === null && end === 'local') return this.#localHost === undefined ? undefined : [this.#localHost, this.#localPort];
+    const socket = (tls?.layer.raw ?? this.#socket) as Partial<NetSocket>;
+    const host = end === 'remote' ? socket.remoteAddress : socket.localAddress;
+    return host === undefined ? undefined : [host, (end === 'remote' ? socket.remotePort : socket.localPort)!];
   }
 
   #createReadable(): ReadableStream<Uint8Array> {
@@ -599,26 +646,25 @@ export class NodeSocket implements Transport {
           this.#readController = controller;
         },
         pull: () => {
-          if (this.#readPaused) {
-            this.#readPaused = false;
+          if ((this.#flags & READ_PAUSED) !== 0) {
+            this.#flags &= ~READ_PAUSED;
             socket.resume();
           }
         },
         cancel: () => {
-          this.#readDone = true;
-          this.#readCancelled = true;
+          this.#flags |= READ_DONE | READ_CANCELLED;
           socket.pause();
-          if (this.#writeDone) socket.destroy();
+          if ((this.#flags & WRITE_DONE) !== 0) socket.destroy();
         },
       },
       { highWaterMark: this.#readableHighWaterMark },
     );
-    if (this.#isClosed) {
+    if ((this.#flags & CLOSED) !== 0) {
       this.#finishReadable(this.#error);
     } else if (this.#upgradedTo !== null) {
       this.#finishReadable(null);
     } else {
-      this.#listen({ data: (chunk) => this.#streamData(chunk), end: () => this.#streamEnd() });
+      this.#listen();
     }
     return readable;
   }
@@ -626,7 +672,7 @@ export class NodeSocket implements Transport {
   /** A chunk for `readable`: into a waiting BYOB read, else queued. */
   #streamData(chunk: Uint8Array<ArrayBuffer>): void {
     const controller = this.#readController!;
-    if (this.#readDone) return;
+    if ((this.#flags & READ_DONE) !== 0) return;
     const request = controller.byobRequest;
     if (request !== null && request.view !== null) {
       const view = request.view;
@@ -637,8 +683,8 @@ export class NodeSocket implements Transport {
     } else {
       controller.enqueue(owned(chunk, 0));
     }
-    if ((controller.desiredSize ?? 1) <= 0 && !this.#readPaused) {
-      this.#readPaused = true;
+    if ((controller.desiredSize ?? 1) <= 0 && (this.#flags & READ_PAUSED) === 0) {
+      this.#flags |= READ_PAUSED;
       this.#socket.pause();
     }
   }
@@ -646,7 +692,7 @@ export class NodeSocket implements Transport {
   /** The peer's EOF, for `readable`. */
   #streamEnd(): void {
     this.#finishReadable(null);
-    if (this.#writeDone) {
+    if ((this.#flags & WRITE_DONE) !== 0) {
       this.#socket.destroy();
     } else if (this.#tls !== null) {
       // TLS cannot half-close: the peer's close_notify ends our side too, as CPython's SSL
@@ -662,7 +708,7 @@ export class NodeSocket implements Transport {
    */
   #endAfterPeer(): void {
     this.#batch?.flush();
-    this.#endedAfterPeer = true;
+    this.#flags |= ENDED_AFTER_PEER;
     this.#socket.end();
   }
 
@@ -670,8 +716,8 @@ export class NodeSocket implements Transport {
   #finishReadable(error: unknown): void {
     const controller = this.#readController;
     // A readable made later starts finished (see #createReadable).
-    if (this.#readDone || controller === undefined) return;
-    this.#readDone = true;
+    if ((this.#flags & READ_DONE) !== 0 || controller === undefined) return;
+    this.#flags |= READ_DONE;
     if (error !== null) {
       controller.error(error);
       return;
@@ -688,10 +734,12 @@ export class NodeSocket implements Transport {
    */
   #finishWritable(error: unknown): void {
     const waiter = this.#drainWaiter;
-    this.#drainWaiter = null;
-    waiter?.reject(error ?? socketClosedError());
-    if (this.#writeDone) return;
-    this.#writeDone = true;
+    if (waiter !== null) {
+      this.#stopWaitingForDrain();
+      waiter.reject(error ?? socketClosedError());
+    }
+    if ((this.#flags & WRITE_DONE) !== 0) return;
+    this.#flags |= WRITE_DONE;
     this.#writable.fail(error);
   }
 
@@ -700,11 +748,13 @@ export class NodeSocket implements Transport {
       throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
     }
     const socket = this.#socket;
-    if (this.#isClosed || socket.destroyed) throw this.#error ?? socketClosedError();
-    if (this.#endedAfterPeer) return undefined;
+    if ((this.#flags & CLOSED) !== 0 || socket.destroyed) throw this.#error ?? socketClosedError();
+    if ((this.#flags & ENDED_AFTER_PEER) !== 0) return undefined;
     if (this.#send(chunk)) return undefined;
     return new Promise<void>((resolve, reject) => {
       this.#drainWaiter = { resolve, reject };
+      // The batch goes out at the end of the tick: no 'drain' can come before this.
+      socket.on('drain', NodeSocket.#onDrain);
     });
   }
 
@@ -714,7 +764,7 @@ export class NodeSocket implements Transport {
    */
   #send(chunk: Uint8Array): boolean {
     // A batch the socket took whole ends a sink write's wait, as a 'drain' would.
-    this.#batch ??= new WriteBatcher(this.#socket, this.#onDrain);
+    this.#batch ??= new WriteBatcher(this.#socket, () => this.#drained());
     this.#batch.push(chunk);
     return !this.#isFull();
   }
@@ -725,12 +775,12 @@ export class NodeSocket implements Transport {
   }
 
   #end(): Promise<void> {
-    this.#writeDone = true;
+    this.#flags |= WRITE_DONE;
     const socket = this.#socket;
-    if (this.#isClosed || socket.destroyed) {
+    if ((this.#flags & CLOSED) !== 0 || socket.destroyed) {
       return this.#error === null ? Promise.resolve() : Promise.reject(this.#error);
     }
-    if (this.#endedAfterPeer) return Promise.resolve();
+    if ((this.#flags & ENDED_AFTER_PEER) !== 0) return Promise.resolve();
     this.#batch?.flush();
     return new Promise<void>((resolve, reject) => {
       socket.end((error?: Error | null) => {
@@ -739,39 +789,86 @@ export class NodeSocket implements Transport {
           return;
         }
         resolve();
-        if (this.#readDone && this.#readable !== undefined) socket.destroy();
+        if ((this.#flags & READ_DONE) !== 0 && this.#readController !== undefined) socket.destroy();
       });
     });
   }
 
-  readonly #onDrain = (): void => {
+  /** The socket took what it was given: a sink write waiting for it goes on. */
+  #drained(): void {
     const waiter = this.#drainWaiter;
-    this.#drainWaiter = null;
-    waiter?.resolve();
-  };
+    if (waiter === null) return;
+    this.#stopWaitingForDrain();
+    waiter.resolve();
+  }
 
-  readonly #onError = (error: unknown): void => {
+  #stopWaitingForDrain(): void {
+    this.#drainWaiter = null;
+    this.#socket.off('drain', NodeSocket.#onDrain);
+  }
+
+  #failed(error: unknown): void {
     this.#error ??= error;
     this.#finishWritable(error);
     this.#finishReadable(error);
     // A net.Socket is destroyed before its 'error'; a TLS socket past its handshake only
     // emits a fatal alert, and would stay open.
     this.#socket.destroy();
-  };
+  }
 
-  readonly #onClose = (): void => {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    this.#stopHandshakeTimer();
-    // TLS closes the socket under it as it closes; this makes sure of it.
-    this.#tls?.raw.destroy();
+  #closedNow(): void {
+    const flags = this.#flags;
+    if ((flags & CLOSED) !== 0) return;
+    this.#flags = flags | CLOSED;
+    const tls = this.#tls;
+    if (tls !== null) {
+      tls.stopHandshakeTimer();
+      // TLS closes the socket under it as it closes; this makes sure of it.
+      tls.layer.raw.destroy();
+    }
     const error = this.#error;
     this.#failOpening?.(error ?? socketClosedError());
     this.#finishWritable(error);
-    if (!this.#readCancelled) this.#finishReadable(error);
+    if ((flags & READ_CANCELLED) === 0) this.#finishReadable(error);
     this.#protocol?.connectionLost(error);
-    this.#settleClosed(error);
-  };
+    this.#closed.settle(error);
+  }
+
+  /** The sink of `writable` (see `LazyWritable`): one function for every socket. */
+  static #sinkOf(socket: NodeSocket): SocketSink {
+    return {
+      write: (chunk) => socket.#write(chunk),
+      close: () => socket.#end(),
+      abort: () => {
+        socket.#flags |= WRITE_DONE;
+        socket.#socket.destroy();
+      },
+    };
+  }
+
+  /*
+   * The socket's listeners, shared by every socket: `this` is the `net.Socket` (see `OWNER`).
+   * A property lookup per chunk costs less than a closure per connection.
+   */
+  static #onData(this: OwnedSocket, data: Uint8Array<ArrayBuffer>): void {
+    this[OWNER]!.#received(data);
+  }
+
+  static #onEnd(this: OwnedSocket): void {
+    this[OWNER]!.#peerEnded();
+  }
+
+  static #onDrain(this: OwnedSocket): void {
+    this[OWNER]!.#drained();
+  }
+
+  static #onError(this: OwnedSocket, error: unknown): void {
+    this[OWNER]!.#failed(error);
+  }
+
+  static #onClose(this: OwnedSocket): void {
+    this[OWNER]!.#closedNow();
+  }
 }
 
 /**
@@ -783,6 +880,8 @@ function lockedByteStream(): ReadableStream<Uint8Array> {
   stream.getReader();
   return stream;
 }
+
+function ignore(): void {}
 
 /**
  * A chunk the stream may own from byte `start` on. Enqueueing transfers the chunk's whole
