@@ -1,7 +1,9 @@
 /**
  * What a connection costs when client and server both run on the library, in one process
  * (issue 14, point 3), against the runtime's own sockets doing the same: raw `node:net` on
- * Node, `Deno.listen`/`Deno.connect` on Deno, `Bun.listen`/`Bun.connect` on Bun.
+ * Node, `Deno.listen`/`Deno.connect` on Deno, `Bun.listen`/`Bun.connect` on Bun (`raw`). On
+ * Deno and Bun the runtime's own `node:net` is a second anchor (`net`): "raw net" is what the
+ * issue names, and Bun's adapter runs over it.
  *
  * - `connect`: 10,000 short connections over 127.0.0.1, 50 at a time: open, accept, the
  *   client closes, the server reads EOF and closes. µs per connection (lower is better).
@@ -9,14 +11,17 @@
  *   (one request in flight per connection, 50,000 round trips a pass, spread evenly).
  *   µs per round trip; the connections are opened before the timed passes.
  *
+ * Each reports wall time and the process's CPU time per item (client and server together):
+ * on a shared machine the CPU figure is the steadier one.
+ *
  * `npm run bench -- connections` runs every runtime through `run.ts`. One variant alone:
- * `node --import tsx bench/connections.bench.ts connect|rt10|rt100|rt1000 ours|raw [REPS] [WARMUP]`
+ * `node --import tsx bench/connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net [REPS] [WARMUP]`
  * (or `deno run --allow-all ...`, `bun ...`).
  */
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import type { Benchmark, Ratio, Workload } from './_benchmark.ts';
+import type { Benchmark, Metric, Ratio, Workload } from './_benchmark.ts';
 import { bunNamespace, type BunSocket } from './_bun.ts';
 import { echoLoop } from './_servers/_echo-loop.ts';
 import { measure } from './_measure.ts';
@@ -29,6 +34,9 @@ const CONNECTIONS = 10_000;
 const MESSAGE_SIZE = 1024;
 const ROUND_TRIPS = 50_000;
 const FANOUTS = [10, 100, 1000] as const;
+
+/** The process's CPU time per item (client and server together), reported by `measure()`. */
+const CPU_METRIC = (unit: string): Metric => ({ label: `CPU ${unit}`, per: 'value', value: 'cpuMicrosPerItem', scale: 1 });
 
 /** One side's way of doing the workloads: ours, or the runtime's own sockets. */
 interface Contender {
@@ -419,7 +427,7 @@ function workloads(): Workload[] {
       `${CONNECTIONS.toLocaleString('en')} connections over ${HOST}, ${IN_FLIGHT} at a time, client and server in one ` +
       'process: connect, accept, the client closes, the server reads EOF and closes; a pass ends when the server has ' +
       'closed them all. Median of 3 timed passes after 1 warm-up pass. Lower is better.',
-    metrics: [{ label: 'µs/connection', per: 'time', scale: 1e6 }],
+    metrics: [{ label: 'µs/connection', per: 'time', scale: 1e6 }, CPU_METRIC('µs/connection')],
     variants: [],
     ratios: [],
   };
@@ -432,7 +440,7 @@ function workloads(): Workload[] {
         `one process, one request in flight per connection (the client writes, then reads the ${MESSAGE_SIZE} bytes ` +
         `back; the server echoes what it reads); ${ROUND_TRIPS.toLocaleString('en')} round trips a pass. Median of 5 ` +
         'timed passes after 1 warm-up pass. Lower is better.',
-      metrics: [{ label: 'µs/round trip', per: 'time', scale: 1e6 }],
+      metrics: [{ label: 'µs/round trip', per: 'time', scale: 1e6 }, CPU_METRIC('µs/round trip')],
       variants: [],
       ratios: [],
     }),
@@ -446,14 +454,24 @@ function workloads(): Workload[] {
         runtimeVariant(runtime, 'ours', ours, import.meta.url, [workload.id, 'ours']),
         runtimeVariant(runtime, 'raw', raw, import.meta.url, [workload.id, 'raw']),
       );
-      const ratio: Ratio = {
-        label: "ours / the runtime's sockets",
-        runtime: runtime.label,
-        numerator: `${runtime.id}:ours`,
-        denominator: `${runtime.id}:raw`,
-        target: { max: target },
-      };
-      workload.ratios.push(ratio);
+      const anchors = [{ id: 'raw', label: "ours / the runtime's sockets" }];
+      if (kind !== 'node') {
+        workload.variants.push(runtimeVariant(runtime, 'net', 'its own `node:net`', import.meta.url, [workload.id, 'net']));
+        anchors.push({ id: 'net', label: 'ours / its `node:net`' });
+      }
+      for (const anchor of anchors) {
+        for (const metric of [undefined, workload.metrics[1]!.label]) {
+          const ratio: Ratio = {
+            label: metric === undefined ? anchor.label : `${anchor.label}, CPU`,
+            runtime: runtime.label,
+            numerator: `${runtime.id}:ours`,
+            denominator: `${runtime.id}:${anchor.id}`,
+            target: { max: target },
+            ...(metric === undefined ? {} : { metric }),
+          };
+          workload.ratios.push(ratio);
+        }
+      }
     }
   }
   return [connect, ...echoes];
@@ -464,10 +482,12 @@ export const benchmark: Benchmark = { name: 'connections', workloads: workloads(
 async function main(args: string[]): Promise<void> {
   const [workloadId = '', contenderId = '', reps, warmup] = args;
   const chosen = plan(workloadId);
-  if (!chosen || (contenderId !== 'ours' && contenderId !== 'raw')) {
-    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw [REPS] [WARMUP] (got ${args.join(' ')})`);
+  const contenders = new Map([['ours', ours], ['raw', RAW[runtimeKind()].make], ['net', nodeNet]]);
+  const make = contenders.get(contenderId);
+  if (!chosen || make === undefined) {
+    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net [REPS] [WARMUP] (got ${args.join(' ')})`);
   }
-  const contender = contenderId === 'ours' ? await ours() : await RAW[runtimeKind()].make();
+  const contender = await make();
   const run = await chosen.run(contender);
   await measure(
     async () => {
