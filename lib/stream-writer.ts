@@ -601,7 +601,9 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     this.#queue.push(chunk);
     if (!this.#flushScheduled && !this.#held) {
       this.#flushScheduled = true;
-      queueMicrotask((this.#scheduledFlush ??= () => {
+      // A reaction rather than queueMicrotask(), which on Node wraps each callback in an
+      // AsyncResource and a bound function: a microtask all the same, in the same order.
+      void RESOLVED.then((this.#scheduledFlush ??= () => {
         this.#flushScheduled = false;
         this.#flush();
       }));
