@@ -8,6 +8,7 @@ import { DEFAULT_HIGH_WATER_MARK, type RuntimeStartTlsOptions, type SocketInfo }
 import { socketNameText } from '../../_socket-name.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
 import { LazyWritable } from '../_lazy-writable.ts';
+import { offerSocketRead } from '../../_socket-reads.ts';
 
 /** Options of {@link DenoSocket}. */
 export interface DenoSocketOptions {
@@ -123,6 +124,8 @@ export class DenoSocket implements Transport {
         if (this.#writeDone) this.#finish(null);
       },
     }, { highWaterMark: 0 });
+    // The library's reader reads the connection itself, past the stream (see `SocketRead`).
+    offerSocketRead(this.readable, (view) => this.#readInto(view));
   }
 
   /** Resolves at once: a `Deno.Conn` is connected (made when first asked for). */
@@ -260,7 +263,17 @@ export class DenoSocket implements Transport {
     // autoAllocateChunkSize gives every read, BYOB or not, a request with a view.
     const request = controller.byobRequest!;
     const view = request.view!;
-    const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    const n = await this.#readInto(new Uint8Array(view.buffer as ArrayBuffer, view.byteOffset, view.byteLength));
+    if (n > 0) request.respond(n);
+  }
+
+  /**
+   * One `conn.read()` into `target`: how many bytes it read, or 0 once `readable` is done
+   * with (the peer's EOF or an error ends it, as our close does), or was already.
+   */
+  async #readInto(target: Uint8Array<ArrayBuffer>): Promise<number> {
+    const controller = this.#readController!;
+    if (this.#readDone) return 0;
     let n: number | null = 0;
     this.#reading = true;
     try {
@@ -273,7 +286,7 @@ export class DenoSocket implements Transport {
       } else {
         this.#died(error);
       }
-      return;
+      return 0;
     } finally {
       this.#reading = false;
     }
@@ -281,9 +294,10 @@ export class DenoSocket implements Transport {
       this.#readDone = true;
       this.#endReadable(controller);
       if (this.#writeDone) this.#finish(null);
-      return;
+      return 0;
     }
-    request.respond(n);
+    // Cancelled (or upgraded) while the read was in flight: nobody wants these bytes.
+    return this.#readDone ? 0 : n;
   }
 
   #endReadable(controller: ReadableByteStreamController): void {
