@@ -535,6 +535,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     try {
       // The plain bytes must all be out before the first TLS record.
       await this.#flushed();
+      await transport._tryWritten?.();
       const exception = this.#reader?.exception() ?? null;
       if (exception !== null) throw exception;
       if (this.#state.lost !== null) await this.#drainClosing();

@@ -78,6 +78,9 @@ export class DenoSocket implements Transport {
   /** Whether a `conn.read()` or `conn.write()` is in flight: `startTls()` needs neither. */
   #reading = false;
   #writing = false;
+  /** What waits for the write in flight to finish (see `#writesDone()`); made only when something does. */
+  #written: Promise<void> | null = null;
+  #wakeWritten: () => void = ignore;
   #upgradedTo: Transport | null = null;
   #readController: ReadableByteStreamController | undefined;
   readonly #writable: LazyWritable;
@@ -101,7 +104,7 @@ export class DenoSocket implements Transport {
     this.#writableHighWaterMark = options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#writable = new LazyWritable(
       () => ({
-        write: (chunk) => this.#write(chunk),
+        write: (chunk) => (this.#writing ? this.#writeAfter(chunk) : this.#write(chunk)),
         close: () => this.#closeWrite(),
         abort: (reason) => void this.close(reason),
       }),
@@ -150,6 +153,23 @@ export class DenoSocket implements Transport {
   /** @internal See `Transport._claimWritable()`. */
   _claimWritable(): ClaimedWritable {
     return this.#writable.claim();
+  }
+
+  /**
+   * Starts writing `chunk` now, unless a write is in flight (see `Transport.tryWrite`): what
+   * the writer writes skips the stream's per-chunk promises. A chunk above the high-water mark
+   * goes through `writable`, which counts it until it is written.
+   */
+  tryWrite(chunk: Uint8Array): boolean {
+    if (this.#writing || this.#writeDone || this.#isClosed || chunk.byteLength > this.#writableHighWaterMark) return false;
+    // A failed write fails the connection, which the writer hears of from `closed`.
+    this.#write(chunk).catch(ignore);
+    return true;
+  }
+
+  /** @internal See `Transport._tryWritten()`. */
+  _tryWritten(): Promise<void> {
+    return this.#writesDone();
   }
 
   /** Reading is pulled by the reader, so there is nothing to pause: a no-op. */
@@ -309,6 +329,19 @@ export class DenoSocket implements Transport {
     }
   }
 
+  /** Resolves once no write is in flight. */
+  #writesDone(): Promise<void> {
+    if (!this.#writing) return Promise.resolve();
+    this.#written ??= new Promise<void>((resolve) => (this.#wakeWritten = resolve));
+    return this.#written;
+  }
+
+  /** A write of `writable` that comes while one `tryWrite()` started is in flight: one at a time. */
+  async #writeAfter(chunk: Uint8Array): Promise<void> {
+    while (this.#writing) await this.#writesDone();
+    return this.#write(chunk);
+  }
+
   async #write(chunk: Uint8Array): Promise<void> {
     if (!(chunk instanceof Uint8Array)) throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
     if (this.#isClosed) throw socketClosedError();
@@ -321,11 +354,17 @@ export class DenoSocket implements Transport {
       throw error;
     } finally {
       this.#writing = false;
+      const wake = this.#wakeWritten;
+      this.#written = null;
+      this.#wakeWritten = ignore;
+      wake();
     }
   }
 
   async #closeWrite(): Promise<void> {
     this.#writeDone = true;
+    // After what tryWrite() is still writing.
+    while (this.#writing) await this.#writesDone();
     if (this.#isClosed) return;
     try {
       await this.#conn.closeWrite();
