@@ -163,7 +163,7 @@ export class DenoSocket implements Transport {
   tryWrite(chunk: Uint8Array): boolean {
     if (this.#writing || this.#writeDone || this.#isClosed || chunk.byteLength > this.#writableHighWaterMark) return false;
     // A failed write fails the connection, which the writer hears of from `closed`.
-    this.#write(chunk).catch(ignore);
+    void this.#send(chunk);
     return true;
   }
 
@@ -342,23 +342,42 @@ export class DenoSocket implements Transport {
     return this.#write(chunk);
   }
 
+  /** A write of `writable`: rejects with what failed the connection, if anything did. */
   async #write(chunk: Uint8Array): Promise<void> {
     if (!(chunk instanceof Uint8Array)) throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
     if (this.#isClosed) throw socketClosedError();
+    const error = await this.#send(chunk);
+    if (error !== null) throw error;
+  }
+
+  /**
+   * Writes all of `chunk`, one write in flight at a time. Never rejects: resolves with the
+   * error that failed the connection (`closed` rejects with it), or null. Reactions rather
+   * than an async function, which would cost `tryWrite()` two promises more per write.
+   */
+  #send(chunk: Uint8Array): Promise<unknown> {
     this.#writing = true;
-    try {
-      await writeAll(this.#conn, chunk);
-    } catch (error) {
-      if (this.#isClosed) throw socketClosedError();
-      this.#died(error);
-      throw error;
-    } finally {
-      this.#writing = false;
-      const wake = this.#wakeWritten;
-      this.#written = null;
-      this.#wakeWritten = ignore;
-      wake();
-    }
+    return writeAll(this.#conn, chunk).then(
+      () => {
+        this.#wrote();
+        return null;
+      },
+      (error: unknown) => {
+        const failure = this.#isClosed ? socketClosedError() : error;
+        if (!this.#isClosed) this.#died(error);
+        this.#wrote();
+        return failure;
+      },
+    );
+  }
+
+  /** The write in flight is done: what waits for it goes on. */
+  #wrote(): void {
+    this.#writing = false;
+    const wake = this.#wakeWritten;
+    this.#written = null;
+    this.#wakeWritten = ignore;
+    wake();
   }
 
   async #closeWrite(): Promise<void> {
