@@ -70,6 +70,11 @@ export interface Result {
   digest: string;
   /** User + system CPU of the whole process. */
   cpuSeconds: number;
+  /**
+   * User + system CPU of each timed pass: on a shared machine, steadier than `passes` (another
+   * process's load stretches wall time far more than the CPU a pass needs).
+   */
+  cpuPasses?: number[];
   maxRssMB: number;
   runtime: string;
   /** What a run measured besides time (heap bytes per connection, say), for `per: 'value'` metrics. */

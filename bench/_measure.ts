@@ -27,17 +27,23 @@ export function median(values: readonly number[]): number {
 /** Runs `pass` warmup + reps times (timing each one, checking each outcome) and prints the RESULT line. */
 export async function measure(pass: () => Promise<Outcome> | Outcome, options: MeasureOptions): Promise<void> {
   const passes: number[] = [];
+  const cpuPasses: number[] = [];
   for (let i = 0; i < options.warmup + options.reps; i++) {
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     const outcome = await pass();
     const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
     if (outcome.bytes !== options.expected.bytes || outcome.items !== options.expected.items) {
       throw new Error(
         `pass read ${outcome.bytes} bytes / ${outcome.items} items, ` +
           `expected ${options.expected.bytes} / ${options.expected.items}`,
       );
     }
-    if (i >= options.warmup) passes.push(seconds);
+    if (i >= options.warmup) {
+      passes.push(seconds);
+      cpuPasses.push((cpu.user + cpu.system) / 1e6);
+    }
   }
   const usage = process.resourceUsage();
   const result: Result = {
@@ -47,6 +53,8 @@ export async function measure(pass: () => Promise<Outcome> | Outcome, options: M
     items: options.expected.items,
     digest: options.digest,
     cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+    cpuPasses,
+    values: { cpuMicrosPerItem: options.expected.items > 0 ? (median(cpuPasses) / options.expected.items) * 1e6 : NaN },
     maxRssMB: usage.maxRSS / 1024,
     runtime: runtimeName(),
   };

@@ -15,7 +15,13 @@ export interface Build {
   remove(): void;
 }
 
+/**
+ * A fresh tsc build of lib/, or the one `BENCH_LIBRARY` names (kept: to compare two versions
+ * of the library run after run, each built once).
+ */
 export function buildLibrary(): Build {
+  const prebuilt = process.env['BENCH_LIBRARY'];
+  if (prebuilt !== undefined && prebuilt !== '') return { dir: prebuilt, remove: () => {} };
   const dir = mkdtempSync(join(tmpdir(), 'asyncio-streams-bench-'));
   const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
   const args = [tsc, '-p', 'tsconfig.build.json', '--outDir', dir, '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'];

@@ -3,7 +3,7 @@
  * Deno and Bun from their npm packages), how to start a variant on each, which one this
  * process is, and the library as that runtime's users load it.
  */
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Variant } from './_benchmark.ts';
 import { buildLibrary } from './_net-build.ts';
 
@@ -74,9 +74,18 @@ type Library = typeof import('../lib/runtime/node.ts');
  * through tsx pay for esbuild's `keepNames` on every closure, see `_net-build.ts`), on Deno and
  * Bun the TypeScript sources, which they compile themselves without that cost. Call `remove()`
  * before the process ends.
+ *
+ * `BENCH_LIBRARY=DIR` loads another copy instead (`DIR/runtime/node.js` of a build on Node,
+ * `DIR/runtime/deno.ts` or `bun.ts` of sources on Deno and Bun): to compare two versions of
+ * the library run after run, built once.
  */
 export async function loadRuntimeLibrary(): Promise<{ library: Library; remove(): void }> {
   const kind = runtimeKind();
+  const other = process.env['BENCH_LIBRARY'];
+  if (other !== undefined && other !== '') {
+    const entry = pathToFileURL(`${other}/runtime/${kind}.${kind === 'node' ? 'js' : 'ts'}`).href;
+    return { library: (await import(entry)) as Library, remove: () => {} };
+  }
   if (kind !== 'node') {
     const library = (await import(`../lib/runtime/${kind}.ts`)) as Library;
     return { library, remove: () => {} };

@@ -1,7 +1,10 @@
 /**
  * What a connection costs when client and server both run on the library, in one process
  * (issue 14, point 3), against the runtime's own sockets doing the same: raw `node:net` on
- * Node, `Deno.listen`/`Deno.connect` on Deno, `Bun.listen`/`Bun.connect` on Bun.
+ * Node, `Deno.listen`/`Deno.connect` on Deno, `Bun.listen`/`Bun.connect` on Bun (`raw`). On
+ * Deno and Bun the runtime's own `node:net` is a second anchor (`net`): "raw net" is what the
+ * issue names, and Bun's adapter runs over it. The round trips also run on a `floor`: that
+ * `node:net` behind the cheapest asyncio-shaped loop that keeps the contract (see `nodeNet()`).
  *
  * - `connect`: 10,000 short connections over 127.0.0.1, 50 at a time: open, accept, the
  *   client closes, the server reads EOF and closes. µs per connection (lower is better).
@@ -9,14 +12,17 @@
  *   (one request in flight per connection, 50,000 round trips a pass, spread evenly).
  *   µs per round trip; the connections are opened before the timed passes.
  *
+ * Each reports wall time and the process's CPU time per item (client and server together):
+ * on a shared machine the CPU figure is the steadier one.
+ *
  * `npm run bench -- connections` runs every runtime through `run.ts`. One variant alone:
- * `node --import tsx bench/connections.bench.ts connect|rt10|rt100|rt1000 ours|raw [REPS] [WARMUP]`
+ * `node --import tsx bench/connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net|floor [REPS] [WARMUP]`
  * (or `deno run --allow-all ...`, `bun ...`).
  */
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import type { Benchmark, Ratio, Workload } from './_benchmark.ts';
+import type { Benchmark, Metric, Ratio, Workload } from './_benchmark.ts';
 import { bunNamespace, type BunSocket } from './_bun.ts';
 import { echoLoop } from './_servers/_echo-loop.ts';
 import { measure } from './_measure.ts';
@@ -29,6 +35,9 @@ const CONNECTIONS = 10_000;
 const MESSAGE_SIZE = 1024;
 const ROUND_TRIPS = 50_000;
 const FANOUTS = [10, 100, 1000] as const;
+
+/** The process's CPU time per item (client and server together), reported by `measure()`. */
+const CPU_METRIC = (unit: string): Metric => ({ label: `CPU ${unit}`, per: 'value', value: 'cpuMicrosPerItem', scale: 1 });
 
 /** One side's way of doing the workloads: ours, or the runtime's own sockets. */
 interface Contender {
@@ -146,10 +155,75 @@ function callbackTrips(send: () => void, listen: (onData: ((size: number) => voi
   });
 }
 
-async function nodeNet(): Promise<Contender> {
+/**
+ * A `node:net` socket read the smallest asyncio-shaped way: one promise per chunk awaited, no
+ * buffer of its own (each chunk is the round trip's whole message on loopback, as it is counted).
+ */
+class AwaitedSocket {
+  readonly #chunks: Uint8Array[] = [];
+  #wake: (() => void) | null = null;
+  #ended = false;
+
+  constructor(socket: Socket) {
+    socket.on('data', (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#woken();
+    });
+    socket.on('end', () => {
+      this.#ended = true;
+      this.#woken();
+    });
+  }
+
+  /** The next chunk, or null at EOF. */
+  async next(): Promise<Uint8Array | null> {
+    if (this.#chunks.length === 0 && !this.#ended) await new Promise<void>((resolve) => (this.#wake = resolve));
+    return this.#chunks.shift() ?? null;
+  }
+
+  #woken(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+}
+
+/** A copy into a shared pool, as small writes must be copied (the caller may reuse its buffer). */
+let copyPool = new Uint8Array(65536);
+let copyPoolUsed = 0;
+function pooledCopy(data: Uint8Array): Uint8Array {
+  if (copyPoolUsed + data.length > copyPool.length) {
+    copyPool = new Uint8Array(65536);
+    copyPoolUsed = 0;
+  }
+  const copy = copyPool.subarray(copyPoolUsed, copyPoolUsed + data.length);
+  copy.set(data);
+  copyPoolUsed += data.length;
+  return copy;
+}
+
+const RESOLVED = Promise.resolve();
+
+/** The floor's server loop: `data = await read()`, `write(copy of data)`, `await drain()` (resolved). */
+async function awaitedEcho(socket: Socket): Promise<void> {
+  const reader = new AwaitedSocket(socket);
+  for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) {
+    socket.write(pooledCopy(chunk));
+    await RESOLVED;
+  }
+  socket.end();
+}
+
+/**
+ * Raw `node:net` (the runtime's own on Deno and Bun); with `awaited`, the floor of an
+ * asyncio-shaped API over it: both ends await each chunk and copy each write (`AwaitedSocket`,
+ * `pooledCopy()`), the server also awaits a resolved drain, and nothing else is done.
+ */
+async function nodeNet(awaited = false): Promise<Contender> {
   let served: { tick(): void } = { tick() {} };
   const server = createServer({ noDelay: true }, (socket) => {
-    socket.on('data', (data) => socket.write(data));
+    if (awaited) void awaitedEcho(socket);
+    else socket.on('data', (data) => socket.write(data));
     socket.on('close', () => served.tick());
     socket.on('error', () => socket.destroy());
   });
@@ -184,8 +258,21 @@ async function nodeNet(): Promise<Contender> {
     async echo(connections) {
       const sockets = await openEach(connections, open);
       let handlers = new Map<Socket, (data: Uint8Array) => void>();
+      const readers = awaited ? sockets.map((socket) => new AwaitedSocket(socket)) : [];
       return {
         async pass(trips) {
+          if (awaited) {
+            await Promise.all(
+              sockets.map(async (socket, i) => {
+                const reader = readers[i]!;
+                for (let trip = 0; trip < trips; trip++) {
+                  socket.write(pooledCopy(message));
+                  for (let got = 0; got < MESSAGE_SIZE; ) got += (await reader.next())?.length ?? Infinity;
+                }
+              }),
+            );
+            return;
+          }
           await Promise.all(
             sockets.map((socket) =>
               callbackTrips(
@@ -410,6 +497,11 @@ function plan(workload: string): Plan | undefined {
   };
 }
 
+/** What the `floor` variant is (see `nodeNet()`). */
+const FLOOR =
+  'the floor: `node:net` with one `await` per chunk read on both ends, a pooled copy per write ' +
+  '(write ownership) and an `await` of a resolved drain on the server';
+
 function workloads(): Workload[] {
   const ours = 'ours: `openConnection()` and `startServer()` on both ends';
   const connect: Workload = {
@@ -419,7 +511,7 @@ function workloads(): Workload[] {
       `${CONNECTIONS.toLocaleString('en')} connections over ${HOST}, ${IN_FLIGHT} at a time, client and server in one ` +
       'process: connect, accept, the client closes, the server reads EOF and closes; a pass ends when the server has ' +
       'closed them all. Median of 3 timed passes after 1 warm-up pass. Lower is better.',
-    metrics: [{ label: 'µs/connection', per: 'time', scale: 1e6 }],
+    metrics: [{ label: 'µs/connection', per: 'time', scale: 1e6 }, CPU_METRIC('µs/connection')],
     variants: [],
     ratios: [],
   };
@@ -432,7 +524,7 @@ function workloads(): Workload[] {
         `one process, one request in flight per connection (the client writes, then reads the ${MESSAGE_SIZE} bytes ` +
         `back; the server echoes what it reads); ${ROUND_TRIPS.toLocaleString('en')} round trips a pass. Median of 5 ` +
         'timed passes after 1 warm-up pass. Lower is better.',
-      metrics: [{ label: 'µs/round trip', per: 'time', scale: 1e6 }],
+      metrics: [{ label: 'µs/round trip', per: 'time', scale: 1e6 }, CPU_METRIC('µs/round trip')],
       variants: [],
       ratios: [],
     }),
@@ -446,14 +538,28 @@ function workloads(): Workload[] {
         runtimeVariant(runtime, 'ours', ours, import.meta.url, [workload.id, 'ours']),
         runtimeVariant(runtime, 'raw', raw, import.meta.url, [workload.id, 'raw']),
       );
-      const ratio: Ratio = {
-        label: "ours / the runtime's sockets",
-        runtime: runtime.label,
-        numerator: `${runtime.id}:ours`,
-        denominator: `${runtime.id}:raw`,
-        target: { max: target },
-      };
-      workload.ratios.push(ratio);
+      const anchors = [{ id: 'raw', label: "ours / the runtime's sockets" }];
+      if (kind !== 'node') {
+        workload.variants.push(runtimeVariant(runtime, 'net', 'its own `node:net`', import.meta.url, [workload.id, 'net']));
+        anchors.push({ id: 'net', label: 'ours / its `node:net`' });
+      }
+      if (workload.id !== 'connect') {
+        workload.variants.push(runtimeVariant(runtime, 'floor', FLOOR, import.meta.url, [workload.id, 'floor']));
+        anchors.push({ id: 'floor', label: 'ours / the floor' });
+      }
+      for (const anchor of anchors) {
+        for (const metric of [undefined, workload.metrics[1]!.label]) {
+          const ratio: Ratio = {
+            label: metric === undefined ? anchor.label : `${anchor.label}, CPU`,
+            runtime: runtime.label,
+            numerator: `${runtime.id}:ours`,
+            denominator: `${runtime.id}:${anchor.id}`,
+            target: { max: target },
+            ...(metric === undefined ? {} : { metric }),
+          };
+          workload.ratios.push(ratio);
+        }
+      }
     }
   }
   return [connect, ...echoes];
@@ -464,10 +570,17 @@ export const benchmark: Benchmark = { name: 'connections', workloads: workloads(
 async function main(args: string[]): Promise<void> {
   const [workloadId = '', contenderId = '', reps, warmup] = args;
   const chosen = plan(workloadId);
-  if (!chosen || (contenderId !== 'ours' && contenderId !== 'raw')) {
-    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw [REPS] [WARMUP] (got ${args.join(' ')})`);
+  const contenders = new Map([
+    ['ours', ours],
+    ['raw', RAW[runtimeKind()].make],
+    ['net', () => nodeNet()],
+    ['floor', () => nodeNet(true)],
+  ]);
+  const make = contenders.get(contenderId);
+  if (!chosen || make === undefined) {
+    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net|floor [REPS] [WARMUP] (got ${args.join(' ')})`);
   }
-  const contender = contenderId === 'ours' ? await ours() : await RAW[runtimeKind()].make();
+  const contender = await make();
   const run = await chosen.run(contender);
   await measure(
     async () => {

@@ -1,4 +1,5 @@
 import type { ByteBuffer } from './_byte-buffer.ts';
+import { socketReaderOf, type SocketReader } from './_socket-reads.ts';
 
 /** The size of a BYOB read, and the reader's buffer's resting capacity. */
 export const PULL_SIZE = 32 * 1024;
@@ -47,7 +48,9 @@ function sourceOf(readable: ReadableStream<Uint8Array>): Source {
  * the reader asks (`pull()`), so a fast stream cannot fill memory. A byte stream is read with a
  * BYOB reader into storage that is swapped into the reader's buffer without a copy; any other
  * stream with a default reader, whose chunks are appended. A stream that ends may hand over to
- * the next one (`continueWith()`: the TLS socket after `startTls()`) instead of ending.
+ * the next one (`continueWith()`: the TLS socket after `startTls()`) instead of ending. A
+ * socket's stream that offers its own read (`offerSocketRead()`) is read that way while it
+ * gives bytes, into the same storage.
  */
 export class PullSource {
   readonly #target: PullTarget;
@@ -62,6 +65,8 @@ export class PullSource {
    * readable (by a second read, or after an abort) while the read is in flight.
    */
   #spare: Uint8Array<ArrayBuffer> | null = null;
+  /** The socket, read with its own read past the stream until that gives nothing more (see `SocketReader`). */
+  #socket: SocketReader | null;
 
   /**
    * Locks `readable` for `target`.
@@ -69,12 +74,14 @@ export class PullSource {
    */
   constructor(readable: ReadableStream<Uint8Array>, target: PullTarget) {
     this.#target = target;
+    this.#socket = socketReaderOf(readable);
     this.#source = sourceOf(readable);
   }
 
   /** Starts one read into the target, unless one is in flight. */
   pull(): void {
-    if (this.#pulling === null) this.#pulling = this.#pump(this.#source);
+    if (this.#pulling !== null) return;
+    this.#pulling = this.#socket === null ? this.#pump(this.#source) : this.#pumpSocket(this.#socket);
   }
 
   /** Reads `next()`'s stream once this one ends, instead of ending. */
@@ -117,8 +124,37 @@ export class PullSource {
   }
 
   /**
-   * Reads into the spare storage. When the buffer is empty the two swap, so the bytes land
-   * in the buffer without a copy; otherwise they are appended to what is buffered.
+   * One read with the socket's own read, as `#pump()` does one with the stream. Once it
+   * gives nothing, the stream is read instead: it tells whether that is an end (or the next
+   * stream's start), an error, or a close.
+   */
+  #pumpSocket(socket: SocketReader): Promise<void> {
+    const storage = this.#spare ?? new Uint8Array(PULL_SIZE);
+    this.#spare = null;
+    // A reaction rather than an async function: a promise fewer per read.
+    return socket._readInto(storage).then(
+      (size) => this.#socketReadDone(storage, size),
+      (error: unknown) => {
+        this.#pulling = null;
+        this.#target.failed(error);
+      },
+    );
+  }
+
+  /** What a socket read of `size` bytes into `storage` leads to (see `#pumpSocket()`). */
+  #socketReadDone(storage: Uint8Array<ArrayBuffer>, size: number): Promise<void> | void {
+    if (size === 0) {
+      this.#spare = storage;
+      this.#socket = null;
+      return this.#pump(this.#source);
+    }
+    this.#landed(storage, storage.subarray(0, size));
+    this.#pulling = null;
+    this.#target.arrived();
+  }
+
+  /**
+   * Reads into the spare storage (see `#landed()`).
    * @returns whether the stream ended
    */
   async #readInto(reader: ReadableStreamBYOBReader): Promise<boolean> {
@@ -126,24 +162,30 @@ export class PullSource {
     this.#spare = null;
     const { done, value } = await reader.read(spare);
     // A cancelled stream hands no view back, and so no storage.
-    if (value !== undefined) {
-      const filled = new Uint8Array(value.buffer as ArrayBuffer);
-      const target = this.#target;
-      const buffer = target.buffer;
-      if (value.byteLength === 0) {
-        this.#spare = filled;
-      } else if (buffer.length === 0 && filled.length >= PULL_SIZE) {
-        // A direct read copies its part out; the rest is read where it landed.
-        const taken = target.toDirect(value);
-        const previous = buffer.swap(filled, value.byteLength);
-        buffer.start = taken;
-        if (previous.length >= PULL_SIZE) this.#spare = previous;
-      } else {
-        target.append(value);
-        this.#spare = filled;
-      }
-    }
+    if (value !== undefined) this.#landed(new Uint8Array(value.buffer as ArrayBuffer), value);
     return done;
+  }
+
+  /**
+   * Takes `data`, the bytes a read put at the front of `storage`. When the buffer is empty the
+   * two swap, so the bytes land in the buffer without a copy; otherwise they are appended to
+   * what is buffered, and `storage` is the spare again.
+   */
+  #landed(storage: Uint8Array<ArrayBuffer>, data: Uint8Array): void {
+    const target = this.#target;
+    const buffer = target.buffer;
+    if (data.byteLength === 0) {
+      this.#spare = storage;
+    } else if (buffer.length === 0 && storage.length >= PULL_SIZE) {
+      // A direct read copies its part out; the rest is read where it landed.
+      const taken = target.toDirect(data);
+      const previous = buffer.swap(storage, data.byteLength);
+      buffer.start = taken;
+      if (previous.length >= PULL_SIZE) this.#spare = previous;
+    } else {
+      target.append(data);
+      this.#spare = storage;
+    }
   }
 
   /**

@@ -75,8 +75,12 @@ export class WriteQueue {
 
   /** Takes the oldest chunk, which is the caller's from now on; `null` when nothing is queued. */
   shift(): Uint8Array<ArrayBuffer> | null {
-    if (this.#head === this.#chunks.length) this.#closeOpen();
-    if (this.#head === this.#chunks.length) return null;
+    if (this.#head === this.#chunks.length) {
+      // Only the open chunk (a writer's usual state): it skips the array.
+      const open = this.#takeOpen();
+      if (open !== null) this.#length -= open.byteLength;
+      return open;
+    }
     const chunk = this.#chunks[this.#head]!;
     this.#head += 1;
     if (this.#head === this.#chunks.length) {
@@ -98,11 +102,18 @@ export class WriteQueue {
 
   /** Closes the open chunk: it joins the waiting ones, and the next write opens another. */
   #closeOpen(): void {
+    const open = this.#takeOpen();
+    if (open !== null) this.#append(open);
+  }
+
+  /** Closes the open chunk and returns it (null when there is none); the next write opens another. */
+  #takeOpen(): Uint8Array<ArrayBuffer> | null {
     const open = this.#openPool;
-    if (open === null || this.#openEnd === this.#openStart) return;
-    this.#append(open.subarray(this.#openStart, this.#openEnd));
+    if (open === null || this.#openEnd === this.#openStart) return null;
+    const chunk = open.subarray(this.#openStart, this.#openEnd);
     this.#openPool = null;
     this.#openStart = this.#openEnd = 0;
+    return chunk;
   }
 
   #append(chunk: Uint8Array<ArrayBuffer>): void {

@@ -177,7 +177,9 @@ export class StreamReaderProtocol implements Protocol {
    * (see `Protocol.dataReceived`).
    */
   dataReceived(data: Uint8Array): void {
-    this.reader?._feedReceived(data);
+    // A waiting read holds its reader here already: `deref()` is a runtime call on V8 that
+    // adds the reader to a set kept until the microtasks have run, per chunk received.
+    (this._waitingReader ?? this.reader)?._feedReceived(data);
   }
 
   /**

@@ -584,6 +584,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     try {
       // The plain bytes must all be out before the first TLS record.
       await this.#flushed();
+      await transport._tryWritten?.();
       const exception = this.#reader?.exception() ?? null;
       if (exception !== null) throw exception;
       if (this.#state.lost !== null) await this.#drainClosing();
@@ -652,7 +653,9 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     this.#queue.push(chunk);
     if (!this.#flushScheduled && !this.#held) {
       this.#flushScheduled = true;
-      queueMicrotask((this.#scheduledFlush ??= () => {
+      // A reaction rather than queueMicrotask(), which on Node wraps each callback in an
+      // AsyncResource and a bound function: a microtask all the same, in the same order.
+      void RESOLVED.then((this.#scheduledFlush ??= () => {
         this.#flushScheduled = false;
         this.#flush();
       }));

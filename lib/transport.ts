@@ -147,6 +147,13 @@ export interface Transport {
    */
   tryWrite?(chunk: Uint8Array): boolean;
   /**
+   * Resolves once the chunks `tryWrite()` took are all written to the connection (never
+   * rejects: a failed write fails the connection). Only a transport whose `tryWrite()` starts
+   * writes it finishes later has it: `startTls()` must wait for them.
+   * @internal
+   */
+  _tryWritten?(): Promise<void>;
+  /**
    * Makes the connection's `StreamWriter` the one owner of `writable`, which it then makes only
    * on first need (an idle connection holds no stream). Anyone else asking for `writable`
    * meanwhile gets it locked, as after `getWriter()`.

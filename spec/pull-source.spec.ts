@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ByteBuffer } from '../lib/_byte-buffer.ts';
 import { PULL_SIZE, PullSource, type PullTarget } from '../lib/_pull-source.ts';
+import { offerSocketRead } from '../lib/_socket-reads.ts';
 
 const pump = suite('PullSource');
 
@@ -148,6 +149,62 @@ pump('at the end of the stream goes on with the stream continueWith() names, ins
   outcome = target.next();
   source.pull();
   assert.is(await outcome, 'ended', 'once: the next stream ends for good');
+});
+
+pump("reads with the socket's own read while it gives bytes, into storage swapped in; then with the stream", async () => {
+  const stream = byteStream(['from the stream']);
+  const own = ['first', 'second'];
+  const views: Uint8Array[] = [];
+  offerSocketRead(stream, {
+    async _readInto(view) {
+      views.push(view);
+      const chunk = own.shift();
+      if (chunk === undefined) return 0;
+      view.set(bytes(chunk));
+      return chunk.length;
+    },
+  });
+  const target = recordingTarget();
+  const source = new PullSource(stream, target);
+  assert.ok(stream.locked, 'the stream is locked all the same');
+  let outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.equal(target.appended, [], 'no copy: the storage the read filled is the buffer now');
+  assert.is(target.buffer.bytes, views[0], 'read straight into storage of the source, not through the stream');
+  assert.is(buffered(target.buffer), 'first');
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.equal(target.appended, ['second'], 'appended to the bytes buffered');
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived', 'the socket read gave nothing: the stream is read');
+  assert.equal(target.appended, ['second', 'from the stream']);
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'ended');
+  assert.is(views.length, 3, 'the socket read is not asked again once it gave nothing');
+});
+
+pump("once the socket's own read gives nothing, the stream tells of an error or the next stream", async () => {
+  const failure = new Error('reset');
+  const erroring = new ReadableStream<Uint8Array>({ type: 'bytes', start: (controller) => controller.error(failure) });
+  offerSocketRead(erroring, { _readInto: async () => 0 });
+  const failed = recordingTarget();
+  let outcome = failed.next();
+  new PullSource(erroring, failed).pull();
+  assert.equal(await outcome, { failed: failure });
+
+  const plain = byteStream([]);
+  offerSocketRead(plain, { _readInto: async () => 0 });
+  const target = recordingTarget();
+  const source = new PullSource(plain, target);
+  source.continueWith(() => countedStream([bytes('secure')]).stream);
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.equal(target.appended, ['secure']);
 });
 
 pump('cancel() cancels the stream being read, with the reason', async () => {

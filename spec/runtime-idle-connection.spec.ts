@@ -41,9 +41,6 @@ async function countingWritableStreams<T>(body: () => Promise<T>): Promise<{ res
   }
 }
 
-/** Whether the runtime's sockets take writes directly (`tryWrite`): Deno's write through the stream. */
-const WRITES_DIRECTLY = runtime !== 'deno';
-
 idle('an idle connection of openConnection() and startServer() makes no WritableStream; writing makes one where needed', async () => {
   let serverWriter: StreamWriter | null = null;
   const { result, made } = await countingWritableStreams(async () => {
@@ -63,7 +60,7 @@ idle('an idle connection of openConnection() and startServer() makes no Writable
       writer.write('small writes go straight to the socket\n');
       await writer.drain();
     });
-    assert.is(whenSmall, WRITES_DIRECTLY ? 0 : 1);
+    assert.is(whenSmall, 0, "every runtime's socket takes small writes directly (tryWrite)");
     const { made: whenFull } = await countingWritableStreams(async () => {
       writer.write(new Uint8Array(4 << 20)); // more than the socket takes at once
       await within(writer.drain());
@@ -78,7 +75,7 @@ idle('an idle connection of openConnection() and startServer() makes no Writable
   }
 });
 
-idle('closing a connection makes no WritableStream (on Deno, one that never wrote), and the peer gets every byte, then EOF', async () => {
+idle('closing a connection makes no WritableStream, and the peer gets every byte, then EOF', async () => {
   const received = deferredText();
   const server = await startServer(async (reader, writer) => {
     received.resolve(text(await reader.read()) + text(await reader.read()));
@@ -92,7 +89,7 @@ idle('closing a connection makes no WritableStream (on Deno, one that never wrot
       writer.close();
       await within(writer.waitClosed());
     });
-    assert.is(made, WRITES_DIRECTLY ? 0 : 1);
+    assert.is(made, 0);
     assert.is(await within(received.promise), 'last words'); // the second read() was EOF
     const { made: silent } = await countingWritableStreams(async () => {
       const [, writer] = await openConnection(host, port);

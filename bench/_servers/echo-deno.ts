@@ -6,8 +6,10 @@
  *   raw    `Deno.listen`: loop `n = await conn.read(buffer)`, `await conn.write()` of those bytes: the limit
  *
  *   deno run --allow-all bench/_servers/echo-deno.ts VARIANT
+ *
+ * `ours` runs the sources of lib/, or those `BENCH_LIBRARY` names (see `loadRuntimeLibrary()`).
  */
-import { startServer } from '../../lib/runtime/deno.ts';
+import { loadRuntimeLibrary } from '../_runtimes.ts';
 import { denoNamespace, type DenoConn } from '../../lib/runtime/deno/namespace.ts';
 import { echoLoop, MAX_ECHOES } from './_echo-loop.ts';
 import { announcePort, exitWithParent } from './_lifetime.ts';
@@ -31,6 +33,7 @@ async function rawEcho(conn: DenoConn): Promise<void> {
 
 const servers: Record<string, () => Promise<number>> = {
   ours: async () => {
+    const { startServer } = (await loadRuntimeLibrary()).library;
     const server = await startServer(echoLoop, '127.0.0.1', 0);
     return (server.sockets[0]!.getsockname() as [string, number])[1];
   },

@@ -51,8 +51,10 @@ async function readOnce(conn: DenoConn, buffer: Uint8Array): Promise<Uint8Array 
   return n === null ? null : buffer.slice(0, n);
 }
 
-/** Writes all of `chunk`: `conn.write()` may take part of it. */
-export async function writeAll(conn: DenoConn, chunk: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < chunk.byteLength) written += await conn.write(chunk.subarray(written));
+/**
+ * Writes all of `chunk`: `conn.write()` may take part of it. A reaction per write rather than
+ * an async loop: one write usually takes it all, and each promise fewer counts per message.
+ */
+export function writeAll(conn: DenoConn, chunk: Uint8Array): Promise<void> {
+  return conn.write(chunk).then((written) => (written < chunk.byteLength ? writeAll(conn, chunk.subarray(written)) : undefined));
 }

@@ -17,6 +17,7 @@ import { socketNameText } from '../../_socket-name.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
 import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
 import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
+import { offerSocketRead } from '../../_socket-reads.ts';
 
 /** Options of {@link DenoSocket}. */
 export interface DenoSocketOptions {
@@ -85,6 +86,9 @@ export class DenoSocket implements Transport {
   readonly #serverHostname: string | null;
   /** `CLOSED`, `READ_DONE`, ...: the state a boolean field each would hold (see `_socket.ts`). */
   #flags = 0;
+  /** What waits for the write in flight to finish (see `#writesDone()`); made only when something does. */
+  #written: Promise<void> | null = null;
+  #wakeWritten: (() => void) | null = null;
   #upgradedTo: Transport | null = null;
   #readController: ReadableByteStreamController | undefined;
   readonly #writable: LazyWritable<DenoSocket>;
@@ -107,6 +111,8 @@ export class DenoSocket implements Transport {
     this.#writable = new LazyWritable<DenoSocket>(this, DenoSocket.#sinkOf, options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK);
     this.#serverHostname = options.serverHostname ?? null;
     this.readable = new ReadableStream(new DenoSocket.#ReadSource(this), { highWaterMark: 0 });
+    // The library's reader reads the connection itself, past the stream (see `SocketReader`).
+    offerSocketRead(this.readable, this);
   }
 
   /**
@@ -189,6 +195,23 @@ export class DenoSocket implements Transport {
   /** @internal See `Transport._claimWritable()`. */
   _claimWritable(): ClaimedWritable {
     return this.#writable.claim();
+  }
+
+  /**
+   * Starts writing `chunk` now, unless a write is in flight (see `Transport.tryWrite`): what
+   * the writer writes skips the stream's per-chunk promises. A chunk above the high-water mark
+   * goes through `writable`, which counts it until it is written.
+   */
+  tryWrite(chunk: Uint8Array): boolean {
+    if ((this.#flags & (WRITING | WRITE_DONE | CLOSED)) !== 0 || chunk.byteLength > this.#writable.highWaterMark) return false;
+    // A failed write fails the connection, which the writer hears of from `closed`.
+    void this.#send(chunk);
+    return true;
+  }
+
+  /** @internal See `Transport._tryWritten()`. */
+  _tryWritten(): Promise<void> {
+    return this.#writesDone();
   }
 
   /** Reading is pulled by the reader, so there is nothing to pause: a no-op. */
@@ -299,30 +322,44 @@ export class DenoSocket implements Transport {
     // autoAllocateChunkSize gives every read, BYOB or not, a request with a view.
     const request = controller.byobRequest!;
     const view = request.view!;
-    const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    let n: number | null = 0;
+    const n = await this._readInto(new Uint8Array(view.buffer as ArrayBuffer, view.byteOffset, view.byteLength));
+    if (n > 0) request.respond(n);
+  }
+
+  /**
+   * One `conn.read()` into `target`: how many bytes it read, or 0 once `readable` is done
+   * with (the peer's EOF or an error ends it, as our close does), or was already.
+   * @internal See `SocketReader`.
+   */
+  _readInto(target: Uint8Array<ArrayBuffer>): Promise<number> {
+    if ((this.#flags & READ_DONE) !== 0) return Promise.resolve(0);
     this.#flags |= READING;
-    try {
-      // 0 is not EOF: Deno reports it for a read that was woken without data.
-      while (n === 0) n = await this.#conn.read(target);
-    } catch (error) {
-      if ((this.#flags & CLOSED) !== 0) {
-        // Our own close() interrupted the read: the stream ends, or already errored.
-        this.#endReadable(controller);
-      } else {
-        this.#died(error);
-      }
-      return;
-    } finally {
-      this.#flags &= ~READING;
-    }
-    if (n === null) {
-      this.#flags |= READ_DONE;
-      this.#endReadable(controller);
-      if ((this.#flags & WRITE_DONE) !== 0) this.#finish(null);
-      return;
-    }
-    request.respond(n);
+    // Reactions rather than an async function: a promise fewer per read.
+    return this.#conn.read(target).then(
+      (n) => {
+        this.#flags &= ~READING;
+        // 0 is not EOF: Deno reports it for a read that was woken without data.
+        if (n === 0) return this._readInto(target);
+        if (n === null) {
+          this.#flags |= READ_DONE;
+          this.#endReadable(this.#readController!);
+          if ((this.#flags & WRITE_DONE) !== 0) this.#finish(null);
+          return 0;
+        }
+        // Cancelled (or upgraded) while the read was in flight: nobody wants these bytes.
+        return (this.#flags & READ_DONE) !== 0 ? 0 : n;
+      },
+      (error: unknown) => {
+        this.#flags &= ~READING;
+        if ((this.#flags & CLOSED) !== 0) {
+          // Our own close() interrupted the read: the stream ends, or already errored.
+          this.#endReadable(this.#readController!);
+        } else {
+          this.#died(error);
+        }
+        return 0;
+      },
+    );
   }
 
   #endReadable(controller: ReadableByteStreamController): void {
@@ -334,23 +371,61 @@ export class DenoSocket implements Transport {
     }
   }
 
+  /** Resolves once no write is in flight. */
+  #writesDone(): Promise<void> {
+    if ((this.#flags & WRITING) === 0) return Promise.resolve();
+    this.#written ??= new Promise<void>((resolve) => (this.#wakeWritten = resolve));
+    return this.#written;
+  }
+
+  /** A write of `writable` that comes while one `tryWrite()` started is in flight: one at a time. */
+  async #writeAfter(chunk: Uint8Array): Promise<void> {
+    while ((this.#flags & WRITING) !== 0) await this.#writesDone();
+    return this.#write(chunk);
+  }
+
+  /** A write of `writable`: rejects with what failed the connection, if anything did. */
   async #write(chunk: Uint8Array): Promise<void> {
     if (!(chunk instanceof Uint8Array)) throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
     if ((this.#flags & CLOSED) !== 0) throw socketClosedError();
+    const error = await this.#send(chunk);
+    if (error !== null) throw error;
+  }
+
+  /**
+   * Writes all of `chunk`, one write in flight at a time. Never rejects: resolves with the
+   * error that failed the connection (`closed` rejects with it), or null. Reactions rather
+   * than an async function, which would cost `tryWrite()` two promises more per write.
+   */
+  #send(chunk: Uint8Array): Promise<unknown> {
     this.#flags |= WRITING;
-    try {
-      await writeAll(this.#conn, chunk);
-    } catch (error) {
-      if ((this.#flags & CLOSED) !== 0) throw socketClosedError();
-      this.#died(error);
-      throw error;
-    } finally {
-      this.#flags &= ~WRITING;
-    }
+    return writeAll(this.#conn, chunk).then(
+      () => {
+        this.#wrote();
+        return null;
+      },
+      (error: unknown) => {
+        const closed = (this.#flags & CLOSED) !== 0;
+        if (!closed) this.#died(error);
+        this.#wrote();
+        return closed ? socketClosedError() : error;
+      },
+    );
+  }
+
+  /** The write in flight is done: what waits for it goes on. */
+  #wrote(): void {
+    this.#flags &= ~WRITING;
+    const wake = this.#wakeWritten;
+    this.#written = null;
+    this.#wakeWritten = null;
+    wake?.();
   }
 
   async #closeWrite(): Promise<void> {
     this.#flags |= WRITE_DONE;
+    // After what tryWrite() is still writing.
+    while ((this.#flags & WRITING) !== 0) await this.#writesDone();
     if ((this.#flags & CLOSED) !== 0) return;
     try {
       await this.#conn.closeWrite();
@@ -396,7 +471,7 @@ export class DenoSocket implements Transport {
   /** The sink of `writable` (see `LazyWritable`): one function for every socket. */
   static #sinkOf(socket: DenoSocket): SocketSink {
     return {
-      write: (chunk) => socket.#write(chunk),
+      write: (chunk) => ((socket.#flags & WRITING) !== 0 ? socket.#writeAfter(chunk) : socket.#write(chunk)),
       close: () => socket.#closeWrite(),
       abort: (reason) => void socket.close(reason),
     };

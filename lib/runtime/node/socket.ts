@@ -376,10 +376,10 @@ export class NodeSocket implements Transport {
    * socket is full, closed, ending or upgraded, or a sink write waits for it to drain.
    */
   tryWrite(chunk: Uint8Array): boolean {
-    if ((this.#flags & (WRITE_DONE | ENDED_AFTER_PEER)) !== 0 || this.#drainWaiter !== null || this.#socket.destroyed || this.#isFull()) return false;
-    // A chunk that alone passes the mark goes through the writable, whose queue counts it until
-    // the socket takes it, so that drain() waits for it.
     const socket = this.#socket;
+    if ((this.#flags & (WRITE_DONE | ENDED_AFTER_PEER)) !== 0 || this.#drainWaiter !== null || socket.destroyed || socket.writableNeedDrain) return false;
+    // Full, or a chunk that alone passes the mark: it goes through the writable, whose queue
+    // counts it until the socket takes it, so that drain() waits for it.
     if (socket.writableLength + (this.#batch?.byteLength ?? 0) + chunk.byteLength > socket.writableHighWaterMark) return false;
     this.#send(chunk);
     return true;
