@@ -2,6 +2,7 @@ import type { LossWatcher, StreamPair, Transport } from './transport.ts';
 import { StreamReader } from './stream-reader.ts';
 import { StreamReaderProtocol } from './stream-reader-protocol.ts';
 import { StreamWriter } from './stream-writer.ts';
+import { whenClosed } from './_when-closed.ts';
 
 function isStreamPair(value: unknown): value is StreamPair {
   const pair = value as (Partial<StreamPair> & Pick<Partial<Transport>, '_claimWritable'>) | null;
@@ -49,12 +50,6 @@ export function openStreams(
     throw new TypeError('sock must be a socket of the runtime or a { readable, writable } pair of streams');
   }
   const reader = StreamReader.from(connection.readable, { limit });
-  const closed = lossWatcher === null ? undefined : transport.closed;
-  if (closed instanceof Promise) {
-    closed.then(
-      () => lossWatcher!.connectionLost(null),
-      (error: unknown) => lossWatcher!.connectionLost(error),
-    );
-  }
+  if (lossWatcher !== null) whenClosed(transport, (error) => lossWatcher.connectionLost(error));
   return [reader, StreamWriter._overTransport(connection, reader, serverSide)];
 }

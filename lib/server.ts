@@ -3,6 +3,7 @@ import { runClientCallback, type ClientConnectedCallback } from './_client-callb
 import type { ClientErrorHandler } from './options.ts';
 import { checkSignalOptions, OPTION_NAMES } from './_checks.ts';
 import { openStreams } from './_open-streams.ts';
+import { whenClosed } from './_when-closed.ts';
 import type { StreamWriter } from './stream-writer.ts';
 import type { LossWatcher, SocketName, Transport } from './transport.ts';
 import { socketNameText } from './_socket-name.ts';
@@ -260,9 +261,8 @@ export class Server<Name extends SocketName = SocketName> {
       this.#connect(client, client);
       return;
     }
-    // Until the handshake is done there is no protocol: its `closed` tells.
-    const left = (): void => client.connectionLost();
-    transport.closed.then(left, left);
+    // Until the handshake is done there is no protocol: the transport tells.
+    whenClosed(transport, () => client.connectionLost());
     handshake.then(() => this.#connect(client, null)).catch(() => void transport.close().catch(ignore));
   }
 

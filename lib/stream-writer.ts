@@ -4,6 +4,7 @@ import type { ClaimedWritable, StartTlsOptions, StreamPair, TlsOptions, Transpor
 import type { StreamReader } from './stream-reader.ts';
 import { NO_EXTRA, type ExtraInfo } from './_extra-info.ts';
 import { WriteQueue } from './_write-queue.ts';
+import { whenClosed } from './_when-closed.ts';
 
 /**
  * Options of {@linkcode StreamWriter.from}.
@@ -211,7 +212,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     this.#writer = stream === null ? null : this.#watchWriter(stream.getWriter());
     this.#lossNotified = lossNotifier !== null;
     if (lossNotifier !== null) lossNotifier._notifyLoss(this.#state);
-    else this.#closed = this.#watchClosed();
+    else this.#watchLoss();
     if (isTransport(this.#state.transport)) abandoned?.register(this.#reader ?? this, this.#state, this.#state);
   }
 
@@ -255,20 +256,18 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     return closed instanceof Promise ? closed : null;
   }
 
-  /** `#closedPromise()`, whose settling notes the loss. */
-  #watchClosed(): Promise<void> {
-    const transportClosed = this.#transportClosed();
-    const closed = transportClosed ?? this.#streamWriter().closed;
+  /**
+   * Notes the loss in `#state` once the transport closes (see `whenClosed()`); with no
+   * transport to tell, once the writable errors.
+   */
+  #watchLoss(): void {
     const state = this.#state;
-    closed.then(
-      () => {
-        if (transportClosed !== null) state.lost ??= { diedOf: null };
-      },
-      (error: unknown) => {
-        state.lost ??= { diedOf: error };
-      },
-    );
-    return closed;
+    const lost = (error: unknown): void => {
+      state.lost ??= { diedOf: error };
+    };
+    const transport = this.#transport;
+    if (isTransport(transport) && whenClosed(transport, lost)) return;
+    this.#streamWriter().closed.then(undefined, lost);
   }
 
   /**
@@ -635,7 +634,8 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     this.#state.transport = transport;
     this.#tryWriter = tryWriterOf(transport);
     // A protocol follows its connection onto the new transport, and goes on telling of the loss.
-    this.#closed = this.#lossNotified ? null : this.#watchClosed();
+    this.#closed = null;
+    if (!this.#lossNotified) this.#watchLoss();
   }
 
   /** CPython's `repr()`: `<StreamWriter transport=... reader=...>`. */

@@ -167,6 +167,32 @@ idle('a socket makes its closed promise only when asked; made after a clean clos
   }
 });
 
+idle('the connections of openConnection() and startServer() make no closed promise while they live: their writers and the server are told of the close otherwise', async () => {
+  await countingClosedAsks(async (asks) => {
+    const server = await startServer(async (reader, writer) => {
+      writer.write(await reader.readline());
+      await writer.drain();
+    }, HOST, 0);
+    const [host, port] = server.sockets[0]!.getsockname() as [string, number];
+    const [reader, writer] = await openConnection(host, port);
+    try {
+      writer.write('ping\n');
+      assert.is(text(await within(reader.readline())), 'ping\n');
+      assert.is(asks(), 0);
+      server.closeClients();
+      assert.is(text(await within(reader.read())), '', 'EOF once the server closed its client');
+      server.close();
+      await within(server.waitClosed()); // it knew its client was gone (closing asks for closed: close() returns it)
+    } finally {
+      writer.close();
+      await writer.waitClosed().catch(() => {});
+      server.close();
+      server.closeClients();
+      await server.waitClosed();
+    }
+  });
+});
+
 idle('made after the socket died of an error, closed rejects with it, and is never an unhandled rejection', async () => {
   const server = await rawServer();
   const unhandled = watchUnhandled();
