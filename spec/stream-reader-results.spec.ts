@@ -126,4 +126,20 @@ results('lines of a for await loop, and the rest as reader.readable', async () =
   assert.equal(lines, ['one\n', 'two\n']);
 });
 
+results("a caller who transfers a small result's buffer away leaves later reads whole", async () => {
+  // Small results share a pool: transferring one's buffer (postMessage, structuredClone)
+  // detaches its neighbours, as it would a pooled Buffer's, but the reader must go on.
+  const reader = new StreamReader();
+  reader.feedData(encoder.encode('one\ntwo\nthree\nfour\n'));
+  reader.feedEof();
+  const first = await reader.readline();
+  structuredClone(first.buffer, { transfer: [first.buffer] });
+  assert.is(first.byteLength, 0, 'the transferred result is detached');
+  assert.is(new TextDecoder().decode(await reader.readline()), 'two\n');
+  const third = reader.readlineNowait()!;
+  structuredClone(third.buffer, { transfer: [third.buffer] });
+  assert.is(new TextDecoder().decode(await reader.readexactly(2)), 'fo');
+  assert.is(new TextDecoder().decode(await reader.read()), 'ur\n');
+});
+
 results.run();
