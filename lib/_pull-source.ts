@@ -1,5 +1,5 @@
 import type { ByteBuffer } from './_byte-buffer.ts';
-import { socketReaderOf, type SocketReader } from './_socket-reads.ts';
+import { socketReaderOf, type ClaimedReadable, type SocketReader } from './_socket-reads.ts';
 
 /** The size of a BYOB read, and the reader's buffer's resting capacity. */
 export const PULL_SIZE = 32 * 1024;
@@ -28,6 +28,11 @@ type Source =
   | { kind: 'byob'; reader: ReadableStreamBYOBReader }
   | { kind: 'default'; reader: ReadableStreamDefaultReader<Uint8Array> };
 
+/** Whether `readable` is a socket's claimed readable side rather than a stream. */
+function isClaimed(readable: ReadableStream<Uint8Array> | ClaimedReadable): readable is ClaimedReadable {
+  return typeof (readable as Partial<ClaimedReadable>)._claimedReader === 'function';
+}
+
 /**
  * Locks `readable` for reading: with a BYOB reader when it is a byte stream, else a default one.
  * @throws {TypeError} when it is locked
@@ -49,12 +54,17 @@ function sourceOf(readable: ReadableStream<Uint8Array>): Source {
  * BYOB reader into storage that is swapped into the reader's buffer without a copy; any other
  * stream with a default reader, whose chunks are appended. A stream that ends may hand over to
  * the next one (`continueWith()`: the TLS socket after `startTls()`) instead of ending. A
- * socket's stream that offers its own read (`offerSocketRead()`) is read that way while it
- * gives bytes, into the same storage.
+ * socket's own read (`SocketReader`) is read instead while it gives bytes, into the same
+ * storage: a socket's stream that offers it (`offerSocketRead()`), or a socket's readable side
+ * claimed whole (`ClaimedReadable`), whose stream is made and locked only once that read
+ * gives nothing, or to cancel, so that an idle connection holds no stream.
  */
 export class PullSource {
   readonly #target: PullTarget;
-  #source: Source;
+  /** The locked stream's reader; null until a claimed socket's stream is needed (see `#locked()`). */
+  #source: Source | null;
+  /** The socket whose readable side was claimed, which makes and locks its stream on demand. */
+  readonly #claimed: ClaimedReadable | null;
   /** What the source's end leads to instead of the end: the TLS socket's bytes after `startTls()`. */
   #next: (() => ReadableStream<Uint8Array>) | null = null;
   /** The read in flight, if any. */
@@ -69,19 +79,25 @@ export class PullSource {
   #socket: SocketReader | null;
 
   /**
-   * Locks `readable` for `target`.
+   * Locks `readable` for `target`; a claimed socket's stream only once it is needed.
    * @throws {TypeError} when `readable` is locked
    */
-  constructor(readable: ReadableStream<Uint8Array>, target: PullTarget) {
+  constructor(readable: ReadableStream<Uint8Array> | ClaimedReadable, target: PullTarget) {
     this.#target = target;
-    this.#socket = socketReaderOf(readable);
-    this.#source = sourceOf(readable);
+    if (isClaimed(readable)) {
+      this.#claimed = this.#socket = readable;
+      this.#source = null;
+    } else {
+      this.#claimed = null;
+      this.#socket = socketReaderOf(readable);
+      this.#source = sourceOf(readable);
+    }
   }
 
   /** Starts one read into the target, unless one is in flight. */
   pull(): void {
     if (this.#pulling !== null) return;
-    this.#pulling = this.#socket === null ? this.#pump(this.#source) : this.#pumpSocket(this.#socket);
+    this.#pulling = this.#socket === null ? this.#pump(this.#locked()) : this.#pumpSocket(this.#socket);
   }
 
   /** Reads `next()`'s stream once this one ends, instead of ending. */
@@ -91,7 +107,13 @@ export class PullSource {
 
   /** Cancels the stream being read. */
   cancel(reason: unknown): Promise<void> {
-    return this.#source.reader.cancel(reason);
+    return this.#locked().reader.cancel(reason);
+  }
+
+  /** The locked stream's reader: a claimed socket's stream is made and locked now if need be. */
+  #locked(): Source {
+    this.#source ??= { kind: 'byob', reader: this.#claimed!._claimedReader() };
+    return this.#source;
   }
 
   /**
@@ -146,7 +168,7 @@ export class PullSource {
     if (size === 0) {
       this.#spare = storage;
       this.#socket = null;
-      return this.#pump(this.#source);
+      return this.#pump(this.#locked());
     }
     this.#landed(storage, storage.subarray(0, size));
     this.#pulling = null;

@@ -5,6 +5,7 @@ import { ByteBuffer } from './_byte-buffer.ts';
 import { ResultSlab } from './_result-slab.ts';
 import { findSeparator, type Separator } from './_separators.ts';
 import { PULL_SIZE, PullSource, type PullTarget } from './_pull-source.ts';
+import type { ClaimedReadable } from './_socket-reads.ts';
 import {
   checkExactSize,
   checkFedData,
@@ -188,6 +189,15 @@ export class StreamReader {
   static from(readable: ReadableStream<Uint8Array>, options: StreamReaderOptions = {}): StreamReader {
     checkReadable(readable);
     checkOptionNames(options, OPTION_NAMES.StreamReader, 'StreamReader.from()');
+    return StreamReader._pulling(readable, options);
+  }
+
+  /**
+   * A pull-mode reader, as `from()` makes, over a stream or over a socket's readable side that
+   * the connection's reader claimed (see `Transport._claimReadable()`).
+   * @internal
+   */
+  static _pulling(readable: ReadableStream<Uint8Array> | ClaimedReadable, options: StreamReaderOptions): StreamReader {
     const reader = new StreamReader(options);
     reader.#buffer = new ByteBuffer(PULL_SIZE);
     reader.#source = new PullSource(readable, reader.#pullTarget());
