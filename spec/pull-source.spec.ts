@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ByteBuffer } from '../lib/_byte-buffer.ts';
 import { PULL_SIZE, PullSource, type PullTarget } from '../lib/_pull-source.ts';
-import { offerSocketRead } from '../lib/_socket-reads.ts';
+import { offerSocketRead, type ClaimedReadable } from '../lib/_socket-reads.ts';
 
 const pump = suite('PullSource');
 
@@ -205,6 +205,83 @@ pump("once the socket's own read gives nothing, the stream tells of an error or 
   source.pull();
   assert.is(await outcome, 'arrived');
   assert.equal(target.appended, ['secure']);
+});
+
+/**
+ * A socket's readable side claimed whole: its own read gives `own`, one a read, then nothing;
+ * `_claimedReader()` makes `stream()` then and locks it. `made()` says whether it was.
+ */
+function claimedSocket(own: string[], stream: () => ReadableStream<Uint8Array>): ClaimedReadable & { made(): ReadableStream<Uint8Array> | null; reads(): number } {
+  let made: ReadableStream<Uint8Array> | null = null;
+  let reader: ReadableStreamBYOBReader | null = null;
+  let reads = 0;
+  return {
+    async _readInto(view) {
+      reads++;
+      const chunk = own.shift();
+      if (chunk === undefined) return 0;
+      view.set(bytes(chunk));
+      return chunk.length;
+    },
+    _claimedReader() {
+      made ??= stream();
+      reader ??= made.getReader({ mode: 'byob' });
+      return reader;
+    },
+    made: () => made,
+    reads: () => reads,
+  };
+}
+
+pump("a claimed socket is read with its own read, and its stream made and locked only once that read gives nothing, to tell the end", async () => {
+  const socket = claimedSocket(['first', 'second'], () => byteStream([]));
+  const target = recordingTarget();
+  const source = new PullSource(socket, target);
+  let outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.is(buffered(target.buffer), 'firstsecond');
+  assert.is(socket.made(), null, 'no stream while the socket read gives bytes');
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'ended');
+  assert.ok(socket.made()?.locked, 'made to tell how reading ended, and locked');
+  assert.is(socket.reads(), 3);
+});
+
+pump("once a claimed socket's own read gives nothing, its stream tells of an error, or the stream continueWith() names follows", async () => {
+  const failure = new Error('reset');
+  const failing = claimedSocket([], () => new ReadableStream<Uint8Array>({ type: 'bytes', start: (controller) => controller.error(failure) }));
+  const failed = recordingTarget();
+  let outcome = failed.next();
+  new PullSource(failing, failed).pull();
+  assert.equal(await outcome, { failed: failure });
+
+  const upgraded = claimedSocket(['plain'], () => byteStream([]));
+  const target = recordingTarget();
+  const source = new PullSource(upgraded, target);
+  source.continueWith(() => countedStream([bytes('secure')]).stream);
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.equal(target.appended, ['secure'], 'the plain bytes landed in place, then the next stream');
+  assert.is(buffered(target.buffer), 'plainsecure');
+  assert.not.ok(upgraded.made()?.locked, 'the ended stream is let go');
+});
+
+pump("cancel() of a claimed socket makes and locks its stream to cancel it, with the reason, and reads nothing", async () => {
+  let reason: unknown = null;
+  const socket = claimedSocket(['unread'], () => new ReadableStream<Uint8Array>({ type: 'bytes', cancel: (why) => void (reason = why) }));
+  await new PullSource(socket, recordingTarget()).cancel('done');
+  assert.is(reason, 'done');
+  assert.ok(socket.made()?.locked);
+  assert.is(socket.reads(), 0);
 });
 
 pump('cancel() cancels the stream being read, with the reason', async () => {
