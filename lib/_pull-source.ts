@@ -5,6 +5,12 @@ import { socketReaderOf, type ClaimedReadable, type SocketReader } from './_sock
 export const PULL_SIZE = 32 * 1024;
 
 /**
+ * The size of a reader's first read: small, because a connection may wait long for its first
+ * bytes (a server's for a request), and a read holds its storage while it waits.
+ */
+export const FIRST_READ_SIZE = 4 * 1024;
+
+/**
  * The reader's side of a pull source: where the bytes it reads go, and what it tells of them.
  * Each read ends in one call: `arrived()` after bytes, `ended()` at the stream's end,
  * `failed()` when the stream errors.
@@ -151,8 +157,7 @@ export class PullSource {
    * stream's start), an error, or a close.
    */
   #pumpSocket(socket: SocketReader): Promise<void> {
-    const storage = this.#spare ?? new Uint8Array(PULL_SIZE);
-    this.#spare = null;
+    const storage = this.#storage();
     // A reaction rather than an async function: a promise fewer per read.
     return socket._readInto(storage).then(
       (size) => this.#socketReadDone(storage, size),
@@ -180,18 +185,27 @@ export class PullSource {
    * @returns whether the stream ended
    */
   async #readInto(reader: ReadableStreamBYOBReader): Promise<boolean> {
-    const spare = this.#spare ?? new Uint8Array(PULL_SIZE);
-    this.#spare = null;
-    const { done, value } = await reader.read(spare);
+    const { done, value } = await reader.read(this.#storage());
     // A cancelled stream hands no view back, and so no storage.
     if (value !== undefined) this.#landed(new Uint8Array(value.buffer as ArrayBuffer), value);
     return done;
   }
 
   /**
+   * The storage the next read fills: the spare, else new; `FIRST_READ_SIZE` bytes while the
+   * reader has never held any (its buffer has no storage yet), so that a connection waiting
+   * for its first bytes does not hold `PULL_SIZE` for them.
+   */
+  #storage(): Uint8Array<ArrayBuffer> {
+    const spare = this.#spare;
+    this.#spare = null;
+    return spare ?? new Uint8Array(this.#target.buffer.bytes.length === 0 ? FIRST_READ_SIZE : PULL_SIZE);
+  }
+
+  /**
    * Takes `data`, the bytes a read put at the front of `storage`. When the buffer is empty the
    * two swap, so the bytes land in the buffer without a copy; otherwise they are appended to
-   * what is buffered, and `storage` is the spare again.
+   * what is buffered, and `storage` is the spare again (unless it is a small first read's).
    */
   #landed(storage: Uint8Array<ArrayBuffer>, data: Uint8Array): void {
     const target = this.#target;
@@ -206,7 +220,7 @@ export class PullSource {
       if (previous.length >= PULL_SIZE) this.#spare = previous;
     } else {
       target.append(data);
-      this.#spare = storage;
+      if (storage.length >= PULL_SIZE) this.#spare = storage;
     }
   }
 

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ByteBuffer } from '../lib/_byte-buffer.ts';
-import { PULL_SIZE, PullSource, type PullTarget } from '../lib/_pull-source.ts';
+import { FIRST_READ_SIZE, PULL_SIZE, PullSource, type PullTarget } from '../lib/_pull-source.ts';
 import { offerSocketRead, type ClaimedReadable } from '../lib/_socket-reads.ts';
 
 const pump = suite('PullSource');
@@ -54,11 +54,12 @@ function countedStream(chunks: unknown[]): { stream: ReadableStream<Uint8Array>;
   return { stream, pulls: () => pulls };
 }
 
-/** A byte stream that answers each BYOB read with the next of `chunks`. */
-function byteStream(chunks: string[]): ReadableStream<Uint8Array> {
+/** A byte stream that answers each BYOB read with the next of `chunks`; each read's size goes to `sizes`. */
+function byteStream(chunks: string[], sizes: number[] = []): ReadableStream<Uint8Array> {
   return new ReadableStream({
     type: 'bytes',
     pull(controller) {
+      sizes.push(controller.byobRequest!.view!.byteLength);
       const chunk = chunks.shift();
       if (chunk === undefined) {
         controller.close();
@@ -113,22 +114,30 @@ pump('skips empty chunks, ends at the end of the stream, fails on its error or o
   assert.match(failed.message, /The stream gave a string, not a Uint8Array/);
 });
 
-pump('a byte stream lands in storage swapped into the empty buffer; into a buffer holding bytes it is appended', async () => {
+pump('a first read waits with small storage, copied in; later reads land in storage swapped into the empty buffer, or appended to bytes buffered', async () => {
+  const sizes: number[] = [];
   const target = recordingTarget();
-  const source = new PullSource(byteStream(['first', 'second']), target);
-  const storage = target.buffer.bytes;
+  const source = new PullSource(byteStream(['zero', 'first', 'second'], sizes), target);
   let outcome = target.next();
   source.pull();
   assert.is(await outcome, 'arrived');
-  assert.equal(target.appended, [], 'no copy: the storage the read filled is the buffer now');
+  assert.equal(target.appended, ['zero']);
+  assert.equal(sizes, [FIRST_READ_SIZE]);
+  target.buffer.consume(4);
+  const storage = target.buffer.bytes;
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.equal(target.appended, ['zero'], 'no copy: the storage the read filled is the buffer now');
   assert.is.not(target.buffer.bytes, storage);
   assert.is(target.buffer.bytes.length, PULL_SIZE);
   assert.is(buffered(target.buffer), 'first');
   outcome = target.next();
   source.pull();
   assert.is(await outcome, 'arrived');
-  assert.equal(target.appended, ['second'], 'the buffered bytes stay where they are');
+  assert.equal(target.appended, ['zero', 'second'], 'the buffered bytes stay where they are');
   assert.is(buffered(target.buffer), 'firstsecond');
+  assert.equal(sizes, [FIRST_READ_SIZE, PULL_SIZE, PULL_SIZE], 'the small storage is not kept');
 });
 
 pump('at the end of the stream goes on with the stream continueWith() names, instead of ending', async () => {
@@ -153,7 +162,7 @@ pump('at the end of the stream goes on with the stream continueWith() names, ins
 
 pump("reads with the socket's own read while it gives bytes, into storage swapped in; then with the stream", async () => {
   const stream = byteStream(['from the stream']);
-  const own = ['first', 'second'];
+  const own = ['first', 'second', 'third'];
   const views: Uint8Array[] = [];
   offerSocketRead(stream, {
     async _readInto(view) {
@@ -170,21 +179,27 @@ pump("reads with the socket's own read while it gives bytes, into storage swappe
   let outcome = target.next();
   source.pull();
   assert.is(await outcome, 'arrived');
-  assert.equal(target.appended, [], 'no copy: the storage the read filled is the buffer now');
-  assert.is(target.buffer.bytes, views[0], 'read straight into storage of the source, not through the stream');
-  assert.is(buffered(target.buffer), 'first');
+  assert.equal(target.appended, ['first'], 'a first read is small, and copied in');
+  assert.is(views[0]!.byteLength, FIRST_READ_SIZE);
+  target.buffer.consume(5);
   outcome = target.next();
   source.pull();
   assert.is(await outcome, 'arrived');
-  assert.equal(target.appended, ['second'], 'appended to the bytes buffered');
+  assert.equal(target.appended, ['first'], 'no copy: the storage the read filled is the buffer now');
+  assert.is(target.buffer.bytes, views[1], 'read straight into storage of the source, not through the stream');
+  assert.is(buffered(target.buffer), 'second');
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.equal(target.appended, ['first', 'third'], 'appended to the bytes buffered');
   outcome = target.next();
   source.pull();
   assert.is(await outcome, 'arrived', 'the socket read gave nothing: the stream is read');
-  assert.equal(target.appended, ['second', 'from the stream']);
+  assert.equal(target.appended, ['first', 'third', 'from the stream']);
   outcome = target.next();
   source.pull();
   assert.is(await outcome, 'ended');
-  assert.is(views.length, 3, 'the socket read is not asked again once it gave nothing');
+  assert.is(views.length, 4, 'the socket read is not asked again once it gave nothing');
 });
 
 pump("once the socket's own read gives nothing, the stream tells of an error or the next stream", async () => {
@@ -270,7 +285,7 @@ pump("once a claimed socket's own read gives nothing, its stream tells of an err
   outcome = target.next();
   source.pull();
   assert.is(await outcome, 'arrived');
-  assert.equal(target.appended, ['secure'], 'the plain bytes landed in place, then the next stream');
+  assert.equal(target.appended, ['plain', 'secure'], 'the plain bytes, then the next stream\'s');
   assert.is(buffered(target.buffer), 'plainsecure');
   assert.not.ok(upgraded.made()?.locked, 'the ended stream is let go');
 });
