@@ -37,6 +37,13 @@ function recordingTarget(): PullTarget & { appended: string[]; next(): Promise<O
   };
 }
 
+/** Starts one read of `source` and resolves with what `target` is told of it. */
+function pulled(source: PullSource, target: ReturnType<typeof recordingTarget>): Promise<Outcome> {
+  const outcome = target.next();
+  source.pull();
+  return outcome;
+}
+
 /** A default stream of `chunks` that counts the reads asked of it (no read ahead). */
 function countedStream(chunks: unknown[]): { stream: ReadableStream<Uint8Array>; pulls(): number } {
   let pulls = 0;
@@ -118,23 +125,17 @@ pump('a first read waits with small storage, copied in; later reads land in stor
   const sizes: number[] = [];
   const target = recordingTarget();
   const source = new PullSource(byteStream(['zero', 'first', 'second'], sizes), target);
-  let outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
   assert.equal(target.appended, ['zero']);
   assert.equal(sizes, [FIRST_READ_SIZE]);
   target.buffer.consume(4);
   const storage = target.buffer.bytes;
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
   assert.equal(target.appended, ['zero'], 'no copy: the storage the read filled is the buffer now');
   assert.is.not(target.buffer.bytes, storage);
   assert.is(target.buffer.bytes.length, PULL_SIZE);
   assert.is(buffered(target.buffer), 'first');
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
   assert.equal(target.appended, ['zero', 'second'], 'the buffered bytes stay where they are');
   assert.is(buffered(target.buffer), 'firstsecond');
   assert.equal(sizes, [FIRST_READ_SIZE, PULL_SIZE, PULL_SIZE], 'the small storage is not kept');
@@ -176,29 +177,19 @@ pump("reads with the socket's own read while it gives bytes, into storage swappe
   const target = recordingTarget();
   const source = new PullSource(stream, target);
   assert.ok(stream.locked, 'the stream is locked all the same');
-  let outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
   assert.equal(target.appended, ['first'], 'a first read is small, and copied in');
   assert.is(views[0]!.byteLength, FIRST_READ_SIZE);
   target.buffer.consume(5);
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
   assert.equal(target.appended, ['first'], 'no copy: the storage the read filled is the buffer now');
   assert.is(target.buffer.bytes, views[1], 'read straight into storage of the source, not through the stream');
   assert.is(buffered(target.buffer), 'second');
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
   assert.equal(target.appended, ['first', 'third'], 'appended to the bytes buffered');
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived', 'the socket read gave nothing: the stream is read');
+  assert.is(await pulled(source, target), 'arrived', 'the socket read gave nothing: the stream is read');
   assert.equal(target.appended, ['first', 'third', 'from the stream']);
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'ended');
+  assert.is(await pulled(source, target), 'ended');
   assert.is(views.length, 4, 'the socket read is not asked again once it gave nothing');
 });
 
@@ -252,17 +243,11 @@ pump("a claimed socket is read with its own read, and its stream made and locked
   const socket = claimedSocket(['first', 'second'], () => byteStream([]));
   const target = recordingTarget();
   const source = new PullSource(socket, target);
-  let outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
   assert.is(buffered(target.buffer), 'firstsecond');
   assert.is(socket.made(), null, 'no stream while the socket read gives bytes');
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'ended');
+  assert.is(await pulled(source, target), 'ended');
   assert.ok(socket.made()?.locked, 'made to tell how reading ended, and locked');
   assert.is(socket.reads(), 3);
 });
@@ -271,23 +256,17 @@ pump("once a claimed socket's own read gives nothing, its stream tells of an err
   const failure = new Error('reset');
   const failing = claimedSocket([], () => new ReadableStream<Uint8Array>({ type: 'bytes', start: (controller) => controller.error(failure) }));
   const failed = recordingTarget();
-  let outcome = failed.next();
-  new PullSource(failing, failed).pull();
-  assert.equal(await outcome, { failed: failure });
+  assert.equal(await pulled(new PullSource(failing, failed), failed), { failed: failure });
 
   const upgraded = claimedSocket(['plain'], () => byteStream([]));
   const target = recordingTarget();
   const source = new PullSource(upgraded, target);
   source.continueWith(() => countedStream([bytes('secure')]).stream);
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
   assert.equal(target.appended, ['plain', 'secure'], 'the plain bytes, then the next stream\'s');
   assert.is(buffered(target.buffer), 'plainsecure');
-  assert.not.ok(upgraded.made()?.locked, 'the ended stream is let go');
+  assert.is(upgraded.made()?.locked, false, 'made at its end, then let go');
 });
 
 pump("cancel() of a claimed socket makes and locks its stream to cancel it, with the reason, and reads nothing", async () => {
