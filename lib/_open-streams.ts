@@ -5,10 +5,10 @@ import { StreamWriter } from './stream-writer.ts';
 import { whenClosed } from './_when-closed.ts';
 
 function isStreamPair(value: unknown): value is StreamPair {
-  const pair = value as (Partial<StreamPair> & Pick<Partial<Transport>, '_claimWritable'>) | null;
-  if (typeof pair?.readable?.getReader !== 'function') return false;
-  // A socket whose writable is made on first need (see Transport._claimWritable) has one:
-  // asking for it here would make it.
+  const pair = value as (Partial<StreamPair> & Pick<Partial<Transport>, '_claimReadable' | '_claimWritable'>) | null;
+  // A socket whose streams are made on first need (see Transport._claimReadable and
+  // _claimWritable) has them: asking for them here would make them.
+  if (typeof pair?._claimReadable !== 'function' && typeof pair?.readable?.getReader !== 'function') return false;
   return typeof pair._claimWritable === 'function' || typeof pair.writable?.getWriter === 'function';
 }
 
@@ -49,7 +49,7 @@ export function openStreams(
   if (!isStreamPair(connection)) {
     throw new TypeError('sock must be a socket of the runtime or a { readable, writable } pair of streams');
   }
-  const reader = StreamReader.from(connection.readable, { limit });
+  const reader = StreamReader._pulling(transport._claimReadable?.() ?? connection.readable, { limit });
   if (lossWatcher !== null) whenClosed(transport, (error) => lossWatcher.connectionLost(error));
   return [reader, StreamWriter._overTransport(connection, reader, serverSide)];
 }

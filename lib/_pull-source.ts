@@ -1,8 +1,14 @@
 import type { ByteBuffer } from './_byte-buffer.ts';
-import { socketReaderOf, type SocketReader } from './_socket-reads.ts';
+import { socketReaderOf, type ClaimedReadable, type SocketReader } from './_socket-reads.ts';
 
 /** The size of a BYOB read, and the reader's buffer's resting capacity. */
 export const PULL_SIZE = 32 * 1024;
+
+/**
+ * The size of a reader's first read: small, because a connection may wait long for its first
+ * bytes (a server's for a request), and a read holds its storage while it waits.
+ */
+export const FIRST_READ_SIZE = 4 * 1024;
 
 /**
  * The reader's side of a pull source: where the bytes it reads go, and what it tells of them.
@@ -28,6 +34,11 @@ type Source =
   | { kind: 'byob'; reader: ReadableStreamBYOBReader }
   | { kind: 'default'; reader: ReadableStreamDefaultReader<Uint8Array> };
 
+/** Whether `readable` is a socket's claimed readable side rather than a stream. */
+function isClaimed(readable: ReadableStream<Uint8Array> | ClaimedReadable): readable is ClaimedReadable {
+  return typeof (readable as Partial<ClaimedReadable>)._claimedReader === 'function';
+}
+
 /**
  * Locks `readable` for reading: with a BYOB reader when it is a byte stream, else a default one.
  * @throws {TypeError} when it is locked
@@ -49,12 +60,17 @@ function sourceOf(readable: ReadableStream<Uint8Array>): Source {
  * BYOB reader into storage that is swapped into the reader's buffer without a copy; any other
  * stream with a default reader, whose chunks are appended. A stream that ends may hand over to
  * the next one (`continueWith()`: the TLS socket after `startTls()`) instead of ending. A
- * socket's stream that offers its own read (`offerSocketRead()`) is read that way while it
- * gives bytes, into the same storage.
+ * socket's own read (`SocketReader`) is read instead while it gives bytes, into the same
+ * storage: a socket's stream that offers it (`offerSocketRead()`), or a socket's readable side
+ * claimed whole (`ClaimedReadable`), whose stream is made and locked only once that read
+ * gives nothing, or to cancel, so that an idle connection holds no stream.
  */
 export class PullSource {
   readonly #target: PullTarget;
-  #source: Source;
+  /** The locked stream's reader; null until a claimed socket's stream is needed (see `#locked()`). */
+  #source: Source | null;
+  /** The socket whose readable side was claimed, which makes and locks its stream on demand. */
+  readonly #claimed: ClaimedReadable | null;
   /** What the source's end leads to instead of the end: the TLS socket's bytes after `startTls()`. */
   #next: (() => ReadableStream<Uint8Array>) | null = null;
   /** The read in flight, if any. */
@@ -69,19 +85,25 @@ export class PullSource {
   #socket: SocketReader | null;
 
   /**
-   * Locks `readable` for `target`.
+   * Locks `readable` for `target`; a claimed socket's stream only once it is needed.
    * @throws {TypeError} when `readable` is locked
    */
-  constructor(readable: ReadableStream<Uint8Array>, target: PullTarget) {
+  constructor(readable: ReadableStream<Uint8Array> | ClaimedReadable, target: PullTarget) {
     this.#target = target;
-    this.#socket = socketReaderOf(readable);
-    this.#source = sourceOf(readable);
+    if (isClaimed(readable)) {
+      this.#claimed = this.#socket = readable;
+      this.#source = null;
+    } else {
+      this.#claimed = null;
+      this.#socket = socketReaderOf(readable);
+      this.#source = sourceOf(readable);
+    }
   }
 
   /** Starts one read into the target, unless one is in flight. */
   pull(): void {
     if (this.#pulling !== null) return;
-    this.#pulling = this.#socket === null ? this.#pump(this.#source) : this.#pumpSocket(this.#socket);
+    this.#pulling = this.#socket === null ? this.#pump(this.#locked()) : this.#pumpSocket(this.#socket);
   }
 
   /** Reads `next()`'s stream once this one ends, instead of ending. */
@@ -91,7 +113,13 @@ export class PullSource {
 
   /** Cancels the stream being read. */
   cancel(reason: unknown): Promise<void> {
-    return this.#source.reader.cancel(reason);
+    return this.#locked().reader.cancel(reason);
+  }
+
+  /** The locked stream's reader: a claimed socket's stream is made and locked now if need be. */
+  #locked(): Source {
+    this.#source ??= { kind: 'byob', reader: this.#claimed!._claimedReader() };
+    return this.#source;
   }
 
   /**
@@ -129,8 +157,7 @@ export class PullSource {
    * stream's start), an error, or a close.
    */
   #pumpSocket(socket: SocketReader): Promise<void> {
-    const storage = this.#spare ?? new Uint8Array(PULL_SIZE);
-    this.#spare = null;
+    const storage = this.#storage();
     // A reaction rather than an async function: a promise fewer per read.
     return socket._readInto(storage).then(
       (size) => this.#socketReadDone(storage, size),
@@ -146,7 +173,7 @@ export class PullSource {
     if (size === 0) {
       this.#spare = storage;
       this.#socket = null;
-      return this.#pump(this.#source);
+      return this.#pump(this.#locked());
     }
     this.#landed(storage, storage.subarray(0, size));
     this.#pulling = null;
@@ -158,18 +185,27 @@ export class PullSource {
    * @returns whether the stream ended
    */
   async #readInto(reader: ReadableStreamBYOBReader): Promise<boolean> {
-    const spare = this.#spare ?? new Uint8Array(PULL_SIZE);
-    this.#spare = null;
-    const { done, value } = await reader.read(spare);
+    const { done, value } = await reader.read(this.#storage());
     // A cancelled stream hands no view back, and so no storage.
     if (value !== undefined) this.#landed(new Uint8Array(value.buffer as ArrayBuffer), value);
     return done;
   }
 
   /**
+   * The storage the next read fills: the spare, else new; `FIRST_READ_SIZE` bytes while the
+   * reader has never held any (its buffer has no storage yet), so that a connection waiting
+   * for its first bytes does not hold `PULL_SIZE` for them.
+   */
+  #storage(): Uint8Array<ArrayBuffer> {
+    const spare = this.#spare;
+    this.#spare = null;
+    return spare ?? new Uint8Array(this.#target.buffer.bytes.length === 0 ? FIRST_READ_SIZE : PULL_SIZE);
+  }
+
+  /**
    * Takes `data`, the bytes a read put at the front of `storage`. When the buffer is empty the
    * two swap, so the bytes land in the buffer without a copy; otherwise they are appended to
-   * what is buffered, and `storage` is the spare again.
+   * what is buffered, and `storage` is the spare again (unless it is a small first read's).
    */
   #landed(storage: Uint8Array<ArrayBuffer>, data: Uint8Array): void {
     const target = this.#target;
@@ -184,7 +220,7 @@ export class PullSource {
       if (previous.length >= PULL_SIZE) this.#spare = previous;
     } else {
       target.append(data);
-      this.#spare = storage;
+      if (storage.length >= PULL_SIZE) this.#spare = storage;
     }
   }
 

@@ -3,6 +3,11 @@
  * itself, straight into the reader's storage, past the byte stream. A BYOB read through the
  * stream transfers its buffer twice and runs the stream's pull machinery for every chunk;
  * over a `Deno.Conn` that cost about 5 µs per round trip, more than the read.
+ *
+ * The reader finds that read one of two ways: the socket hands it over with its readable side
+ * when the connection's reader claims it (`ClaimedReadable`: the stream is then made only when
+ * needed, so an idle connection holds none), or a socket whose stream someone made offers it
+ * for whoever locks that stream (`offerSocketRead()`: `StreamReader.from(socket.readable)`).
  */
 
 /** A socket that reads into a view itself (see `offerSocketRead()`). */
@@ -13,6 +18,19 @@ export interface SocketReader {
    * `readable` has then ended or errored, and reading it tells which.
    */
   _readInto(view: Uint8Array<ArrayBuffer>): Promise<number>;
+}
+
+/**
+ * The readable side of a socket as its one owner, the connection's `StreamReader`, has it (see
+ * `Transport._claimReadable()`): the socket's own read, and the stream only once it is needed.
+ * @internal
+ */
+export interface ClaimedReadable extends SocketReader {
+  /**
+   * The reader of the socket's byte stream, made with the stream on the first call (the same
+   * one every time): for what the socket's own read cannot tell, how it ended, and to cancel.
+   */
+  _claimedReader(): ReadableStreamBYOBReader;
 }
 
 /** The socket of each readable whose socket offered its own read; the socket itself, not a closure per socket. */

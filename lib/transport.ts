@@ -1,3 +1,5 @@
+import type { ClaimedReadable } from './_socket-reads.ts';
+
 /** A TCP socket's address as CPython's `getsockname()` gives it (IPv6 flow info and scope left out). */
 export type HostPort = readonly [host: string, port: number];
 
@@ -160,6 +162,14 @@ export interface Transport {
    * @internal
    */
   _claimWritable?(): ClaimedWritable;
+  /**
+   * Makes the connection's `StreamReader` the one owner of `readable`, read with the socket's
+   * own read, and the stream made only on first need (an idle connection holds none). Anyone
+   * else asking for `readable` meanwhile gets it locked, as after `getReader()`.
+   * @throws {TypeError} when `readable` was made and is locked already
+   * @internal
+   */
+  _claimReadable?(): ClaimedReadable;
   /** Whether closing `writable` half-closes the connection (false over TLS). Assumed true when absent. */
   canWriteEof?(): boolean;
   /** Connection details by CPython's names (`peername`, `sockname`, `socket`); `undefined` when unknown. */

@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ByteBuffer } from '../lib/_byte-buffer.ts';
-import { PULL_SIZE, PullSource, type PullTarget } from '../lib/_pull-source.ts';
-import { offerSocketRead } from '../lib/_socket-reads.ts';
+import { FIRST_READ_SIZE, PULL_SIZE, PullSource, type PullTarget } from '../lib/_pull-source.ts';
+import { offerSocketRead, type ClaimedReadable } from '../lib/_socket-reads.ts';
 
 const pump = suite('PullSource');
 
@@ -37,6 +37,13 @@ function recordingTarget(): PullTarget & { appended: string[]; next(): Promise<O
   };
 }
 
+/** Starts one read of `source` and resolves with what `target` is told of it. */
+function pulled(source: PullSource, target: ReturnType<typeof recordingTarget>): Promise<Outcome> {
+  const outcome = target.next();
+  source.pull();
+  return outcome;
+}
+
 /** A default stream of `chunks` that counts the reads asked of it (no read ahead). */
 function countedStream(chunks: unknown[]): { stream: ReadableStream<Uint8Array>; pulls(): number } {
   let pulls = 0;
@@ -54,11 +61,12 @@ function countedStream(chunks: unknown[]): { stream: ReadableStream<Uint8Array>;
   return { stream, pulls: () => pulls };
 }
 
-/** A byte stream that answers each BYOB read with the next of `chunks`. */
-function byteStream(chunks: string[]): ReadableStream<Uint8Array> {
+/** A byte stream that answers each BYOB read with the next of `chunks`; each read's size goes to `sizes`. */
+function byteStream(chunks: string[], sizes: number[] = []): ReadableStream<Uint8Array> {
   return new ReadableStream({
     type: 'bytes',
     pull(controller) {
+      sizes.push(controller.byobRequest!.view!.byteLength);
       const chunk = chunks.shift();
       if (chunk === undefined) {
         controller.close();
@@ -113,22 +121,24 @@ pump('skips empty chunks, ends at the end of the stream, fails on its error or o
   assert.match(failed.message, /The stream gave a string, not a Uint8Array/);
 });
 
-pump('a byte stream lands in storage swapped into the empty buffer; into a buffer holding bytes it is appended', async () => {
+pump('a first read waits with small storage, copied in; later reads land in storage swapped into the empty buffer, or appended to bytes buffered', async () => {
+  const sizes: number[] = [];
   const target = recordingTarget();
-  const source = new PullSource(byteStream(['first', 'second']), target);
+  const source = new PullSource(byteStream(['zero', 'first', 'second'], sizes), target);
+  assert.is(await pulled(source, target), 'arrived');
+  assert.equal(target.appended, ['zero']);
+  assert.equal(sizes, [FIRST_READ_SIZE]);
+  target.buffer.consume(4);
   const storage = target.buffer.bytes;
-  let outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
-  assert.equal(target.appended, [], 'no copy: the storage the read filled is the buffer now');
+  assert.is(await pulled(source, target), 'arrived');
+  assert.equal(target.appended, ['zero'], 'no copy: the storage the read filled is the buffer now');
   assert.is.not(target.buffer.bytes, storage);
   assert.is(target.buffer.bytes.length, PULL_SIZE);
   assert.is(buffered(target.buffer), 'first');
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
-  assert.equal(target.appended, ['second'], 'the buffered bytes stay where they are');
+  assert.is(await pulled(source, target), 'arrived');
+  assert.equal(target.appended, ['zero', 'second'], 'the buffered bytes stay where they are');
   assert.is(buffered(target.buffer), 'firstsecond');
+  assert.equal(sizes, [FIRST_READ_SIZE, PULL_SIZE, PULL_SIZE], 'the small storage is not kept');
 });
 
 pump('at the end of the stream goes on with the stream continueWith() names, instead of ending', async () => {
@@ -153,7 +163,7 @@ pump('at the end of the stream goes on with the stream continueWith() names, ins
 
 pump("reads with the socket's own read while it gives bytes, into storage swapped in; then with the stream", async () => {
   const stream = byteStream(['from the stream']);
-  const own = ['first', 'second'];
+  const own = ['first', 'second', 'third'];
   const views: Uint8Array[] = [];
   offerSocketRead(stream, {
     async _readInto(view) {
@@ -167,24 +177,20 @@ pump("reads with the socket's own read while it gives bytes, into storage swappe
   const target = recordingTarget();
   const source = new PullSource(stream, target);
   assert.ok(stream.locked, 'the stream is locked all the same');
-  let outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
-  assert.equal(target.appended, [], 'no copy: the storage the read filled is the buffer now');
-  assert.is(target.buffer.bytes, views[0], 'read straight into storage of the source, not through the stream');
-  assert.is(buffered(target.buffer), 'first');
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived');
-  assert.equal(target.appended, ['second'], 'appended to the bytes buffered');
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'arrived', 'the socket read gave nothing: the stream is read');
-  assert.equal(target.appended, ['second', 'from the stream']);
-  outcome = target.next();
-  source.pull();
-  assert.is(await outcome, 'ended');
-  assert.is(views.length, 3, 'the socket read is not asked again once it gave nothing');
+  assert.is(await pulled(source, target), 'arrived');
+  assert.equal(target.appended, ['first'], 'a first read is small, and copied in');
+  assert.is(views[0]!.byteLength, FIRST_READ_SIZE);
+  target.buffer.consume(5);
+  assert.is(await pulled(source, target), 'arrived');
+  assert.equal(target.appended, ['first'], 'no copy: the storage the read filled is the buffer now');
+  assert.is(target.buffer.bytes, views[1], 'read straight into storage of the source, not through the stream');
+  assert.is(buffered(target.buffer), 'second');
+  assert.is(await pulled(source, target), 'arrived');
+  assert.equal(target.appended, ['first', 'third'], 'appended to the bytes buffered');
+  assert.is(await pulled(source, target), 'arrived', 'the socket read gave nothing: the stream is read');
+  assert.equal(target.appended, ['first', 'third', 'from the stream']);
+  assert.is(await pulled(source, target), 'ended');
+  assert.is(views.length, 4, 'the socket read is not asked again once it gave nothing');
 });
 
 pump("once the socket's own read gives nothing, the stream tells of an error or the next stream", async () => {
@@ -205,6 +211,71 @@ pump("once the socket's own read gives nothing, the stream tells of an error or 
   source.pull();
   assert.is(await outcome, 'arrived');
   assert.equal(target.appended, ['secure']);
+});
+
+/**
+ * A socket's readable side claimed whole: its own read gives `own`, one a read, then nothing;
+ * `_claimedReader()` makes `stream()` then and locks it. `made()` says whether it was.
+ */
+function claimedSocket(own: string[], stream: () => ReadableStream<Uint8Array>): ClaimedReadable & { made(): ReadableStream<Uint8Array> | null; reads(): number } {
+  let made: ReadableStream<Uint8Array> | null = null;
+  let reader: ReadableStreamBYOBReader | null = null;
+  let reads = 0;
+  return {
+    async _readInto(view) {
+      reads++;
+      const chunk = own.shift();
+      if (chunk === undefined) return 0;
+      view.set(bytes(chunk));
+      return chunk.length;
+    },
+    _claimedReader() {
+      made ??= stream();
+      reader ??= made.getReader({ mode: 'byob' });
+      return reader;
+    },
+    made: () => made,
+    reads: () => reads,
+  };
+}
+
+pump("a claimed socket is read with its own read, and its stream made and locked only once that read gives nothing, to tell the end", async () => {
+  const socket = claimedSocket(['first', 'second'], () => byteStream([]));
+  const target = recordingTarget();
+  const source = new PullSource(socket, target);
+  assert.is(await pulled(source, target), 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
+  assert.is(buffered(target.buffer), 'firstsecond');
+  assert.is(socket.made(), null, 'no stream while the socket read gives bytes');
+  assert.is(await pulled(source, target), 'ended');
+  assert.ok(socket.made()?.locked, 'made to tell how reading ended, and locked');
+  assert.is(socket.reads(), 3);
+});
+
+pump("once a claimed socket's own read gives nothing, its stream tells of an error, or the stream continueWith() names follows", async () => {
+  const failure = new Error('reset');
+  const failing = claimedSocket([], () => new ReadableStream<Uint8Array>({ type: 'bytes', start: (controller) => controller.error(failure) }));
+  const failed = recordingTarget();
+  assert.equal(await pulled(new PullSource(failing, failed), failed), { failed: failure });
+
+  const upgraded = claimedSocket(['plain'], () => byteStream([]));
+  const target = recordingTarget();
+  const source = new PullSource(upgraded, target);
+  source.continueWith(() => countedStream([bytes('secure')]).stream);
+  assert.is(await pulled(source, target), 'arrived');
+  assert.is(await pulled(source, target), 'arrived');
+  assert.equal(target.appended, ['plain', 'secure'], 'the plain bytes, then the next stream\'s');
+  assert.is(buffered(target.buffer), 'plainsecure');
+  assert.is(upgraded.made()?.locked, false, 'made at its end, then let go');
+});
+
+pump("cancel() of a claimed socket makes and locks its stream to cancel it, with the reason, and reads nothing", async () => {
+  let reason: unknown = null;
+  const socket = claimedSocket(['unread'], () => new ReadableStream<Uint8Array>({ type: 'bytes', cancel: (why) => void (reason = why) }));
+  await new PullSource(socket, recordingTarget()).cancel('done');
+  assert.is(reason, 'done');
+  assert.ok(socket.made()?.locked);
+  assert.is(socket.reads(), 0);
 });
 
 pump('cancel() cancels the stream being read, with the reason', async () => {

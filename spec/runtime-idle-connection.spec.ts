@@ -1,16 +1,19 @@
 /**
  * What an idle connection does not hold until it is used (issue 14, point 5), under Node, Deno
- * and Bun. It holds no `WritableStream`: the connection
+ * and Bun. It holds no `ReadableStream`: Node's and Bun's sockets deliver to the reader's
+ * protocol, and the reader of a Deno socket reads the connection itself, its stream made only
+ * to learn how reading ended, or when someone asks for it (locked then). It holds no
+ * `WritableStream`: the connection
  * functions' writer claims its socket's writable and makes it only when a write does not fit
  * in the socket (on Deno, which writes through the stream, at the first write) or never, when
  * the connection closes with everything sent. Meanwhile the socket's `writable` is locked.
- * The streams are counted by replacing the global `WritableStream`, which the sockets use.
+ * The streams are counted by replacing the global `ReadableStream` or `WritableStream`, which the sockets use.
  * A socket makes its `closed` promise only when asked for (counted by watching the getter of
  * `ClosedSignal`, where both socket classes keep it), and its addresses outlive the close.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StreamWriter, Transport } from '../lib/index.ts';
+import type { Server, StreamReader, StreamWriter, Transport } from '../lib/index.ts';
 import { ClosedSignal } from '../lib/runtime/_closed-signal.ts';
 import { rawServer, rejection, text, until, watchUnhandled, within } from './_loopback.ts';
 import { connectSocket, openConnection, runtime, startServer } from './_runtime.ts';
@@ -24,22 +27,81 @@ function deferredText(): { promise: Promise<string>; resolve(value: string): voi
   return { promise, resolve };
 }
 
-/** Counts the `WritableStream`s made while `body` runs (the sockets make theirs with the global). */
-async function countingWritableStreams<T>(body: () => Promise<T>): Promise<{ result: T; made: number }> {
-  const original = globalThis.WritableStream;
+/** Counts the streams of the global `kind` made while `body` runs (the sockets make theirs with the global). */
+async function countingStreams<T>(kind: 'ReadableStream' | 'WritableStream', body: () => Promise<T>): Promise<{ result: T; made: number }> {
+  const original = globalThis[kind] as new (...args: unknown[]) => object;
   let made = 0;
-  globalThis.WritableStream = class extends original<unknown> {
-    constructor(...args: ConstructorParameters<typeof WritableStream>) {
+  (globalThis as Record<string, unknown>)[kind] = class extends original {
+    constructor(...args: unknown[]) {
       super(...args);
       made += 1;
     }
-  } as typeof WritableStream;
+  };
   try {
     return { result: await body(), made };
   } finally {
-    globalThis.WritableStream = original;
+    (globalThis as Record<string, unknown>)[kind] = original;
   }
 }
+
+/** Counts the `WritableStream`s made while `body` runs. */
+const countingWritableStreams = <T>(body: () => Promise<T>) => countingStreams('WritableStream', body);
+
+/** A connection pair of `openConnection()` and `startServer()`: the reader and writer of each end. */
+async function connectionPair(): Promise<{ server: Server; reader: StreamReader; writer: StreamWriter; serverReader: StreamReader; serverWriter: StreamWriter }> {
+  let served: [StreamReader, StreamWriter] | null = null;
+  const server = await startServer((reader, writer) => void (served = [reader, writer]), HOST, 0);
+  const [host, port] = server.sockets[0]!.getsockname() as [string, number];
+  const [reader, writer] = await openConnection(host, port);
+  await until(() => served !== null);
+  const [serverReader, serverWriter] = served!;
+  return { server, reader, writer, serverReader, serverWriter };
+}
+
+/** Closes what `connectionPair()` opened. */
+async function closePair({ server, writer, serverWriter }: Awaited<ReturnType<typeof connectionPair>>): Promise<void> {
+  writer.close();
+  serverWriter.close();
+  await writer.waitClosed().catch(() => {});
+  server.close();
+  await server.waitClosed();
+}
+
+idle('an idle connection of openConnection() and startServer() makes no ReadableStream, nor does reading what arrives', async () => {
+  const { result: pair, made } = await countingStreams('ReadableStream', connectionPair);
+  try {
+    assert.is(made, 0);
+    const { made: whenRead } = await countingStreams('ReadableStream', async () => {
+      pair.serverWriter.write('ping\n');
+      assert.is(text(await within(pair.reader.readline())), 'ping\n');
+      pair.writer.write('pong\n');
+      assert.is(text(await within(pair.serverReader.readline())), 'pong\n');
+    });
+    assert.is(whenRead, 0, "the reader reads the socket's bytes without a stream");
+  } finally {
+    await closePair(pair);
+  }
+});
+
+idle('asked for while the reader owns it, the socket\'s readable is locked, and the reader still reads to EOF', async () => {
+  const pair = await connectionPair();
+  try {
+    const socket = pair.writer.transport as Transport;
+    const readable = socket.readable!;
+    assert.is(socket.readable, readable, 'the same stream every time');
+    assert.is(readable.locked, true);
+    assert.throws(() => readable.getReader(), TypeError);
+    pair.serverWriter.write('after\n');
+    assert.is(text(await within(pair.reader.readline())), 'after\n');
+    pair.serverWriter.close();
+    assert.is(text(await within(pair.reader.read())), '', 'EOF');
+    assert.ok(pair.reader.atEof());
+    assert.is(socket.readable, readable);
+    assert.is(readable.locked, true, 'still the reader\'s');
+  } finally {
+    await closePair(pair);
+  }
+});
 
 idle('an idle connection of openConnection() and startServer() makes no WritableStream; writing makes one where needed', async () => {
   let serverWriter: StreamWriter | null = null;

@@ -12,7 +12,7 @@ import {
   type DenoConn,
   type DenoNetAddr,
   type Server,
-  type StreamReader,
+  StreamReader,
   type StreamWriter,
 } from '../../lib/runtime/deno.ts';
 import { denoNamespace } from '../../lib/runtime/deno/namespace.ts';
@@ -132,6 +132,38 @@ socket('close(reason) errors the readable with the reason and the writable', asy
   }
 });
 
+socket('readable is made on first access, the same stream every time; made after close(reason), it is errored with the reason', async () => {
+  const pair = await connPair();
+  try {
+    const wrapped = new DenoSocket(pair.client);
+    const reason = new Error('gone');
+    await wrapped.close(reason);
+    const readable = wrapped.readable;
+    assert.is(wrapped.readable, readable);
+    assert.is(await rejection(readable.getReader().read()), reason);
+  } finally {
+    pair.close();
+  }
+});
+
+socket('StreamReader.from(socket.readable) reads the connection to its EOF, and holds the stream', async () => {
+  const pair = await connPair();
+  try {
+    const wrapped = new DenoSocket(pair.client);
+    const reader = StreamReader.from(wrapped.readable);
+    assert.ok(wrapped.readable.locked);
+    await pair.peer.write(bytes('first\nsecond'));
+    await pair.peer.closeWrite();
+    assert.is(text(await within(reader.readline())), 'first\n');
+    assert.is(text(await within(reader.read())), 'second');
+    assert.is(text(await within(reader.read())), '');
+    assert.ok(reader.atEof());
+    await wrapped.close();
+  } finally {
+    pair.close();
+  }
+});
+
 socket('getExtraInfo and opened describe the connection', async () => {
   const pair = await connPair();
   try {
@@ -162,6 +194,7 @@ socket('startTls() on both ends returns TLS sockets; the plain ones end, answer 
     assert.is((peerInfo as { alpn: string | null }).alpn, 'x');
     // The plain streams are finished: the readable ends, the writable is errored.
     assert.equal(await within(clientReader.read()), { done: true, value: undefined });
+    assert.equal(await within(peer.readable.getReader().read()), { done: true, value: undefined }, 'made after the upgrade, it has ended too');
     assert.is(((await rejection(peerWriter.write(bytes('x')))) as { code?: string }).code, 'ERR_SOCKET_UPGRADED');
     assert.not.ok(client.canWriteEof());
     assert.equal(client.getExtraInfo('peername'), secureClient.getExtraInfo!('peername'));
@@ -217,6 +250,42 @@ adapter('openConnection({ sock }) wraps a Deno.Conn directly', async () => {
     writer.close();
     await within(writer.waitClosed());
   } finally {
+    server.close();
+    await within(server.waitClosed());
+  }
+});
+
+adapter('openConnection({ sock }) with a DenoSocket: its readable, made already or not, becomes the reader\'s; a locked one is refused', async () => {
+  const server = await startServer(echoLine, '127.0.0.1', 0);
+  const conns: DenoConn[] = [];
+  try {
+    for (const touched of [false, true]) {
+      const conn = await deno.connect({ hostname: '127.0.0.1', port: portOf(server) });
+      conns.push(conn);
+      const wrapped = new DenoSocket(conn);
+      if (touched) assert.not.ok(wrapped.readable.locked);
+      const [reader, writer] = await openConnection(null, null, { sock: wrapped });
+      assert.ok(wrapped.readable.locked);
+      writer.write(`touched: ${touched}\n`);
+      assert.is(text(await within(reader.readline())), `touched: ${touched}\n`);
+      assert.is(text(await within(reader.read())), '', 'EOF after the echo');
+      writer.close();
+      await within(writer.waitClosed());
+    }
+    const conn = await deno.connect({ hostname: '127.0.0.1', port: portOf(server) });
+    conns.push(conn);
+    const locked = new DenoSocket(conn);
+    locked.readable.getReader();
+    assert.instance(await rejection(openConnection(null, null, { sock: locked })), TypeError);
+    await locked.close();
+  } finally {
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch {
+        // closed by its socket
+      }
+    }
     server.close();
     await within(server.waitClosed());
   }

@@ -17,7 +17,7 @@ import { socketNameText } from '../../_socket-name.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
 import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
 import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
-import { offerSocketRead } from '../../_socket-reads.ts';
+import { offerSocketRead, type ClaimedReadable } from '../../_socket-reads.ts';
 
 /** Options of {@link DenoSocket}. */
 export interface DenoSocketOptions {
@@ -37,6 +37,8 @@ export interface DenoSocketOptions {
 const READING = FIRST_OWN_FLAG;
 /** A `conn.write()` is in flight (`startTls()` needs none). */
 const WRITING = FIRST_OWN_FLAG << 1;
+/** The connection's `StreamReader` owns `readable` (see `Transport._claimReadable()`). */
+const READ_CLAIMED = FIRST_OWN_FLAG << 2;
 
 /** The buffer a default (non-BYOB) reader of `readable` gets per read. */
 const CHUNK_SIZE = 65536;
@@ -57,7 +59,9 @@ function describe(addr: DenoAddr): string | null {
  * It owns the connection from then on.
  *
  * `readable` is a byte stream whose pulls are `conn.read()` straight into the reader's view,
- * so a BYOB reader (what `StreamReader.from()` uses) gets the bytes with no copy. It is not
+ * so a BYOB reader (what `StreamReader.from()` uses) gets the bytes with no copy; it is made
+ * on first access, and the connection functions' reader reads the connection past it, making
+ * it only to learn how reading ended (see `ClaimedReadable`). It is not
  * `conn.readable`: Deno closes the whole connection when `conn.readable` reaches EOF, and
  * asyncio code often answers after reading to EOF. Likewise `writable` ends with
  * `conn.closeWrite()` (half-close) where `conn.writable`'s `close()` would close the whole
@@ -90,11 +94,14 @@ export class DenoSocket implements Transport {
   #written: Promise<void> | null = null;
   #wakeWritten: (() => void) | null = null;
   #upgradedTo: Transport | null = null;
+  /** `readable`, once made (see `#madeReadable()`). */
+  #readable: ReadableStream<Uint8Array> | null = null;
   #readController: ReadableByteStreamController | undefined;
+  /** The reader of `readable` that the connection's `StreamReader` owns, once made (see `_claimReadable()`). */
+  #claimedReader: ReadableStreamBYOBReader | null = null;
+  /** Why reading failed, for a `readable` made afterwards to start errored with it. */
+  #readFailure: { error: unknown } | null = null;
   readonly #writable: LazyWritable<DenoSocket>;
-
-  /** The peer's bytes, as a byte stream (`getReader({ mode: 'byob' })` works). */
-  readonly readable: ReadableStream<Uint8Array>;
   #opened: Promise<SocketInfo> | null = null;
   /** `closed` and its watchers, made when first needed (see `#closed`). */
   #closedSignal: ClosedSignal | null = null;
@@ -110,9 +117,6 @@ export class DenoSocket implements Transport {
     this.#extra = options.extra ?? NO_EXTRA;
     this.#writable = new LazyWritable<DenoSocket>(this, DenoSocket.#sinkOf, options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK);
     this.#serverHostname = options.serverHostname ?? null;
-    this.readable = new ReadableStream(new DenoSocket.#ReadSource(this), { highWaterMark: 0 });
-    // The library's reader reads the connection itself, past the stream (see `SocketReader`).
-    offerSocketRead(this.readable, this);
   }
 
   /**
@@ -136,7 +140,13 @@ export class DenoSocket implements Transport {
     }
 
     start(controller: ReadableByteStreamController): void {
-      this.socket.#readController = controller;
+      const socket = this.socket;
+      socket.#readController = controller;
+      // Made once reading is over (the socket's own read met the end): it starts as reading ended.
+      if ((socket.#flags & READ_DONE) === 0) return;
+      const failure = socket.#readFailure;
+      if (failure === null) controller.close();
+      else controller.error(failure.error);
     }
 
     pull(controller: ReadableByteStreamController): Promise<void> {
@@ -149,6 +159,39 @@ export class DenoSocket implements Transport {
       if ((socket.#flags & WRITE_DONE) !== 0) socket.#finish(null);
     }
   };
+
+  /**
+   * The peer's bytes, as a byte stream (`getReader({ mode: 'byob' })` works). Made on first
+   * access, so an idle connection holds no stream; while the connection's `StreamReader` owns
+   * it (the connection functions' sockets), it is locked.
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    if ((this.#flags & READ_CLAIMED) !== 0) this._claimedReader();
+    return this.#madeReadable();
+  }
+
+  /** @internal See `Transport._claimReadable()`. */
+  _claimReadable(): ClaimedReadable {
+    // A stream made already is locked now, as `StreamReader.from()` would lock it.
+    if (this.#readable !== null) this._claimedReader();
+    this.#flags |= READ_CLAIMED;
+    return this;
+  }
+
+  /** @internal See `ClaimedReadable._claimedReader()`. */
+  _claimedReader(): ReadableStreamBYOBReader {
+    this.#claimedReader ??= this.#madeReadable().getReader({ mode: 'byob' });
+    return this.#claimedReader;
+  }
+
+  #madeReadable(): ReadableStream<Uint8Array> {
+    if (this.#readable !== null) return this.#readable;
+    this.#readable = new ReadableStream(new DenoSocket.#ReadSource(this), { highWaterMark: 0 });
+    // Whoever locks it reads the connection itself, past the stream (see `SocketReader`); an
+    // owner who claimed it has that read already.
+    if ((this.#flags & READ_CLAIMED) === 0) offerSocketRead(this.#readable, this);
+    return this.#readable;
+  }
 
   /**
    * Settles when the connection is fully closed: resolves after a clean close, rejects with the
@@ -309,11 +352,8 @@ export class DenoSocket implements Transport {
     });
     this.#upgradedTo = secure;
     this.#failWritable(upgradedError());
-    if ((this.#flags & READ_DONE) === 0) {
-      this.#flags |= READ_DONE;
-      // A reader of this stream goes on with the TLS socket's (StreamReader does, see startTls()).
-      this.#endReadable(this.#readController!);
-    }
+    // A reader of this stream goes on with the TLS socket's (StreamReader does, see startTls()).
+    if ((this.#flags & READ_DONE) === 0) this.#endReadable();
     secure._whenClosed((error) => this.#closed.settle(error));
     return secure;
   }
@@ -341,8 +381,7 @@ export class DenoSocket implements Transport {
         // 0 is not EOF: Deno reports it for a read that was woken without data.
         if (n === 0) return this._readInto(target);
         if (n === null) {
-          this.#flags |= READ_DONE;
-          this.#endReadable(this.#readController!);
+          this.#endReadable();
           if ((this.#flags & WRITE_DONE) !== 0) this.#finish(null);
           return 0;
         }
@@ -353,7 +392,7 @@ export class DenoSocket implements Transport {
         this.#flags &= ~READING;
         if ((this.#flags & CLOSED) !== 0) {
           // Our own close() interrupted the read: the stream ends, or already errored.
-          this.#endReadable(this.#readController!);
+          this.#endReadable();
         } else {
           this.#died(error);
         }
@@ -362,7 +401,11 @@ export class DenoSocket implements Transport {
     );
   }
 
-  #endReadable(controller: ReadableByteStreamController): void {
+  /** `readable` ends, now or as it is made (see `#ReadSource.start()`). */
+  #endReadable(): void {
+    this.#flags |= READ_DONE;
+    const controller = this.#readController;
+    if (controller === undefined) return;
     try {
       controller.close();
       controller.byobRequest?.respond(0);
@@ -443,10 +486,13 @@ export class DenoSocket implements Transport {
     this.#writable.fail(error);
   }
 
+  /** `readable` errors with `error`, now or as it is made (see `#ReadSource.start()`). */
   #failReadable(error: unknown): void {
     if ((this.#flags & READ_DONE) !== 0) return;
     this.#flags |= READ_DONE;
-    this.#readController?.error(error);
+    const controller = this.#readController;
+    if (controller === undefined) this.#readFailure = { error };
+    else controller.error(error);
   }
 
   /** The connection failed (reset, broken pipe): both streams error and `closed` rejects. */
