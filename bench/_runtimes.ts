@@ -13,7 +13,15 @@ export interface Runtime {
   /** As the README tables and the chart name it. */
   label: string;
   /** What runs a TypeScript file, before the file's path. */
-  command: (options: { exposeGc?: boolean }) => string[];
+  command: (options: RunOptions) => string[];
+}
+
+/** How a variant's runtime is started. */
+export interface RunOptions {
+  /** Expose `gc()` (Node, Deno). */
+  exposeGc?: boolean;
+  /** V8 flags (Node, Deno), as `--name=value`; Bun has no V8 and takes none. */
+  v8Flags?: readonly string[];
 }
 
 const nodeBinary = (version: string) =>
@@ -23,13 +31,16 @@ const npmBinary = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/
 export const NODE_RUNTIMES: Runtime[] = ['20', '22', '24', '26'].map((version) => ({
   id: `node${version}`,
   label: `Node ${version}`,
-  command: ({ exposeGc }) => [nodeBinary(version), ...(exposeGc ? ['--expose-gc'] : []), '--import', 'tsx'],
+  command: ({ exposeGc, v8Flags = [] }) => [nodeBinary(version), ...(exposeGc ? ['--expose-gc'] : []), ...v8Flags, '--import', 'tsx'],
 }));
 
 export const DENO: Runtime = {
   id: 'deno',
   label: 'Deno',
-  command: ({ exposeGc }) => [npmBinary('deno'), 'run', '--allow-all', ...(exposeGc ? ['--v8-flags=--expose-gc'] : [])],
+  command: ({ exposeGc, v8Flags = [] }) => {
+    const flags = [...(exposeGc ? ['--expose-gc'] : []), ...v8Flags];
+    return [npmBinary('deno'), 'run', '--allow-all', ...(flags.length > 0 ? [`--v8-flags=${flags.join(',')}`] : [])];
+  },
 };
 
 /** Bun collects garbage on `Bun.gc(true)`: it needs no flag. */
@@ -41,11 +52,11 @@ export const RUNTIMES: Runtime[] = [...NODE_RUNTIMES, DENO, BUN];
 export const THIS_NODE = `Node ${process.versions.node.split('.')[0]}`;
 
 /** `runtime.id:id`, running `file` (a module's `import.meta.url`) with `args` on `runtime`. */
-export function runtimeVariant(runtime: Runtime, id: string, label: string, file: string, args: string[], exposeGc = false): Variant {
+export function runtimeVariant(runtime: Runtime, id: string, label: string, file: string, args: string[], options: boolean | RunOptions = false): Variant {
   return {
     id: `${runtime.id}:${id}`,
     label: `${runtime.label}: ${label}`,
-    command: [...runtime.command({ exposeGc }), fileURLToPath(file), ...args],
+    command: [...runtime.command(typeof options === 'boolean' ? { exposeGc: options } : options), fileURLToPath(file), ...args],
   };
 }
 

@@ -25,6 +25,13 @@ import { denoNamespace, type DenoConn } from '../lib/runtime/deno/namespace.ts';
 
 const HOST = '127.0.0.1';
 const PAIRS = 9_900;
+/**
+ * V8's young generation capped at 8 MiB a semi-space. Opening pairs in a burst grows it to its
+ * working size (32 MB for ours, 16 for raw sockets on Node 24 and Deno), memory that stays
+ * resident but does not grow with the number of connections; with the cap, what is left is
+ * what the pairs themselves hold.
+ */
+const YOUNG_CAPPED = ['--max-semi-space-size=8'];
 
 /** Opens pairs and keeps both ends referenced; `close()` ends the process's sockets. */
 interface Opener {
@@ -277,7 +284,9 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
   const ratios: Ratio[] = [];
   for (const runtime of RUNTIMES) {
     const raw = runtime.id.startsWith('node') ? 'raw `node:net`' : runtime.id === 'deno' ? '`Deno.listen` / `Deno.connect`' : '`Bun.listen` / `Bun.connect`';
-    const variant = (id: string, label: string) => runtimeVariant(runtime, id, label, import.meta.url, [id, String(PAIRS)], true);
+    const variant = (id: string, label: string, mode = id, v8Flags: readonly string[] = []) =>
+      runtimeVariant(runtime, id, label, import.meta.url, [mode, String(PAIRS)], { exposeGc: true, v8Flags });
+    const v8 = runtime.id !== 'bun';
     // Off Node, the runtime's own `node:net` too: Bun's adapter runs over it.
     const ownNet = !runtime.id.startsWith('node');
     variants.push(
@@ -285,6 +294,12 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
       variant('ours-waiting', 'ours, each server end awaiting `readline()`'),
       variant('raw', `${raw}, both ends held`),
       ...(ownNet ? [variant('net', `${runtime.label}'s \`node:net\`, both ends held`)] : []),
+      ...(v8
+        ? [
+            variant('ours-young8', `ours, V8's young generation capped (\`${YOUNG_CAPPED.join(' ')}\`)`, 'ours', YOUNG_CAPPED),
+            variant('raw-young8', `${raw}, the same cap`, 'raw', YOUNG_CAPPED),
+          ]
+        : []),
     );
     const pair = (numerator: string, denominator: string, label: string, metric: string, max?: number): Ratio => ({
       label,
@@ -301,6 +316,12 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
       pair('ours', `${runtime.id}:raw`, "ours / the runtime's sockets", 'RSS KiB/pair'),
       pair('ours', 'cpython313', 'ours / CPython 3.13', 'RSS KiB/pair', 1),
       pair('ours', 'uvloop', 'ours / uvloop', 'RSS KiB/pair'),
+      ...(v8
+        ? [
+            pair('ours-young8', 'cpython313', 'ours / CPython 3.13, young generation capped', 'RSS KiB/pair'),
+            pair('ours-young8', `${runtime.id}:raw-young8`, "ours / the runtime's sockets, young generation capped", 'RSS KiB/pair'),
+          ]
+        : []),
     );
   }
   return { variants: [...variants, ...pythonVariants()], ratios };
