@@ -13,7 +13,8 @@
  *
  * Also `--warmup S`, `--quiet-wait S` (default 10: before each run, wait at most that long for
  * other processes to stop using the CPU) and `--json FILE` (every run). Servers not run by
- * default: net-pipe, py313-exact, uvloop-exact, py311.
+ * default: net-pipe, py313-exact, uvloop-exact, py311, and ours-base (the build that
+ * `BENCH_BASE_LIBRARY` names, to measure a change against its base in the same rounds).
  *
  * `ours` runs the library compiled by tsc into a temporary directory (what users run; see
  * `_servers/_library.ts` for why tsx would understate it).
@@ -28,7 +29,7 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeVariant, type Benchmark, type Ratio, type Result, type Workload } from './_benchmark.ts';
-import { buildLibrary, type Build } from './_net-build.ts';
+import { baseLibrary, buildLibrary, type Build } from './_net-build.ts';
 import type { EchoClientResult } from './_echo-client.ts';
 import {
   pinned,
@@ -127,6 +128,12 @@ const SERVERS: EchoServer[] = [
     command: nodeServer('ours'),
     standard: true,
     ours: true,
+  },
+  {
+    id: 'ours-base',
+    label: 'ours, as the build `BENCH_BASE_LIBRARY` names (the version a change is measured against)',
+    command: () => ({ ...nodeServer('ours')(), env: { ASYNCIO_STREAMS_BUILD: baseLibrary() } }),
+    standard: false,
   },
   {
     id: 'ours-exact',
@@ -450,7 +457,7 @@ function report(options: Options, runs: (EchoRun & { round: number })[]): string
       const { perRound, median: value } = perRoundRatios(options.rounds, rate(n), top, bottom);
       lines.push(row([label, n, `**${format(value)}**`, ...perRound.map(format), `>= ${min}`, met(value, min)]));
     }
-    for (const [top, bottom] of [['ours', 'net'], ['ours', 'uvloop'], ['net-await', 'net'], ['ours', 'net-await']] as const) {
+    for (const [top, bottom] of [['ours', 'net'], ['ours', 'uvloop'], ['net-await', 'net'], ['ours', 'net-await'], ['ours', 'ours-base'], ['ours-base', 'net']] as const) {
       if (!options.servers.includes(top) || !options.servers.includes(bottom)) continue;
       // Server CPU per request, inverted: the comparison the client's ceiling cannot flatten.
       const { perRound, median: value } = perRoundRatios(options.rounds, cpuRate(n), top, bottom);
