@@ -25,11 +25,9 @@
  * load): a server faster than that reads as fast as the client allows, so compare `µs/req`
  * (server CPU per round trip) there too.
  */
-import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeVariant, type Benchmark, type Ratio, type Result, type Workload } from './_benchmark.ts';
-import { baseLibrary, buildLibrary, type Build } from './_net-build.ts';
+import { baseLibrary, type Build } from './_net-build.ts';
 import type { EchoClientResult } from './_echo-client.ts';
 import {
   pinned,
@@ -37,16 +35,15 @@ import {
   processPeakRssMB,
   pythonPath,
   runToEnd,
-  selfAndChildrenCpuSeconds,
   startProcess,
   stop,
   taggedJson,
   tsxCommand,
-  waitForQuiet,
   type Command,
 } from './_net-process.ts';
 import { BUN, DENO, NODE_RUNTIMES, THIS_NODE, type Runtime } from './_runtimes.ts';
-import { finish, format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.ts';
+import { finish, format, medianOf, met, perRoundRatios, range, row } from './_net-report.ts';
+import { benchmarkCpuSeconds, defaultPinCpu, parseRoundsOptions, runRounds, runWithBuild, type RoundsOptions } from './_net-rounds.ts';
 
 const MESSAGE_SIZE = 1024;
 const DIGEST = `echo-${MESSAGE_SIZE}`;
@@ -262,13 +259,6 @@ async function runEcho(serverId: string, connections: number, options: RunOption
   }
 }
 
-/** The last CPU, where N=1 runs are pinned; null on a single-CPU machine or without taskset. */
-function defaultPinCpu(): number | null {
-  const cpus = availableParallelism();
-  if (cpus < 2 || spawnSync('taskset', ['-V']).status !== 0) return null;
-  return cpus - 1;
-}
-
 // ---- run.ts integration: one variant = one (server, N) run printing a RESULT line ----
 
 function workload(connections: number): Workload {
@@ -308,15 +298,9 @@ function workload(connections: number): Workload {
 export const benchmark: Benchmark = { name: 'echo', workloads: [workload(1), workload(50)] };
 
 async function runForDriver(serverId: string, connections: number, seconds: number): Promise<void> {
-  const build = serverById(serverId).ours ? buildLibrary() : null;
-  let run: EchoRun;
-  try {
-    run = await runEcho(serverId, connections, { seconds, warmupSeconds: 1, pinCpu: defaultPinCpu(), build });
-  } finally {
-    build?.remove();
-  }
-  const own = process.cpuUsage();
-  const mine = selfAndChildrenCpuSeconds();
+  const run = await runWithBuild(serverById(serverId).ours === true, (build) =>
+    runEcho(serverId, connections, { seconds, warmupSeconds: 1, pinCpu: defaultPinCpu(), build }),
+  );
   const result: Result & Record<string, unknown> = {
     seconds: run.client.seconds,
     passes: [run.client.seconds],
@@ -324,7 +308,7 @@ async function runForDriver(serverId: string, connections: number, seconds: numb
     items: run.client.requests,
     digest: DIGEST,
     // This process and the ones it ran (build, server, client).
-    cpuSeconds: mine ?? run.totalCpuSeconds + (own.user + own.system) / 1e6,
+    cpuSeconds: benchmarkCpuSeconds(run.totalCpuSeconds),
     maxRssMB: run.serverPeakRssMB ?? 0,
     runtime: `Node ${process.version}`,
     serverUsPerRequest: run.serverUsPerRequest,
@@ -335,54 +319,7 @@ async function runForDriver(serverId: string, connections: number, seconds: numb
 
 // ---- standalone: rounds, table, targets ----
 
-interface Options {
-  rounds: number;
-  seconds: number;
-  warmupSeconds: number;
-  servers: string[];
-  connections: number[];
-  pinCpu: number | null;
-  source: boolean;
-  json: string | null;
-  /** Seconds to wait at most, before each run, for the machine to be quiet. */
-  quietWait: number;
-}
-
-function parseOptions(args: string[]): Options {
-  const options: Options = {
-    rounds: 5,
-    seconds: 5,
-    warmupSeconds: 1,
-    servers: SERVERS.filter((server) => server.standard).map((server) => server.id),
-    connections: [1, 50],
-    pinCpu: defaultPinCpu(),
-    source: false,
-    json: null,
-    quietWait: 10,
-  };
-  for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = args[i]!.split('=', 2);
-    const value = (): string => inline ?? args[++i] ?? '';
-    if (flag === '--rounds') options.rounds = Number(value());
-    else if (flag === '--seconds') options.seconds = Number(value());
-    else if (flag === '--warmup') options.warmupSeconds = Number(value());
-    else if (flag === '--servers') options.servers = value().split(',').filter(Boolean);
-    else if (flag === '--connections') options.connections = value().split(',').map(Number);
-    else if (flag === '--pin') options.pinCpu = value() === 'off' ? null : Number(value());
-    else if (flag === '--json') options.json = value();
-    else if (flag === '--source') options.source = true;
-    else if (flag === '--quiet-wait') options.quietWait = Number(value());
-    else throw new Error(`unknown option '${args[i]}'`);
-  }
-  for (const id of options.servers) serverById(id);
-  if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 50) throw new Error('--rounds wants 1..50');
-  if (!(options.seconds > 0 && options.seconds <= 120)) throw new Error('--seconds wants 0..120');
-  if (!(options.warmupSeconds >= 0 && options.warmupSeconds <= 60)) throw new Error('--warmup wants 0..60');
-  if (!options.connections.every((n) => Number.isInteger(n) && n >= 1 && n <= 1000)) throw new Error('--connections wants 1..1000');
-  return options;
-}
-
-function report(options: Options, runs: (EchoRun & { round: number })[]): string {
+function report(options: RoundsOptions, runs: (EchoRun & { round: number })[]): string {
   const lines: string[] = [];
   const of = (id: string, n: number) => runs.filter((run) => run.server === id && run.connections === n);
   const rate = (n: number) => (round: number, id: string) =>
@@ -474,33 +411,14 @@ async function main(args: string[]): Promise<void> {
     await runForDriver(serverId, Number(n), Number(seconds));
     return;
   }
-  const options = parseOptions(args);
-  const jobs = options.connections.flatMap((n) => options.servers.map((server) => ({ server, n })));
-  const runs: (EchoRun & { round: number })[] = [];
-  const failures: string[] = [];
-  const build = options.source ? null : buildLibrary();
-  try {
-    for (let round = 0; round < options.rounds; round++) {
-      for (const [i, { server, n }] of roundOrder(jobs, round).entries()) {
-        const tag = `[round ${round + 1}/${options.rounds} ${i + 1}/${jobs.length}] ${server} N=${n}`;
-        const busy = await waitForQuiet(options.quietWait);
-        if (busy !== null && busy >= 0.3) console.error(`${tag}: machine still busy (${format(busy)} cores), running anyway`);
-        try {
-          const run = await runEcho(server, n, { ...options, build });
-          runs.push({ ...run, round });
-          console.error(
-            `${tag}: ${format(run.requestsPerSecond)} req/s, server ${format(run.serverUsPerRequest)} µs/req ` +
-              `(${format(run.serverCpuPercent)} %), client ${format(run.clientCpuPercent)} %, other cores ${format(run.otherCores)}`,
-          );
-        } catch (error) {
-          failures.push(`round ${round + 1} ${server} N=${n}: ${(error as Error).message}`);
-          console.error(`${tag}: FAILED ${(error as Error).message}`);
-        }
-      }
-    }
-  } finally {
-    build?.remove();
-  }
+  const options = parseRoundsOptions(args, { rounds: 5, servers: SERVERS.filter((server) => server.standard).map((server) => server.id) }, serverById);
+  const { runs, failures } = await runRounds(
+    options,
+    (server, n, build) => runEcho(server, n, { ...options, build }),
+    (run) =>
+      `${format(run.requestsPerSecond)} req/s, server ${format(run.serverUsPerRequest)} µs/req ` +
+      `(${format(run.serverCpuPercent)} %), client ${format(run.clientCpuPercent)} %, other cores ${format(run.otherCores)}`,
+  );
   finish(options.json, { options, runs, failures }, report(options, runs));
 }
 
