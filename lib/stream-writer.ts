@@ -652,7 +652,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Queues a copy of `chunk`; the stream gets it at the end of this microtask, or at `drain()`. */
   #enqueue(chunk: Uint8Array): void {
     if (chunk.byteLength === 0 || this.#state.lost !== null || this.#state.writableFailed) return;
-    if (this.#queue === NOTHING_WRITTEN) this.#queue = new WriteQueue(() => this.#allSent());
+    if (this.#queue === NOTHING_WRITTEN) this.#queue = new WriteQueue(StreamWriter.#allSentOf(this));
     this.#queue.push(chunk);
     if (!this.#flushScheduled && !this.#held) {
       this.#flushScheduled = true;
@@ -683,6 +683,20 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Whether every chunk taken from the queue has left the process (see `WriteQueue`): only a transport can tell. */
   #allSent(): boolean {
     return this.#inStream === 0 && this.#tryWriter?._allSent?.() === true;
+  }
+
+  /**
+   * `writer.#allSent()` for its queue, holding the writer weakly: the pool keeps the queue that
+   * took its last chunk, and must not keep an abandoned writer from being collected (and its
+   * connection closed). A writer collected has sent nothing the pool may reuse.
+   */
+  static #allSentOf(writer: StreamWriter<unknown>): () => boolean {
+    if (typeof WeakRef !== 'function') return () => false;
+    const ref = new WeakRef(writer);
+    return () => {
+      const alive = ref.deref();
+      return alive !== undefined && alive.#allSent();
+    };
   }
 
   /** Hands everything queued to the writable now, in order: before it closes or TLS starts. */
