@@ -42,7 +42,7 @@ import {
   type Command,
 } from './_net-process.ts';
 import { BUN, DENO, NODE_RUNTIMES, THIS_NODE, type Runtime } from './_runtimes.ts';
-import { finish, format, medianOf, met, perRoundRatios, range, row } from './_net-report.ts';
+import { finish, format, met, perRoundRatios, row, serverRuns, serverTable } from './_net-report.ts';
 import { benchmarkCpuSeconds, defaultPinCpu, parseRoundsOptions, runRounds, runWithBuild, type RoundsOptions } from './_net-rounds.ts';
 
 const MESSAGE_SIZE = 1024;
@@ -321,14 +321,7 @@ async function runForDriver(serverId: string, connections: number, seconds: numb
 
 function report(options: RoundsOptions, runs: (EchoRun & { round: number })[]): string {
   const lines: string[] = [];
-  const of = (id: string, n: number) => runs.filter((run) => run.server === id && run.connections === n);
-  const rate = (n: number) => (round: number, id: string) =>
-    runs.find((run) => run.round === round && run.server === id && run.connections === n)?.requestsPerSecond ?? null;
-  const cpuRate = (n: number) => (round: number, id: string) => {
-    const us = runs.find((run) => run.round === round && run.server === id && run.connections === n)?.serverUsPerRequest;
-    return us ? 1 / us : null;
-  };
-  const hasNet = options.servers.includes('net');
+  const { rate, cpuRate } = serverRuns(runs);
   const pin = options.pinCpu === null ? 'unpinned' : `server and client pinned to CPU ${options.pinCpu}`;
 
   lines.push(
@@ -340,37 +333,7 @@ function report(options: RoundsOptions, runs: (EchoRun & { round: number })[]): 
       '`µs/req` = server CPU per round trip over the window; `other` = cores used by processes not ours during the window.',
     '',
   );
-  const header: string[] = ['server'];
-  const align: string[] = ['---'];
-  for (const n of options.connections) {
-    header.push(`req/s N=${n}`, `min..max N=${n}`);
-    align.push('---:', '---:');
-    if (hasNet) {
-      header.push(`x net N=${n}`);
-      align.push('---:');
-    }
-    header.push(`µs/req N=${n}`, `other N=${n}`);
-    align.push('---:', '---:');
-  }
-  header.push('maxRSS MB');
-  align.push('---:');
-  lines.push(row(header), row(align));
-  const lastN = options.connections[options.connections.length - 1]!;
-  const ordered = [...options.servers].sort(
-    (a, b) => (medianOf(of(b, lastN).map((run) => run.requestsPerSecond)) ?? 0) - (medianOf(of(a, lastN).map((run) => run.requestsPerSecond)) ?? 0),
-  );
-  for (const id of ordered) {
-    const cells: string[] = [`\`${id}\``];
-    for (const n of options.connections) {
-      const mine = of(id, n);
-      const rates = mine.map((run) => run.requestsPerSecond);
-      cells.push(format(medianOf(rates)), range(rates));
-      if (hasNet) cells.push(format(perRoundRatios(options.rounds, rate(n), id, 'net').median));
-      cells.push(format(medianOf(mine.map((run) => run.serverUsPerRequest))), format(medianOf(mine.map((run) => run.otherCores))));
-    }
-    cells.push(format(medianOf(runs.filter((run) => run.server === id).map((run) => run.serverPeakRssMB))));
-    lines.push(row(cells));
-  }
+  lines.push(...serverTable(options, runs));
   lines.push('');
   for (const id of options.servers) lines.push(`- \`${id}\`: ${serverById(id).label}`);
 

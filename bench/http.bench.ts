@@ -38,7 +38,7 @@ import {
   type Command,
 } from './_net-process.ts';
 import { BUN, DENO, NODE_RUNTIMES, THIS_NODE, type Runtime } from './_runtimes.ts';
-import { finish, format, medianOf, met, perRoundRatios, range, row } from './_net-report.ts';
+import { finish, format, met, perRoundRatios, row, serverRuns, serverTable } from './_net-report.ts';
 import { benchmarkCpuSeconds, defaultPinCpu, parseRoundsOptions, runRounds, runWithBuild, type RoundsOptions } from './_net-rounds.ts';
 
 const RESPONSE_BYTES = 80;
@@ -317,14 +317,7 @@ async function runForDriver(serverId: string, connections: number, seconds: numb
 
 function report(options: RoundsOptions, runs: (HttpRun & { round: number })[]): string {
   const lines: string[] = [];
-  const of = (id: string, n: number) => runs.filter((run) => run.server === id && run.connections === n);
-  const find = (n: number, round: number, id: string) => runs.find((run) => run.round === round && run.server === id && run.connections === n);
-  const rate = (n: number) => (round: number, id: string) => find(n, round, id)?.requestsPerSecond ?? null;
-  const cpuRate = (n: number) => (round: number, id: string) => {
-    const us = find(n, round, id)?.serverUsPerRequest;
-    return us ? 1 / us : null;
-  };
-  const hasNet = options.servers.includes('net');
+  const { rate, cpuRate } = serverRuns(runs);
   const pin = options.pinCpu === null ? 'unpinned' : `server and wrk pinned to CPU ${options.pinCpu}`;
   lines.push(
     `### HTTP/1.1 keep-alive GET over 127.0.0.1 under wrk (Node ${process.version}, ${new Date().toISOString().slice(0, 10)})`,
@@ -336,38 +329,8 @@ function report(options: RoundsOptions, runs: (HttpRun & { round: number })[]): 
       'processes other than the server and wrk; `errors` = wrk socket errors and non-2xx responses, all runs.',
     '',
   );
-  const header: string[] = ['server'];
-  const align: string[] = ['---'];
-  for (const n of options.connections) {
-    header.push(`req/s N=${n}`, `min..max N=${n}`);
-    align.push('---:', '---:');
-    if (hasNet) {
-      header.push(`x net N=${n}`);
-      align.push('---:');
-    }
-    header.push(`µs/req N=${n}`, `other N=${n}`);
-    align.push('---:', '---:');
-  }
-  header.push('errors', 'maxRSS MB');
-  align.push('---:', '---:');
-  lines.push(row(header), row(align));
-  const lastN = options.connections[options.connections.length - 1]!;
-  const ordered = [...options.servers].sort(
-    (a, b) => (medianOf(of(b, lastN).map((run) => run.requestsPerSecond)) ?? 0) - (medianOf(of(a, lastN).map((run) => run.requestsPerSecond)) ?? 0),
-  );
-  for (const id of ordered) {
-    const cells: string[] = [`\`${id}\``];
-    for (const n of options.connections) {
-      const mine = of(id, n);
-      const rates = mine.map((run) => run.requestsPerSecond);
-      cells.push(format(medianOf(rates)), range(rates));
-      if (hasNet) cells.push(format(perRoundRatios(options.rounds, rate(n), id, 'net').median));
-      cells.push(format(medianOf(mine.map((run) => run.serverUsPerRequest))), format(medianOf(mine.map((run) => run.otherCores))));
-    }
-    const mine = runs.filter((run) => run.server === id);
-    cells.push(String(mine.reduce((sum, run) => sum + run.wrk.errors, 0)), format(medianOf(mine.map((run) => run.serverPeakRssMB))));
-    lines.push(row(cells));
-  }
+  const errors = { header: 'errors', cell: (all: readonly HttpRun[]) => String(all.reduce((sum, run) => sum + run.wrk.errors, 0)) };
+  lines.push(...serverTable<HttpRun & { round: number }>(options, runs, [errors]));
   lines.push('');
   for (const id of options.servers) lines.push(`- \`${id}\`: ${serverById(id).label}`);
 
