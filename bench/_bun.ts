@@ -9,11 +9,15 @@ export interface BunSocket {
   write(data: Uint8Array): number;
   /** Closes the connection after what is written goes out. */
   end(): void;
+  /** Whatever the program keeps with the socket (Bun's per-socket slot). */
+  data: unknown;
 }
 
 interface BunSocketHandlers {
   open?(socket: BunSocket): void;
   data?(socket: BunSocket, data: Uint8Array): void;
+  /** The socket can take more after a `write()` that took less than it was given. */
+  drain?(socket: BunSocket): void;
   close?(socket: BunSocket): void;
 }
 

@@ -34,3 +34,16 @@ export function buildLibrary(): Build {
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * The build `BENCH_BASE_LIBRARY` names: the version a change is measured against, run as an
+ * `ours-base` server in the same rounds as `ours` (build it once with `tsc -p
+ * tsconfig.build.json --outDir DIR` on the base commit, and add `{"type":"module"}` as
+ * `DIR/package.json`).
+ * @throws when the variable is not set
+ */
+export function baseLibrary(): string {
+  const base = process.env['BENCH_BASE_LIBRARY'];
+  if (base === undefined || base === '') throw new Error('the ours-base servers need BENCH_BASE_LIBRARY=DIR (a tsc build of the base)');
+  return base;
+}

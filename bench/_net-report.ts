@@ -1,7 +1,7 @@
 /**
- * Round ordering and Markdown helpers shared by the standalone modes of `echo.bench.ts` and
- * `bulk.bench.ts` (the same conventions as `run.ts`: medians over rounds, ratios taken per
- * round and their median).
+ * Round ordering and Markdown helpers shared by the standalone modes of `echo.bench.ts`,
+ * `http.bench.ts` and `bulk.bench.ts` (the same conventions as `run.ts`: medians over rounds,
+ * ratios taken per round and their median), and the servers' table of the first two.
  */
 import { writeFileSync } from 'node:fs';
 import { median } from './_measure.ts';
@@ -69,4 +69,71 @@ export function finish<T extends { failures: readonly string[] }>(json: string |
     console.log(`\nFailed runs:\n\n${record.failures.map((failure) => `- ${failure}`).join('\n')}`);
     process.exitCode = 1;
   }
+}
+
+/** A run of a server benchmark (`echo.bench.ts`, `http.bench.ts`), as the shared table reads it. */
+export interface ServerRun {
+  round: number;
+  server: string;
+  connections: number;
+  requestsPerSecond: number;
+  /** Server CPU per request, µs. */
+  serverUsPerRequest: number | null;
+  otherCores: number | null;
+  serverPeakRssMB: number | null;
+}
+
+/**
+ * The runs of (server, N), and per-round values for `perRoundRatios()`: requests per second,
+ * and requests per server CPU second (the comparison a saturated client cannot flatten).
+ */
+export function serverRuns<R extends ServerRun>(runs: readonly R[]) {
+  const find = (n: number, round: number, id: string) => runs.find((run) => run.round === round && run.server === id && run.connections === n);
+  return {
+    of: (id: string, n: number) => runs.filter((run) => run.server === id && run.connections === n),
+    rate: (n: number) => (round: number, id: string) => find(n, round, id)?.requestsPerSecond ?? null,
+    cpuRate: (n: number) => (round: number, id: string) => {
+      const us = find(n, round, id)?.serverUsPerRequest;
+      return us ? 1 / us : null;
+    },
+  };
+}
+
+/**
+ * The table of servers, fastest at the last N first: per N the median req/s, its range, the
+ * ratio to `net` (when run), the server's µs/req and the other cores; then `extra` columns and
+ * the peak RSS.
+ */
+export function serverTable<R extends ServerRun>(
+  options: { rounds: number; servers: readonly string[]; connections: readonly number[] },
+  runs: readonly R[],
+  extra: { header: string; cell(runs: readonly R[]): string }[] = [],
+): string[] {
+  const { of, rate } = serverRuns(runs);
+  const hasNet = options.servers.includes('net');
+  const header: string[] = ['server'];
+  const align: string[] = ['---'];
+  for (const n of options.connections) {
+    header.push(`req/s N=${n}`, `min..max N=${n}`, ...(hasNet ? [`x net N=${n}`] : []), `µs/req N=${n}`, `other N=${n}`);
+    align.push('---:', '---:', ...(hasNet ? ['---:'] : []), '---:', '---:');
+  }
+  header.push(...extra.map((column) => column.header), 'maxRSS MB');
+  align.push(...extra.map(() => '---:'), '---:');
+  const lines = [row(header), row(align)];
+  const lastN = options.connections[options.connections.length - 1]!;
+  const rateAt = (id: string) => medianOf(of(id, lastN).map((run) => run.requestsPerSecond)) ?? 0;
+  for (const id of [...options.servers].sort((a, b) => rateAt(b) - rateAt(a))) {
+    const cells: string[] = [`\`${id}\``];
+    for (const n of options.connections) {
+      const mine = of(id, n);
+      const rates = mine.map((run) => run.requestsPerSecond);
+      cells.push(format(medianOf(rates)), range(rates));
+      if (hasNet) cells.push(format(perRoundRatios(options.rounds, rate(n), id, 'net').median));
+      cells.push(format(medianOf(mine.map((run) => run.serverUsPerRequest))), format(medianOf(mine.map((run) => run.otherCores))));
+    }
+    const all = runs.filter((run) => run.server === id);
+    cells.push(...extra.map((column) => column.cell(all)), format(medianOf(all.map((run) => run.serverPeakRssMB))));
+    lines.push(row(cells));
+  }
+  return lines;
 }

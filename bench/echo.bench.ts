@@ -13,7 +13,8 @@
  *
  * Also `--warmup S`, `--quiet-wait S` (default 10: before each run, wait at most that long for
  * other processes to stop using the CPU) and `--json FILE` (every run). Servers not run by
- * default: net-pipe, py313-exact, uvloop-exact, py311.
+ * default: net-pipe, py313-exact, uvloop-exact, py311, and ours-base (the build that
+ * `BENCH_BASE_LIBRARY` names, to measure a change against its base in the same rounds).
  *
  * `ours` runs the library compiled by tsc into a temporary directory (what users run; see
  * `_servers/_library.ts` for why tsx would understate it).
@@ -24,11 +25,9 @@
  * load): a server faster than that reads as fast as the client allows, so compare `µs/req`
  * (server CPU per round trip) there too.
  */
-import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeVariant, type Benchmark, type Ratio, type Result, type Workload } from './_benchmark.ts';
-import { buildLibrary, type Build } from './_net-build.ts';
+import { baseLibrary, type Build } from './_net-build.ts';
 import type { EchoClientResult } from './_echo-client.ts';
 import {
   pinned,
@@ -36,16 +35,15 @@ import {
   processPeakRssMB,
   pythonPath,
   runToEnd,
-  selfAndChildrenCpuSeconds,
   startProcess,
   stop,
   taggedJson,
   tsxCommand,
-  waitForQuiet,
   type Command,
 } from './_net-process.ts';
 import { BUN, DENO, NODE_RUNTIMES, THIS_NODE, type Runtime } from './_runtimes.ts';
-import { finish, format, medianOf, met, perRoundRatios, range, roundOrder, row } from './_net-report.ts';
+import { finish, format, met, perRoundRatios, row, serverRuns, serverTable } from './_net-report.ts';
+import { benchmarkCpuSeconds, defaultPinCpu, parseRoundsOptions, runRounds, runWithBuild, type RoundsOptions } from './_net-rounds.ts';
 
 const MESSAGE_SIZE = 1024;
 const DIGEST = `echo-${MESSAGE_SIZE}`;
@@ -127,6 +125,12 @@ const SERVERS: EchoServer[] = [
     command: nodeServer('ours'),
     standard: true,
     ours: true,
+  },
+  {
+    id: 'ours-base',
+    label: 'ours, as the build `BENCH_BASE_LIBRARY` names (the version a change is measured against)',
+    command: () => ({ ...nodeServer('ours')(), env: { ASYNCIO_STREAMS_BUILD: baseLibrary() } }),
+    standard: false,
   },
   {
     id: 'ours-exact',
@@ -255,13 +259,6 @@ async function runEcho(serverId: string, connections: number, options: RunOption
   }
 }
 
-/** The last CPU, where N=1 runs are pinned; null on a single-CPU machine or without taskset. */
-function defaultPinCpu(): number | null {
-  const cpus = availableParallelism();
-  if (cpus < 2 || spawnSync('taskset', ['-V']).status !== 0) return null;
-  return cpus - 1;
-}
-
 // ---- run.ts integration: one variant = one (server, N) run printing a RESULT line ----
 
 function workload(connections: number): Workload {
@@ -301,15 +298,9 @@ function workload(connections: number): Workload {
 export const benchmark: Benchmark = { name: 'echo', workloads: [workload(1), workload(50)] };
 
 async function runForDriver(serverId: string, connections: number, seconds: number): Promise<void> {
-  const build = serverById(serverId).ours ? buildLibrary() : null;
-  let run: EchoRun;
-  try {
-    run = await runEcho(serverId, connections, { seconds, warmupSeconds: 1, pinCpu: defaultPinCpu(), build });
-  } finally {
-    build?.remove();
-  }
-  const own = process.cpuUsage();
-  const mine = selfAndChildrenCpuSeconds();
+  const run = await runWithBuild(serverById(serverId).ours === true, (build) =>
+    runEcho(serverId, connections, { seconds, warmupSeconds: 1, pinCpu: defaultPinCpu(), build }),
+  );
   const result: Result & Record<string, unknown> = {
     seconds: run.client.seconds,
     passes: [run.client.seconds],
@@ -317,7 +308,7 @@ async function runForDriver(serverId: string, connections: number, seconds: numb
     items: run.client.requests,
     digest: DIGEST,
     // This process and the ones it ran (build, server, client).
-    cpuSeconds: mine ?? run.totalCpuSeconds + (own.user + own.system) / 1e6,
+    cpuSeconds: benchmarkCpuSeconds(run.totalCpuSeconds),
     maxRssMB: run.serverPeakRssMB ?? 0,
     runtime: `Node ${process.version}`,
     serverUsPerRequest: run.serverUsPerRequest,
@@ -328,63 +319,9 @@ async function runForDriver(serverId: string, connections: number, seconds: numb
 
 // ---- standalone: rounds, table, targets ----
 
-interface Options {
-  rounds: number;
-  seconds: number;
-  warmupSeconds: number;
-  servers: string[];
-  connections: number[];
-  pinCpu: number | null;
-  source: boolean;
-  json: string | null;
-  /** Seconds to wait at most, before each run, for the machine to be quiet. */
-  quietWait: number;
-}
-
-function parseOptions(args: string[]): Options {
-  const options: Options = {
-    rounds: 5,
-    seconds: 5,
-    warmupSeconds: 1,
-    servers: SERVERS.filter((server) => server.standard).map((server) => server.id),
-    connections: [1, 50],
-    pinCpu: defaultPinCpu(),
-    source: false,
-    json: null,
-    quietWait: 10,
-  };
-  for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = args[i]!.split('=', 2);
-    const value = (): string => inline ?? args[++i] ?? '';
-    if (flag === '--rounds') options.rounds = Number(value());
-    else if (flag === '--seconds') options.seconds = Number(value());
-    else if (flag === '--warmup') options.warmupSeconds = Number(value());
-    else if (flag === '--servers') options.servers = value().split(',').filter(Boolean);
-    else if (flag === '--connections') options.connections = value().split(',').map(Number);
-    else if (flag === '--pin') options.pinCpu = value() === 'off' ? null : Number(value());
-    else if (flag === '--json') options.json = value();
-    else if (flag === '--source') options.source = true;
-    else if (flag === '--quiet-wait') options.quietWait = Number(value());
-    else throw new Error(`unknown option '${args[i]}'`);
-  }
-  for (const id of options.servers) serverById(id);
-  if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 50) throw new Error('--rounds wants 1..50');
-  if (!(options.seconds > 0 && options.seconds <= 120)) throw new Error('--seconds wants 0..120');
-  if (!(options.warmupSeconds >= 0 && options.warmupSeconds <= 60)) throw new Error('--warmup wants 0..60');
-  if (!options.connections.every((n) => Number.isInteger(n) && n >= 1 && n <= 1000)) throw new Error('--connections wants 1..1000');
-  return options;
-}
-
-function report(options: Options, runs: (EchoRun & { round: number })[]): string {
+function report(options: RoundsOptions, runs: (EchoRun & { round: number })[]): string {
   const lines: string[] = [];
-  const of = (id: string, n: number) => runs.filter((run) => run.server === id && run.connections === n);
-  const rate = (n: number) => (round: number, id: string) =>
-    runs.find((run) => run.round === round && run.server === id && run.connections === n)?.requestsPerSecond ?? null;
-  const cpuRate = (n: number) => (round: number, id: string) => {
-    const us = runs.find((run) => run.round === round && run.server === id && run.connections === n)?.serverUsPerRequest;
-    return us ? 1 / us : null;
-  };
-  const hasNet = options.servers.includes('net');
+  const { rate, cpuRate } = serverRuns(runs);
   const pin = options.pinCpu === null ? 'unpinned' : `server and client pinned to CPU ${options.pinCpu}`;
 
   lines.push(
@@ -396,37 +333,7 @@ function report(options: Options, runs: (EchoRun & { round: number })[]): string
       '`µs/req` = server CPU per round trip over the window; `other` = cores used by processes not ours during the window.',
     '',
   );
-  const header: string[] = ['server'];
-  const align: string[] = ['---'];
-  for (const n of options.connections) {
-    header.push(`req/s N=${n}`, `min..max N=${n}`);
-    align.push('---:', '---:');
-    if (hasNet) {
-      header.push(`x net N=${n}`);
-      align.push('---:');
-    }
-    header.push(`µs/req N=${n}`, `other N=${n}`);
-    align.push('---:', '---:');
-  }
-  header.push('maxRSS MB');
-  align.push('---:');
-  lines.push(row(header), row(align));
-  const lastN = options.connections[options.connections.length - 1]!;
-  const ordered = [...options.servers].sort(
-    (a, b) => (medianOf(of(b, lastN).map((run) => run.requestsPerSecond)) ?? 0) - (medianOf(of(a, lastN).map((run) => run.requestsPerSecond)) ?? 0),
-  );
-  for (const id of ordered) {
-    const cells: string[] = [`\`${id}\``];
-    for (const n of options.connections) {
-      const mine = of(id, n);
-      const rates = mine.map((run) => run.requestsPerSecond);
-      cells.push(format(medianOf(rates)), range(rates));
-      if (hasNet) cells.push(format(perRoundRatios(options.rounds, rate(n), id, 'net').median));
-      cells.push(format(medianOf(mine.map((run) => run.serverUsPerRequest))), format(medianOf(mine.map((run) => run.otherCores))));
-    }
-    cells.push(format(medianOf(runs.filter((run) => run.server === id).map((run) => run.serverPeakRssMB))));
-    lines.push(row(cells));
-  }
+  lines.push(...serverTable(options, runs));
   lines.push('');
   for (const id of options.servers) lines.push(`- \`${id}\`: ${serverById(id).label}`);
 
@@ -450,7 +357,7 @@ function report(options: Options, runs: (EchoRun & { round: number })[]): string
       const { perRound, median: value } = perRoundRatios(options.rounds, rate(n), top, bottom);
       lines.push(row([label, n, `**${format(value)}**`, ...perRound.map(format), `>= ${min}`, met(value, min)]));
     }
-    for (const [top, bottom] of [['ours', 'net'], ['ours', 'uvloop'], ['net-await', 'net'], ['ours', 'net-await']] as const) {
+    for (const [top, bottom] of [['ours', 'net'], ['ours', 'uvloop'], ['net-await', 'net'], ['ours', 'net-await'], ['ours', 'ours-base'], ['ours-base', 'net']] as const) {
       if (!options.servers.includes(top) || !options.servers.includes(bottom)) continue;
       // Server CPU per request, inverted: the comparison the client's ceiling cannot flatten.
       const { perRound, median: value } = perRoundRatios(options.rounds, cpuRate(n), top, bottom);
@@ -467,33 +374,14 @@ async function main(args: string[]): Promise<void> {
     await runForDriver(serverId, Number(n), Number(seconds));
     return;
   }
-  const options = parseOptions(args);
-  const jobs = options.connections.flatMap((n) => options.servers.map((server) => ({ server, n })));
-  const runs: (EchoRun & { round: number })[] = [];
-  const failures: string[] = [];
-  const build = options.source ? null : buildLibrary();
-  try {
-    for (let round = 0; round < options.rounds; round++) {
-      for (const [i, { server, n }] of roundOrder(jobs, round).entries()) {
-        const tag = `[round ${round + 1}/${options.rounds} ${i + 1}/${jobs.length}] ${server} N=${n}`;
-        const busy = await waitForQuiet(options.quietWait);
-        if (busy !== null && busy >= 0.3) console.error(`${tag}: machine still busy (${format(busy)} cores), running anyway`);
-        try {
-          const run = await runEcho(server, n, { ...options, build });
-          runs.push({ ...run, round });
-          console.error(
-            `${tag}: ${format(run.requestsPerSecond)} req/s, server ${format(run.serverUsPerRequest)} µs/req ` +
-              `(${format(run.serverCpuPercent)} %), client ${format(run.clientCpuPercent)} %, other cores ${format(run.otherCores)}`,
-          );
-        } catch (error) {
-          failures.push(`round ${round + 1} ${server} N=${n}: ${(error as Error).message}`);
-          console.error(`${tag}: FAILED ${(error as Error).message}`);
-        }
-      }
-    }
-  } finally {
-    build?.remove();
-  }
+  const options = parseRoundsOptions(args, { rounds: 5, servers: SERVERS.filter((server) => server.standard).map((server) => server.id) }, serverById);
+  const { runs, failures } = await runRounds(
+    options,
+    (server, n, build) => runEcho(server, n, { ...options, build }),
+    (run) =>
+      `${format(run.requestsPerSecond)} req/s, server ${format(run.serverUsPerRequest)} µs/req ` +
+      `(${format(run.serverCpuPercent)} %), client ${format(run.clientCpuPercent)} %, other cores ${format(run.otherCores)}`,
+  );
   finish(options.json, { options, runs, failures }, report(options, runs));
 }
 

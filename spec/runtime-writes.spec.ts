@@ -1,8 +1,9 @@
 /**
  * What a writer sends, on every runtime (see `_runtime.ts`), over TCP and TLS: the bytes a
- * `write()` was given, even when the caller reuses its buffer at once; nothing written after
- * `startTls()` in the clear; `pipeTo(writer.writable)` ending a TLS connection; many small
- * writes in linear time; and a connection that lives while only its reader is referenced.
+ * `write()` was given, even when the caller reuses its buffer at once or earlier writes wait
+ * in a backed-up socket; nothing written after `startTls()` in the clear; `pipeTo(writer.writable)`
+ * ending a TLS connection; many small writes in linear time; and a connection that lives while
+ * only its reader is referenced.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -104,6 +105,59 @@ for (const tls of [false, true]) {
     }
   });
 }
+
+ownership('writes waiting in a backed-up socket keep their bytes: the pool reuses no memory the socket may still send', async () => {
+  let release!: () => void;
+  const reading = new Promise<void>((resolve) => (release = resolve));
+  let deliver!: (bytes: Uint8Array) => void;
+  const received = new Promise<Uint8Array>((resolve) => (deliver = resolve));
+  // Reads nothing until the client's socket is backed up, then everything.
+  const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
+    await reading;
+    deliver(await reader.read());
+    writer.close();
+  }, '127.0.0.1', 0);
+  const [, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    const size = 4096;
+    const block = new Uint8Array(size);
+    let blocks = 0;
+    let backedUpAt = -1;
+    // One write a turn, so that each reaches the socket alone, until 64 writes past the first
+    // drain() that had to wait (the kernel's buffers full, the socket holding writes of its
+    // own); then the server reads.
+    while (blocks < 16384 && (backedUpAt < 0 || blocks < backedUpAt + 64)) {
+      block.fill(blocks & 255);
+      new DataView(block.buffer).setUint32(0, blocks);
+      writer.write(block);
+      blocks += 1;
+      const drained = writer.drain();
+      let waited = true;
+      void drained.then(() => (waited = false), () => {});
+      await null;
+      if (waited && backedUpAt < 0) {
+        backedUpAt = blocks;
+        release();
+      }
+      await within(drained, 10_000);
+      await sleep(0);
+    }
+    assert.ok(backedUpAt > 0, 'the socket backed up');
+    writer.writeEof();
+    const bytes = await within(received, 20_000);
+    assert.is(bytes.byteLength, blocks * size);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const wrong: number[] = [];
+    for (let i = 0; i < blocks && wrong.length < 10; i += 1) {
+      const at = i * size;
+      if (view.getUint32(at) !== i || bytes.subarray(at + 4, at + size).some((byte) => byte !== (i & 255))) wrong.push(i);
+    }
+    assert.equal(wrong, [], `blocks with other bytes than written, of ${blocks} (backed up at ${backedUpAt})`);
+  } finally {
+    writer.close();
+    await stop(server);
+  }
+});
 
 ownership('many small writes, then one drain(), take linear time: 20,000 commands of 7 writes each', async () => {
   let total = 0;
