@@ -8,14 +8,6 @@ const OWN_CHUNK_MIN = 16384;
 const POOL_SIZE = 65536;
 let pool: Uint8Array<ArrayBuffer> | null = null;
 let poolUsed = 0;
-/**
- * The queue that took the pool's last chunk, while nothing follows that chunk there, and where
- * the chunk starts. Once that queue's bytes have all left the process, the pool rewinds over
- * the chunk: a server answering one request at a time writes the same warm bytes of the pool
- * over and over, and allocates no new zero-filled pool every 64 KiB.
- */
-let tailQueue: WriteQueue | null = null;
-let tailStart = 0;
 /** Writes up to this size are copied byte by byte: a loop beats `set()` there (~50 ns a call on V8). */
 const SMALL_COPY_MAX = 32;
 /** The chunks of every queue holding none, shared (an idle writer's queue holds no array); never pushed to. */
@@ -28,9 +20,7 @@ const NO_CHUNKS: readonly Uint8Array<ArrayBuffer>[] = [];
  * by every queue, and those queued together leave as one chunk, so a burst of them reaches the
  * stream as a few large chunks: N writes cost O(total bytes), whatever the stream costs per
  * chunk (Node's `WritableStream` queue costs O(queue length) per chunk it takes). A chunk handed
- * out is not written again while it may still be sent: the pool grows past it, and rewinds over
- * it only once it is the pool's last chunk and `allSent` (given by the queue's writer) says that
- * everything the queue handed out has left the process.
+ * out is never written again: the pool only grows past it.
  *
  * @example
  * ```ts
@@ -51,16 +41,6 @@ export class WriteQueue {
   #openStart = 0;
   #openEnd = 0;
   #length = 0;
-  readonly #allSent: () => boolean;
-
-  /**
-   * @param allSent whether every chunk taken from this queue has been sent (its bytes are the
-   *   operating system's, or dropped for good): only then may the pool reuse their memory.
-   *   Without it, never.
-   */
-  constructor(allSent: () => boolean = () => false) {
-    this.#allSent = allSent;
-  }
 
   /** The bytes queued. */
   get length(): number {
@@ -75,10 +55,6 @@ export class WriteQueue {
       this.#closeOpen();
       this.#append(new Uint8Array(data));
       return;
-    }
-    if (tailQueue !== null) {
-      if (tailQueue.#allSent()) poolUsed = tailStart;
-      tailQueue = null;
     }
     if (pool === null || POOL_SIZE - poolUsed < size) {
       pool = new Uint8Array(POOL_SIZE);
@@ -97,29 +73,21 @@ export class WriteQueue {
     poolUsed = this.#openEnd = offset + size;
   }
 
-  /**
-   * Takes the oldest chunk, which the caller hands to its transport at once (the pool may reuse
-   * its memory as soon as `allSent` says so); `null` when nothing is queued.
-   */
+  /** Takes the oldest chunk, which is the caller's from now on; `null` when nothing is queued. */
   shift(): Uint8Array<ArrayBuffer> | null {
-    let chunk: Uint8Array<ArrayBuffer> | null;
     if (this.#head === this.#chunks.length) {
       // Only the open chunk (a writer's usual state): it skips the array.
-      chunk = this.#takeOpen();
-      if (chunk === null) return null;
-    } else {
-      chunk = this.#chunks[this.#head]!;
-      this.#head += 1;
-      if (this.#head === this.#chunks.length) {
-        this.#chunks = NO_CHUNKS;
-        this.#head = 0;
-      }
+      const open = this.#takeOpen();
+      if (open !== null) this.#length -= open.byteLength;
+      return open;
+    }
+    const chunk = this.#chunks[this.#head]!;
+    this.#head += 1;
+    if (this.#head === this.#chunks.length) {
+      this.#chunks = NO_CHUNKS;
+      this.#head = 0;
     }
     this.#length -= chunk.byteLength;
-    if (chunk.buffer === pool?.buffer && chunk.byteOffset + chunk.byteLength === poolUsed) {
-      tailQueue = this;
-      tailStart = chunk.byteOffset;
-    }
     return chunk;
   }
 

@@ -116,12 +116,9 @@ function claimWritable(transport: Transport | StreamPair): ClaimedWritable | nul
   return typeof claimable._claimWritable === 'function' ? claimable._claimWritable() : null;
 }
 
-/** A transport that takes bytes synchronously (`tryWrite`), and may tell when they are sent (`_allSent`). */
-type TryWriter = Required<Pick<Transport, 'tryWrite'>> & Pick<Transport, '_allSent'>;
-
 /** `transport`, when it can take bytes synchronously (`tryWrite`). */
-function tryWriterOf(transport: unknown): TryWriter | null {
-  return isTransport(transport) && typeof transport.tryWrite === 'function' ? (transport as TryWriter) : null;
+function tryWriterOf(transport: unknown): Required<Pick<Transport, 'tryWrite'>> | null {
+  return isTransport(transport) && typeof transport.tryWrite === 'function' ? (transport as Required<Pick<Transport, 'tryWrite'>>) : null;
 }
 
 /**
@@ -173,7 +170,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Whether a protocol tells `#state` of the loss (see `LossNotifier`), so `closed` need not be watched. */
   readonly #lossNotified: boolean;
   /** The transport, when it has `tryWrite`; null otherwise. */
-  #tryWriter: TryWriter | null;
+  #tryWriter: Required<Pick<Transport, 'tryWrite'>> | null;
   /** Copies of the bytes written and not handed to the writable yet; `NOTHING_WRITTEN` until the first write. */
   #queue = NOTHING_WRITTEN;
   #flushScheduled = false;
@@ -652,7 +649,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Queues a copy of `chunk`; the stream gets it at the end of this microtask, or at `drain()`. */
   #enqueue(chunk: Uint8Array): void {
     if (chunk.byteLength === 0 || this.#state.lost !== null || this.#state.writableFailed) return;
-    if (this.#queue === NOTHING_WRITTEN) this.#queue = new WriteQueue(StreamWriter.#allSentOf(this));
+    if (this.#queue === NOTHING_WRITTEN) this.#queue = new WriteQueue();
     this.#queue.push(chunk);
     if (!this.#flushScheduled && !this.#held) {
       this.#flushScheduled = true;
@@ -678,25 +675,6 @@ export class StreamWriter<T = Transport | StreamPair | null> {
       if (this.#tryWriter === null || !this.#tryWriter.tryWrite(chunk)) this.#handOver(chunk);
     }
     if (this.#drainWaiters !== null && this.#underMark()) this.#settleDrainWaiters(null);
-  }
-
-  /** Whether every chunk taken from the queue has left the process (see `WriteQueue`): only a transport can tell. */
-  #allSent(): boolean {
-    return this.#inStream === 0 && this.#tryWriter?._allSent?.() === true;
-  }
-
-  /**
-   * `writer.#allSent()` for its queue, holding the writer weakly: the pool keeps the queue that
-   * took its last chunk, and must not keep an abandoned writer from being collected (and its
-   * connection closed). A writer collected has sent nothing the pool may reuse.
-   */
-  static #allSentOf(writer: StreamWriter<unknown>): () => boolean {
-    if (typeof WeakRef !== 'function') return () => false;
-    const ref = new WeakRef(writer);
-    return () => {
-      const alive = ref.deref();
-      return alive !== undefined && alive.#allSent();
-    };
   }
 
   /** Hands everything queued to the writable now, in order: before it closes or TLS starts. */

@@ -149,13 +149,6 @@ export interface Transport {
    */
   tryWrite?(chunk: Uint8Array): boolean;
   /**
-   * Whether every byte `tryWrite()` and `writable` took has left the process (the operating
-   * system has it, or it was dropped for good): the writer may then reuse the memory the
-   * chunks were in. False whenever the transport cannot tell.
-   * @internal
-   */
-  _allSent?(): boolean;
-  /**
    * Resolves once the chunks `tryWrite()` took are all written to the connection (never
    * rejects: a failed write fails the connection). Only a transport whose `tryWrite()` starts
    * writes it finishes later has it: `startTls()` must wait for them.

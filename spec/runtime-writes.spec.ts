@@ -106,7 +106,7 @@ for (const tls of [false, true]) {
   });
 }
 
-ownership('writes waiting in a backed-up socket keep their bytes: the pool reuses no memory the socket may still send', async () => {
+ownership('writes waiting in a backed-up socket keep their bytes: nothing the socket may still send is written over', async () => {
   let release!: () => void;
   const reading = new Promise<void>((resolve) => (release = resolve));
   let deliver!: (bytes: Uint8Array) => void;

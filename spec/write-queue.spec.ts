@@ -55,49 +55,6 @@ queue('never writes over a chunk it handed out, though the next writes share its
   assert.is(text(first), 'first');
 });
 
-queue("reuses the pool's last chunk once its queue says everything it handed out is sent, and not before", () => {
-  let sent = false;
-  const q = new WriteQueue(() => sent);
-  q.push(bytes('first'));
-  const first = q.shift()!;
-  q.push(bytes('second'));
-  const second = q.shift()!;
-  assert.is(text(first), 'first', 'not sent: the next write went past it');
-  assert.is(second.byteOffset, first.byteOffset + first.byteLength);
-  sent = true;
-  q.push(bytes('third'));
-  const third = q.shift()!;
-  assert.is(third.buffer, second.buffer);
-  assert.is(third.byteOffset, second.byteOffset, 'sent: written over the last chunk');
-  assert.is(text(first), 'first', 'only the last chunk is reused');
-  sent = false;
-  const other = new WriteQueue(() => true);
-  other.push(bytes('other'));
-  sent = true;
-  q.push(bytes('fourth'));
-  assert.equal(drain(other), ['other']);
-  assert.equal(drain(q), ['fourth']);
-  assert.is(text(third), 'third', "another queue's write came after it: it is not the last chunk any more");
-});
-
-queue('a queue that cannot tell what is sent never has its chunks written over', () => {
-  const q = new WriteQueue();
-  q.push(bytes('first'));
-  const first = q.shift()!;
-  q.push(bytes('second'));
-  const second = q.shift()!;
-  assert.is(text(first), 'first');
-  assert.ok(second.buffer !== first.buffer || second.byteOffset >= first.byteOffset + first.byteLength);
-});
-
-queue('a chunk still queued is never reused, whatever allSent says', () => {
-  const q = new WriteQueue(() => true);
-  q.push(bytes('one'));
-  q.push(new Uint8Array(16_384).fill(66));
-  q.push(bytes('two'));
-  assert.equal(drain(q).map((chunk) => chunk.slice(0, 4)), ['one', 'BBBB', 'two']);
-});
-
 queue('a burst larger than the pool leaves as several chunks of at most 64 KiB, in order', () => {
   const q = new WriteQueue();
   let expected = '';

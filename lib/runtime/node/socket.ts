@@ -385,17 +385,6 @@ export class NodeSocket implements Transport {
     return true;
   }
 
-  /**
-   * @internal See `Transport._allSent()`. A write Node could not finish at once keeps its
-   * chunk (`writableLength` counts it); under TLS, the socket TLS runs over is asked too.
-   */
-  _allSent(): boolean {
-    const socket = this.#socket;
-    if (socket.destroyed || socket.writableLength !== 0 || (this.#batch?.byteLength ?? 0) !== 0) return false;
-    const raw = this.#tls?.layer.raw;
-    return raw === undefined || (!raw.destroyed && raw.writableLength === 0);
-  }
-
   /** A plain TCP or Unix connection can be half-closed; a TLS one cannot (as in CPython). */
   canWriteEof(): boolean {
     return this.#upgradedTo?.canWriteEof() ?? this.#tls === null;
