@@ -17,11 +17,8 @@ import * as assert from 'uvu/assert';
 import {
   IncompleteReadError,
   NodeSocket,
-  openConnection,
-  openUnixConnection,
+  openConnection as openNodeConnection,
   socketpair,
-  startServer,
-  startUnixServer,
   StreamReader,
   type ClientConnectedCallback,
   type ReadOptions,
@@ -29,6 +26,7 @@ import {
   type StreamWriter,
 } from '../lib/runtime/node.ts';
 import { leakFree } from './_leaks.ts';
+import { openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.ts';
 import { CA, CLIENT, SERVER } from './_tls.ts';
 import { sources, type Source } from './_reader-sources.ts';
 import {
@@ -424,7 +422,9 @@ closing('close(): clients mid-message finish their message and get the answer; n
       await writer.drain();
       await sleep(10);
       server.close();
-      assert.is(codeOf(await rejection(openConnection('127.0.0.1', port))), 'ECONNREFUSED');
+      // Deno closes a listener whose accept() is pending a moment later, and resets what
+      // connects in between (Deno.listen() alone does the same): turned away all the same.
+      assert.is(codeOf(await rejection(openConnection('127.0.0.1', port))), runtime === 'deno' ? 'ECONNRESET' : 'ECONNREFUSED');
       const closed = server.waitClosed();
       assert.ok(await isPending(closed), 'waitClosed() waits for the client');
       writer.write('lo\n');
@@ -709,7 +709,8 @@ connecting('connection refused (TCP): rejects with ECONNREFUSED, many times over
     for (let i = 0; i < 50; i++) {
       const error = (await rejection(openConnection('127.0.0.1', port))) as ErrnoError;
       assert.is(error.code, 'ECONNREFUSED');
-      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      // The runtime's own error: Deno's does not name the address.
+      assert.match(error.message, runtime === 'deno' ? /^Connection refused/ : new RegExp(`127\\.0\\.0\\.1:${port}`));
     }
   }),
 );
@@ -762,14 +763,23 @@ async function withInvalidTldRefused(body: () => Promise<void>): Promise<void> {
   }
 }
 
-connecting('a name that cannot resolve: openConnection and startServer reject with ENOTFOUND', () =>
+connecting('a name that cannot resolve: openConnection and startServer reject with the lookup error (ENOTFOUND; on Deno, its own)', () =>
   leakFree(() =>
     withInvalidTldRefused(async () => {
       const error = (await rejection(openConnection('no-such-host.invalid', 80))) as ErrnoError & { hostname?: string };
-      assert.is(error.code, 'ENOTFOUND');
-      assert.is(error.hostname, 'no-such-host.invalid');
       const serverError = (await rejection(startServer(() => {}, 'no-such-host.invalid', 0))) as ErrnoError;
-      assert.is(serverError.code, 'ENOTFOUND');
+      if (runtime === 'deno') {
+        // Deno looks names up itself, past node:dns and so past the injection (`.invalid`
+        // fails all the same), and its error has no code.
+        for (const failed of [error, serverError]) {
+          assert.match(failed.message, /^failed to lookup address information/);
+          assert.is(failed.code, undefined);
+        }
+      } else {
+        assert.is(error.code, 'ENOTFOUND');
+        assert.is(error.hostname, 'no-such-host.invalid');
+        assert.is(serverError.code, 'ENOTFOUND');
+      }
       // Ordinary names still resolve (localhost, then nobody listens): only the failure was injected.
       const refused = (await rejection(openConnection('localhost', await closedPort()))) as ErrnoError;
       assert.is(refused.code, 'ECONNREFUSED');
@@ -983,7 +993,8 @@ function harnessFeed(source: Source): (limit: number | undefined) => Promise<Fee
 /** A real connection: the peer writes one chunk per macrotask turn, then half-closes. */
 async function socketFeed(limit: number | undefined): Promise<Feed> {
   const [ours, theirs] = await socketpair();
-  const [reader, writer] = await openConnection(null, null, { sock: ours, limit });
+  // A net.Socket pair: the Node adapter's, on every runtime.
+  const [reader, writer] = await openNodeConnection(null, null, { sock: ours, limit });
   return {
     reader,
     start: async (chunks) => {

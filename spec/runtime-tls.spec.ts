@@ -134,4 +134,19 @@ tls('a handshake the peer never answers times out (sslHandshakeTimeout) and clos
   }
 });
 
+tls('a cert or key that does not parse is refused at once: openConnection and startServer reject', async () => {
+  const server = await startServer(async (_reader: StreamReader, writer: StreamWriter) => writer.close(), '127.0.0.1', 0, { ssl: serverTls, onError: () => {} });
+  try {
+    const bad = { cert: 'not a certificate', key: 'not a key' };
+    // Not a connection without the client's certificate, as Deno's own node:tls would make.
+    const error = await within(rejection(openConnection('127.0.0.1', portOf(server), { ssl: { ca, ...bad }, serverHostname: 'localhost' })));
+    assert.instance(error, Error);
+    // Not a server that listens and fails every handshake.
+    assert.instance(await within(rejection(startServer(() => {}, '127.0.0.1', 0, { ssl: bad }))), Error);
+  } finally {
+    server.close();
+    await within(server.waitClosed());
+  }
+});
+
 tls.run();

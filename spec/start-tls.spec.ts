@@ -108,7 +108,10 @@ upgrade('a server whose reader already buffered the client hello still upgrades:
     await until(() => reader._peekBuffer().byteLength > 0);
     buffered = reader._peekBuffer().byteLength;
     await writer.startTls(SERVER);
-    assert.is(reader._peekBuffer().byteLength, 0);
+    // None of the hello is left to read: the buffer is empty, or (on Deno, whose TLS socket
+    // may decrypt the client's first record before the upgrade resolves) holds that plain text.
+    const left = text(reader._peekBuffer());
+    assert.ok('ping\n'.startsWith(left), `only plain text is buffered after the upgrade (${JSON.stringify(left)})`);
     assert.is(text(await reader.readline()), 'ping\n');
     writer.write('pong\n');
     await writer.drain();

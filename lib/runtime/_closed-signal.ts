@@ -60,6 +60,11 @@ export class ClosedSignal {
     else watchers.push(watcher);
   }
 
+  /** The error the socket died of; null while it is open and after a clean close. */
+  get error(): unknown {
+    return this.#outcome?.error ?? null;
+  }
+
   /** The socket closed, cleanly (`null`) or of `error`: tells the watchers; later calls change nothing. */
   settle(error: unknown): void {
     if (this.#outcome !== null) return;

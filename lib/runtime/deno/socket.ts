@@ -430,7 +430,7 @@ export class DenoSocket implements Transport {
   /** A write of `writable`: rejects with what failed the connection, if anything did. */
   async #write(chunk: Uint8Array): Promise<void> {
     if (!(chunk instanceof Uint8Array)) throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
-    if ((this.#flags & CLOSED) !== 0) throw socketClosedError();
+    if ((this.#flags & CLOSED) !== 0) throw this.#closedError();
     const error = await this.#send(chunk);
     if (error !== null) throw error;
   }
@@ -451,9 +451,17 @@ export class DenoSocket implements Transport {
         const closed = (this.#flags & CLOSED) !== 0;
         if (!closed) this.#died(error);
         this.#wrote();
-        return closed ? socketClosedError() : error;
+        return closed ? this.#closedError() : error;
       },
     );
+  }
+
+  /**
+   * Why a write after the close fails: the error the connection died of (a write that waited
+   * behind the one that met the reset rejects with that reset too), else that it is closed.
+   */
+  #closedError(): unknown {
+    return this.#closedSignal?.error ?? socketClosedError();
   }
 
   /** The write in flight is done: what waits for it goes on. */

@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isIP, type Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -47,7 +48,22 @@ export function secureContextOf(tls: CheckedTls): SecureContext {
   if (ca !== undefined) options.ca = (Array.isArray(ca) ? [...ca] : ca) as SecureContextOptions['ca'];
   if (cert !== undefined) options.cert = cert as SecureContextOptions['cert'];
   if (key !== undefined) options.key = key as SecureContextOptions['key'];
-  return createSecureContext(options);
+  const context = createSecureContext(options);
+  checkCertificateAndKey(cert, key);
+  return context;
+}
+
+/**
+ * Throws for a `cert` or `key` that does not parse. Node and Bun have thrown already, from
+ * `createSecureContext()`, with their own error; Deno's keeps the text unread, and its TLS
+ * then goes on without a certificate it cannot read: a client would connect without its
+ * certificate, a server would listen and fail every handshake. Here Deno throws too, with
+ * its `node:crypto` error, before a server listens or a connection changes.
+ */
+function checkCertificateAndKey(cert: string | Uint8Array | undefined, key: string | Uint8Array | undefined): void {
+  if (cert !== undefined) new X509Certificate(cert);
+  // PEM is text, as a string or as its bytes.
+  if (key !== undefined) createPrivateKey(typeof key === 'string' ? key : new TextDecoder().decode(key));
 }
 
 /**
