@@ -318,8 +318,8 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
       pair('ours', 'uvloop', 'ours / uvloop', 'RSS KiB/pair'),
       ...(v8
         ? [
-            pair('ours-young8', 'cpython313', 'ours / CPython 3.13, young generation capped', 'RSS KiB/pair'),
-            pair('ours-young8', `${runtime.id}:raw-young8`, "ours / the runtime's sockets, young generation capped", 'RSS KiB/pair'),
+            pair('ours-young8', 'cpython313', 'ours-young8 / CPython 3.13', 'RSS KiB/pair'),
+            pair('ours-young8', `${runtime.id}:raw-young8`, "ours-young8 / the runtime's sockets, same cap", 'RSS KiB/pair'),
           ]
         : []),
     );
