@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import type { Result } from './_benchmark.ts';
 import { buildLibrary, type Build } from './_net-build.ts';
 import { selfAndChildrenCpuSeconds, waitForQuiet } from './_net-process.ts';
 import { format, roundOrder } from './_net-report.ts';
@@ -122,4 +123,36 @@ export async function runWithBuild<R>(ours: boolean, runOne: (build: Build | nul
 export function benchmarkCpuSeconds(othersSeconds: number): number {
   const own = process.cpuUsage();
   return selfAndChildrenCpuSeconds() ?? othersSeconds + (own.user + own.system) / 1e6;
+}
+
+/** What a server benchmark's run measured, as `serverRunResult()` reports it. */
+export interface ServerRun {
+  /** The measured window, and the requests answered in it. */
+  seconds: number;
+  requests: number;
+  /** Bytes per request, for the result's byte count. */
+  requestBytes: number;
+  serverUsPerRequest: number | null;
+  otherCores: number | null;
+  serverPeakRssMB: number | null;
+  /** The server's and the load's CPU (see `benchmarkCpuSeconds()`). */
+  totalCpuSeconds: number;
+}
+
+/** The `RESULT` record of one server run for `run.ts`, with `extra` fields of the benchmark's own. */
+export function serverRunResult(run: ServerRun, digest: string, extra: Record<string, unknown> = {}): Result & Record<string, unknown> {
+  return {
+    seconds: run.seconds,
+    passes: [run.seconds],
+    bytes: run.requests * run.requestBytes,
+    items: run.requests,
+    digest,
+    // This process and the ones it ran (build, server, load).
+    cpuSeconds: benchmarkCpuSeconds(run.totalCpuSeconds),
+    maxRssMB: run.serverPeakRssMB ?? 0,
+    runtime: `Node ${process.version}`,
+    serverUsPerRequest: run.serverUsPerRequest,
+    otherCoresInWindow: run.otherCores,
+    ...extra,
+  };
 }

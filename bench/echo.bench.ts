@@ -26,7 +26,7 @@
  * (server CPU per round trip) there too.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { nodeVariant, type Benchmark, type Ratio, type Result, type Workload } from './_benchmark.ts';
+import { nodeVariant, type Benchmark, type Ratio, type Workload } from './_benchmark.ts';
 import { baseLibrary, type Build } from './_net-build.ts';
 import type { EchoClientResult } from './_echo-client.ts';
 import {
@@ -43,7 +43,7 @@ import {
 } from './_net-process.ts';
 import { BUN, DENO, NODE_RUNTIMES, THIS_NODE, type Runtime } from './_runtimes.ts';
 import { finish, format, met, perRoundRatios, row, serverRuns, serverTable } from './_net-report.ts';
-import { benchmarkCpuSeconds, defaultPinCpu, parseRoundsOptions, runRounds, runWithBuild, type RoundsOptions } from './_net-rounds.ts';
+import { defaultPinCpu, parseRoundsOptions, runRounds, runWithBuild, serverRunResult, type RoundsOptions } from './_net-rounds.ts';
 
 const MESSAGE_SIZE = 1024;
 const DIGEST = `echo-${MESSAGE_SIZE}`;
@@ -301,19 +301,7 @@ async function runForDriver(serverId: string, connections: number, seconds: numb
   const run = await runWithBuild(serverById(serverId).ours === true, (build) =>
     runEcho(serverId, connections, { seconds, warmupSeconds: 1, pinCpu: defaultPinCpu(), build }),
   );
-  const result: Result & Record<string, unknown> = {
-    seconds: run.client.seconds,
-    passes: [run.client.seconds],
-    bytes: run.client.requests * MESSAGE_SIZE,
-    items: run.client.requests,
-    digest: DIGEST,
-    // This process and the ones it ran (build, server, client).
-    cpuSeconds: benchmarkCpuSeconds(run.totalCpuSeconds),
-    maxRssMB: run.serverPeakRssMB ?? 0,
-    runtime: `Node ${process.version}`,
-    serverUsPerRequest: run.serverUsPerRequest,
-    otherCoresInWindow: run.otherCores,
-  };
+  const result = serverRunResult({ ...run, seconds: run.client.seconds, requests: run.client.requests, requestBytes: MESSAGE_SIZE }, DIGEST);
   console.log(`RESULT ${JSON.stringify(result)}`);
 }
 

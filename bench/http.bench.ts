@@ -22,7 +22,7 @@
  * `echo.bench.ts` does and for the same reason (an idle vCPU's wake-up, not the server).
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { nodeVariant, type Benchmark, type Ratio, type Result, type Workload } from './_benchmark.ts';
+import { nodeVariant, type Benchmark, type Ratio, type Workload } from './_benchmark.ts';
 import { baseLibrary, type Build } from './_net-build.ts';
 import {
   machineBusySeconds,
@@ -39,7 +39,7 @@ import {
 } from './_net-process.ts';
 import { BUN, DENO, NODE_RUNTIMES, THIS_NODE, type Runtime } from './_runtimes.ts';
 import { finish, format, met, perRoundRatios, row, serverRuns, serverTable } from './_net-report.ts';
-import { benchmarkCpuSeconds, defaultPinCpu, parseRoundsOptions, runRounds, runWithBuild, type RoundsOptions } from './_net-rounds.ts';
+import { defaultPinCpu, parseRoundsOptions, runRounds, runWithBuild, serverRunResult, type RoundsOptions } from './_net-rounds.ts';
 
 const RESPONSE_BYTES = 80;
 const DIGEST = 'http-get-keepalive';
@@ -296,20 +296,9 @@ async function runForDriver(serverId: string, connections: number, seconds: numb
   const run = await runWithBuild(serverById(serverId).ours === true, (build) =>
     runHttp(serverId, connections, { seconds, warmupSeconds: 1, pinCpu: defaultPinCpu(), build }),
   );
-  const result: Result & Record<string, unknown> = {
-    seconds: run.wrk.seconds,
-    passes: [run.wrk.seconds],
-    bytes: run.wrk.requests * RESPONSE_BYTES,
-    items: run.wrk.requests,
-    digest: DIGEST,
-    // This process and the ones it ran (build, server, wrk).
-    cpuSeconds: benchmarkCpuSeconds(run.totalCpuSeconds),
-    maxRssMB: run.serverPeakRssMB ?? 0,
-    runtime: `Node ${process.version}`,
-    serverUsPerRequest: run.serverUsPerRequest,
-    otherCoresInWindow: run.otherCores,
+  const result = serverRunResult({ ...run, seconds: run.wrk.seconds, requests: run.wrk.requests, requestBytes: RESPONSE_BYTES }, DIGEST, {
     errors: run.wrk.errors,
-  };
+  });
   console.log(`RESULT ${JSON.stringify(result)}`);
 }
 
