@@ -473,20 +473,14 @@ export class StreamReader {
     return end !== -1 && end - buffer.start <= this.#limit ? this.#take(end + 1 - buffer.start) : null;
   }
 
-  #readlineWaiting(options: ReadOptions | undefined): Promise<Bytes> {
-    // Without options nothing can abort: one reaction rather than an async frame.
-    if (options === undefined) return this.readuntil('\n').catch((error: unknown) => this.#lineAfter(error));
-    return this.#readlineWaitingFor(options);
-  }
-
-  async #readlineWaitingFor(options: ReadOptions): Promise<Bytes> {
+  async #readlineWaiting(options: ReadOptions | undefined): Promise<Bytes> {
     // Checked here too, so that a misspelled option names readline(), not readuntil().
     signalOf(options, 'readline()');
     try {
       return await this.readuntil('\n', options);
     } catch (error) {
       // An abort is the caller's, whatever its reason: not an end of stream or an overlong line.
-      if (options.signal?.aborted === true && error === options.signal.reason) throw error;
+      if (options?.signal?.aborted === true && error === options.signal.reason) throw error;
       return this.#lineAfter(error);
     }
   }
@@ -746,51 +740,20 @@ export class StreamReader {
    * const line = await reader.readuntil(['\r\n', '\n']);
    * ```
    */
-  readuntil(separator: Separator = '\n', options?: ReadOptions): Promise<Bytes> {
-    if (options !== undefined || this.#exception !== null) return this.#readuntilWaiting(separator, options);
-    // A request's head or a line is usually buffered already, or one arrival brings it: skip
-    // the async machinery for those, as read() and readexactly() do. Errors still reject.
-    let separators: readonly Uint8Array[];
-    let found: number;
-    try {
-      separators = checkSeparator(separator);
-      found = this.#findUntil(separators, 0);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (found >= 0) return Promise.resolve(this.#take(found));
-    const searched = this.#buffer.position + ~found;
-    return this.#waitForData('readuntil', undefined).then(() => {
-      const next = this.#searchedFrom(separators, searched);
-      return next >= 0 ? this.#take(next) : this.#until(separators, next, undefined);
-    });
-  }
-
-  async #readuntilWaiting(separator: Separator, options: ReadOptions | undefined): Promise<Bytes> {
+  async readuntil(separator: Separator = '\n', options?: ReadOptions): Promise<Bytes> {
     const separators = checkSeparator(separator);
     const signal = signalOf(options, 'readuntil()');
     if (this.#exception !== null) throw this.#exception;
     signal?.throwIfAborted();
-    return this.#until(separators, this.#findUntil(separators, 0), signal);
-  }
-
-  /** `readuntil()`'s wait, from the outcome `found` of a search (see `#findUntil()`), until a separator is found. */
-  async #until(separators: readonly Uint8Array[], found: number, signal: AbortSignal | undefined): Promise<Bytes> {
+    let found = this.#findUntil(separators, 0);
     while (found < 0) {
+      // Where the search stopped, as a stream position: a read that needs no wait (a nowait
+      // call) may take bytes meanwhile, and an offset into the buffer would then skip new ones.
       const searched = this.#buffer.position + ~found;
       await this.#waitForData('readuntil', signal);
-      found = this.#searchedFrom(separators, searched);
+      found = this.#findUntil(separators, Math.max(0, searched - this.#buffer.position));
     }
     return this.#take(found);
-  }
-
-  /**
-   * `#findUntil()` again after a wait, from `searched`, the stream position where the last
-   * search stopped: a read that needs no wait (a nowait call) may take bytes meanwhile, and an
-   * offset into the buffer would then skip new ones.
-   */
-  #searchedFrom(separators: readonly Uint8Array[], searched: number): number {
-    return this.#findUntil(separators, Math.max(0, searched - this.#buffer.position));
   }
 
   /**
