@@ -3,7 +3,9 @@
  * small response, at 1 and 50 connections, every server in its own process and all of them
  * driven by the same `wrk` (one thread, keep-alive, a 1 s warm-up run, then the measured run).
  * Requests per second, the server's CPU per request over the measured run, and per-round
- * ratios to raw `node:net` doing the same parsing (the anchor), `node:http` and uvloop.
+ * ratios to raw `node:net` doing the same parsing (the anchor), `node:http` and uvloop, and to
+ * `net-await`: raw `node:net` behind the smallest loop of asyncio's shape (one `await` per request
+ * and one per drain, nothing else), the floor of any API of that shape on the runtime.
  *
  *   npx tsx bench/http.bench.ts                        3 rounds, every default server, N=1 and N=50
  *   npx tsx bench/http.bench.ts --rounds 3 --seconds 3 --servers ours,net --connections 50
@@ -86,6 +88,13 @@ const RUNTIME_SERVERS: HttpServer[] = [
       standard: false,
       runtime: runtime.label,
     },
+    {
+      id: `${runtime.id}:await`,
+      label: `${runtime.label}: as \`net-await\``,
+      command: onRuntime(runtime, './_servers/http-node.ts', ['net-await']),
+      standard: false,
+      runtime: runtime.label,
+    },
   ]),
   {
     id: 'bun:listen',
@@ -136,6 +145,12 @@ const SERVERS: HttpServer[] = [
     id: 'net',
     label: "raw `node:net`, the same parsing of the 'data' chunks, `socket.write()`: the anchor",
     command: () => tsxCommand('./_servers/http-node.ts', ['net']),
+    standard: true,
+  },
+  {
+    id: 'net-await',
+    label: 'raw `node:net` behind the smallest asyncio-shaped loop: `await` a head, parse, `socket.write()`, `await` a resolved promise (the floor of any such API)',
+    command: () => tsxCommand('./_servers/http-node.ts', ['net-await']),
     standard: true,
   },
   {
@@ -272,6 +287,14 @@ function workload(connections: number): Workload {
     ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':ours')).map((server) =>
       runtimeRatio("ours / the runtime's sockets", server.runtime!, server.id, server.id.replace(/:ours$/, ':raw'), 0.95),
     ),
+    runtimeRatio('ours / the await floor', THIS_NODE, 'ours', 'net-await'),
+    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':await')).map((server) =>
+      runtimeRatio('ours / the await floor', server.runtime!, server.id.replace(/:await$/, ':ours'), server.id),
+    ),
+    runtimeRatio('the await floor / the runtime\'s sockets', THIS_NODE, 'net-await', 'net'),
+    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':await')).map((server) =>
+      runtimeRatio('the await floor / the runtime\'s sockets', server.runtime!, server.id, server.id.replace(/:await$/, ':raw')),
+    ),
     runtimeRatio("ours / the runtime's HTTP server", THIS_NODE, 'ours', 'node-http'),
     runtimeRatio("ours / the runtime's HTTP server", DENO.label, 'deno:ours', 'deno:serve'),
     runtimeRatio('ours / Bun.listen', BUN.label, 'bun:ours', 'bun:listen'),
@@ -333,6 +356,8 @@ function report(options: RoundsOptions, runs: (HttpRun & { round: number })[]): 
   );
   const pairs: [string, string, number | null][] = [
     ['ours', 'net', 0.95],
+    ['ours', 'net-await', null],
+    ['net-await', 'net', null],
     ['ours', 'node-http', null],
     ['ours', 'uvloop', 1],
     ['ours', 'py313', null],

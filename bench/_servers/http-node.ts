@@ -6,6 +6,8 @@
  *
  *   ours       startServer(); loop `readuntil('\r\n\r\n')`, parse, `write()`, `await drain()`
  *   net        raw node:net, the same parsing: split heads from the 'data' chunks, `socket.write()`: the anchor
+ *   net-await  raw node:net behind the smallest asyncio-shaped loop: `head = await nextHead()`, parse,
+ *              `socket.write()`, `await` of a resolved promise (drain): the floor of any such API here
  *   node-http  `http.createServer()`, `res.writeHead(200, ...)`, `res.end(body)` (reference: a full HTTP stack)
  *
  *   node --import tsx bench/_servers/http-node.ts VARIANT
@@ -50,6 +52,39 @@ function rawHttp(socket: Socket): void {
   socket.on('end', () => socket.end());
 }
 
+/** One `await` per request head and one per write, with nothing else of a library around them. */
+async function awaitHttp(socket: Socket): Promise<void> {
+  const heads = new HeadSplitter();
+  const waiting: Uint8Array[] = [];
+  let wake: (() => void) | null = null;
+  let ended = false;
+  const ready = Promise.resolve();
+  const wakeLoop = (): void => {
+    const resolve = wake;
+    wake = null;
+    resolve?.();
+  };
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: Buffer) => {
+    heads.push(chunk, (bytes, start, end) => waiting.push(bytes.subarray(start, end)));
+    wakeLoop();
+  });
+  socket.on('end', () => {
+    ended = true;
+    wakeLoop();
+  });
+  for (;;) {
+    if (waiting.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve));
+    const head = waiting.shift();
+    if (head === undefined) break;
+    const request = parseHead(head);
+    socket.write(RESPONSE_BUFFER);
+    await ready;
+    if (!request.keepAlive) break;
+  }
+  socket.end();
+}
+
 const servers: Record<string, () => Promise<number>> = {
   ours: async () => {
     const { startServer } = await loadLibrary();
@@ -57,6 +92,7 @@ const servers: Record<string, () => Promise<number>> = {
     return (server.sockets[0]!.getsockname() as [string, number])[1];
   },
   net: () => listening(createServer({ noDelay: true }, rawHttp)),
+  'net-await': () => listening(createServer({ noDelay: true }, (socket) => void awaitHttp(socket))),
   'node-http': () => {
     const server = createHttpServer({ noDelay: true }, (_request, response) => {
       response.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': BODY.length });
