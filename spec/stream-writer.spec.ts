@@ -452,7 +452,7 @@ fast('sends straight to the transport while nothing is queued, and keeps the ord
   assert.equal(order, ['direct a', 'queued b', 'direct c']);
 });
 
-fast('writes of one turn reach the transport gathered, in chunks of up to 64 KiB', async () => {
+fast('writes of one turn reach the transport gathered, in chunks of up to 64 KiB, after the first', async () => {
   const chunks: string[] = [];
   const transport = {
     tryWrite(chunk: Uint8Array) {
@@ -462,17 +462,42 @@ fast('writes of one turn reach the transport gathered, in chunks of up to 64 KiB
   };
   const writer = StreamWriter.from(new WritableStream<Uint8Array>(), { transport });
   for (let i = 0; i < 1000; i += 1) writer.write(`${i % 10}`);
+  assert.equal(chunks, ['0'], 'the first write goes at once, the rest wait for the end of the turn');
   await tick();
-  // One chunk, or two where the shared pool ran out on the way.
-  assert.ok(chunks.length <= 2, `${chunks.length} chunks`);
+  // The first, then one chunk, or two where the shared pool ran out on the way.
+  assert.ok(chunks.length <= 3, `${chunks.length} chunks`);
   assert.is(chunks.join(''), '0123456789'.repeat(100));
   chunks.length = 0;
   const line = '0123456789'.repeat(10);
   for (let i = 0; i < 2000; i += 1) writer.write(line);
   await tick();
   assert.is(chunks.join(''), line.repeat(2000));
-  // 200,000 bytes in 64 KiB chunks: 4, or 5 where the shared pool was part used already.
-  assert.ok(chunks.length <= 5 && chunks.every((chunk) => chunk.length <= 65536), `${chunks.length} chunks`);
+  // The first, then 200,000 bytes in 64 KiB chunks: 4, or 5 where the shared pool was part used already.
+  assert.ok(chunks.length <= 6 && chunks.every((chunk) => chunk.length <= 65536), `${chunks.length} chunks`);
+});
+
+fast('after drain(), the next write goes to the transport at once, a copy of the caller\'s bytes', async () => {
+  const chunks: Uint8Array[] = [];
+  const transport = {
+    tryWrite(chunk: Uint8Array) {
+      chunks.push(chunk);
+      return true;
+    },
+  };
+  const writer = StreamWriter.from(new WritableStream<Uint8Array>(), { transport });
+  const reply = bytes('HTTP/1.1 200 OK\r\n\r\n');
+  for (let i = 0; i < 3; i += 1) {
+    writer.write(reply);
+    assert.is(chunks.length, i + 1, `reply ${i + 1} is the transport's before write() returns`);
+    await writer.drain();
+  }
+  reply.fill(0);
+  assert.equal(chunks.map(text), Array(3).fill('HTTP/1.1 200 OK\r\n\r\n'), 'the transport holds copies');
+  writer.write('a');
+  writer.write('b');
+  assert.equal(chunks.slice(3).map(text), ['a'], 'a second write before drain() waits for the end of the turn');
+  await writer.drain();
+  assert.equal(chunks.slice(3).map(text), ['a', 'b']);
 });
 
 fast.run();
