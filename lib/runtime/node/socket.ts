@@ -203,6 +203,11 @@ export class NodeSocket implements Transport {
   #protocol: Protocol | undefined;
 
   readonly #writable: LazyWritable<NodeSocket>;
+  /**
+   * The `net.Socket`'s own high-water mark, fixed when it was made: read once, as each of Node's
+   * stream getters costs about 20 ns and a write asks for it twice.
+   */
+  readonly #socketMark: number;
   /** The small writes of this tick; made on the first one (an idle connection holds none). */
   #batch: WriteBatcher | null = null;
   /** A sink write waiting for the socket to drain; the socket has a 'drain' listener only meanwhile. */
@@ -226,6 +231,7 @@ export class NodeSocket implements Transport {
     const tls = NodeSocket.#settingUp;
     NodeSocket.#settingUp = null;
     this.#socket = socket;
+    this.#socketMark = socket.writableHighWaterMark;
     this.#readableHighWaterMark = options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#writable = new LazyWritable<NodeSocket>(this, NodeSocket.#sinkOf, options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK);
     this.#extra = options.extra ?? NO_EXTRA;
@@ -380,8 +386,9 @@ export class NodeSocket implements Transport {
     if ((this.#flags & (WRITE_DONE | ENDED_AFTER_PEER)) !== 0 || this.#drainWaiter !== null || socket.destroyed || socket.writableNeedDrain) return false;
     // Full, or a chunk that alone passes the mark: it goes through the writable, whose queue
     // counts it until the socket takes it, so that drain() waits for it.
-    if (socket.writableLength + (this.#batch?.byteLength ?? 0) + chunk.byteLength > socket.writableHighWaterMark) return false;
-    this.#send(chunk);
+    const batch = this.#batcher();
+    if (socket.writableLength + batch.byteLength + chunk.byteLength > this.#socketMark) return false;
+    batch.push(chunk);
     return true;
   }
 
@@ -763,15 +770,19 @@ export class NodeSocket implements Transport {
    * at its high-water mark.
    */
   #send(chunk: Uint8Array): boolean {
+    this.#batcher().push(chunk);
+    return !this.#isFull();
+  }
+
+  #batcher(): WriteBatcher {
     // A batch the socket took whole ends a sink write's wait, as a 'drain' would.
     this.#batch ??= new WriteBatcher(this.#socket, () => this.#drained());
-    this.#batch.push(chunk);
-    return !this.#isFull();
+    return this.#batch;
   }
 
   #isFull(): boolean {
     const socket = this.#socket;
-    return socket.writableNeedDrain || socket.writableLength + (this.#batch?.byteLength ?? 0) >= socket.writableHighWaterMark;
+    return socket.writableNeedDrain || socket.writableLength + (this.#batch?.byteLength ?? 0) >= this.#socketMark;
   }
 
   #end(): Promise<void> {
