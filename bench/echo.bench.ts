@@ -100,6 +100,13 @@ const RUNTIME_SERVERS: EchoServer[] = [
       standard: false,
       runtime: runtime.label,
     },
+    {
+      id: `${runtime.id}:await`,
+      label: `${runtime.label}: as \`net-await\``,
+      command: onRuntime(runtime, './_servers/echo-node.ts', ['net-await', String(MESSAGE_SIZE)]),
+      standard: false,
+      runtime: runtime.label,
+    },
   ]),
   {
     id: 'deno:ours',
@@ -276,6 +283,22 @@ function workload(connections: number): Workload {
       numerator: server.id,
       denominator: server.id.replace(/:ours$/, ':raw'),
       target: { min: 0.95 },
+    })),
+    { label: 'ours / the await floor', runtime: THIS_NODE, numerator: 'ours', denominator: 'net-await' },
+    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':await')).map((server) => ({
+      label: 'ours / the await floor',
+      runtime: server.runtime!,
+      numerator: server.id.replace(/:await$/, ':ours'),
+      denominator: server.id,
+    })),
+    // Deno's own server is an await loop already (`await conn.read()`, `await conn.write()`).
+    { label: 'ours / the await floor', runtime: DENO.label, numerator: 'deno:ours', denominator: 'deno:raw' },
+    { label: "the await floor / the runtime's sockets", runtime: THIS_NODE, numerator: 'net-await', denominator: 'net' },
+    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':await')).map((server) => ({
+      label: "the await floor / the runtime's sockets",
+      runtime: server.runtime!,
+      numerator: server.id,
+      denominator: server.id.replace(/:await$/, ':raw'),
     })),
   ];
   const pinning = connections === 1 ? ' Server and client pinned to the last CPU (taskset).' : '';

@@ -291,6 +291,8 @@ function workload(connections: number): Workload {
     ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':await')).map((server) =>
       runtimeRatio('ours / the await floor', server.runtime!, server.id.replace(/:await$/, ':ours'), server.id),
     ),
+    // Deno's own server is an await loop already (`await conn.read()`, `await conn.write()`).
+    runtimeRatio('ours / the await floor', DENO.label, 'deno:ours', 'deno:raw'),
     runtimeRatio('the await floor / the runtime\'s sockets', THIS_NODE, 'net-await', 'net'),
     ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':await')).map((server) =>
       runtimeRatio('the await floor / the runtime\'s sockets', server.runtime!, server.id, server.id.replace(/:await$/, ':raw')),
