@@ -3,7 +3,7 @@ import { LimitOverrunError } from './errors.ts';
 import { byteStream } from './_byte-stream.ts';
 import { ByteBuffer } from './_byte-buffer.ts';
 import { ResultSlab } from './_result-slab.ts';
-import { findSeparator, type Separator } from './_separators.ts';
+import { findSeparator, indexOfSequence, type Separator } from './_separators.ts';
 import { PULL_SIZE, PullSource, type PullTarget } from './_pull-source.ts';
 import type { ClaimedReadable } from './_socket-reads.ts';
 import {
@@ -802,9 +802,9 @@ export class StreamReader {
       const from = buffer.start + offset;
       let matchStart: number;
       let matchEnd: number;
-      if (separators.length === 1 && shortest === 1) {
-        matchStart = buffer.filled.indexOf(separators[0]![0]!, from);
-        matchEnd = matchStart + 1;
+      if (separators.length === 1) {
+        matchStart = indexOfSequence(buffer.filled, separators[0]!, from);
+        matchEnd = matchStart + shortest;
       } else {
         const match = findSeparator(buffer.filled, from, separators);
         matchStart = match === null ? -1 : match.start;

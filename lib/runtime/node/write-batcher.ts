@@ -22,7 +22,10 @@ export type BatchedSocket = Pick<NetSocket, 'write' | 'cork' | 'uncork' | 'destr
 export class WriteBatcher {
   readonly #socket: BatchedSocket;
   readonly #onTaken: () => void;
-  #chunks: Uint8Array[] = [];
+  /** The tick's first chunk; the usual batch is this one alone, which then needs no array. */
+  #first: Uint8Array | null = null;
+  /** The chunks after the first, if any. */
+  #more: Uint8Array[] | null = null;
   #byteLength = 0;
 
   /**
@@ -42,24 +45,32 @@ export class WriteBatcher {
 
   /** Adds `chunk` to this tick's batch, sent at the end of the tick (or at `flush()`). */
   push(chunk: Uint8Array): void {
-    if (this.#chunks.length === 0) process.nextTick(this.#scheduledFlush);
-    this.#chunks.push(chunk);
+    if (this.#first === null) {
+      this.#first = chunk;
+      process.nextTick(this.#scheduledFlush);
+    } else if (this.#more === null) {
+      this.#more = [chunk];
+    } else {
+      this.#more.push(chunk);
+    }
     this.#byteLength += chunk.byteLength;
   }
 
   /** Sends the batch now: before the socket ends or is handed to TLS. A destroyed socket gets nothing. */
   flush(): void {
-    const chunks = this.#chunks;
-    if (chunks.length === 0) return;
-    this.#chunks = [];
+    const first = this.#first;
+    if (first === null) return;
+    const more = this.#more;
+    this.#first = this.#more = null;
     this.#byteLength = 0;
     const socket = this.#socket;
     if (socket.destroyed) return;
-    if (chunks.length === 1) {
-      socket.write(chunks[0]!);
+    if (more === null) {
+      socket.write(first);
     } else {
       socket.cork();
-      for (const chunk of chunks) socket.write(chunk);
+      socket.write(first);
+      for (const chunk of more) socket.write(chunk);
       socket.uncork();
     }
     if (!socket.writableNeedDrain) this.#onTaken();
