@@ -377,49 +377,59 @@ const readexactlyPasses: Record<string, Pass> = {
     return { bytes, items: frames };
   },
 
-  async 'await-parser'({ chunks }) {
-    let frames = 0;
-    let bytes = 0;
-    let carry: Uint8Array | null = null;
-    const frame = async (data: Uint8Array, at: number): Promise<number> => {
-      const header = await handOver(data.subarray(at, at + 4));
-      const size = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
-      const payload = await handOver(data.subarray(at + 4, at + 4 + size));
-      return 4 + payload.length;
-    };
-    for (const chunk of chunks) {
-      let at = 0;
-      if (carry) {
-        if (carry.length < 4) {
-          at = Math.min(4 - carry.length, chunk.length);
-          carry = concat(carry, chunk.subarray(0, at));
-        }
-        if (carry.length >= 4) {
-          const need = 4 + new DataView(carry.buffer, carry.byteOffset, 4).getUint32(0) - carry.length;
-          if (chunk.length - at >= need) {
-            frames++;
-            bytes += await frame(concat(carry, chunk.subarray(at, at + need)), 0);
-            at += need;
-            carry = null;
-          }
-        }
-        if (carry) {
-          carry = concat(carry, chunk.subarray(at));
-          continue;
-        }
-      }
-      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      while (chunk.length - at >= 4 && chunk.length - at - 4 >= view.getUint32(at)) {
-        const read = await frame(chunk, at);
-        frames++;
-        bytes += read;
-        at += read;
-      }
-      if (at < chunk.length) carry = chunk.slice(at);
-    }
-    return { bytes, items: frames };
-  },
+  'await-parser': ({ chunks }) => awaitParser(chunks, false),
+
+  'await-parser-owned': ({ chunks }) => awaitParser(chunks, true),
 };
+
+/**
+ * The frames of `sync-parser` read as ours are: an `await` per header and per payload. With
+ * `owned`, each is first copied into a shared 64 KiB pool and handed out as a view of it (see
+ * `ownedCopy()`): the least a reader whose results belong to the caller (as ours do) must add.
+ */
+async function awaitParser(chunks: readonly Uint8Array[], owned: boolean): Promise<{ bytes: number; items: number }> {
+  let frames = 0;
+  let bytes = 0;
+  let carry: Uint8Array | null = null;
+  const take = (part: Uint8Array): Promise<Uint8Array> => handOver(owned ? ownedCopy(part) : part);
+  const frame = async (data: Uint8Array, at: number): Promise<number> => {
+    const header = await take(data.subarray(at, at + 4));
+    const size = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
+    const payload = await take(data.subarray(at + 4, at + 4 + size));
+    return 4 + payload.length;
+  };
+  for (const chunk of chunks) {
+    let at = 0;
+    if (carry) {
+      if (carry.length < 4) {
+        at = Math.min(4 - carry.length, chunk.length);
+        carry = concat(carry, chunk.subarray(0, at));
+      }
+      if (carry.length >= 4) {
+        const need = 4 + new DataView(carry.buffer, carry.byteOffset, 4).getUint32(0) - carry.length;
+        if (chunk.length - at >= need) {
+          frames++;
+          bytes += await frame(concat(carry, chunk.subarray(at, at + need)), 0);
+          at += need;
+          carry = null;
+        }
+      }
+      if (carry) {
+        carry = concat(carry, chunk.subarray(at));
+        continue;
+      }
+    }
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    while (chunk.length - at >= 4 && chunk.length - at - 4 >= view.getUint32(at)) {
+      const read = await frame(chunk, at);
+      frames++;
+      bytes += read;
+      at += read;
+    }
+    if (at < chunk.length) carry = chunk.slice(at);
+  }
+  return { bytes, items: frames };
+}
 
 const workloads = {
   w1: { input: lineInput, passes: readlinePasses, warmup: 2, reps: 5 },
@@ -435,7 +445,7 @@ const OTHER_RUNTIMES = RUNTIMES.filter((runtime) => runtime.label !== THIS_NODE)
 /** What each workload compares on every runtime. */
 const RUNTIME_COMPARED: Record<keyof typeof workloads, string[]> = {
   w1: ['ours-forawait', 'ours-nowait', 'ours-pull-default', 'hand-iterator', 'hand-iterator-owned', 'node-readline', 'sync-indexof'],
-  w2: ['ours-push', 'ours-pull-default', 'await-parser', 'sync-parser'],
+  w2: ['ours-push', 'ours-pull-default', 'await-parser', 'await-parser-owned', 'sync-parser'],
 };
 
 /** `runtime:variant`: the variant run by another runtime (see `OTHER_RUNTIMES`). */
@@ -465,6 +475,7 @@ const w1Targets = (id: (variant: string) => string): Omit<Ratio, 'runtime'>[] =>
 const w2Targets = (id: (variant: string) => string): Omit<Ratio, 'runtime'>[] => [
   { label: 'ours-push / await-parser', numerator: id('ours-push'), denominator: id('await-parser'), target: { min: 0.95 } },
   { label: 'ours-pull-default / await-parser', numerator: id('ours-pull-default'), denominator: id('await-parser') },
+  { label: 'ours-push / await-parser-owned', numerator: id('ours-push'), denominator: id('await-parser-owned') },
 ];
 
 function jsVariants(workload: keyof typeof workloads, labels: Record<string, string>): Variant[] {
@@ -537,6 +548,9 @@ const W2_LABELS: Record<string, string> = {
   'await-parser':
     'the frames of `sync-parser` read as ours are: `await` of a `subarray` for the header, `DataView` ' +
     'over it, `await` of a `subarray` for the payload: the ceiling of any `await readexactly()` API here',
+  'await-parser-owned':
+    '`await-parser` with the header and the payload each copied into a shared pool first (results that belong ' +
+    'to the caller, as ours do): the floor of an `await readexactly()` whose results stay valid',
 };
 
 export const benchmark: Benchmark = {
