@@ -111,6 +111,34 @@ function ownedCopy(line: Uint8Array): Uint8Array {
 }
 
 /**
+ * The hand-written sync loop: `indexOf(10)`, one `subarray` per line, copies only across
+ * chunks. With `owned`, each line is copied into a shared pool (see `ownedCopy()`), as the
+ * lines of a reader whose results stay valid are.
+ */
+function syncIndexOf(chunks: readonly Uint8Array[], owned: boolean): { bytes: number; items: number } {
+  let lines = 0;
+  let bytes = 0;
+  let carry: Uint8Array | null = null;
+  for (const chunk of chunks) {
+    let from = 0;
+    let end: number;
+    while ((end = chunk.indexOf(10, from)) !== -1) {
+      let line = chunk.subarray(from, end + 1);
+      if (carry) {
+        line = concat(carry, line);
+        carry = null;
+      }
+      if (owned) line = ownedCopy(line);
+      lines++;
+      bytes += line.length;
+      from = end + 1;
+    }
+    if (from < chunk.length) carry = carry ? concat(carry, chunk.subarray(from)) : chunk.slice(from);
+  }
+  return { bytes: bytes + (carry?.length ?? 0), items: lines + (carry ? 1 : 0) };
+}
+
+/**
  * The floor of any `for await` over lines: `sync-indexof`'s work per line, done in a
  * hand-written iterator whose `next()` returns `Promise.resolve({ value, done })`. With
  * `owned`, each line is first copied into a shared 64 KiB pool and handed out as a view of
@@ -247,27 +275,9 @@ const readlinePasses: Record<string, Pass> = {
     return { bytes, items: lines };
   },
 
-  'sync-indexof'({ chunks }) {
-    let lines = 0;
-    let bytes = 0;
-    let carry: Uint8Array | null = null;
-    for (const chunk of chunks) {
-      let from = 0;
-      let end: number;
-      while ((end = chunk.indexOf(10, from)) !== -1) {
-        let line = chunk.subarray(from, end + 1);
-        if (carry) {
-          line = concat(carry, line);
-          carry = null;
-        }
-        lines++;
-        bytes += line.length;
-        from = end + 1;
-      }
-      if (from < chunk.length) carry = carry ? concat(carry, chunk.subarray(from)) : chunk.slice(from);
-    }
-    return { bytes: bytes + (carry?.length ?? 0), items: lines + (carry ? 1 : 0) };
-  },
+  'sync-indexof': ({ chunks }) => syncIndexOf(chunks, false),
+
+  'sync-indexof-owned': ({ chunks }) => syncIndexOf(chunks, true),
 
   async 'await-indexof'({ chunks }) {
     let lines = 0;
@@ -444,7 +454,7 @@ const OTHER_RUNTIMES = RUNTIMES.filter((runtime) => runtime.label !== THIS_NODE)
 
 /** What each workload compares on every runtime. */
 const RUNTIME_COMPARED: Record<keyof typeof workloads, string[]> = {
-  w1: ['ours-forawait', 'ours-nowait', 'ours-pull-default', 'hand-iterator', 'hand-iterator-owned', 'node-readline', 'sync-indexof'],
+  w1: ['ours-forawait', 'ours-nowait', 'ours-pull-default', 'hand-iterator', 'hand-iterator-owned', 'node-readline', 'sync-indexof', 'sync-indexof-owned'],
   w2: ['ours-push', 'ours-pull-default', 'await-parser', 'await-parser-owned', 'sync-parser'],
 };
 
@@ -469,6 +479,7 @@ const w1Targets = (id: (variant: string) => string): Omit<Ratio, 'runtime'>[] =>
   { label: 'ours-nowait / node:readline', numerator: id('ours-nowait'), denominator: id('node-readline'), target: { min: 1 } },
   { label: 'ours-pull-default / node:readline', numerator: id('ours-pull-default'), denominator: id('node-readline') },
   { label: 'sync-indexof / ours-nowait', numerator: id('sync-indexof'), denominator: id('ours-nowait'), target: { max: 1.5 } },
+  { label: 'sync-indexof-owned / ours-nowait', numerator: id('sync-indexof-owned'), denominator: id('ours-nowait') },
 ];
 
 /** W2's on one runtime: the share of the await floor (issue 14, point 6). */
@@ -527,6 +538,9 @@ const W1_LABELS: Record<string, string> = {
   'ours-forawait': 'ours, pull over the default stream, `for await (const line of reader)` (CPython\'s `async for`)',
   'node-readline': "`node:readline` over `Readable.from(chunks)`, `rl.on('line')` (yields strings)",
   'sync-indexof': 'hand-written sync loop: `indexOf(10)`, one `subarray` per line, copies only across chunks',
+  'sync-indexof-owned':
+    '`sync-indexof` with each line copied into a shared pool (lines that belong to the caller, as ours do): ' +
+    'the floor of a sync loop whose lines stay valid',
   'await-indexof':
     '`sync-indexof` with each line handed over by `await Promise.resolve(line)`: ' +
     'the ceiling of any one-`await`-per-line API on this runtime',
