@@ -14,21 +14,23 @@ interface DenoTlsHandle {
  * Makes pausing a TLS socket of Deno's `node:tls` stop the reads of the stream under it, as
  * Node's `TLSWrap::ReadStop()` does; does nothing on Node and Bun.
  *
- * Deno's `node:tls` (2.9) pauses a TLS socket only by holding back what it decrypts: the
- * stream under it is read on, so a reader that stopped would have the peer's bytes buffered
- * without bound. And the end lost there: at the resume, its `readStart()` hands over the held
- * bytes, which fill the socket's buffer and pause it again, and the peer's end held with them
- * then goes to nobody, so a read waiting for EOF waits forever. Here its `readStop()` holds
- * back nothing: it stops reading the stream under TLS (the native handle, or the `Duplex`),
- * so what TLS still decrypts is at most the one chunk it was given, and the end comes in order
- * after the bytes once `readStart()` reads on.
+ * Deno's `node:tls` (2.9) pauses a TLS socket only by holding back what it decrypts (its
+ * `readStop()` drops the socket's `onread`), and reads the stream under it on, so the peer's
+ * bytes pile up without bound. The peer's end held back with them is lost: at the resume its
+ * `readStart()` hands the held bytes over, they fill the socket's buffer, which stops it again,
+ * and the end that follows goes to nobody (a read waiting for EOF waits forever). Here
+ * `readStop()` holds nothing back and stops reading the stream under TLS instead (the native
+ * handle, or the `Duplex`), so TLS decrypts at most the chunk it was given last, and the end
+ * comes after the bytes once `readStart()` reads on. The socket's `_handle` is Deno's own, so
+ * it is changed only where it has both methods.
  *
  * @param socket a TLS socket just made, before it reads
  * @param raw the stream it runs over
  * @example
  * ```ts
- * const socket = new TLSSocket(raw, { isServer: true, secureContext });
- * stopReadsUnderWhenPaused(socket, raw);
+ * const raw = socket.getExtraInfo('socket') as import('node:net').Socket;
+ * const secure = new TLSSocket(raw, { isServer: true, key, cert });
+ * stopReadsUnderWhenPaused(secure, raw);
  * ```
  */
 export function stopReadsUnderWhenPaused(socket: TLSSocket, raw: NetSocket | Duplex): void {
