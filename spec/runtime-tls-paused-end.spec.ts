@@ -53,46 +53,46 @@ async function upgradeAndSend(reader: StreamReader, writer: StreamWriter): Promi
 
 const paused = suite(`TLS end after a paused read (${runtime})`);
 
-paused('a TLS client that fell behind reads every byte, then the end (read(-1))', async () => {
+/**
+ * Runs `body` on a TLS client with a small limit, once it has stayed away while a server sent
+ * it the payload and closed.
+ */
+async function afterFallingBehind(body: (reader: StreamReader) => Promise<void>): Promise<void> {
   const server = await startServer((_reader: StreamReader, writer: StreamWriter) => sendAllAndClose(writer), '127.0.0.1', 0, { ssl: SERVER });
   const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server), { ssl: CLIENT, serverHostname: 'localhost', limit: LIMIT }));
   try {
     await sleep(AWAY_MS);
-    assert.equal(await within(reader.read(-1), END_MS, 'read(-1)'), payload);
-    assert.ok(reader.atEof());
+    await body(reader);
   } finally {
     await closeAll(writer, server);
   }
-});
+}
 
-paused('a TLS client that fell behind: readexactly() past the data fails with every byte read (IncompleteReadError)', async () => {
-  const server = await startServer((_reader: StreamReader, writer: StreamWriter) => sendAllAndClose(writer), '127.0.0.1', 0, { ssl: SERVER });
-  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server), { ssl: CLIENT, serverHostname: 'localhost', limit: LIMIT }));
-  try {
-    await sleep(AWAY_MS);
+paused('a TLS client that fell behind reads every byte, then the end (read(-1))', () =>
+  afterFallingBehind(async (reader) => {
+    assert.equal(await within(reader.read(-1), END_MS, 'read(-1)'), payload);
+    assert.ok(reader.atEof());
+  }),
+);
+
+paused('a TLS client that fell behind: readexactly() past the data fails with every byte read (IncompleteReadError)', () =>
+  afterFallingBehind(async (reader) => {
     const error = await rejection(reader.readexactly(SIZE + 1), END_MS);
     assert.instance(error, IncompleteReadError);
     assert.equal((error as IncompleteReadError).partial, payload);
-  } finally {
-    await closeAll(writer, server);
-  }
-});
+  }),
+);
 
-paused('a TLS client that fell behind reads chunks with read() until the empty one', async () => {
-  const server = await startServer((_reader: StreamReader, writer: StreamWriter) => sendAllAndClose(writer), '127.0.0.1', 0, { ssl: SERVER });
-  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server), { ssl: CLIENT, serverHostname: 'localhost', limit: LIMIT }));
-  try {
-    await sleep(AWAY_MS);
+paused('a TLS client that fell behind reads chunks with read() until the empty one', () =>
+  afterFallingBehind(async (reader) => {
     let received = 0;
     for (let chunk = await within(reader.read(), END_MS); chunk.byteLength > 0; chunk = await within(reader.read(), END_MS, 'read()')) {
       assert.equal(chunk, payload.subarray(received, received + chunk.byteLength));
       received += chunk.byteLength;
     }
     assert.is(received, SIZE);
-  } finally {
-    await closeAll(writer, server);
-  }
-});
+  }),
+);
 
 paused('a TLS server whose reader fell behind reads every byte of its client, then the end', async () => {
   let got: Promise<Uint8Array> | undefined;
