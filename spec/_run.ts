@@ -31,11 +31,10 @@ const PORTABLE = '^(errors|byte-buffer|abortable|connect|pull-source|separators|
  * Specs of the Node adapter (and of the connection functions against hostile peers) that pass
  * on Deno and Bun too: Deno and Bun run these besides the portable ones. `faults` runs the
  * runtime's own adapter (the Deno one on Deno); the others run `NodeSocket`, which Bun's
- * entry is and Deno's `asyncio-streams/node` gives, over the runtime's `node:net`.
- * `start-tls` is Bun's only: on Deno a TLS socket paused while the peer closes never sees
- * the end (see README, Runtimes).
+ * entry is and Deno's `asyncio-streams/node` gives, over the runtime's `node:net` (and its
+ * `node:tls`, whose paused TLS socket `stopReadsUnderWhenPaused()` fixes).
  */
-const DENO_ALSO = '^(faults|node-socket|open-connection|start-server)\\.spec\\.ts$';
+const DENO_ALSO = '^(faults|node-socket|open-connection|start-server|start-tls)\\.spec\\.ts$';
 const BUN_ALSO = '^(faults|node-socket|open-connection|start-server|start-tls)\\.spec\\.ts$';
 /** Folders of specs for one runtime only, which the Node suite leaves out. */
 const RUNTIME_ONLY = '^(deno|_browser)([\\\\/]|$)';

@@ -11,6 +11,7 @@ import {
   type SecureContextOptions,
 } from 'node:tls';
 import { tlsOptionsOf, type CheckedTls } from '../../_checks.ts';
+import { stopReadsUnderWhenPaused } from './deno-tls-pause.ts';
 
 export type { SecureContext };
 
@@ -100,6 +101,7 @@ export function startTlsOver(raw: NetSocket | Duplex, tls: CheckedTls, context: 
       ALPNProtocols: alpn,
     });
   }
+  stopReadsUnderWhenPaused(socket, raw);
   return { socket, raw, context, serverSide: tls.serverSide, verifiesPeer, handshakeTimeout: tls.handshakeTimeout };
 }
 
