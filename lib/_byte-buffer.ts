@@ -157,7 +157,9 @@ export class ByteBuffer {
       const rest = this.bytes.subarray(start + count, this.end);
       const aside = this.#aside;
       this.#aside = null;
-      this.bytes = aside !== null && aside.length >= rest.length ? aside : new Uint8Array(Math.max(this.#baseCapacity, rest.length));
+      // Nothing left: no storage until the next append (a pull source's next read swaps its own in).
+      if (aside !== null && aside.length >= rest.length) this.bytes = aside;
+      else this.bytes = rest.length === 0 ? NO_STORAGE : new Uint8Array(Math.max(this.#baseCapacity, rest.length));
       this.bytes.set(rest);
       this.start = 0;
       this.#setEnd(rest.length);
@@ -187,13 +189,28 @@ export class ByteBuffer {
    * stream of chunks larger than it must not grow and shrink the storage once per chunk.
    */
   #giveBackMemory(): void {
-    if (this.bytes.length > 4 * this.#baseCapacity) this.#shrink();
+    const aside = this.#aside;
+    // A large adopted chunk (Bun's are about 300 KiB) goes for our own storage, with no allocation.
+    if (aside !== null && this.length <= aside.length) this.#restoreAside(aside);
+    else if (this.bytes.length > 4 * this.#baseCapacity) this.#shrink();
+  }
+
+  /** Makes the storage put aside by `adopt()` the storage again, holding the adopted chunk's rest. */
+  #restoreAside(aside: Uint8Array<ArrayBuffer>): void {
+    const length = this.length;
+    aside.set(this.bytes.subarray(this.start, this.end));
+    this.#aside = null;
+    this.bytes = aside;
+    this.start = 0;
+    this.#setEnd(length);
   }
 
   #shrink(): void {
     const length = this.length;
     const smaller = new Uint8Array(Math.max(this.#baseCapacity, length * 2));
     smaller.set(this.bytes.subarray(this.start, this.end));
+    // Our own storage now, in place of an adopted chunk's and of what was put aside for it.
+    this.#aside = null;
     this.bytes = smaller;
     this.start = 0;
     this.#setEnd(length);
