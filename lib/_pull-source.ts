@@ -11,6 +11,12 @@ export const PULL_SIZE = 32 * 1024;
 export const FIRST_READ_SIZE = 4 * 1024;
 
 /**
+ * The most one read takes for a read that asks for more than `PULL_SIZE` (a 64 KiB
+ * `readinto()`): four times the resting capacity, storage the buffer keeps without shrinking.
+ */
+export const MAX_READ_SIZE = 4 * PULL_SIZE;
+
+/**
  * The reader's side of a pull source: where the bytes it reads go, and what it tells of them.
  * Each read ends in one call: `arrived()` after bytes, `ended()` at the stream's end,
  * `failed()` when the stream errors.
@@ -83,6 +89,8 @@ export class PullSource {
   #spare: Uint8Array<ArrayBuffer> | null = null;
   /** The socket, read with its own read past the stream until that gives nothing more (see `SocketReader`). */
   #socket: SocketReader | null;
+  /** How many bytes the read being started may take (see `pull()`); 0 before the first read. */
+  #readSize = 0;
 
   /**
    * Locks `readable` for `target`; a claimed socket's stream only once it is needed.
@@ -100,9 +108,17 @@ export class PullSource {
     }
   }
 
-  /** Starts one read into the target, unless one is in flight. */
-  pull(): void {
+  /**
+   * Starts one read into the target, unless one is in flight.
+   * @param wanted how many bytes the waiting read asks for: more than `PULL_SIZE` reads up to
+   *   that many (at most `MAX_READ_SIZE`) at once, where smaller reads would take one socket
+   *   read each and a copy apiece
+   */
+  pull(wanted = 0): void {
     if (this.#pulling !== null) return;
+    const size = Math.min(Math.max(wanted, PULL_SIZE), MAX_READ_SIZE);
+    // The first read is small when the reader asks for no more than PULL_SIZE (see `#storage()`).
+    this.#readSize = this.#readSize === 0 && size === PULL_SIZE ? FIRST_READ_SIZE : size;
     this.#pulling = this.#socket === null ? this.#pump(this.#locked()) : this.#pumpSocket(this.#socket);
   }
 
@@ -192,14 +208,15 @@ export class PullSource {
   }
 
   /**
-   * The storage the next read fills: the spare, else new; `FIRST_READ_SIZE` bytes while the
-   * reader has never held any (its buffer has no storage yet), so that a connection waiting
-   * for its first bytes does not hold `PULL_SIZE` for them.
+   * The storage the next read fills: the spare if it is large enough, else new. A first read
+   * that asks for no more than `PULL_SIZE` takes `FIRST_READ_SIZE` bytes, so that a connection
+   * waiting for its first bytes does not hold `PULL_SIZE` for them.
    */
   #storage(): Uint8Array<ArrayBuffer> {
     const spare = this.#spare;
+    const size = this.#readSize;
     this.#spare = null;
-    return spare ?? new Uint8Array(this.#target.buffer.bytes.length === 0 ? FIRST_READ_SIZE : PULL_SIZE);
+    return spare !== null && spare.length >= size ? spare : new Uint8Array(size);
   }
 
   /**

@@ -391,7 +391,7 @@ export class StreamReader {
     if (options === undefined && this.#exception === null && n > 0 && Number.isInteger(n)) {
       if (this.#buffer.length > 0) return Promise.resolve(this.#take(Math.min(n, this.#buffer.length)));
       // The common wait (a server's next request): one reaction rather than an async frame.
-      if (!this.#eof) return this.#waitForData('read', undefined).then(() => this.#take(Math.min(n, this.#buffer.length)));
+      if (!this.#eof) return this.#waitForData('read', undefined, n).then(() => this.#take(Math.min(n, this.#buffer.length)));
     }
     return this.#readWaiting(n, options);
   }
@@ -403,7 +403,7 @@ export class StreamReader {
     if (n === 0) return new Uint8Array(0);
     signal?.throwIfAborted();
     if (n < 0) return this.#readAll(signal);
-    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', signal);
+    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', signal, n);
     return this.#take(Math.min(n, this.#buffer.length));
   }
 
@@ -569,7 +569,7 @@ export class StreamReader {
     signal?.throwIfAborted();
     if (this.#buffer.length < n && !this.#eof && n > DIRECT_MIN && n <= DIRECT_MAX) {
       // The first arrival may be a transport's chunk of n bytes or more, taken without a copy.
-      if (this.#buffer.length === 0) await this.#waitForData('readexactly', signal);
+      if (this.#buffer.length === 0) await this.#waitForData('readexactly', signal, n);
       if (this.#buffer.length < n && !this.#eof) {
         // Allocated once, and the bytes that arrive are copied straight into it (see #fillDirect()).
         const result = new Uint8Array(n);
@@ -613,7 +613,7 @@ export class StreamReader {
           this.#direct = null;
           throw new IncompleteReadError(result.slice(0, direct.filled), n);
         }
-        await this.#waitForData(functionName, signal);
+        await this.#waitForData(functionName, signal, n - direct.filled);
       }
     } catch (error) {
       if (this.#direct === direct) {
@@ -652,9 +652,10 @@ export class StreamReader {
    * ```
    */
   readinto(view: ArrayBufferView, options?: ReadOptions): Promise<number> {
-    // Bytes already buffered: no async frame, as read(n) does.
-    if (options === undefined && this.#exception === null && view instanceof Uint8Array && view.length > 0 && this.#buffer.length > 0) {
-      return Promise.resolve(this.#copyInto(view, Math.min(view.length, this.#buffer.length)));
+    // Bytes already buffered, or the wait of a bulk loop: no async frame, as read(n) does.
+    if (options === undefined && this.#exception === null && view instanceof Uint8Array && view.length > 0) {
+      if (this.#buffer.length > 0) return Promise.resolve(this.#copyInto(view, Math.min(view.length, this.#buffer.length)));
+      if (!this.#eof) return this.#waitForData('readinto', undefined, view.length).then(() => this.#copyInto(view, Math.min(view.length, this.#buffer.length)));
     }
     return this.#readintoWaiting(view, options);
   }
@@ -665,7 +666,7 @@ export class StreamReader {
     if (this.#exception !== null) throw this.#exception;
     if (target.length === 0) return 0;
     signal?.throwIfAborted();
-    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readinto', signal);
+    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readinto', signal, target.length);
     return this.#copyInto(target, Math.min(target.length, this.#buffer.length));
   }
 
@@ -704,7 +705,7 @@ export class StreamReader {
     signal?.throwIfAborted();
     // An empty buffer waits first, as a large readexactly() does: the single-waiter rule
     // refuses a second read there, before a direct read takes the bytes' place.
-    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readexactlyInto', signal);
+    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readexactlyInto', signal, n);
     if (this.#holdsExactly(n)) {
       this.#copyInto(target, n);
       return;
@@ -1000,8 +1001,11 @@ export class StreamReader {
     if (holder !== null) holder._waitingReader = waiter === null ? null : this;
   }
 
-  /** Waits until data, EOF or an exception arrives (CPython's `_wait_for_data`). */
-  #waitForData(functionName: string, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Waits until data, EOF or an exception arrives (CPython's `_wait_for_data`); a pull-mode
+   * reader's source reads up to `wanted` bytes at once (see `PullSource.pull()`).
+   */
+  #waitForData(functionName: string, signal: AbortSignal | undefined, wanted = 0): Promise<void> {
     if (this.#waiter !== null) {
       return Promise.reject(
         new Error(`${functionName}() called while another coroutine is already waiting for incoming data`),
@@ -1015,7 +1019,7 @@ export class StreamReader {
     const waiting = new Promise<void>((resolve, reject) => {
       this.#setWaiter({ resolve, reject });
     });
-    this.#source?.pull();
+    this.#source?.pull(wanted);
     return signal === undefined ? waiting : this.#abortable(waiting, signal);
   }
 
