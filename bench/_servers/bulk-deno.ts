@@ -3,6 +3,7 @@
  * lines): one connection on 127.0.0.1, TOTAL bytes then EOF, timed from the first byte.
  *
  *   ours           the Deno entry's startServer(); loop `await reader.readexactly(65536)`, then EOF
+ *   ours-read      the same with `await reader.read(65536)` until EOF
  *   ours-readinto  the same with `await reader.readinto(frame)` into one reused 64 KiB buffer until 0
  *   raw            `Deno.listen`, `await conn.read(buffer)` into one reused 64 KiB buffer until EOF: the limit
  *
@@ -34,6 +35,20 @@ async function readAll(reader: StreamReader): Promise<void> {
   }
   const rest = await reader.read(READ_SIZE);
   clock.finish(bytes + rest.length, reads);
+}
+
+async function readChunks(reader: StreamReader): Promise<void> {
+  let bytes = 0;
+  let reads = 0;
+  // Bounded: at least one byte per read until EOF.
+  for (let i = 0; i <= total; i++) {
+    const chunk = await reader.read(READ_SIZE);
+    clock.start();
+    if (chunk.length === 0) break;
+    bytes += chunk.length;
+    reads++;
+  }
+  clock.finish(bytes, reads);
 }
 
 async function readInto(reader: StreamReader): Promise<void> {
@@ -84,6 +99,7 @@ async function raw(): Promise<number> {
 
 const receivers: Record<string, () => Promise<number>> = {
   ours: () => serveOnce(readAll),
+  'ours-read': () => serveOnce(readChunks),
   'ours-readinto': () => serveOnce(readInto),
   raw,
 };

@@ -8,6 +8,7 @@
  *   ours        startServer(); loop `await reader.readexactly(65536)`, then `read()` sees EOF
  *   ours-pull   `StreamReader.from(new NodeSocket(socket).readable)`: the socket's byte stream read
  *               with BYOB (how a `{ readable, writable }` pair is read), same loop
+ *   ours-read   startServer(); loop `await reader.read(65536)` until EOF
  *   ours-readinto      startServer(); loop `await reader.readinto(frame)` into one reused 64 KiB buffer until 0
  *   ours-exactly-into  startServer(); loop `await reader.readexactlyInto(frame)`, same buffer, then `read()` sees EOF
  *   net         raw node:net, `socket.on('data')` counting bytes: the limit
@@ -50,6 +51,20 @@ async function readAll(reader: InstanceType<typeof StreamReader>): Promise<void>
   }
   const rest = await reader.read(READ_SIZE);
   clock.finish(bytes + rest.length, reads);
+}
+
+/** The `read(65536)` loop over a reader, until EOF. */
+async function readChunks(reader: InstanceType<typeof StreamReader>): Promise<void> {
+  let bytes = 0;
+  let reads = 0;
+  // Bounded: at least one byte per read until EOF.
+  for (let i = 0; i <= total; i++) {
+    const chunk = await reader.read(READ_SIZE);
+    if (chunk.length === 0) break;
+    bytes += chunk.length;
+    reads++;
+  }
+  clock.finish(bytes, reads);
 }
 
 /** `readinto()` into one reused buffer until it returns 0 (EOF). */
@@ -112,6 +127,7 @@ function listenOnce(onSocket: (socket: Socket) => void): Promise<number> {
 
 const receivers: Record<string, () => Promise<number>> = {
   ours: () => serveOnce(readAll),
+  'ours-read': () => serveOnce(readChunks),
   'ours-readinto': () => serveOnce(readInto),
   'ours-exactly-into': () => serveOnce(readExactlyInto),
   'ours-pull': () =>
