@@ -57,26 +57,16 @@ export class ByteBuffer {
     if (capacity - this.end >= size) return;
     const length = this.length;
     const aside = this.#aside;
-    if (aside !== null) {
+    if (aside !== null && length + size <= aside.length) {
       // Back to our own storage, with what is left of the chunk.
-      this.#aside = null;
-      if (length + size <= aside.length) {
-        aside.set(this.bytes.subarray(this.start, this.end));
-        this.bytes = aside;
-        this.start = 0;
-        this.#setEnd(length);
-        return;
-      }
-    }
-    if (length + size <= capacity && this.start >= length && aside === null) {
+      this.#moveTo(aside);
+    } else if (length + size <= capacity && this.start >= length && aside === null) {
       this.bytes.copyWithin(0, this.start, this.end);
+      this.start = 0;
+      this.#setEnd(length);
     } else {
-      const grown = new Uint8Array(Math.max(capacity * 2, length + size, this.#baseCapacity));
-      grown.set(this.bytes.subarray(this.start, this.end));
-      this.bytes = grown;
+      this.#moveTo(new Uint8Array(Math.max(capacity * 2, length + size, this.#baseCapacity)));
     }
-    this.start = 0;
-    this.#setEnd(length);
   }
 
   /**
@@ -190,28 +180,18 @@ export class ByteBuffer {
    */
   #giveBackMemory(): void {
     const aside = this.#aside;
-    // A large adopted chunk (Bun's are about 300 KiB) goes for our own storage, with no allocation.
-    if (aside !== null && this.length <= aside.length) this.#restoreAside(aside);
-    else if (this.bytes.length > 4 * this.#baseCapacity) this.#shrink();
+    // What is left of a large adopted chunk (Bun's are about 300 KiB) goes back to the
+    // storage put aside: no new storage per chunk.
+    if (aside !== null && this.length <= aside.length) this.#moveTo(aside);
+    else if (this.bytes.length > 4 * this.#baseCapacity) this.#moveTo(new Uint8Array(Math.max(this.#baseCapacity, this.length * 2)));
   }
 
-  /** Makes the storage put aside by `adopt()` the storage again, holding the adopted chunk's rest. */
-  #restoreAside(aside: Uint8Array<ArrayBuffer>): void {
+  /** Moves the live bytes to the front of `storage`, our own, which becomes the storage (nothing is put aside then). */
+  #moveTo(storage: Uint8Array<ArrayBuffer>): void {
     const length = this.length;
-    aside.set(this.bytes.subarray(this.start, this.end));
+    storage.set(this.bytes.subarray(this.start, this.end));
     this.#aside = null;
-    this.bytes = aside;
-    this.start = 0;
-    this.#setEnd(length);
-  }
-
-  #shrink(): void {
-    const length = this.length;
-    const smaller = new Uint8Array(Math.max(this.#baseCapacity, length * 2));
-    smaller.set(this.bytes.subarray(this.start, this.end));
-    // Our own storage now, in place of an adopted chunk's and of what was put aside for it.
-    this.#aside = null;
-    this.bytes = smaller;
+    this.bytes = storage;
     this.start = 0;
     this.#setEnd(length);
   }

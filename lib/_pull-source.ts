@@ -116,9 +116,8 @@ export class PullSource {
    */
   pull(wanted = 0): void {
     if (this.#pulling !== null) return;
-    const size = Math.min(Math.max(wanted, PULL_SIZE), MAX_READ_SIZE);
-    // The first read is small when the reader asks for no more than PULL_SIZE (see `#storage()`).
-    this.#readSize = this.#readSize === 0 && size === PULL_SIZE ? FIRST_READ_SIZE : size;
+    // A first read is small unless the reader asks for more (see `#storage()`).
+    this.#readSize = Math.min(Math.max(wanted, this.#readSize === 0 ? FIRST_READ_SIZE : PULL_SIZE), MAX_READ_SIZE);
     this.#pulling = this.#socket === null ? this.#pump(this.#locked()) : this.#pumpSocket(this.#socket);
   }
 
@@ -134,8 +133,7 @@ export class PullSource {
 
   /** The locked stream's reader: a claimed socket's stream is made and locked now if need be. */
   #locked(): Source {
-    this.#source ??= { kind: 'byob', reader: this.#claimed!._claimedReader() };
-    return this.#source;
+    return (this.#source ??= { kind: 'byob', reader: this.#claimed!._claimedReader() });
   }
 
   /**
@@ -209,8 +207,8 @@ export class PullSource {
 
   /**
    * The storage the next read fills: the spare if it is large enough, else new. A first read
-   * that asks for no more than `PULL_SIZE` takes `FIRST_READ_SIZE` bytes, so that a connection
-   * waiting for its first bytes does not hold `PULL_SIZE` for them.
+   * takes no more than `FIRST_READ_SIZE` bytes unless the reader asks for more, so that a
+   * connection waiting for its first bytes does not hold `PULL_SIZE` for them.
    */
   #storage(): Uint8Array<ArrayBuffer> {
     const spare = this.#spare;

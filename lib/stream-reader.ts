@@ -569,7 +569,7 @@ export class StreamReader {
     signal?.throwIfAborted();
     if (this.#buffer.length < n && !this.#eof && n > DIRECT_MIN && n <= DIRECT_MAX) {
       // The first arrival may be a transport's chunk of n bytes or more, taken without a copy.
-      if (this.#buffer.length === 0) await this.#waitForData('readexactly', signal, n);
+      if (this.#buffer.length === 0) await this.#waitForData('readexactly', signal);
       if (this.#buffer.length < n && !this.#eof) {
         // Allocated once, and the bytes that arrive are copied straight into it (see #fillDirect()).
         const result = new Uint8Array(n);
@@ -613,7 +613,7 @@ export class StreamReader {
           this.#direct = null;
           throw new IncompleteReadError(result.slice(0, direct.filled), n);
         }
-        await this.#waitForData(functionName, signal, n - direct.filled);
+        await this.#waitForData(functionName, signal, n);
       }
     } catch (error) {
       if (this.#direct === direct) {
@@ -654,8 +654,8 @@ export class StreamReader {
   readinto(view: ArrayBufferView, options?: ReadOptions): Promise<number> {
     // Bytes already buffered, or the wait of a bulk loop: no async frame, as read(n) does.
     if (options === undefined && this.#exception === null && view instanceof Uint8Array && view.length > 0) {
-      if (this.#buffer.length > 0) return Promise.resolve(this.#copyInto(view, Math.min(view.length, this.#buffer.length)));
-      if (!this.#eof) return this.#waitForData('readinto', undefined, view.length).then(() => this.#copyInto(view, Math.min(view.length, this.#buffer.length)));
+      if (this.#buffer.length > 0) return Promise.resolve(this.#copyInto(view));
+      if (!this.#eof) return this.#waitForData('readinto', undefined, view.length).then(() => this.#copyInto(view));
     }
     return this.#readintoWaiting(view, options);
   }
@@ -667,7 +667,7 @@ export class StreamReader {
     if (target.length === 0) return 0;
     signal?.throwIfAborted();
     if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readinto', signal, target.length);
-    return this.#copyInto(target, Math.min(target.length, this.#buffer.length));
+    return this.#copyInto(target);
   }
 
   /**
@@ -705,17 +705,18 @@ export class StreamReader {
     signal?.throwIfAborted();
     // An empty buffer waits first, as a large readexactly() does: the single-waiter rule
     // refuses a second read there, before a direct read takes the bytes' place.
-    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readexactlyInto', signal, n);
+    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readexactlyInto', signal);
     if (this.#holdsExactly(n)) {
-      this.#copyInto(target, n);
+      this.#copyInto(target);
       return;
     }
     await this.#fillDirect('readexactlyInto', target, signal);
   }
 
-  /** Copies the first `count` buffered bytes to the front of `target` and consumes them. */
-  #copyInto(target: Uint8Array, count: number): number {
+  /** Copies as many buffered bytes as `target` holds, or all of them, to its front and consumes them; how many. */
+  #copyInto(target: Uint8Array): number {
     const buffer = this.#buffer;
+    const count = Math.min(target.length, buffer.length);
     target.set(buffer.bytes.subarray(buffer.start, buffer.start + count));
     this.#consume(count);
     return count;
@@ -1005,7 +1006,7 @@ export class StreamReader {
    * Waits until data, EOF or an exception arrives (CPython's `_wait_for_data`); a pull-mode
    * reader's source reads up to `wanted` bytes at once (see `PullSource.pull()`).
    */
-  #waitForData(functionName: string, signal: AbortSignal | undefined, wanted = 0): Promise<void> {
+  #waitForData(functionName: string, signal: AbortSignal | undefined, wanted?: number): Promise<void> {
     if (this.#waiter !== null) {
       return Promise.reject(
         new Error(`${functionName}() called while another coroutine is already waiting for incoming data`),

@@ -304,23 +304,21 @@ socketReads('a read asks the socket for as many bytes as it wants, up to MAX_REA
   const frame = new Uint8Array(65536);
   assert.is(await reader.readinto(frame), 65536);
   assert.equal(sizes, [65536]);
+  assert.equal(Array.from(new Set(frame)), [0x61]);
   assert.is((await reader.read(100_000)).length, 100_000);
   assert.equal(sizes, [65536, 100_000]);
-  await reader.readexactlyInto(frame);
-  assert.equal(sizes, [65536, 100_000, 65536]);
   assert.is((await reader.readexactly(200_000)).length, 200_000);
-  assert.is(sizes[3], MAX_READ_SIZE, 'at most MAX_READ_SIZE at once');
+  assert.ok(sizes.includes(MAX_READ_SIZE), `sizes ${sizes.join(', ')}`);
   assert.ok(sizes.every((size) => size <= MAX_READ_SIZE), `sizes ${sizes.join(', ')}`);
-  assert.equal(Array.from(new Set(frame)), [0x61]);
 });
 
 socketReads('only the first read waits with small storage: a read that took all of its storage does not make the next one small', async () => {
   const { reader, sizes } = overSocket();
-  assert.is((await reader.read(PULL_SIZE)).length, FIRST_READ_SIZE);
+  assert.is((await reader.read(FIRST_READ_SIZE)).length, FIRST_READ_SIZE);
   assert.is((await reader.read(PULL_SIZE)).length, PULL_SIZE, 'the storage itself, handed over');
   assert.is((await reader.read(PULL_SIZE)).length, PULL_SIZE);
-  assert.is((await reader.read(PULL_SIZE)).length, PULL_SIZE, 'no spare storage left, and still not small');
-  assert.equal(sizes, [FIRST_READ_SIZE, PULL_SIZE, PULL_SIZE, PULL_SIZE]);
+  assert.is((await reader.read(100)).length, 100, 'a small read, with no spare storage left');
+  assert.equal(sizes, [FIRST_READ_SIZE, PULL_SIZE, PULL_SIZE, PULL_SIZE], 'and still not a small socket read');
 });
 
 socketReads.run();
