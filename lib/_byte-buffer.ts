@@ -147,9 +147,7 @@ export class ByteBuffer {
       const rest = this.bytes.subarray(start + count, this.end);
       const aside = this.#aside;
       this.#aside = null;
-      // Nothing left: no storage until the next append (a pull source's next read swaps its own in).
-      if (aside !== null && aside.length >= rest.length) this.bytes = aside;
-      else this.bytes = rest.length === 0 ? NO_STORAGE : new Uint8Array(Math.max(this.#baseCapacity, rest.length));
+      this.bytes = aside !== null && aside.length >= rest.length ? aside : new Uint8Array(Math.max(this.#baseCapacity, rest.length));
       this.bytes.set(rest);
       this.start = 0;
       this.#setEnd(rest.length);

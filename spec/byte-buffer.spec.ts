@@ -208,15 +208,4 @@ ring('storage made by shrinking an adopted chunk is put aside for the next one',
   assert.is(text(buffer.copy()), '89wxyz');
 });
 
-ring('takeFront of every byte leaves no storage until the next append', () => {
-  const buffer = new ByteBuffer(8);
-  buffer.append(bytes('0123456789'));
-  const taken = buffer.takeFront(10);
-  assert.is(text(taken), '0123456789');
-  assert.is(buffer.bytes.length, 0, 'no fresh storage that the next read would replace');
-  buffer.append(bytes('ab'));
-  assert.is(text(buffer.copy()), 'ab');
-  assert.is(text(taken), '0123456789');
-});
-
 ring.run();
