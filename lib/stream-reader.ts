@@ -391,7 +391,7 @@ export class StreamReader {
     if (options === undefined && this.#exception === null && n > 0 && Number.isInteger(n)) {
       if (this.#buffer.length > 0) return Promise.resolve(this.#take(Math.min(n, this.#buffer.length)));
       // The common wait (a server's next request): one reaction rather than an async frame.
-      if (!this.#eof) return this.#waitForData('read', undefined, n).then(() => this.#take(Math.min(n, this.#buffer.length)));
+      if (!this.#eof) return this.#waitForData('read', undefined).then(() => this.#take(Math.min(n, this.#buffer.length)));
     }
     return this.#readWaiting(n, options);
   }
@@ -403,7 +403,7 @@ export class StreamReader {
     if (n === 0) return new Uint8Array(0);
     signal?.throwIfAborted();
     if (n < 0) return this.#readAll(signal);
-    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', signal, n);
+    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', signal);
     return this.#take(Math.min(n, this.#buffer.length));
   }
 
