@@ -50,6 +50,7 @@ interface Receiver {
 
 const RECEIVERS: Receiver[] = [
   { id: 'ours', label: 'ours: `startServer()`, loop `await reader.readexactly(65536)`', node: 'ours', standard: true },
+  { id: 'ours-read', label: 'ours: `startServer()`, loop `await reader.read(65536)` until EOF', node: 'ours-read', standard: true },
   {
     id: 'ours-pull',
     label: "ours, pull mode: `StreamReader.from(new NodeSocket(socket).readable)` (the socket's byte stream, BYOB), same loop",
@@ -69,6 +70,18 @@ const RECEIVERS: Receiver[] = [
     standard: true,
   },
   { id: 'net', label: "raw `node:net`, `socket.on('data')` counting bytes: the limit", node: 'net', standard: true },
+  {
+    id: 'net-into',
+    label: '`node:net`, each chunk copied into one reused 64 KiB buffer, one `await` per 64 KiB: the floor of a `readinto()` loop',
+    node: 'net-into',
+    standard: true,
+  },
+  {
+    id: 'net-frames',
+    label: '`node:net`, the chunks copied into a fresh 64 KiB array per 64 KiB, one `await` each: the floor of a `readexactly(65536)` loop',
+    node: 'net-frames',
+    standard: true,
+  },
   { id: 'toweb', label: '`Duplex.toWeb(socket).readable`, default reader `read()` loop (reference)', node: 'toweb', standard: true },
   {
     id: 'iperf3',
@@ -81,12 +94,14 @@ const RECEIVERS: Receiver[] = [
 ];
 
 /**
- * Ours and each runtime's own receiver on the other runtimes: Node 22/24/26 and Bun run
- * `bulk-node.ts` (Bun's anchor is its `node:net`), Deno runs `bulk-deno.ts` (`conn.read(buffer)`).
+ * Ours, each runtime's own receiver and the floors on the other runtimes: Node 22/24/26 and Bun
+ * run `bulk-node.ts` (Bun's anchor is its `node:net`), Deno runs `bulk-deno.ts`
+ * (`conn.read(buffer)`; `raw-fresh`, a fresh array per read, is the floor of `read()` and
+ * `readexactly()`, whose results are arrays of their own).
  */
 function runtimeReceivers(): Receiver[] {
   const nodeLike = OTHER_RUNTIMES.filter((runtime) => runtime !== DENO).flatMap((runtime): Receiver[] =>
-    (['ours', 'ours-readinto', 'net'] as const).map((node) => ({
+    (['ours', 'ours-read', 'ours-readinto', 'net', 'net-into', 'net-frames'] as const).map((node) => ({
       id: `${runtime.id}:${node === 'net' ? 'raw' : node}`,
       label: `${runtime.label}: as \`${node}\``,
       node,
@@ -94,10 +109,14 @@ function runtimeReceivers(): Receiver[] {
       runtime: { runtime, script: './_servers/bulk-node.ts' },
     })),
   );
-  const deno = (['ours', 'ours-readinto', 'raw'] as const).map(
+  const denoLabels: Record<string, string> = {
+    raw: 'Deno: `Deno.listen`, `await conn.read(buffer)` into one reused 64 KiB buffer',
+    'raw-fresh': 'Deno: `Deno.listen`, `await conn.read(new Uint8Array(65536))`: the floor of `read(65536)` and `readexactly(65536)`',
+  };
+  const deno = (['ours', 'ours-read', 'ours-readinto', 'raw', 'raw-fresh'] as const).map(
     (node): Receiver => ({
       id: `deno:${node}`,
-      label: node === 'raw' ? 'Deno: `Deno.listen`, `await conn.read(buffer)` into one reused 64 KiB buffer' : `Deno: as \`${node}\`, on the library's Deno entry`,
+      label: denoLabels[node] ?? `Deno: as \`${node}\`, on the library's Deno entry`,
       node,
       standard: false,
       runtime: { runtime: DENO, script: './_servers/bulk-deno.ts' },
@@ -218,17 +237,29 @@ export const benchmark: Benchmark = {
       ),
       ratios: [
         { label: 'ours / raw net', numerator: 'ours', denominator: 'net', target: { min: 0.8 } },
+        { label: 'ours-read / raw net', numerator: 'ours-read', denominator: 'net', target: { min: 0.8 } },
         { label: 'ours-pull / raw net', numerator: 'ours-pull', denominator: 'net', target: { min: 0.8 } },
         { label: 'ours-readinto / raw net', numerator: 'ours-readinto', denominator: 'net', target: { min: 0.85 } },
         { label: 'ours-exactly-into / raw net', numerator: 'ours-exactly-into', denominator: 'net', target: { min: 0.85 } },
         { label: 'toweb / raw net', numerator: 'toweb', denominator: 'net' },
         { label: 'ours / iperf3', numerator: 'ours', denominator: 'iperf3' },
-        ...[{ runtime: THIS_NODE, prefix: '', raw: 'net' }, ...OTHER_RUNTIMES.map((runtime) => ({ runtime: runtime.label, prefix: `${runtime.id}:`, raw: `${runtime.id}:raw` }))].flatMap(
-          ({ runtime, prefix, raw }) => [
-            { label: "ours / the runtime's sockets", runtime, numerator: `${prefix}ours`, denominator: raw, target: { min: 0.8 } },
-            { label: "ours-readinto / the runtime's sockets", runtime, numerator: `${prefix}ours-readinto`, denominator: raw, target: { min: 0.85 } },
-          ],
-        ),
+        ...[
+          { runtime: THIS_NODE, prefix: '', raw: 'net', into: 'net-into', frames: 'net-frames' },
+          ...OTHER_RUNTIMES.map((runtime) => {
+            const prefix = `${runtime.id}:`;
+            const raw = `${prefix}raw`;
+            return runtime === DENO
+              ? { runtime: runtime.label, prefix, raw, into: raw, frames: `${prefix}raw-fresh` }
+              : { runtime: runtime.label, prefix, raw, into: `${prefix}net-into`, frames: `${prefix}net-frames` };
+          }),
+        ].flatMap(({ runtime, prefix, raw, into, frames }) => [
+          { label: "ours / the runtime's sockets", runtime, numerator: `${prefix}ours`, denominator: raw, target: { min: 0.8 } },
+          { label: "ours-read / the runtime's sockets", runtime, numerator: `${prefix}ours-read`, denominator: raw, target: { min: 0.8 } },
+          { label: "ours-readinto / the runtime's sockets", runtime, numerator: `${prefix}ours-readinto`, denominator: raw, target: { min: 0.85 } },
+          { label: 'ours / its floor', runtime, numerator: `${prefix}ours`, denominator: frames },
+          { label: 'ours-read / its floor', runtime, numerator: `${prefix}ours-read`, denominator: frames },
+          { label: 'ours-readinto / its floor', runtime, numerator: `${prefix}ours-readinto`, denominator: into },
+        ]),
       ],
     },
   ],
@@ -347,9 +378,12 @@ function report(options: Options, runs: (BulkRun & { round: number })[]): string
   );
   const ratios: [string, string, string, number | null][] = [
     ['ours / raw net', 'ours', 'net', 0.8],
+    ['ours-read / raw net', 'ours-read', 'net', 0.8],
     ['ours-pull / raw net', 'ours-pull', 'net', 0.8],
     ['ours-readinto / raw net', 'ours-readinto', 'net', 0.85],
     ['ours-exactly-into / raw net', 'ours-exactly-into', 'net', 0.85],
+    ['ours / its floor', 'ours', 'net-frames', null],
+    ['ours-readinto / its floor', 'ours-readinto', 'net-into', null],
     ['toweb / raw net', 'toweb', 'net', null],
     ['ours / iperf3', 'ours', 'iperf3', null],
     ['raw net / iperf3', 'net', 'iperf3', null],

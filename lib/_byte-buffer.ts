@@ -57,26 +57,16 @@ export class ByteBuffer {
     if (capacity - this.end >= size) return;
     const length = this.length;
     const aside = this.#aside;
-    if (aside !== null) {
+    if (aside !== null && length + size <= aside.length) {
       // Back to our own storage, with what is left of the chunk.
-      this.#aside = null;
-      if (length + size <= aside.length) {
-        aside.set(this.bytes.subarray(this.start, this.end));
-        this.bytes = aside;
-        this.start = 0;
-        this.#setEnd(length);
-        return;
-      }
-    }
-    if (length + size <= capacity && this.start >= length && aside === null) {
+      this.#moveTo(aside);
+    } else if (length + size <= capacity && this.start >= length && aside === null) {
       this.bytes.copyWithin(0, this.start, this.end);
+      this.start = 0;
+      this.#setEnd(length);
     } else {
-      const grown = new Uint8Array(Math.max(capacity * 2, length + size, this.#baseCapacity));
-      grown.set(this.bytes.subarray(this.start, this.end));
-      this.bytes = grown;
+      this.#moveTo(new Uint8Array(Math.max(capacity * 2, length + size, this.#baseCapacity)));
     }
-    this.start = 0;
-    this.#setEnd(length);
   }
 
   /**
@@ -187,14 +177,19 @@ export class ByteBuffer {
    * stream of chunks larger than it must not grow and shrink the storage once per chunk.
    */
   #giveBackMemory(): void {
-    if (this.bytes.length > 4 * this.#baseCapacity) this.#shrink();
+    const aside = this.#aside;
+    // What is left of a large adopted chunk (Bun's are about 300 KiB) goes back to the
+    // storage put aside: no new storage per chunk.
+    if (aside !== null && this.length <= aside.length) this.#moveTo(aside);
+    else if (this.bytes.length > 4 * this.#baseCapacity) this.#moveTo(new Uint8Array(Math.max(this.#baseCapacity, this.length * 2)));
   }
 
-  #shrink(): void {
+  /** Moves the live bytes to the front of `storage`, our own, which becomes the storage (nothing is put aside then). */
+  #moveTo(storage: Uint8Array<ArrayBuffer>): void {
     const length = this.length;
-    const smaller = new Uint8Array(Math.max(this.#baseCapacity, length * 2));
-    smaller.set(this.bytes.subarray(this.start, this.end));
-    this.bytes = smaller;
+    storage.set(this.bytes.subarray(this.start, this.end));
+    this.#aside = null;
+    this.bytes = storage;
     this.start = 0;
     this.#setEnd(length);
   }

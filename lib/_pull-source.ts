@@ -11,6 +11,12 @@ export const PULL_SIZE = 32 * 1024;
 export const FIRST_READ_SIZE = 4 * 1024;
 
 /**
+ * The most one read takes for a read that asks for more than `PULL_SIZE` (a 64 KiB
+ * `readinto()`): four times the resting capacity, storage the buffer keeps without shrinking.
+ */
+export const MAX_READ_SIZE = 4 * PULL_SIZE;
+
+/**
  * The reader's side of a pull source: where the bytes it reads go, and what it tells of them.
  * Each read ends in one call: `arrived()` after bytes, `ended()` at the stream's end,
  * `failed()` when the stream errors.
@@ -83,6 +89,8 @@ export class PullSource {
   #spare: Uint8Array<ArrayBuffer> | null = null;
   /** The socket, read with its own read past the stream until that gives nothing more (see `SocketReader`). */
   #socket: SocketReader | null;
+  /** How many bytes the read being started may take (see `pull()`); 0 before the first read. */
+  #readSize = 0;
 
   /**
    * Locks `readable` for `target`; a claimed socket's stream only once it is needed.
@@ -100,9 +108,16 @@ export class PullSource {
     }
   }
 
-  /** Starts one read into the target, unless one is in flight. */
-  pull(): void {
+  /**
+   * Starts one read into the target, unless one is in flight.
+   * @param wanted how many bytes the waiting read asks for: more than `PULL_SIZE` reads up to
+   *   that many (at most `MAX_READ_SIZE`) at once, where smaller reads would take one socket
+   *   read each and a copy apiece
+   */
+  pull(wanted = 0): void {
     if (this.#pulling !== null) return;
+    // A first read is small unless the reader asks for more (see `#storage()`).
+    this.#readSize = Math.min(Math.max(wanted, this.#readSize === 0 ? FIRST_READ_SIZE : PULL_SIZE), MAX_READ_SIZE);
     this.#pulling = this.#socket === null ? this.#pump(this.#locked()) : this.#pumpSocket(this.#socket);
   }
 
@@ -118,8 +133,7 @@ export class PullSource {
 
   /** The locked stream's reader: a claimed socket's stream is made and locked now if need be. */
   #locked(): Source {
-    this.#source ??= { kind: 'byob', reader: this.#claimed!._claimedReader() };
-    return this.#source;
+    return (this.#source ??= { kind: 'byob', reader: this.#claimed!._claimedReader() });
   }
 
   /**
@@ -192,14 +206,15 @@ export class PullSource {
   }
 
   /**
-   * The storage the next read fills: the spare, else new; `FIRST_READ_SIZE` bytes while the
-   * reader has never held any (its buffer has no storage yet), so that a connection waiting
-   * for its first bytes does not hold `PULL_SIZE` for them.
+   * The storage the next read fills: the spare if it is large enough, else new. A first read
+   * takes no more than `FIRST_READ_SIZE` bytes unless the reader asks for more, so that a
+   * connection waiting for its first bytes does not hold `PULL_SIZE` for them.
    */
   #storage(): Uint8Array<ArrayBuffer> {
     const spare = this.#spare;
+    const size = this.#readSize;
     this.#spare = null;
-    return spare ?? new Uint8Array(this.#target.buffer.bytes.length === 0 ? FIRST_READ_SIZE : PULL_SIZE);
+    return spare !== null && spare.length >= size ? spare : new Uint8Array(size);
   }
 
   /**

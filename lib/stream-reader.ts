@@ -613,7 +613,7 @@ export class StreamReader {
           this.#direct = null;
           throw new IncompleteReadError(result.slice(0, direct.filled), n);
         }
-        await this.#waitForData(functionName, signal);
+        await this.#waitForData(functionName, signal, n);
       }
     } catch (error) {
       if (this.#direct === direct) {
@@ -652,9 +652,10 @@ export class StreamReader {
    * ```
    */
   readinto(view: ArrayBufferView, options?: ReadOptions): Promise<number> {
-    // Bytes already buffered: no async frame, as read(n) does.
-    if (options === undefined && this.#exception === null && view instanceof Uint8Array && view.length > 0 && this.#buffer.length > 0) {
-      return Promise.resolve(this.#copyInto(view, Math.min(view.length, this.#buffer.length)));
+    // Bytes already buffered, or the wait of a bulk loop: no async frame, as read(n) does.
+    if (options === undefined && this.#exception === null && view instanceof Uint8Array && view.length > 0) {
+      if (this.#buffer.length > 0) return Promise.resolve(this.#copyInto(view));
+      if (!this.#eof) return this.#waitForData('readinto', undefined, view.length).then(() => this.#copyInto(view));
     }
     return this.#readintoWaiting(view, options);
   }
@@ -665,8 +666,8 @@ export class StreamReader {
     if (this.#exception !== null) throw this.#exception;
     if (target.length === 0) return 0;
     signal?.throwIfAborted();
-    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readinto', signal);
-    return this.#copyInto(target, Math.min(target.length, this.#buffer.length));
+    if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readinto', signal, target.length);
+    return this.#copyInto(target);
   }
 
   /**
@@ -706,15 +707,16 @@ export class StreamReader {
     // refuses a second read there, before a direct read takes the bytes' place.
     if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('readexactlyInto', signal);
     if (this.#holdsExactly(n)) {
-      this.#copyInto(target, n);
+      this.#copyInto(target);
       return;
     }
     await this.#fillDirect('readexactlyInto', target, signal);
   }
 
-  /** Copies the first `count` buffered bytes to the front of `target` and consumes them. */
-  #copyInto(target: Uint8Array, count: number): number {
+  /** Copies as many buffered bytes as `target` holds, or all of them, to its front and consumes them; how many. */
+  #copyInto(target: Uint8Array): number {
     const buffer = this.#buffer;
+    const count = Math.min(target.length, buffer.length);
     target.set(buffer.bytes.subarray(buffer.start, buffer.start + count));
     this.#consume(count);
     return count;
@@ -1000,8 +1002,11 @@ export class StreamReader {
     if (holder !== null) holder._waitingReader = waiter === null ? null : this;
   }
 
-  /** Waits until data, EOF or an exception arrives (CPython's `_wait_for_data`). */
-  #waitForData(functionName: string, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Waits until data, EOF or an exception arrives (CPython's `_wait_for_data`); a pull-mode
+   * reader's source reads up to `wanted` bytes at once (see `PullSource.pull()`).
+   */
+  #waitForData(functionName: string, signal: AbortSignal | undefined, wanted?: number): Promise<void> {
     if (this.#waiter !== null) {
       return Promise.reject(
         new Error(`${functionName}() called while another coroutine is already waiting for incoming data`),
@@ -1015,7 +1020,7 @@ export class StreamReader {
     const waiting = new Promise<void>((resolve, reject) => {
       this.#setWaiter({ resolve, reject });
     });
-    this.#source?.pull();
+    this.#source?.pull(wanted);
     return signal === undefined ? waiting : this.#abortable(waiting, signal);
   }
 

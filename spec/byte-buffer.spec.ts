@@ -175,4 +175,37 @@ ring('appending to an adopted chunk moves what is left of it into the storage pu
   assert.is(text(big.copy()), 'ab0123456789');
 });
 
+ring('an adopted chunk read down to its last eighth goes back to the storage put aside, with no allocation', () => {
+  const buffer = new ByteBuffer(8);
+  buffer.append(bytes('ab'));
+  buffer.consume(2);
+  const own = buffer.bytes;
+  // Larger than four times the resting capacity: a storage of our own that size would be shrunk.
+  const chunk = bytes('0123456789'.repeat(6) + 'wxyz');
+  buffer.adopt(chunk);
+  buffer.consume(58);
+  assert.is(buffer.bytes, own, 'the rest moved into the storage put aside, no new storage');
+  assert.is(text(buffer.copy()), '89wxyz');
+  assert.is(buffer.position, 60);
+  assert.not.ok(buffer.holdsWholeChunk);
+  buffer.append(bytes('!'));
+  assert.is(text(buffer.copy()), '89wxyz!');
+  assert.is(text(chunk.subarray(58)), '89wxyz', 'the chunk itself is untouched');
+});
+
+ring('storage made by shrinking an adopted chunk is put aside for the next one', () => {
+  // Never appended to: nothing to put aside for the first chunk, so its rest gets new storage.
+  const buffer = new ByteBuffer(8);
+  const chunk = (): Uint8Array<ArrayBuffer> => bytes('0123456789'.repeat(6) + 'wxyz');
+  buffer.adopt(chunk());
+  buffer.consume(58);
+  const made = buffer.bytes;
+  assert.is(text(buffer.copy()), '89wxyz');
+  buffer.consume(6);
+  buffer.adopt(chunk());
+  buffer.consume(58);
+  assert.is(buffer.bytes, made, 'back to the storage the first shrink made');
+  assert.is(text(buffer.copy()), '89wxyz');
+});
+
 ring.run();

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ByteBuffer } from '../lib/_byte-buffer.ts';
-import { FIRST_READ_SIZE, PULL_SIZE, PullSource, type PullTarget } from '../lib/_pull-source.ts';
+import { FIRST_READ_SIZE, MAX_READ_SIZE, PULL_SIZE, PullSource, type PullTarget } from '../lib/_pull-source.ts';
 import { offerSocketRead, type ClaimedReadable } from '../lib/_socket-reads.ts';
 
 const pump = suite('PullSource');
@@ -289,6 +289,36 @@ pump('refuses a locked stream', () => {
   const stream = new ReadableStream<Uint8Array>();
   stream.getReader();
   assert.throws(() => new PullSource(stream, recordingTarget()), TypeError);
+});
+
+pump('a read that asks for more than PULL_SIZE reads that many at once, at most MAX_READ_SIZE, into storage swapped in whole', async () => {
+  const views: Uint8Array[] = [];
+  const stream = byteStream([]);
+  offerSocketRead(stream, {
+    async _readInto(view) {
+      views.push(view);
+      view.fill(0x61);
+      return view.byteLength;
+    },
+  });
+  const target = recordingTarget();
+  const source = new PullSource(stream, target);
+  let outcome = target.next();
+  source.pull(65536);
+  assert.is(await outcome, 'arrived');
+  assert.is(views[0]!.byteLength, 65536, 'a first read as large as asked: the caller waits for that much');
+  assert.is(target.buffer.bytes, views[0], 'no copy');
+  target.buffer.consume(65536);
+  outcome = target.next();
+  source.pull(10 * 1024 * 1024);
+  assert.is(await outcome, 'arrived');
+  assert.is(views[1]!.byteLength, MAX_READ_SIZE, 'a huge read is capped');
+  target.buffer.consume(MAX_READ_SIZE);
+  outcome = target.next();
+  source.pull();
+  assert.is(await outcome, 'arrived');
+  assert.is(views[2]!.byteLength, 65536, 'a read asking for less takes the spare storage as it is');
+  assert.equal(target.appended, [], 'every read was swapped in');
 });
 
 pump.run();

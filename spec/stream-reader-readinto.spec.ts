@@ -4,7 +4,9 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IncompleteReadError } from '../lib/index.ts';
+import { IncompleteReadError, StreamReader } from '../lib/index.ts';
+import { FIRST_READ_SIZE, MAX_READ_SIZE, PULL_SIZE } from '../lib/_pull-source.ts';
+import { offerSocketRead } from '../lib/_socket-reads.ts';
 import {
   assertBytes,
   assertRest,
@@ -65,6 +67,22 @@ eachSource(readinto, 'returns 0 at EOF, and 0 at once for an empty view (as read
   assertBytes(view.subarray(0, 2), 'ab');
   assert.is(await track(h.reader.readinto(view)).value(), 0, 'EOF again');
   assert.ok(h.reader.atEof());
+});
+
+eachSource(readinto, 'a waiting readinto() returns 0 when EOF comes, and rejects with an exception set meanwhile; the view is left as it was', async (source) => {
+  const atEof = source.open();
+  const view = new Uint8Array(4).fill(0x2e);
+  const ending = track(atEof.reader.readinto(view));
+  await tick();
+  atEof.feedEof();
+  assert.is(await ending.value(), 0);
+  const failing = source.open();
+  const waiting = track(failing.reader.readinto(view));
+  await tick();
+  const boom = new Error('boom');
+  failing.setException(boom);
+  assertSameError(await waiting.error(), boom);
+  assertBytes(view, '....');
 });
 
 eachSource(readinto, 'takes any ArrayBufferView: its bytes, counted in bytes', async (source) => {
@@ -264,3 +282,41 @@ eachSource(exactlyInto, 'refused while another read waits with bytes buffered: t
 });
 
 exactlyInto.run();
+
+const socketReads = suite("StreamReader over a socket's own read");
+
+/** A reader of a socket whose own read fills each view with 'a's; each view's size goes to `sizes`. */
+function overSocket(): { reader: StreamReader; sizes: number[] } {
+  const sizes: number[] = [];
+  const stream = new ReadableStream<Uint8Array>({ type: 'bytes' });
+  offerSocketRead(stream, {
+    async _readInto(view) {
+      sizes.push(view.byteLength);
+      view.fill(0x61);
+      return view.byteLength;
+    },
+  });
+  return { reader: StreamReader.from(stream), sizes };
+}
+
+socketReads('readinto() and a large readexactly() ask the socket for as many bytes as they want, up to MAX_READ_SIZE: one socket read and one copy for a 64 KiB readinto()', async () => {
+  const { reader, sizes } = overSocket();
+  const frame = new Uint8Array(65536);
+  assert.is(await reader.readinto(frame), 65536);
+  assert.equal(sizes, [65536]);
+  assert.equal(Array.from(new Set(frame)), [0x61]);
+  assert.is((await reader.readexactly(200_000)).length, 200_000);
+  assert.ok(sizes.includes(MAX_READ_SIZE), `sizes ${sizes.join(', ')}`);
+  assert.ok(sizes.every((size) => size <= MAX_READ_SIZE), `sizes ${sizes.join(', ')}`);
+});
+
+socketReads('only the first read waits with small storage: a read that took all of its storage does not make the next one small', async () => {
+  const { reader, sizes } = overSocket();
+  assert.is((await reader.read(FIRST_READ_SIZE)).length, FIRST_READ_SIZE);
+  assert.is((await reader.read(PULL_SIZE)).length, PULL_SIZE, 'the storage itself, handed over');
+  assert.is((await reader.read(PULL_SIZE)).length, PULL_SIZE);
+  assert.is((await reader.read(100)).length, 100, 'a small read, with no spare storage left');
+  assert.equal(sizes, [FIRST_READ_SIZE, PULL_SIZE, PULL_SIZE, PULL_SIZE], 'and still not a small socket read');
+});
+
+socketReads.run();

@@ -3,8 +3,11 @@
  * lines): one connection on 127.0.0.1, TOTAL bytes then EOF, timed from the first byte.
  *
  *   ours           the Deno entry's startServer(); loop `await reader.readexactly(65536)`, then EOF
+ *   ours-read      the same with `await reader.read(65536)` until EOF
  *   ours-readinto  the same with `await reader.readinto(frame)` into one reused 64 KiB buffer until 0
  *   raw            `Deno.listen`, `await conn.read(buffer)` into one reused 64 KiB buffer until EOF: the limit
+ *   raw-fresh      the same into a fresh 64 KiB array per read: the cheapest shape of a loop whose
+ *                  reads return arrays of their own (`read(65536)`, `readexactly(65536)`): their floor
  *
  *   deno run --allow-all bench/_servers/bulk-deno.ts VARIANT TOTAL_BYTES
  */
@@ -36,6 +39,20 @@ async function readAll(reader: StreamReader): Promise<void> {
   clock.finish(bytes + rest.length, reads);
 }
 
+async function readChunks(reader: StreamReader): Promise<void> {
+  let bytes = 0;
+  let reads = 0;
+  // Bounded: at least one byte per read until EOF.
+  for (let i = 0; i <= total; i++) {
+    const chunk = await reader.read(READ_SIZE);
+    clock.start();
+    if (chunk.length === 0) break;
+    bytes += chunk.length;
+    reads++;
+  }
+  clock.finish(bytes, reads);
+}
+
 async function readInto(reader: StreamReader): Promise<void> {
   const frame = new Uint8Array(READ_SIZE);
   let bytes = 0;
@@ -64,7 +81,7 @@ async function serveOnce(read: (reader: StreamReader) => Promise<void>): Promise
   return (server.sockets[0]!.getsockname() as [string, number])[1];
 }
 
-async function raw(): Promise<number> {
+async function raw(fresh: boolean): Promise<number> {
   const listener = denoNamespace().listen({ hostname: '127.0.0.1', port: 0 });
   void (async () => {
     const conn = await listener.accept();
@@ -72,7 +89,7 @@ async function raw(): Promise<number> {
     const buffer = new Uint8Array(READ_SIZE);
     let bytes = 0;
     let reads = 0;
-    for (let size: number | null; (size = await conn.read(buffer)) !== null; ) {
+    for (let size: number | null; (size = await conn.read(fresh ? new Uint8Array(READ_SIZE) : buffer)) !== null; ) {
       clock.start();
       bytes += size;
       reads++;
@@ -84,8 +101,10 @@ async function raw(): Promise<number> {
 
 const receivers: Record<string, () => Promise<number>> = {
   ours: () => serveOnce(readAll),
+  'ours-read': () => serveOnce(readChunks),
   'ours-readinto': () => serveOnce(readInto),
-  raw,
+  raw: () => raw(false),
+  'raw-fresh': () => raw(true),
 };
 
 const start = receivers[variant];

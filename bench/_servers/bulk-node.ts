@@ -8,9 +8,14 @@
  *   ours        startServer(); loop `await reader.readexactly(65536)`, then `read()` sees EOF
  *   ours-pull   `StreamReader.from(new NodeSocket(socket).readable)`: the socket's byte stream read
  *               with BYOB (how a `{ readable, writable }` pair is read), same loop
+ *   ours-read   startServer(); loop `await reader.read(65536)` until EOF
  *   ours-readinto      startServer(); loop `await reader.readinto(frame)` into one reused 64 KiB buffer until 0
  *   ours-exactly-into  startServer(); loop `await reader.readexactlyInto(frame)`, same buffer, then `read()` sees EOF
  *   net         raw node:net, `socket.on('data')` counting bytes: the limit
+ *   net-into    node:net, each chunk copied into one reused 64 KiB buffer, 64 KiB and one `await` at a
+ *               time: the cheapest shape of a `readinto(frame)` loop (its floor)
+ *   net-frames  node:net, the chunks copied into a fresh 64 KiB array per 64 KiB, one `await` each:
+ *               the cheapest shape of a `readexactly(65536)` loop (its floor)
  *   toweb       `Duplex.toWeb(socket).readable`, default reader loop
  *
  *   node --import tsx bench/_servers/bulk-node.ts VARIANT TOTAL_BYTES
@@ -50,6 +55,20 @@ async function readAll(reader: InstanceType<typeof StreamReader>): Promise<void>
   }
   const rest = await reader.read(READ_SIZE);
   clock.finish(bytes + rest.length, reads);
+}
+
+/** The `read(65536)` loop over a reader, until EOF. */
+async function readChunks(reader: InstanceType<typeof StreamReader>): Promise<void> {
+  let bytes = 0;
+  let reads = 0;
+  // Bounded: at least one byte per read until EOF.
+  for (let i = 0; i <= total; i++) {
+    const chunk = await reader.read(READ_SIZE);
+    if (chunk.length === 0) break;
+    bytes += chunk.length;
+    reads++;
+  }
+  clock.finish(bytes, reads);
 }
 
 /** `readinto()` into one reused buffer until it returns 0 (EOF). */
@@ -110,8 +129,69 @@ function listenOnce(onSocket: (socket: Socket) => void): Promise<number> {
   });
 }
 
+/**
+ * The floors: `socket.on('data')` queues each chunk; a loop takes 64 KiB at a time with one
+ * `await` each, as a read loop over any asyncio-shaped API must, into one reused buffer
+ * (`fresh` false: each copy stops at the chunk's end, as `readinto()` does) or into a fresh
+ * 64 KiB array filled across chunks (`fresh` true, as `readexactly()` returns).
+ */
+function floor(fresh: boolean): () => Promise<number> {
+  return () =>
+    listenOnce((socket) => {
+      const chunks: Buffer[] = [];
+      let wake: (() => void) | null = null;
+      let ended = false;
+      const woken = (): void => {
+        const waiting = wake;
+        wake = null;
+        waiting?.();
+      };
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        woken();
+      });
+      socket.on('end', () => {
+        ended = true;
+        woken();
+      });
+      const loop = async (): Promise<void> => {
+        let frame = new Uint8Array(READ_SIZE);
+        let filled = 0;
+        let bytes = 0;
+        let reads = 0;
+        for (let chunk = chunks.shift(), at = 0; chunk !== undefined || !ended; ) {
+          if (chunk === undefined) {
+            await new Promise<void>((resolve) => (wake = resolve));
+            chunk = chunks.shift();
+            continue;
+          }
+          const count = Math.min(READ_SIZE - filled, chunk.length - at);
+          frame.set(chunk.subarray(at, at + count), filled);
+          at += count;
+          bytes += count;
+          filled = fresh ? filled + count : 0;
+          if (at === chunk.length) {
+            chunk = chunks.shift();
+            at = 0;
+          }
+          if (filled === READ_SIZE) {
+            frame = new Uint8Array(READ_SIZE);
+            filled = 0;
+          }
+          if (filled === 0) {
+            reads++;
+            await Promise.resolve(frame);
+          }
+        }
+        clock.finish(bytes, reads);
+      };
+      loop().catch(fail);
+    });
+}
+
 const receivers: Record<string, () => Promise<number>> = {
   ours: () => serveOnce(readAll),
+  'ours-read': () => serveOnce(readChunks),
   'ours-readinto': () => serveOnce(readInto),
   'ours-exactly-into': () => serveOnce(readExactlyInto),
   'ours-pull': () =>
@@ -128,6 +208,8 @@ const receivers: Record<string, () => Promise<number>> = {
       });
       socket.on('end', () => clock.finish(bytes, reads));
     }),
+  'net-into': floor(false),
+  'net-frames': floor(true),
   toweb: () =>
     listenOnce((socket) => {
       const reader = Duplex.toWeb(socket).readable.getReader();
