@@ -28,14 +28,14 @@ const EXIT_GRACE_MS = 5 * 1000;
  */
 const PORTABLE = '^(errors|byte-buffer|abortable|connect|pull-source|separators|cpython-differential|stream-reader[\\w-]*|stream-writer|runtime-[\\w-]+|interop|ponyfill|write-queue|peer-[\\w-]+)\\.spec\\.ts$';
 /**
- * Specs of the Node adapter (and of the connection functions against hostile peers) that pass
- * on Deno and Bun too: Deno and Bun run these besides the portable ones. `faults` runs the
- * runtime's own adapter (the Deno one on Deno); the others run `NodeSocket`, which Bun's
- * entry is and Deno's `asyncio-streams/node` gives, over the runtime's `node:net` (and its
- * `node:tls`, whose paused TLS socket `stopReadsUnderWhenPaused()` fixes).
+ * Specs of the Node adapter (and of the connection functions against hostile peers, and of
+ * bounded memory) that pass on Deno and Bun too: Deno and Bun run these besides the portable
+ * ones. `faults` runs the runtime's own adapter (the Deno one on Deno); the others run
+ * `NodeSocket`, which Bun's entry is and Deno's `asyncio-streams/node` gives, over the
+ * runtime's `node:net` (and its `node:tls`, whose paused TLS socket
+ * `stopReadsUnderWhenPaused()` fixes).
  */
-const DENO_ALSO = '^(faults|node-socket|open-connection|start-server|start-tls)\\.spec\\.ts$';
-const BUN_ALSO = '^(faults|node-socket|open-connection|start-server|start-tls)\\.spec\\.ts$';
+const NODE_ADAPTER_ALSO = '^(faults|node-socket|open-connection|start-server|start-tls|bounded-memory)\\.spec\\.ts$';
 /** Folders of specs for one runtime only, which the Node suite leaves out. */
 const RUNTIME_ONLY = '^(deno|_browser)([\\\\/]|$)';
 
@@ -69,12 +69,12 @@ const suites: Array<Suite | string> = [
     // The npm package's binary; `--unstable-net` lets `Deno.listen()` take `reusePort`.
     name: `deno ${versionIn('node_modules/deno')}`,
     command: 'node_modules/.bin/deno',
-    args: ['run', '--allow-all', '--unstable-net', 'spec/_uvu.ts', 'spec', `${PORTABLE}|${DENO_ALSO}|^deno[\\\\/].*\\.spec\\.ts$`],
+    args: ['run', '--allow-all', '--unstable-net', 'spec/_uvu.ts', 'spec', `${PORTABLE}|${NODE_ADAPTER_ALSO}|^deno[\\\\/].*\\.spec\\.ts$`],
   },
   {
     name: `bun ${versionIn('node_modules/bun')}`,
     command: 'node_modules/.bin/bun',
-    args: ['spec/_uvu.ts', 'spec', `${PORTABLE}|${BUN_ALSO}`],
+    args: ['spec/_uvu.ts', 'spec', `${PORTABLE}|${NODE_ADAPTER_ALSO}`],
   },
   {
     // Headless Chromium on a page that runs the portable reader specs; skipped, with a notice,

@@ -24,8 +24,11 @@ import {
 import { leakFree } from './_leaks.ts';
 import { isPending, rawServer, sleep, until, within } from './_loopback.ts';
 
-/** What one read of a TCP socket can bring at most (libuv reads into 64 KiB buffers). */
-const SOCKET_READ = 64 * 1024;
+/**
+ * What one read of a TCP socket can bring at most: libuv reads into 64 KiB buffers, Bun's
+ * `node:net` (uSockets) into one of 512 KiB.
+ */
+const SOCKET_READ = 'Bun' in globalThis ? 512 * 1024 : 64 * 1024;
 /** `NodeSocket`'s readable and writable high-water marks (the defaults). */
 const NODE_SOCKET_HWM = 64 * 1024;
 /** The size of a pull-mode reader's BYOB reads. */
