@@ -804,6 +804,7 @@ export class StreamReader {
       const from = buffer.start + offset;
       let matchStart: number;
       let matchEnd: number;
+      // One separator (the usual case) needs no match object; several, the earliest end.
       if (separators.length === 1) {
         matchStart = indexOfSequence(buffer.filled, separators[0]!, from);
         matchEnd = matchStart + shortest;

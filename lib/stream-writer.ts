@@ -116,9 +116,12 @@ function claimWritable(transport: Transport | StreamPair): ClaimedWritable | nul
   return typeof claimable._claimWritable === 'function' ? claimable._claimWritable() : null;
 }
 
+/** A transport that takes bytes synchronously. */
+type TryWriter = Required<Pick<Transport, 'tryWrite'>>;
+
 /** `transport`, when it can take bytes synchronously (`tryWrite`). */
-function tryWriterOf(transport: unknown): Required<Pick<Transport, 'tryWrite'>> | null {
-  return isTransport(transport) && typeof transport.tryWrite === 'function' ? (transport as Required<Pick<Transport, 'tryWrite'>>) : null;
+function tryWriterOf(transport: unknown): TryWriter | null {
+  return isTransport(transport) && typeof transport.tryWrite === 'function' ? (transport as TryWriter) : null;
 }
 
 /**
@@ -170,7 +173,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
   /** Whether a protocol tells `#state` of the loss (see `LossNotifier`), so `closed` need not be watched. */
   readonly #lossNotified: boolean;
   /** The transport, when it has `tryWrite`; null otherwise. */
-  #tryWriter: Required<Pick<Transport, 'tryWrite'>> | null;
+  #tryWriter: TryWriter | null;
   /** Copies of the bytes written and not handed to the writable yet; `NOTHING_WRITTEN` until the first write. */
   #queue = NOTHING_WRITTEN;
   #flushScheduled = false;

@@ -12,7 +12,7 @@ import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
 import { peerLeakFree, runExample, runPeer, startExample, startPeer, type PeerProcess } from './_peer-process.ts';
 import { openConnection, runtime, startServer } from './_runtime.ts';
 import { CA, CLIENT, CLIENT_WITH_CERT, fixturePath, MUTUAL_SERVER, SERVER } from './_tls.ts';
-import { text, within } from './_loopback.ts';
+import { sleep, text, within } from './_loopback.ts';
 
 /** Far above what a handshake and an exchange take, so only a hang trips it. */
 const LIMIT_MS = 30_000;
@@ -136,6 +136,29 @@ function https(seen: string[]) {
     await writer.waitClosed();
   };
 }
+
+ourServer('openssl s_client sends 2 MiB and quits: our server, whose reader fell behind, reads every byte, then the end', async () => {
+  // A small limit pauses the TLS socket after a few records while s_client goes on sending;
+  // Deno's node:tls lost the end of a paused TLS socket (see lib/runtime/node/deno-tls-pause.ts).
+  const payload = Array.from({ length: 2 * 1024 * 16 }, (_, i) => `${String(i).padStart(62, '.')}\n`).join('');
+  let received!: Promise<Uint8Array>;
+  const stayAwayThenRead = (reader: StreamReader, writer: StreamWriter): Promise<void> => {
+    received = sleep(200).then(() => reader.read(-1));
+    return received.then(() => undefined, () => undefined).finally(() => writer.close());
+  };
+  await peerLeakFree(async () => {
+    const server = await startServer(stayAwayThenRead, '127.0.0.1', 0, { ssl: SERVER, limit: 16 * 1024 });
+    try {
+      const args = ['s_client', '-connect', `127.0.0.1:${portOf(server)}`, ...S_CLIENT_VERIFY, '-quiet', '-no_ign_eof'];
+      const outcome = await runPeer('openssl', args, { input: payload, ms: LIMIT_MS });
+      assert.is(outcome.code, 0, outcome.stderr);
+      assert.is(text(await within(received, LIMIT_MS, "the server's read(-1)")), payload);
+    } finally {
+      server.close();
+      await within(server.waitClosed());
+    }
+  });
+});
 
 ourServer('openssl s_client verifies our certificate and gets an answer', async () => {
   await withServer(SERVER, upper, async (port) => {

@@ -46,6 +46,16 @@ async function connPair(): Promise<{ client: DenoConn; peer: DenoConn; close(): 
   };
 }
 
+/** Runs `body` on a fresh connected pair, and closes both ends afterwards, whatever happens. */
+async function withConnPair(body: (pair: Awaited<ReturnType<typeof connPair>>) => Promise<void>): Promise<void> {
+  const pair = await connPair();
+  try {
+    await body(pair);
+  } finally {
+    pair.close();
+  }
+}
+
 async function readAllFrom(conn: DenoConn): Promise<string> {
   const buffer = new Uint8Array(1024);
   let all = '';
@@ -64,8 +74,7 @@ async function echoLine(reader: StreamReader, writer: StreamWriter): Promise<voi
 const socket = suite('DenoSocket');
 
 socket('readable is a byte stream: a BYOB read fills the given view', async () => {
-  const pair = await connPair();
-  try {
+  await withConnPair(async (pair) => {
     const wrapped = new DenoSocket(pair.client);
     await pair.peer.write(bytes('hello'));
     const reader = wrapped.readable.getReader({ mode: 'byob' });
@@ -75,14 +84,11 @@ socket('readable is a byte stream: a BYOB read fills the given view', async () =
     assert.is(value!.buffer.byteLength, 16, 'the bytes landed in the given buffer');
     reader.releaseLock();
     await wrapped.close();
-  } finally {
-    pair.close();
-  }
+  });
 });
 
 socket('closing writable half-closes (conn.closeWrite): the peer reads EOF and can still answer', async () => {
-  const pair = await connPair();
-  try {
+  await withConnPair(async (pair) => {
     const wrapped = new DenoSocket(pair.client);
     const writer = wrapped.writable.getWriter();
     await writer.write(bytes('request'));
@@ -94,14 +100,11 @@ socket('closing writable half-closes (conn.closeWrite): the peer reads EOF and c
     for await (const chunk of wrapped.readable) chunks.push(text(chunk));
     assert.is(chunks.join(''), 'answer');
     await within(wrapped.closed);
-  } finally {
-    pair.close();
-  }
+  });
 });
 
 socket('reading to EOF keeps the connection writable (unlike conn.readable)', async () => {
-  const pair = await connPair();
-  try {
+  await withConnPair(async (pair) => {
     const wrapped = new DenoSocket(pair.client);
     await pair.peer.closeWrite();
     const reader = wrapped.readable.getReader({ mode: 'byob' });
@@ -111,14 +114,11 @@ socket('reading to EOF keeps the connection writable (unlike conn.readable)', as
     await within(writer.write(bytes('still here')));
     await within(writer.close());
     assert.is(await within(readAllFrom(pair.peer)), 'still here');
-  } finally {
-    pair.close();
-  }
+  });
 });
 
 socket('close(reason) errors the readable with the reason and the writable', async () => {
-  const pair = await connPair();
-  try {
+  await withConnPair(async (pair) => {
     const wrapped = new DenoSocket(pair.client);
     const reader = wrapped.readable.getReader();
     const pending = reader.read();
@@ -127,28 +127,22 @@ socket('close(reason) errors the readable with the reason and the writable', asy
     assert.is(await rejection(pending), reason);
     assert.ok((await rejection(wrapped.writable.getWriter().write(bytes('x')))) instanceof Error);
     assert.is(await within(readAllFrom(pair.peer)), '');
-  } finally {
-    pair.close();
-  }
+  });
 });
 
 socket('readable is made on first access, the same stream every time; made after close(reason), it is errored with the reason', async () => {
-  const pair = await connPair();
-  try {
+  await withConnPair(async (pair) => {
     const wrapped = new DenoSocket(pair.client);
     const reason = new Error('gone');
     await wrapped.close(reason);
     const readable = wrapped.readable;
     assert.is(wrapped.readable, readable);
     assert.is(await rejection(readable.getReader().read()), reason);
-  } finally {
-    pair.close();
-  }
+  });
 });
 
 socket('StreamReader.from(socket.readable) reads the connection to its EOF, and holds the stream', async () => {
-  const pair = await connPair();
-  try {
+  await withConnPair(async (pair) => {
     const wrapped = new DenoSocket(pair.client);
     const reader = StreamReader.from(wrapped.readable);
     assert.ok(wrapped.readable.locked);
@@ -159,23 +153,18 @@ socket('StreamReader.from(socket.readable) reads the connection to its EOF, and 
     assert.is(text(await within(reader.read())), '');
     assert.ok(reader.atEof());
     await wrapped.close();
-  } finally {
-    pair.close();
-  }
+  });
 });
 
 socket('getExtraInfo and opened describe the connection', async () => {
-  const pair = await connPair();
-  try {
+  await withConnPair(async (pair) => {
     const wrapped = new DenoSocket(pair.client);
     const port = (pair.client.remoteAddr as DenoNetAddr).port;
     assert.equal(wrapped.getExtraInfo('peername'), ['127.0.0.1', port]);
     assert.is(wrapped.getExtraInfo('socket'), pair.client);
     assert.is((await wrapped.opened).remoteAddress, `127.0.0.1:${port}`);
     await wrapped.close();
-  } finally {
-    pair.close();
-  }
+  });
 });
 
 socket('startTls() on both ends returns TLS sockets; the plain ones end, answer for them, and refuse a second call', async () => {
