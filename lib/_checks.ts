@@ -24,25 +24,36 @@ export interface CheckedTls {
   shutdownTimeout: number;
 }
 
-/** The options each function takes, by name: any other is refused (see `checkOptionNames()`). */
-export const OPTION_NAMES = {
-  openUnixConnection: ['limit', 'ssl', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'sock', 'signal'],
-  openConnection: [
-    'limit', 'ssl', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'sock', 'signal',
-    'family', 'localAddr', 'proto', 'flags', 'happyEyeballsDelay', 'interleave', 'allErrors', 'keepAlive',
-  ],
-  startUnixServer: ['limit', 'backlog', 'ssl', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'startServing', 'sock', 'onError', 'cleanupSocket'],
-  startServer: [
-    'limit', 'backlog', 'ssl', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'startServing', 'sock', 'onError',
-    'family', 'reuseAddress', 'reusePort', 'keepAlive', 'flags',
-  ],
-  startTls: ['serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout'],
-  ssl: ['ca', 'cert', 'key', 'rejectUnauthorized', 'alpnProtocols'],
-  StreamReader: ['limit'],
-  'StreamWriter.from': ['reader', 'transport', 'extra', 'serverSide'],
-  read: ['signal'],
-  serveForever: ['signal'],
-} as const satisfies Record<string, readonly string[]>;
+// The options each function takes, by name: any other is refused (see `checkOptionNames()`).
+// A list per function, not one table: a bundle then keeps only the lists of the functions it
+// uses (a reader alone needs two of them).
+
+/** `openUnixConnection()`'s options. */
+export const OPEN_UNIX_CONNECTION_OPTIONS = ['limit', 'ssl', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'sock', 'signal'] as const;
+/** `openConnection()`'s options. */
+export const OPEN_CONNECTION_OPTIONS = [
+  'limit', 'ssl', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'sock', 'signal',
+  'family', 'localAddr', 'proto', 'flags', 'happyEyeballsDelay', 'interleave', 'allErrors', 'keepAlive',
+] as const;
+/** `startUnixServer()`'s options. */
+export const START_UNIX_SERVER_OPTIONS = [
+  'limit', 'backlog', 'ssl', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'startServing', 'sock', 'onError', 'cleanupSocket',
+] as const;
+/** `startServer()`'s options. */
+export const START_SERVER_OPTIONS = [
+  'limit', 'backlog', 'ssl', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'startServing', 'sock', 'onError',
+  'family', 'reuseAddress', 'reusePort', 'keepAlive', 'flags',
+] as const;
+/** `startTls()`'s options. */
+export const START_TLS_OPTIONS = ['serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout'] as const;
+/** The keys of an `ssl` options object. */
+export const SSL_OPTIONS = ['ca', 'cert', 'key', 'rejectUnauthorized', 'alpnProtocols'] as const;
+/** `new StreamReader()`'s and `StreamReader.from()`'s options. */
+export const STREAM_READER_OPTIONS = ['limit'] as const;
+/** `StreamWriter.from()`'s options. */
+export const STREAM_WRITER_FROM_OPTIONS = ['reader', 'transport', 'extra', 'serverSide'] as const;
+/** The options of a call that takes only an abort signal: the reads, `serveForever()`. */
+export const SIGNAL_OPTIONS = ['signal'] as const;
 
 /**
  * Refuses an option `functionName` does not take, as Python refuses an unexpected keyword
@@ -55,7 +66,7 @@ export const OPTION_NAMES = {
  * @throws {TypeError} for options that are not an object, and for a name not in `allowed`
  * @example
  * ```ts
- * checkOptionNames({ limt: 10 }, OPTION_NAMES.StreamReader, 'StreamReader()');
+ * checkOptionNames({ limt: 10 }, STREAM_READER_OPTIONS, 'StreamReader()');
  * // TypeError: StreamReader() got an unexpected keyword argument 'limt'
  * ```
  */
@@ -141,7 +152,7 @@ function isPem(value: unknown): boolean {
 }
 
 function checkTlsFields(ssl: Record<string, unknown>): void {
-  checkOptionNames(ssl, OPTION_NAMES.ssl, 'ssl');
+  checkOptionNames(ssl, SSL_OPTIONS, 'ssl');
   const { ca, cert, key, rejectUnauthorized, alpnProtocols } = ssl;
   if (ca !== undefined && !isPem(ca) && !(Array.isArray(ca) && ca.every(isPem))) {
     throw new TypeError(`ssl.ca must be PEM text (a string or bytes) or an array of them, got ${describe(ca)}`);
@@ -378,13 +389,13 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
  * names first, then the signal.
  *
  * @param options the options as the caller gave them (`undefined`: none)
- * @param allowed the names `functionName` takes (`OPTION_NAMES.read`, `OPTION_NAMES.serveForever`)
+ * @param allowed the names `functionName` takes (`SIGNAL_OPTIONS`)
  * @param functionName how the error names the function (`'readline()'`)
  * @returns the signal, if one was given
  * @throws {TypeError} for an option it does not take, or a `signal` that is not an AbortSignal
  * @example
  * ```ts
- * const signal = checkSignalOptions({ signal: AbortSignal.timeout(1000) }, OPTION_NAMES.read, 'read()');
+ * const signal = checkSignalOptions({ signal: AbortSignal.timeout(1000) }, SIGNAL_OPTIONS, 'read()');
  * ```
  */
 export function checkSignalOptions(options: unknown, allowed: readonly string[], functionName: string): AbortSignal | undefined {
@@ -402,7 +413,7 @@ export function checkSignalOptions(options: unknown, allowed: readonly string[],
  * @throws {RangeError} or {TypeError} for TLS options CPython refuses (see `checkStartTls()`)
  */
 export function checkConnection(host: unknown, port: unknown, options: OpenConnectionOptions<unknown>): CheckedConnection {
-  checkOptionNames(options, OPTION_NAMES.openConnection, 'openConnection()');
+  checkOptionNames(options, OPEN_CONNECTION_OPTIONS, 'openConnection()');
   const limit = checkLimit(options.limit, undefined);
   checkProto(options.proto);
   checkFlags(options.flags, false);
@@ -455,7 +466,7 @@ function checkUnixPath(path: unknown): void {
  * @throws {TypeError} for an option it does not take, and values of the wrong type
  */
 export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOptions<unknown>): CheckedConnection {
-  checkOptionNames(options, OPTION_NAMES.openUnixConnection, 'openUnixConnection()');
+  checkOptionNames(options, OPEN_UNIX_CONNECTION_OPTIONS, 'openUnixConnection()');
   const limit = checkLimit(options.limit, undefined);
   // CPython's create_unix_connection wants the name given, a path being no host name.
   const tls = checkTls(options, false, undefined, 'you have to pass serverHostname when using ssl');
@@ -492,7 +503,7 @@ export function checkServer(
   port: unknown,
   options: StartServerOptions<unknown>,
 ): CheckedServer {
-  checkOptionNames(options, OPTION_NAMES.startServer, 'startServer()');
+  checkOptionNames(options, START_SERVER_OPTIONS, 'startServer()');
   const limit = checkLimit(options.limit, undefined);
   checkFlags(options.flags, true);
   const tls = checkTls(options, true, undefined);
@@ -526,7 +537,7 @@ export function checkServer(
  * @throws {TypeError} for an option it does not take, values of the wrong type, and `ssl: true`
  */
 export function checkUnixServer(path: unknown, options: StartUnixServerOptions<unknown>): CheckedServer {
-  checkOptionNames(options, OPTION_NAMES.startUnixServer, 'startUnixServer()');
+  checkOptionNames(options, START_UNIX_SERVER_OPTIONS, 'startUnixServer()');
   const limit = checkLimit(options.limit, undefined);
   const tls = checkTls(options, true, undefined);
   checkUnixPath(path);

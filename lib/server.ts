@@ -1,7 +1,7 @@
 /// <reference path="./_symbol-async-dispose.d.ts" preserve="true" />
 import { runClientCallback, type ClientConnectedCallback } from './_client-callback.ts';
 import type { ClientErrorHandler } from './options.ts';
-import { checkSignalOptions, OPTION_NAMES } from './_checks.ts';
+import { checkSignalOptions, SIGNAL_OPTIONS } from './_checks.ts';
 import { openStreams } from './_open-streams.ts';
 import { whenClosed } from './_when-closed.ts';
 import type { StreamWriter } from './stream-writer.ts';
@@ -189,7 +189,7 @@ export class Server<Name extends SocketName = SocketName> {
   async serveForever(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#servingForever) throw new Error(`server ${this} is already being awaited on serveForever()`);
     if (this.#isClosed) throw new Error(`server ${this} is closed`);
-    const signal = checkSignalOptions(options, OPTION_NAMES.serveForever, 'serveForever()');
+    const signal = checkSignalOptions(options, SIGNAL_OPTIONS, 'serveForever()');
     signal?.throwIfAborted();
     this.#servingForever = true;
     const onAbort = (): void => this.close();

@@ -16,7 +16,8 @@ import {
   checkSignalOptions,
   checkSize,
   checkView,
-  OPTION_NAMES,
+  SIGNAL_OPTIONS,
+  STREAM_READER_OPTIONS,
 } from './_checks.ts';
 import type { Bytes } from './_bytes.ts';
 
@@ -84,7 +85,7 @@ export interface WaitingReaderHolder {
 
 /** The `signal` of a read's options, which are checked first: `functionName` names the read. */
 function signalOf(options: ReadOptions | undefined, functionName: string): AbortSignal | undefined {
-  return checkSignalOptions(options, OPTION_NAMES.read, functionName);
+  return checkSignalOptions(options, SIGNAL_OPTIONS, functionName);
 }
 
 function ignore(): void {}
@@ -165,7 +166,7 @@ export class StreamReader {
    * ```
    */
   constructor(options: StreamReaderOptions = {}) {
-    checkOptionNames(options, OPTION_NAMES.StreamReader, 'StreamReader()');
+    checkOptionNames(options, STREAM_READER_OPTIONS, 'StreamReader()');
     // `null` gives the default here, as it always has (the connection functions refuse it).
     this.#limit = checkLimit(options.limit ?? undefined, DEFAULT_LIMIT);
   }
@@ -188,7 +189,7 @@ export class StreamReader {
    */
   static from(readable: ReadableStream<Uint8Array>, options: StreamReaderOptions = {}): StreamReader {
     checkReadable(readable);
-    checkOptionNames(options, OPTION_NAMES.StreamReader, 'StreamReader.from()');
+    checkOptionNames(options, STREAM_READER_OPTIONS, 'StreamReader.from()');
     return StreamReader._pulling(readable, options);
   }
 

@@ -1,5 +1,5 @@
 import { connectionLost } from './errors.ts';
-import { checkLines, checkOptionNames, checkWritable, checkWriteData, OPTION_NAMES } from './_checks.ts';
+import { checkLines, checkOptionNames, checkWritable, checkWriteData, START_TLS_OPTIONS, STREAM_WRITER_FROM_OPTIONS } from './_checks.ts';
 import type { ClaimedWritable, StartTlsOptions, StreamPair, TlsOptions, Transport } from './transport.ts';
 import type { StreamReader } from './stream-reader.ts';
 import { NO_EXTRA, type ExtraInfo } from './_extra-info.ts';
@@ -293,7 +293,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    */
   static from<T = null>(writable: WritableStream<Uint8Array>, options: StreamWriterOptions<T> = {}): StreamWriter<T> {
     checkWritable(writable);
-    checkOptionNames(options, OPTION_NAMES['StreamWriter.from'], 'StreamWriter.from()');
+    checkOptionNames(options, STREAM_WRITER_FROM_OPTIONS, 'StreamWriter.from()');
     return new StreamWriter<T>(writable, options);
   }
 
@@ -577,7 +577,7 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * ```
    */
   async startTls(ssl: true | TlsOptions, options: StartTlsOptions = {}): Promise<void> {
-    checkOptionNames(options, OPTION_NAMES.startTls, 'startTls()');
+    checkOptionNames(options, START_TLS_OPTIONS, 'startTls()');
     if (this.#eof) throw new Error('Cannot call startTls() after writeEof()');
     if (this.#upgrading) throw new Error('startTls() is already in progress');
     const transport = this.#transport;

@@ -5,7 +5,8 @@ import {
   checkConnection,
   checkOptionNames,
   checkUnixConnection,
-  OPTION_NAMES,
+  START_SERVER_OPTIONS,
+  START_UNIX_SERVER_OPTIONS,
   type CheckedConnection,
 } from '../_checks.ts';
 import type {
@@ -141,7 +142,7 @@ export async function startServer(
   _port?: number | string | null,
   options: StartServerOptions<never> = {},
 ): Promise<Server<HostPort>> {
-  checkOptionNames(options, OPTION_NAMES.startServer, 'startServer()');
+  checkOptionNames(options, START_SERVER_OPTIONS, 'startServer()');
   throw new Error('startServer() needs a TCP listener, and this platform has none: run it on Node, Deno or Bun');
 }
 
@@ -160,6 +161,6 @@ export async function startUnixServer(
   _path?: string | null,
   options: StartUnixServerOptions<never> = {},
 ): Promise<Server<string>> {
-  checkOptionNames(options, OPTION_NAMES.startUnixServer, 'startUnixServer()');
+  checkOptionNames(options, START_UNIX_SERVER_OPTIONS, 'startUnixServer()');
   throw new Error('startUnixServer() needs Unix sockets, and this platform has none: run it on Node, Deno or Bun');
 }
