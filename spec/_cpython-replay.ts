@@ -2,9 +2,9 @@
  * Reading and replaying fixtures/cpython-reader.json, the scenarios recorded from CPython
  * 3.13's asyncio.StreamReader by fixtures/cpython-reader.py (which documents the format):
  * the fixture's types, hex helpers, starting a recorded operation on our reader, recording
- * its outcome in the fixture's shape, comparing outcomes, and the two kinds of source a
- * pull-mode replay reads from. Used by cpython-differential.spec.ts (which also runs under
- * Deno and Bun) and reader-fuzz.spec.ts.
+ * its outcome in the fixture's shape, comparing outcomes, and the kinds of source a
+ * pull-mode replay reads from. Used by cpython-differential.spec.ts and reader-fuzz.spec.ts
+ * (both run under Deno and Bun too).
  */
 import { readFileSync } from 'node:fs';
 import { IncompleteReadError, LimitOverrunError, type StreamReader } from '../lib/index.ts';
@@ -26,7 +26,8 @@ export type OpStep =
   | ['o', 'readexactly', number]
   | ['o', 'readuntil']
   | ['o', 'readuntil', Hex | Hex[]]
-  | NowaitStep;
+  | NowaitStep
+  | IntoStep;
 
 /** The non-waiting forms: the fixture holds none, reader-fuzz.spec.ts makes them up. */
 export type NowaitStep =
@@ -34,6 +35,13 @@ export type NowaitStep =
   | ['o', 'readexactlyNowait', number]
   | ['o', 'readuntilNowait']
   | ['o', 'readuntilNowait', Hex | Hex[]];
+
+/**
+ * The reads into a caller's buffer, of a view of `n` bytes: the fixture holds none (asyncio has
+ * no `readinto`), reader-fuzz.spec.ts makes them up from `read(n)` and `readexactly(n)`, whose
+ * outcomes they must have. Their result is recorded as the bytes they wrote.
+ */
+export type IntoStep = ['o', 'readinto', number] | ['o', 'readexactlyInto', number];
 
 export type Step = ['f', Hex] | ['F', Hex, RecordedError] | ['e'] | ['x'] | OpStep;
 
@@ -116,8 +124,45 @@ export function startOp(reader: StreamReader, step: OpStep, asText: boolean): Pr
       return reader.readexactly(step[2]);
     case 'readuntil':
       return step.length === 2 ? reader.readuntil() : reader.readuntil(separatorsOf(step[2], asText));
+    case 'readinto':
+    case 'readexactlyInto':
+      return readInto(reader, step);
     default:
       return now(() => startOpNow(reader, step, asText));
+  }
+}
+
+/** How many bytes on each side of a view a read into it must leave alone, and their value. */
+const GUARD_BYTES = 7;
+const GUARD_VALUE = 0xa5;
+
+/**
+ * Runs `step` into a view in the middle of a larger buffer filled with `GUARD_VALUE`, and
+ * gives the bytes it wrote as the result. It fails instead when a byte it must not touch
+ * changed: outside the view, or, for `readinto()`, past the count it returned. Every third
+ * size reads into a `DataView`, so that views other than `Uint8Array` are covered too.
+ */
+async function readInto(reader: StreamReader, step: IntoStep): Promise<Uint8Array> {
+  const n = step[2];
+  const backing = new Uint8Array(n + 2 * GUARD_BYTES).fill(GUARD_VALUE);
+  const view = n % 3 === 0 ? new DataView(backing.buffer, GUARD_BYTES, n) : backing.subarray(GUARD_BYTES, GUARD_BYTES + n);
+  let written = n;
+  try {
+    if (step[1] === 'readinto') written = await reader.readinto(view);
+    else await reader.readexactlyInto(view);
+  } catch (error) {
+    // After an error what the view holds is unspecified, but not what is around it.
+    checkGuards(backing, n, n, step);
+    throw error;
+  }
+  checkGuards(backing, n, written, step);
+  return backing.slice(GUARD_BYTES, GUARD_BYTES + written);
+}
+
+function checkGuards(backing: Uint8Array, n: number, written: number, step: IntoStep): void {
+  const untouched = [...backing.subarray(0, GUARD_BYTES), ...backing.subarray(GUARD_BYTES + written)];
+  if (untouched.some((byte) => byte !== GUARD_VALUE)) {
+    throw new Error(`${opText(step)} wrote outside the ${written} bytes it reports (view of ${n}): ${toHex(backing)}`);
   }
 }
 
@@ -237,6 +282,41 @@ export function byteStream(chunks: readonly Uint8Array[]): ReadableStream<Uint8A
         controller.close();
         // A BYOB read pending at close only ends once it is answered with 0 bytes.
         controller.byobRequest?.respond(0);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * Answers each read with the next chunk, or as much of it as a BYOB read's view holds (as a
+ * socket fills the buffer it is given), and appends each answer to `delivered`: the chunks as
+ * the reader got them.
+ */
+export function sizedByteStream(chunks: readonly Uint8Array[], delivered: Uint8Array[]): ReadableStream<Uint8Array> {
+  const left = chunks.filter((chunk) => chunk.length > 0);
+  return new ReadableStream(
+    {
+      type: 'bytes',
+      pull(controller) {
+        const chunk = left.shift();
+        if (chunk === undefined) {
+          controller.close();
+          controller.byobRequest?.respond(0);
+          return;
+        }
+        const request = controller.byobRequest;
+        if (request === null) {
+          delivered.push(chunk);
+          controller.enqueue(chunk.slice());
+          return;
+        }
+        const view = request.view!;
+        const count = Math.min(view.byteLength, chunk.length);
+        new Uint8Array(view.buffer, view.byteOffset, count).set(chunk.subarray(0, count));
+        if (count < chunk.length) left.unshift(chunk.subarray(count));
+        delivered.push(chunk.subarray(0, count));
+        request.respond(count);
       },
     },
     { highWaterMark: 0 },

@@ -6,7 +6,9 @@
  * `Lib/asyncio/streams.py` (`read`, `readexactly`, `readuntil`, `readline`), it gives the
  * outcome CPython would record for any split of the same bytes. reader-fuzz.spec.ts first
  * checks it against every scenario of the fixture, then uses it as the oracle for splits
- * and operations CPython was not run on.
+ * and operations CPython was not run on. Our reads into a caller's buffer, which asyncio does not
+ * have, are modelled as the reads whose outcomes they must have: `readinto(view)` as
+ * `read(view.byteLength)`, `readexactlyInto(view)` as `readexactly(view.byteLength)`.
  */
 import { fromHex, toHex, type OpStep, type Outcome, type RecordedError } from './_cpython-replay.ts';
 
@@ -89,8 +91,10 @@ export class ReaderModel {
   #op(op: OpStep): Uint8Array {
     switch (op[1]) {
       case 'read':
+      case 'readinto':
         return this.#read(op[2]);
       case 'readexactly':
+      case 'readexactlyInto':
         return this.#readexactly(op[2]);
       case 'readline':
       case 'readlineNowait':

@@ -26,7 +26,7 @@ const EXIT_GRACE_MS = 5 * 1000;
  * The spec files that use nothing of a particular runtime (the reader, the writer, and the
  * connection functions through the public API): Deno and Bun run these too.
  */
-const PORTABLE = '^(errors|byte-buffer|abortable|connect|pull-source|separators|cpython-differential|stream-reader[\\w-]*|stream-writer|runtime-[\\w-]+|interop|ponyfill|write-queue|peer-[\\w-]+)\\.spec\\.ts$';
+const PORTABLE = '^(errors|byte-buffer|abortable|connect|pull-source|separators|cpython-differential|reader-fuzz|stream-reader[\\w-]*|stream-writer|runtime-[\\w-]+|interop|ponyfill|write-queue|peer-[\\w-]+)\\.spec\\.ts$';
 /**
  * Specs of the Node adapter (and of the connection functions against hostile peers, and of
  * bounded memory) that pass on Deno and Bun too: Deno and Bun run these besides the portable

@@ -27,6 +27,7 @@ import {
   opText,
   pullOpsOf,
   settleWithin,
+  sizedByteStream,
   startOp,
   toHex,
   type OpStep,
@@ -107,20 +108,39 @@ function expected(replay: Replay): { outcomes: Outcome[]; rest: string } {
   return { outcomes, rest: toHex(model.rest()) };
 }
 
-/** Runs the operations one after the other on a pull-mode reader; the first disagreement, or null. */
-async function replayPull(replay: Replay, stream: ReadableStream<Uint8Array>, asText: boolean, label: string): Promise<string | null> {
+/**
+ * Runs the operations one after the other on a pull-mode reader; the first disagreement, or
+ * null. With `delivered`, the chunks the source handed over as the reads asked for them (see
+ * `sizedByteStream()`), the model runs over those once the reader is done.
+ */
+async function replayPull(
+  replay: Replay,
+  stream: ReadableStream<Uint8Array>,
+  asText: boolean,
+  label: string,
+  delivered?: readonly Uint8Array[],
+): Promise<string | null> {
   const reader = StreamReader.from(stream, { limit: replay.limit });
-  const wanted = expected(replay);
+  const outcomes: string[] = [];
   for (const [k, op] of replay.ops.entries()) {
     const settled = await settleWithin(startOp(reader, op, asText), HANG_MS);
     if (settled === 'hung') return `${label} ${opText(op)} (operation ${k}): still pending after ${HANG_MS} ms`;
-    const actual = canonical(observed(settled, reader, null));
-    if (actual !== canonical(wanted.outcomes[k]!)) return `${label} ${opText(op)} (operation ${k}): expected ${canonical(wanted.outcomes[k]!)}, got ${actual}`;
+    outcomes.push(canonical(observed(settled, reader, null)));
   }
   const rest = await settleWithin(reader.read(), HANG_MS);
   if (rest === 'hung' || !('value' in rest)) return `${label} read() of the rest: ${rest === 'hung' ? 'hung' : String(rest.error)}`;
-  if (rest.value === null || toHex(rest.value) !== wanted.rest) return `${label} the rest: expected ${wanted.rest}, got ${String(rest.value && toHex(rest.value))}`;
+  const wanted = expected(delivered === undefined ? replay : { ...replay, chunks: [...delivered] });
+  for (const [k, op] of replay.ops.entries()) {
+    const outcome = canonical(wanted.outcomes[k]!);
+    if (outcomes[k] !== outcome) return `${label} ${opText(op)} (operation ${k}): expected ${shortened(outcome)}, got ${shortened(outcomes[k]!)}`;
+  }
+  if (rest.value === null || toHex(rest.value) !== wanted.rest) return `${label} the rest: expected ${shortened(wanted.rest)}, got ${shortened(String(rest.value && toHex(rest.value)))}`;
   return null;
+}
+
+/** An outcome short enough to read in a report: kilobytes of hex are cut in the middle. */
+function shortened(text: string): string {
+  return text.length <= 400 ? text : `${text.slice(0, 200)}…(${text.length - 400} characters)…${text.slice(-200)}`;
 }
 
 /**
@@ -160,11 +180,11 @@ async function replayPush(replay: Replay, label: string, handedOver = false): Pr
     const settled = await run(op);
     if (typeof settled === 'string') return `${label} ${opText(op)} (operation ${k}): ${settled}`;
     const actual = canonical(observed(settled, reader, null));
-    if (actual !== canonical(wanted.outcomes[k]!)) return `${label} ${opText(op)} (operation ${k}): expected ${canonical(wanted.outcomes[k]!)}, got ${actual}`;
+    if (actual !== canonical(wanted.outcomes[k]!)) return `${label} ${opText(op)} (operation ${k}): expected ${shortened(canonical(wanted.outcomes[k]!))}, got ${shortened(actual)}`;
   }
   const rest = await run(null);
   if (typeof rest === 'string' || !('value' in rest)) return `${label} read() of the rest: ${typeof rest === 'string' ? rest : String(rest.error)}`;
-  if (rest.value === null || toHex(rest.value) !== wanted.rest) return `${label} the rest: expected ${wanted.rest}, got ${String(rest.value && toHex(rest.value))}`;
+  if (rest.value === null || toHex(rest.value) !== wanted.rest) return `${label} the rest: expected ${shortened(wanted.rest)}, got ${shortened(String(rest.value && toHex(rest.value)))}`;
   return null;
 }
 
@@ -325,20 +345,27 @@ function randomReplay(seed: number): Replay {
   return { limit, chunks: split(payload, random, true), ops };
 }
 
+/**
+ * Replays `replay` over a byte stream that hands over whole chunks (unless `byteStream` is
+ * false), a default stream and in push mode; its mismatches.
+ */
+async function replayEveryWay(replay: Replay, seed: number, label: string, { byteStream: wholeChunks = true } = {}): Promise<string[]> {
+  const mismatches = [
+    wholeChunks ? await replayPull(replay, byteStream(replay.chunks), false, `${label} [BYOB]`) : null,
+    await replayPull(replay, defaultStream(replay.chunks), true, `${label} [default]`),
+    await replayPush(replay, `${label} [push${seed % 2 === 0 ? ', handed over' : ''}]`, seed % 2 === 0),
+  ];
+  const runs = wholeChunks ? 3 : 2;
+  operationsChecked += runs * (replay.ops.length + 1);
+  bytesFed += runs * concatAll(replay.chunks).length;
+  return mismatches.filter((mismatch) => mismatch !== null);
+}
+
 fresh(`${RANDOM_SCENARIOS} scenarios, each over a byte stream, a default stream and in push mode (chunks copied or handed over)`, async () => {
   const mismatches: string[] = [];
   for (let seed = 1; seed <= RANDOM_SCENARIOS; seed++) {
     const replay = randomReplay(seed);
-    const label = `random scenario ${seed} (limit ${replay.limit}, split ${sizes(replay.chunks)})`;
-    for (const mismatch of [
-      await replayPull(replay, byteStream(replay.chunks), false, `${label} [BYOB]`),
-      await replayPull(replay, defaultStream(replay.chunks), true, `${label} [default]`),
-      await replayPush(replay, `${label} [push${seed % 2 === 0 ? ', handed over' : ''}]`, seed % 2 === 0),
-    ]) {
-      if (mismatch !== null) mismatches.push(mismatch);
-    }
-    operationsChecked += 3 * (replay.ops.length + 1);
-    bytesFed += 3 * concatAll(replay.chunks).length;
+    mismatches.push(...(await replayEveryWay(replay, seed, `random scenario ${seed} (limit ${replay.limit}, split ${sizes(replay.chunks)})`)));
   }
   assert.ok(mismatches.length === 0, report(mismatches, 3 * RANDOM_SCENARIOS));
 });
@@ -366,23 +393,90 @@ fresh(`${RANDOM_SCENARIOS / 2} scenarios with nowait operations, each over a byt
   const mismatches: string[] = [];
   for (let seed = 1; seed <= RANDOM_SCENARIOS / 2; seed++) {
     const replay = randomNowaitReplay(seed);
-    const label = `random nowait scenario ${seed} (limit ${replay.limit}, split ${sizes(replay.chunks)})`;
-    for (const mismatch of [
-      await replayPull(replay, byteStream(replay.chunks), false, `${label} [BYOB]`),
-      await replayPull(replay, defaultStream(replay.chunks), true, `${label} [default]`),
-      await replayPush(replay, `${label} [push${seed % 2 === 0 ? ', handed over' : ''}]`, seed % 2 === 0),
-    ]) {
-      if (mismatch !== null) mismatches.push(mismatch);
-    }
+    mismatches.push(...(await replayEveryWay(replay, seed, `random nowait scenario ${seed} (limit ${replay.limit}, split ${sizes(replay.chunks)})`)));
     for (const outcome of expected(replay).outcomes.filter((_, k) => replay.ops[k]![1].endsWith('Nowait'))) {
       if (outcome.r === null) nowaitNull += 1;
       else nowaitServed += 1;
     }
-    operationsChecked += 3 * (replay.ops.length + 1);
   }
   assert.ok(mismatches.length === 0, report(mismatches, 3 * (RANDOM_SCENARIOS / 2)));
   // Both answers are exercised often: the result (or error) there, and "would have to wait".
   assert.ok(nowaitServed > 500 && nowaitNull > 500, `${nowaitServed} nowait operations settled, ${nowaitNull} returned null`);
+});
+
+/**
+ * A scenario of `randomReplay(seed)` with about half of its `read(n)` and `readexactly(n)`
+ * (n >= 0) read into a view of `n` bytes instead (by a generator of its own).
+ */
+function randomIntoReplay(seed: number): Replay {
+  const replay = randomReplay(seed);
+  const random = generator(seed + 9_000_000);
+  const ops = replay.ops.map((op): OpStep => {
+    if (op[1] === 'read' && op[2] >= 0 && random() < 0.5) return ['o', 'readinto', op[2]];
+    if (op[1] === 'readexactly' && op[2] >= 0 && random() < 0.5) return ['o', 'readexactlyInto', op[2]];
+    return op;
+  });
+  return { ...replay, ops };
+}
+
+fresh(`${RANDOM_SCENARIOS / 2} scenarios with readinto() and readexactlyInto(), each over a byte stream, a default stream and in push mode`, async () => {
+  const mismatches: string[] = [];
+  let intoOps = 0;
+  for (let seed = 1; seed <= RANDOM_SCENARIOS / 2; seed++) {
+    const replay = randomIntoReplay(seed);
+    intoOps += replay.ops.filter((op) => op[1].endsWith('nto')).length;
+    mismatches.push(...(await replayEveryWay(replay, seed, `random readinto scenario ${seed} (limit ${replay.limit}, split ${sizes(replay.chunks)})`)));
+  }
+  assert.ok(mismatches.length === 0, report(mismatches, 3 * (RANDOM_SCENARIOS / 2)));
+  assert.ok(intoOps > 1000, `${intoOps} reads into a view`);
+});
+
+/**
+ * Frames of kilobytes, as bulk and framing protocols read them: payloads up to 96 KiB in
+ * chunks of up to 20 KiB, and reads of up to 24 KiB, so that `readexactly()` above 4 KiB fills
+ * its result directly, the buffer grows, slides, shrinks and adopts handed-over chunks.
+ */
+function randomLargeReplay(seed: number): Replay {
+  const random = generator(seed + 11_000_000);
+  const limit = pick(random, [1000, 65536, 200_000]);
+  const alphabet = pick(random, ALPHABETS);
+  const payload = randomBytes(random, alphabet, integer(random, 0, 96 * 1024));
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < payload.length; ) {
+    const size = pick(random, [1, integer(random, 1, 700), integer(random, 1000, 5000), integer(random, 4096, 20 * 1024)]);
+    chunks.push(payload.subarray(at, at + size));
+    at += size;
+  }
+  const size = (): number => pick(random, [integer(random, 1, 64), integer(random, 1, 4096), integer(random, 4097, 24 * 1024)]);
+  const ops = Array.from({ length: integer(random, 3, 24) }, (): OpStep => {
+    const roll = random();
+    if (roll < 0.25) return ['o', 'readexactly', size()];
+    if (roll < 0.5) return ['o', 'readexactlyInto', size()];
+    if (roll < 0.65) return ['o', 'read', size()];
+    if (roll < 0.8) return ['o', 'readinto', size()];
+    if (roll < 0.9) return ['o', 'readline'];
+    return ['o', 'readuntil', randomSeparatorHex(random, alphabet, payload)];
+  });
+  return { limit, chunks, ops };
+}
+
+const LARGE_SCENARIOS = 150;
+
+fresh(`${LARGE_SCENARIOS} scenarios of frames of kilobytes, each over byte streams, a default stream and in push mode`, async () => {
+  const mismatches: string[] = [];
+  for (let seed = 1; seed <= LARGE_SCENARIOS; seed++) {
+    const replay = randomLargeReplay(seed);
+    const label = `large scenario ${seed} (limit ${replay.limit}, ${replay.chunks.length} chunks)`;
+    // A chunk larger than a BYOB read's view reaches the reader in parts: the model then
+    // runs over the parts as they were handed over.
+    const delivered: Uint8Array[] = [];
+    const sized = await replayPull(replay, sizedByteStream(replay.chunks, delivered), false, `${label} [BYOB, as asked]`, delivered);
+    if (sized !== null) mismatches.push(sized);
+    operationsChecked += replay.ops.length + 1;
+    bytesFed += concatAll(replay.chunks).length;
+    mismatches.push(...(await replayEveryWay(replay, seed, label, { byteStream: false })));
+  }
+  assert.ok(mismatches.length === 0, report(mismatches, 3 * LARGE_SCENARIOS));
 });
 
 fresh('covered enough: tens of thousands of operations checked', () => {
