@@ -88,7 +88,7 @@ function markdown(all: Panel[]): string {
         const value = row.values.get(runtime);
         if (value === undefined) return '-';
         const text = value.toFixed(2);
-        return met(value, row.target) === false ? `**${text}**` : text;
+        return met(value, row.target) === true ? `**${text}**` : text;
       });
       out.push(`| ${row.label} | ${cells.join(' | ')} | ${targetText(row.target) || '-'} |`);
     }
