@@ -386,9 +386,8 @@ export class NodeSocket implements Transport {
     if ((this.#flags & (WRITE_DONE | ENDED_AFTER_PEER)) !== 0 || this.#drainWaiter !== null || socket.destroyed || socket.writableNeedDrain) return false;
     // Full, or a chunk that alone passes the mark: it goes through the writable, whose queue
     // counts it until the socket takes it, so that drain() waits for it.
-    const batch = this.#batcher();
-    if (socket.writableLength + batch.byteLength + chunk.byteLength > this.#socketMark) return false;
-    batch.push(chunk);
+    if (this.#queuedBytes() + chunk.byteLength > this.#socketMark) return false;
+    this.#batcher().push(chunk);
     return true;
   }
 
@@ -781,8 +780,12 @@ export class NodeSocket implements Transport {
   }
 
   #isFull(): boolean {
-    const socket = this.#socket;
-    return socket.writableNeedDrain || socket.writableLength + (this.#batch?.byteLength ?? 0) >= this.#socketMark;
+    return this.#socket.writableNeedDrain || this.#queuedBytes() >= this.#socketMark;
+  }
+
+  /** The bytes written and not yet sent: the socket's own queue and this tick's batch, which it does not count yet. */
+  #queuedBytes(): number {
+    return this.#socket.writableLength + (this.#batch?.byteLength ?? 0);
   }
 
   #end(): Promise<void> {
