@@ -43,6 +43,7 @@ import {
 } from './_net-process.ts';
 import { BUN, DENO, NODE_RUNTIMES, THIS_NODE, type Runtime } from './_runtimes.ts';
 import { finish, format, met, perRoundRatios, row, serverRuns, serverTable } from './_net-report.ts';
+import { runtimeRatios } from './_runtime-ratios.ts';
 import { defaultPinCpu, parseRoundsOptions, runRounds, runWithBuild, serverRunResult, type RoundsOptions } from './_net-rounds.ts';
 
 const MESSAGE_SIZE = 1024;
@@ -276,30 +277,7 @@ function workload(connections: number): Workload {
     { label: 'ours / uvloop streams', numerator: 'ours', denominator: 'uvloop', target: { min: 1 } },
     { label: 'ours / CPython 3.13 streams', numerator: 'ours', denominator: 'py313' },
     { label: 'toweb / raw net', numerator: 'toweb', denominator: 'net' },
-    { label: "ours / the runtime's sockets", runtime: THIS_NODE, numerator: 'ours', denominator: 'net', target: { min: 0.95 } },
-    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':ours')).map((server) => ({
-      label: "ours / the runtime's sockets",
-      runtime: server.runtime!,
-      numerator: server.id,
-      denominator: server.id.replace(/:ours$/, ':raw'),
-      target: { min: 0.95 },
-    })),
-    { label: 'ours / the await floor', runtime: THIS_NODE, numerator: 'ours', denominator: 'net-await' },
-    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':await')).map((server) => ({
-      label: 'ours / the await floor',
-      runtime: server.runtime!,
-      numerator: server.id.replace(/:await$/, ':ours'),
-      denominator: server.id,
-    })),
-    // Deno's own server is an await loop already (`await conn.read()`, `await conn.write()`).
-    { label: 'ours / the await floor', runtime: DENO.label, numerator: 'deno:ours', denominator: 'deno:raw' },
-    { label: "the await floor / the runtime's sockets", runtime: THIS_NODE, numerator: 'net-await', denominator: 'net' },
-    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':await')).map((server) => ({
-      label: "the await floor / the runtime's sockets",
-      runtime: server.runtime!,
-      numerator: server.id,
-      denominator: server.id.replace(/:await$/, ':raw'),
-    })),
+    ...runtimeRatios(RUNTIME_SERVERS, 0.95),
   ];
   const pinning = connections === 1 ? ' Server and client pinned to the last CPU (taskset).' : '';
   return {

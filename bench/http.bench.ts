@@ -41,6 +41,7 @@ import {
 } from './_net-process.ts';
 import { BUN, DENO, NODE_RUNTIMES, THIS_NODE, type Runtime } from './_runtimes.ts';
 import { finish, format, met, perRoundRatios, row, serverRuns, serverTable } from './_net-report.ts';
+import { runtimeRatio, runtimeRatios } from './_runtime-ratios.ts';
 import { defaultPinCpu, parseRoundsOptions, runRounds, runWithBuild, serverRunResult, type RoundsOptions } from './_net-rounds.ts';
 
 const RESPONSE_BYTES = 80;
@@ -271,32 +272,12 @@ async function runHttp(serverId: string, connections: number, options: RunOption
 
 function workload(connections: number): Workload {
   const ids = SERVERS.filter((server) => server.standard || server.runtime).map((server) => server.id);
-  const runtimeRatio = (label: string, runtime: string, numerator: string, denominator: string, min?: number): Ratio => ({
-    label,
-    runtime,
-    numerator,
-    denominator,
-    ...(min === undefined ? {} : { target: { min } }),
-  });
   const targets: Ratio[] = [
     { label: 'ours / raw net', numerator: 'ours', denominator: 'net', target: { min: 0.95 } },
     { label: 'ours / node:http', numerator: 'ours', denominator: 'node-http' },
     { label: 'ours / uvloop streams', numerator: 'ours', denominator: 'uvloop', target: { min: 1 } },
     { label: 'ours / CPython 3.13 streams', numerator: 'ours', denominator: 'py313' },
-    runtimeRatio("ours / the runtime's sockets", THIS_NODE, 'ours', 'net', 0.95),
-    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':ours')).map((server) =>
-      runtimeRatio("ours / the runtime's sockets", server.runtime!, server.id, server.id.replace(/:ours$/, ':raw'), 0.95),
-    ),
-    runtimeRatio('ours / the await floor', THIS_NODE, 'ours', 'net-await'),
-    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':await')).map((server) =>
-      runtimeRatio('ours / the await floor', server.runtime!, server.id.replace(/:await$/, ':ours'), server.id),
-    ),
-    // Deno's own server is an await loop already (`await conn.read()`, `await conn.write()`).
-    runtimeRatio('ours / the await floor', DENO.label, 'deno:ours', 'deno:raw'),
-    runtimeRatio('the await floor / the runtime\'s sockets', THIS_NODE, 'net-await', 'net'),
-    ...RUNTIME_SERVERS.filter((server) => server.id.endsWith(':await')).map((server) =>
-      runtimeRatio('the await floor / the runtime\'s sockets', server.runtime!, server.id, server.id.replace(/:await$/, ':raw')),
-    ),
+    ...runtimeRatios(RUNTIME_SERVERS, 0.95),
     runtimeRatio("ours / the runtime's HTTP server", THIS_NODE, 'ours', 'node-http'),
     runtimeRatio("ours / the runtime's HTTP server", DENO.label, 'deno:ours', 'deno:serve'),
     runtimeRatio('ours / Bun.listen', BUN.label, 'bun:ours', 'bun:listen'),
