@@ -2,6 +2,7 @@
  * The part of Bun's global namespace the benchmarks use as Bun's own sockets (the anchor on
  * Bun), typed here because the project compiles against Node's types only.
  */
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
 
 /** A `Bun.Socket`. */
 export interface BunSocket {
@@ -37,4 +38,22 @@ export function bunNamespace(): BunNamespace {
   const bun = (globalThis as { Bun?: BunNamespace }).Bun;
   if (!bun) throw new Error('not running on Bun');
   return bun;
+}
+
+/** The connection functions the `listen-ours` variants run: the prototype over `Bun.listen`/`Bun.connect`. */
+export interface ConnectionFunctions {
+  openConnection(host: string, port: number): Promise<[StreamReader, StreamWriter]>;
+  startServer(callback: (reader: StreamReader, writer: StreamWriter) => unknown, host: string, port: number): Promise<Server>;
+}
+
+/**
+ * The prototype adapter over `Bun.listen`/`Bun.connect` (`lib/runtime/bun/`), loaded as the
+ * library is on Bun (the TypeScript sources); `remove()` for the shape of `loadRuntimeLibrary()`.
+ */
+export async function loadBunListenPrototype(): Promise<{ library: ConnectionFunctions; remove(): void }> {
+  const [{ openConnection }, { startServer }] = await Promise.all([
+    import('../lib/runtime/bun/connect.ts'),
+    import('../lib/runtime/bun/listen.ts'),
+  ]);
+  return { library: { openConnection, startServer }, remove: () => {} };
 }

@@ -23,7 +23,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Benchmark, Metric, Ratio, Workload } from './_benchmark.ts';
-import { bunNamespace, type BunSocket } from './_bun.ts';
+import { bunNamespace, loadBunListenPrototype, type BunSocket, type ConnectionFunctions } from './_bun.ts';
 import { echoLoop } from './_servers/_echo-loop.ts';
 import { measure } from './_measure.ts';
 import { IN_FLIGHT, openEach } from './_open-each.ts';
@@ -76,8 +76,9 @@ async function inFlight(count: number, job: () => Promise<void>): Promise<void> 
 
 const message = new Uint8Array(MESSAGE_SIZE).fill(120);
 
-async function ours(): Promise<Contender> {
-  const { library, remove } = await loadRuntimeLibrary();
+/** `load`: the library's entry for this runtime, or on Bun the prototype over `Bun.listen` (`listen-ours`). */
+async function ours(load: () => Promise<{ library: ConnectionFunctions; remove(): void }> = loadRuntimeLibrary): Promise<Contender> {
+  const { library, remove } = await load();
   const { openConnection, startServer } = library;
   let served: { tick(): void } = { tick() {} };
   const server = await startServer(
@@ -497,6 +498,9 @@ function plan(workload: string): Plan | undefined {
   };
 }
 
+/** What the `listen-ours` variant is (Bun only). */
+const LISTEN_OURS = 'prototype: ours over `Bun.listen` / `Bun.connect` (`lib/runtime/bun/`) on both ends';
+
 /** What the `floor` variant is (see `nodeNet()`). */
 const FLOOR =
   'the floor: `node:net` with one `await` per chunk read on both ends, a pooled copy per write ' +
@@ -543,6 +547,13 @@ function workloads(): Workload[] {
         workload.variants.push(runtimeVariant(runtime, 'net', 'its own `node:net`', import.meta.url, [workload.id, 'net']));
         anchors.push({ id: 'net', label: 'ours / its `node:net`' });
       }
+      if (kind === 'bun') {
+        workload.variants.push(runtimeVariant(runtime, 'listen-ours', LISTEN_OURS, import.meta.url, [workload.id, 'listen-ours']));
+        workload.ratios.push(
+          { label: "prototype / the runtime's sockets", runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:raw', target: { max: target } },
+          { label: 'prototype / ours', runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:ours' },
+        );
+      }
       if (workload.id !== 'connect') {
         workload.variants.push(runtimeVariant(runtime, 'floor', FLOOR, import.meta.url, [workload.id, 'floor']));
         anchors.push({ id: 'floor', label: 'ours / the floor' });
@@ -575,10 +586,11 @@ async function main(args: string[]): Promise<void> {
     ['raw', RAW[runtimeKind()].make],
     ['net', () => nodeNet()],
     ['floor', () => nodeNet(true)],
+    ['listen-ours', () => ours(loadBunListenPrototype)],
   ]);
   const make = contenders.get(contenderId);
   if (!chosen || make === undefined) {
-    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net|floor [REPS] [WARMUP] (got ${args.join(' ')})`);
+    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net|floor|listen-ours [REPS] [WARMUP] (got ${args.join(' ')})`);
   }
   const contender = await make();
   const run = await chosen.run(contender);

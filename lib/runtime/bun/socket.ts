@@ -5,6 +5,7 @@ import { socketNameText } from '../../_socket-name.ts';
 import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
 import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
 import type { BunNativeSocket, BunSocketHandlers } from './namespace.ts';
+import { lockedByteStream } from '../node/socket.ts';
 
 /** Options of {@link BunSocket}. */
 export interface BunSocketOptions {
@@ -31,7 +32,7 @@ function ignore(): void {}
  * The handlers are one object for every socket (Bun's design), which finds its `BunSocket` in
  * the native socket's `data` slot: an idle connection holds no closure.
  *
- * Not done (see /work/notes/s8-bun-listen.md): `readable` for a reader that pulls, TLS and
+ * Not done (see /work/notes/s8-bun-listen.md): a `readable` for a reader that pulls, TLS and
  * `startTls()`, Unix sockets, `opened` of a socket still connecting.
  *
  * @example
@@ -48,6 +49,8 @@ export class BunSocket implements Transport {
   /** `CLOSED`, `READ_DONE`, ...: the state a boolean field each would hold (see `_socket.ts`). */
   #flags = 0;
   #protocol: Protocol | null = null;
+  /** `readable`, once asked for: locked, as the bytes go to the protocol. */
+  #readable: ReadableStream<Uint8Array> | null = null;
   /** What arrived before a protocol was connected (a server not serving yet): rare, so made then. */
   #early: Uint8Array[] | null = null;
   readonly #writable: LazyWritable<BunSocket>;
@@ -134,6 +137,15 @@ export class BunSocket implements Transport {
       alpn: null,
     });
     return this.#opened;
+  }
+
+  /**
+   * The peer's bytes go to the connection's protocol (`connectProtocol()`), so this is a locked
+   * stream: read the reader instead. (The prototype has no stream for a reader that pulls.)
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= lockedByteStream();
+    return this.#readable;
   }
 
   /** Where to write; closing it half-closes the connection (`shutdown()`). Made on first access. */
