@@ -57,3 +57,13 @@ export async function loadBunListenPrototype(): Promise<{ library: ConnectionFun
   ]);
   return { library: { openConnection, startServer }, remove: () => {} };
 }
+
+/**
+ * The prototype with its writers copying every write, as on the other runtimes: its sockets'
+ * `_sendNow()` hidden (the `listen-ours-copy` variant, to measure what sending without a copy saves).
+ */
+export async function loadBunListenPrototypeCopying(): Promise<{ library: ConnectionFunctions; remove(): void }> {
+  const { BunSocket } = await import('../lib/runtime/bun/socket.ts');
+  Object.defineProperty(BunSocket.prototype, '_sendNow', { value: undefined });
+  return loadBunListenPrototype();
+}

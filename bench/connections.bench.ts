@@ -23,7 +23,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Benchmark, Metric, Ratio, Workload } from './_benchmark.ts';
-import { bunNamespace, loadBunListenPrototype, type BunSocket, type ConnectionFunctions } from './_bun.ts';
+import { bunNamespace, loadBunListenPrototype, loadBunListenPrototypeCopying, type BunSocket, type ConnectionFunctions } from './_bun.ts';
 import { echoLoop } from './_servers/_echo-loop.ts';
 import { measure } from './_measure.ts';
 import { IN_FLIGHT, openEach } from './_open-each.ts';
@@ -548,10 +548,15 @@ function workloads(): Workload[] {
         anchors.push({ id: 'net', label: 'ours / its `node:net`' });
       }
       if (kind === 'bun') {
-        workload.variants.push(runtimeVariant(runtime, 'listen-ours', LISTEN_OURS, import.meta.url, [workload.id, 'listen-ours']));
+        workload.variants.push(
+          runtimeVariant(runtime, 'listen-ours', LISTEN_OURS, import.meta.url, [workload.id, 'listen-ours']),
+          runtimeVariant(runtime, 'listen-ours-copy', `${LISTEN_OURS}, every write copied by the writer`, import.meta.url, [workload.id, 'listen-ours-copy']),
+        );
         workload.ratios.push(
           { label: "prototype / the runtime's sockets", runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:raw', target: { max: target } },
           { label: 'prototype / ours', runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:ours' },
+          { label: 'prototype / the same copying every write', runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:listen-ours-copy' },
+          { label: "prototype copying every write / the runtime's sockets", runtime: runtime.label, numerator: 'bun:listen-ours-copy', denominator: 'bun:raw' },
         );
       }
       if (workload.id !== 'connect') {
@@ -587,10 +592,11 @@ async function main(args: string[]): Promise<void> {
     ['net', () => nodeNet()],
     ['floor', () => nodeNet(true)],
     ['listen-ours', () => ours(loadBunListenPrototype)],
+    ['listen-ours-copy', () => ours(loadBunListenPrototypeCopying)],
   ]);
   const make = contenders.get(contenderId);
   if (!chosen || make === undefined) {
-    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net|floor|listen-ours [REPS] [WARMUP] (got ${args.join(' ')})`);
+    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net|floor|listen-ours|listen-ours-copy [REPS] [WARMUP] (got ${args.join(' ')})`);
   }
   const contender = await make();
   const run = await chosen.run(contender);

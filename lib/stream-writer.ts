@@ -116,8 +116,8 @@ function claimWritable(transport: Transport | StreamPair): ClaimedWritable | nul
   return typeof claimable._claimWritable === 'function' ? claimable._claimWritable() : null;
 }
 
-/** A transport that takes bytes synchronously. */
-type TryWriter = Required<Pick<Transport, 'tryWrite'>>;
+/** A transport that takes bytes synchronously; perhaps without keeping them (`_sendNow`). */
+type TryWriter = Required<Pick<Transport, 'tryWrite'>> & Pick<Transport, '_sendNow'>;
 
 /** `transport`, when it can take bytes synchronously (`tryWrite`). */
 function tryWriterOf(transport: unknown): TryWriter | null {
@@ -663,12 +663,24 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * small HTTP server up to a few percent of its requests. The writes after it gather in the
    * queue and leave together, as before.
    */
-  #enqueue(chunk: Uint8Array): void {
-    if (chunk.byteLength === 0 || this.#state.lost !== null || this.#state.writableFailed) return;
+  #enqueue(data: Uint8Array): void {
+    if (data.byteLength === 0 || this.#state.lost !== null || this.#state.writableFailed) return;
+    let chunk = data;
+    const tryWriter = this.#tryWriter;
+    const sendsNow = !this.#burstStarted && !this.#held && tryWriter?._sendNow !== undefined && this.#queue.length === 0 && this.#inStream === 0;
+    if (sendsNow) {
+      // Nothing is ahead of it: what the transport sends now needs no copy, only the rest does.
+      const taken = tryWriter._sendNow!(data);
+      if (taken === data.byteLength) {
+        this.#burstStarted = true;
+        return;
+      }
+      chunk = data.subarray(taken);
+    }
     if (this.#queue === NOTHING_WRITTEN) this.#queue = new WriteQueue();
     this.#queue.push(chunk);
     if (this.#flushScheduled || this.#held) return;
-    if (!this.#burstStarted && this.#tryWriter !== null) {
+    if (!this.#burstStarted && tryWriter !== null) {
       this.#burstStarted = true;
       this.#flush();
       return;

@@ -198,6 +198,20 @@ export class BunSocket implements Transport {
   }
 
   /**
+   * Sends what the kernel takes of `data` now and keeps none of it (see `Transport._sendNow`):
+   * the writer copies only the rest. 0 while bytes of this socket wait for `drain`, or once
+   * our side is ending.
+   * @internal
+   */
+  _sendNow(data: Uint8Array): number {
+    if ((this.#flags & (WRITE_DONE | CLOSED)) !== 0 || this.#unsent !== null) return 0;
+    const taken = this.#socket.write(data);
+    // -1: closed under us; the close handler tells the protocol, and the bytes are lost as
+    // CPython loses writes to a lost connection.
+    return taken < 0 ? data.byteLength : taken;
+  }
+
+  /**
    * Not in the prototype: TLS would be Bun's `socket.upgradeTLS()` (see the design note).
    * @throws {TypeError} always
    */
