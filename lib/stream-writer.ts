@@ -661,21 +661,19 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * once instead (such a transport gathers a tick's writes itself): a reply written before
    * `await drain()` then costs no microtask of its own, where the one `drain()` left idle cost a
    * small HTTP server up to a few percent of its requests. The writes after it gather in the
-   * queue and leave together, as before.
+   * queue and leave together, as before. A transport that sends without keeping the bytes
+   * (`_sendNow`, Bun's sockets) gets that first write before it is copied: only what it did
+   * not take is.
    */
-  #enqueue(data: Uint8Array): void {
-    if (data.byteLength === 0 || this.#state.lost !== null || this.#state.writableFailed) return;
-    let chunk = data;
+  #enqueue(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0 || this.#state.lost !== null || this.#state.writableFailed) return;
     const tryWriter = this.#tryWriter;
-    const sendsNow = !this.#burstStarted && !this.#held && tryWriter?._sendNow !== undefined && this.#queue.length === 0 && this.#inStream === 0;
-    if (sendsNow) {
+    if (tryWriter?._sendNow && !this.#burstStarted && !this.#held && this.#queue.length + this.#inStream === 0) {
       // Nothing is ahead of it: what the transport sends now needs no copy, only the rest does.
-      const taken = tryWriter._sendNow!(data);
-      if (taken === data.byteLength) {
-        this.#burstStarted = true;
-        return;
-      }
-      chunk = data.subarray(taken);
+      const taken = tryWriter._sendNow(chunk);
+      this.#burstStarted = true;
+      if (taken === chunk.byteLength) return;
+      chunk = chunk.subarray(taken);
     }
     if (this.#queue === NOTHING_WRITTEN) this.#queue = new WriteQueue();
     this.#queue.push(chunk);
