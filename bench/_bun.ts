@@ -19,6 +19,8 @@ interface BunSocketHandlers {
   data?(socket: BunSocket, data: Uint8Array): void;
   /** The socket can take more after a `write()` that took less than it was given. */
   drain?(socket: BunSocket): void;
+  /** The peer's FIN. */
+  end?(socket: BunSocket): void;
   close?(socket: BunSocket): void;
 }
 
