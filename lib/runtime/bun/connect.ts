@@ -9,6 +9,7 @@ import type { StreamWriter } from '../../stream-writer.ts';
 import { resolveAll } from '../node/resolve.ts';
 import { bunNamespace, type BunNativeSocket } from './namespace.ts';
 import { BunSocket } from './socket.ts';
+import { socketNameText } from '../../_socket-name.ts';
 
 function ignore(): void {}
 
@@ -18,9 +19,21 @@ function checkBunConnection(checked: CheckedConnection): void {
   if (checked.localAddr !== undefined) throw new RangeError('localAddr is not supported on Bun.connect (it cannot bind first)');
 }
 
-/** The socket `Bun.connect()` makes, unless `signal` aborts first: one that arrives after the abort is closed. */
-function connecting(socket: Promise<BunNativeSocket<BunSocket | undefined>>, signal: AbortSignal | undefined): Promise<BunNativeSocket<BunSocket | undefined>> {
-  return abortable(socket, signal, () => void socket.then((late) => late.end(), ignore));
+/**
+ * The socket `Bun.connect()` makes to `hostname:port`, unless `signal` aborts first: one that
+ * arrives after the abort is closed. A failure names the address, as Node's does (Bun's says
+ * only "Failed to connect").
+ */
+async function connecting(hostname: string, port: number, signal: AbortSignal | undefined): Promise<BunNativeSocket<BunSocket | undefined>> {
+  const socket = bunNamespace().connect<BunSocket | undefined>({ hostname, port, allowHalfOpen: true, socket: BunSocket.handlers });
+  try {
+    return await abortable(socket, signal, () => void socket.then((late) => late.end(), ignore));
+  } catch (error) {
+    // Anything may be an abort's reason; Bun's own error has `syscall`.
+    const failed = error as { code?: unknown; syscall?: unknown; message: string } | null;
+    if (failed?.syscall === 'connect') failed.message = `connect ${String(failed.code)} ${socketNameText([hostname, port])}`;
+    throw error;
+  }
 }
 
 /**
@@ -52,10 +65,7 @@ export async function openConnection(
   const portNumber = checked.port ?? 0;
   return connectStreams(checked, options.sock, {
     connect: connectHappyEyeballs(checked, resolveAll, async (address, signal) => {
-      const native = await connecting(
-        bunNamespace().connect({ hostname: address?.address ?? hostname, port: portNumber, allowHalfOpen: true, socket: BunSocket.handlers }),
-        signal,
-      );
+      const native = await connecting(address?.address ?? hostname, portNumber, signal);
       native.setNoDelay(true);
       if (checked.keepAlive) native.setKeepAlive(true);
       return new BunSocket(native);

@@ -5,6 +5,7 @@ import type { HostPort } from '../../transport.ts';
 import { serveTcp, type ServerRuntime } from '../../_serve.ts';
 import { bunNamespace, type BunListenOptions, type BunNativeSocket } from './namespace.ts';
 import { BunSocket } from './socket.ts';
+import { resolveHosts } from '../node/resolve.ts';
 
 /** What the prototype cannot do yet, refused by name. */
 function unsupported(what: string): never {
@@ -19,8 +20,8 @@ const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
   checkReuse(options) {
     if (options.reuseAddress === false) throw new RangeError('reuseAddress: false is not supported on Bun, which always sets SO_REUSEADDR');
   },
-  // Bun.listen() resolves a name to one address itself: each host is listened on as it is.
-  resolve: async (hosts) => hosts,
+  // Every address of every host, as the Node adapter (and CPython) binds them.
+  resolve: resolveHosts,
   async listen(address, deliver) {
     if ('path' in address) return unsupported('a Unix socket');
     // All interfaces: '::' is one dual-stack socket, as Node's default.
