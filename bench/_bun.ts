@@ -2,6 +2,7 @@
  * The part of Bun's global namespace the benchmarks use as Bun's own sockets (the anchor on
  * Bun), typed here because the project compiles against Node's types only.
  */
+import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
 
 /** A `Bun.Socket`. */
 export interface BunSocket {
@@ -18,6 +19,8 @@ interface BunSocketHandlers {
   data?(socket: BunSocket, data: Uint8Array): void;
   /** The socket can take more after a `write()` that took less than it was given. */
   drain?(socket: BunSocket): void;
+  /** The peer's FIN. */
+  end?(socket: BunSocket): void;
   close?(socket: BunSocket): void;
 }
 
@@ -37,4 +40,32 @@ export function bunNamespace(): BunNamespace {
   const bun = (globalThis as { Bun?: BunNamespace }).Bun;
   if (!bun) throw new Error('not running on Bun');
   return bun;
+}
+
+/** The connection functions the `listen-ours` variants run: the prototype over `Bun.listen`/`Bun.connect`. */
+export interface ConnectionFunctions {
+  openConnection(host: string, port: number): Promise<[StreamReader, StreamWriter]>;
+  startServer(callback: (reader: StreamReader, writer: StreamWriter) => unknown, host: string, port: number): Promise<Server>;
+}
+
+/**
+ * The prototype adapter over `Bun.listen`/`Bun.connect` (`lib/runtime/bun/`), loaded as the
+ * library is on Bun (the TypeScript sources); `remove()` for the shape of `loadRuntimeLibrary()`.
+ */
+export async function loadBunListenPrototype(): Promise<{ library: ConnectionFunctions; remove(): void }> {
+  const [{ openConnection }, { startServer }] = await Promise.all([
+    import('../lib/runtime/bun/connect.ts'),
+    import('../lib/runtime/bun/listen.ts'),
+  ]);
+  return { library: { openConnection, startServer }, remove: () => {} };
+}
+
+/**
+ * The prototype with its writers copying every write, as on the other runtimes: its sockets'
+ * `_sendNow()` hidden (the `listen-ours-copy` variant, to measure what sending without a copy saves).
+ */
+export async function loadBunListenPrototypeCopying(): Promise<{ library: ConnectionFunctions; remove(): void }> {
+  const { BunSocket } = await import('../lib/runtime/bun/socket.ts');
+  Object.defineProperty(BunSocket.prototype, '_sendNow', { value: undefined });
+  return loadBunListenPrototype();
 }

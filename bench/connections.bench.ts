@@ -23,7 +23,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Benchmark, Metric, Ratio, Workload } from './_benchmark.ts';
-import { bunNamespace, type BunSocket } from './_bun.ts';
+import { bunNamespace, loadBunListenPrototype, loadBunListenPrototypeCopying, type BunSocket, type ConnectionFunctions } from './_bun.ts';
 import { echoLoop } from './_servers/_echo-loop.ts';
 import { measure } from './_measure.ts';
 import { IN_FLIGHT, openEach } from './_open-each.ts';
@@ -76,8 +76,9 @@ async function inFlight(count: number, job: () => Promise<void>): Promise<void> 
 
 const message = new Uint8Array(MESSAGE_SIZE).fill(120);
 
-async function ours(): Promise<Contender> {
-  const { library, remove } = await loadRuntimeLibrary();
+/** `load`: the library's entry for this runtime, or on Bun the prototype over `Bun.listen` (`listen-ours`). */
+async function ours(load: () => Promise<{ library: ConnectionFunctions; remove(): void }> = loadRuntimeLibrary): Promise<Contender> {
+  const { library, remove } = await load();
   const { openConnection, startServer } = library;
   let served: { tick(): void } = { tick() {} };
   const server = await startServer(
@@ -156,23 +157,23 @@ function callbackTrips(send: () => void, listen: (onData: ((size: number) => voi
 }
 
 /**
- * A `node:net` socket read the smallest asyncio-shaped way: one promise per chunk awaited, no
- * buffer of its own (each chunk is the round trip's whole message on loopback, as it is counted).
+ * A socket read the smallest asyncio-shaped way: one promise per chunk awaited, no buffer of
+ * its own (each chunk is the round trip's whole message on loopback, as it is counted). The
+ * socket's events call `received()` and `ended()`.
  */
-class AwaitedSocket {
+class AwaitedChunks {
   readonly #chunks: Uint8Array[] = [];
   #wake: (() => void) | null = null;
   #ended = false;
 
-  constructor(socket: Socket) {
-    socket.on('data', (chunk: Uint8Array) => {
-      this.#chunks.push(chunk);
-      this.#woken();
-    });
-    socket.on('end', () => {
-      this.#ended = true;
-      this.#woken();
-    });
+  received(chunk: Uint8Array): void {
+    this.#chunks.push(chunk);
+    this.#woken();
+  }
+
+  ended(): void {
+    this.#ended = true;
+    this.#woken();
   }
 
   /** The next chunk, or null at EOF. */
@@ -186,6 +187,14 @@ class AwaitedSocket {
     this.#wake = null;
     wake?.();
   }
+}
+
+/** A `node:net` socket read as `AwaitedChunks`. */
+function awaitedSocket(socket: Socket): AwaitedChunks {
+  const chunks = new AwaitedChunks();
+  socket.on('data', (chunk: Uint8Array) => chunks.received(chunk));
+  socket.on('end', () => chunks.ended());
+  return chunks;
 }
 
 /** A copy into a shared pool, as small writes must be copied (the caller may reuse its buffer). */
@@ -206,7 +215,7 @@ const RESOLVED = Promise.resolve();
 
 /** The floor's server loop: `data = await read()`, `write(copy of data)`, `await drain()` (resolved). */
 async function awaitedEcho(socket: Socket): Promise<void> {
-  const reader = new AwaitedSocket(socket);
+  const reader = awaitedSocket(socket);
   for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) {
     socket.write(pooledCopy(chunk));
     await RESOLVED;
@@ -216,7 +225,7 @@ async function awaitedEcho(socket: Socket): Promise<void> {
 
 /**
  * Raw `node:net` (the runtime's own on Deno and Bun); with `awaited`, the floor of an
- * asyncio-shaped API over it: both ends await each chunk and copy each write (`AwaitedSocket`,
+ * asyncio-shaped API over it: both ends await each chunk and copy each write (`AwaitedChunks`,
  * `pooledCopy()`), the server also awaits a resolved drain, and nothing else is done.
  */
 async function nodeNet(awaited = false): Promise<Contender> {
@@ -258,7 +267,7 @@ async function nodeNet(awaited = false): Promise<Contender> {
     async echo(connections) {
       const sockets = await openEach(connections, open);
       let handlers = new Map<Socket, (data: Uint8Array) => void>();
-      const readers = awaited ? sockets.map((socket) => new AwaitedSocket(socket)) : [];
+      const readers = awaited ? sockets.map(awaitedSocket) : [];
       return {
         async pass(trips) {
           if (awaited) {
@@ -460,6 +469,76 @@ async function bunRaw(): Promise<Contender> {
   };
 }
 
+/**
+ * The floor over Bun's own sockets (`listen-floor`, round trips only): `Bun.listen` /
+ * `Bun.connect` behind the same smallest asyncio-shaped loop as `floor` (one `await` per chunk
+ * read on both ends, a pooled copy per write, an `await` of a resolved drain on the server),
+ * writing as Bun's sockets allow (a write the kernel does not take whole fails the run: on
+ * loopback with 1 KiB messages it does not happen).
+ */
+async function bunAwaited(): Promise<Contender> {
+  const bun = bunNamespace();
+  const send = (socket: BunSocket, data: Uint8Array): void => {
+    if (socket.write(pooledCopy(data)) !== data.length) throw new Error('a partial write: this floor does not buffer');
+  };
+  const serve = async (socket: BunSocket, reader: AwaitedChunks): Promise<void> => {
+    for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) {
+      send(socket, chunk);
+      await RESOLVED;
+    }
+    socket.end();
+  };
+  const handlers = {
+    data: (socket: BunSocket, data: Uint8Array) => (socket.data as AwaitedChunks).received(data),
+    end: (socket: BunSocket) => (socket.data as AwaitedChunks).ended(),
+  };
+  const listener = bun.listen({
+    hostname: HOST,
+    port: 0,
+    socket: {
+      ...handlers,
+      open(socket) {
+        const reader = new AwaitedChunks();
+        socket.data = reader;
+        void serve(socket, reader);
+      },
+    },
+  });
+  const closed = new Map<BunSocket, () => void>();
+  return {
+    churn: () => Promise.reject(new Error('listen-floor runs the round trips only')),
+    async echo(connections) {
+      const sockets = await openEach(connections, async () => {
+        const socket = await bun.connect({ hostname: HOST, port: listener.port, socket: { ...handlers, close: (closing) => closed.get(closing)?.() } });
+        socket.data = new AwaitedChunks();
+        return socket;
+      });
+      return {
+        async pass(trips) {
+          await Promise.all(
+            sockets.map(async (socket) => {
+              const reader = socket.data as AwaitedChunks;
+              for (let trip = 0; trip < trips; trip++) {
+                send(socket, message);
+                for (let got = 0; got < MESSAGE_SIZE; ) got += (await reader.next())?.length ?? Infinity;
+              }
+            }),
+          );
+        },
+        async close() {
+          await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => {
+            closed.set(socket, resolve);
+            socket.end();
+          })));
+        },
+      };
+    },
+    async close() {
+      listener.stop(true);
+    },
+  };
+}
+
 const RAW: Record<ReturnType<typeof runtimeKind>, { make: () => Promise<Contender>; label: string }> = {
   node: { make: nodeNet, label: 'raw `node:net`' },
   deno: { make: denoRaw, label: '`Deno.listen` / `Deno.connect`' },
@@ -496,6 +575,12 @@ function plan(workload: string): Plan | undefined {
     },
   };
 }
+
+/** What the `listen-ours` variant is (Bun only). */
+const LISTEN_OURS = 'prototype: ours over `Bun.listen` / `Bun.connect` (`lib/runtime/bun/`) on both ends';
+
+/** What the `listen-floor` variant is (see `bunAwaited()`). */
+const LISTEN_FLOOR = 'the floor over `Bun.listen` / `Bun.connect`: as `floor`, over Bun\'s own sockets';
 
 /** What the `floor` variant is (see `nodeNet()`). */
 const FLOOR =
@@ -543,6 +628,25 @@ function workloads(): Workload[] {
         workload.variants.push(runtimeVariant(runtime, 'net', 'its own `node:net`', import.meta.url, [workload.id, 'net']));
         anchors.push({ id: 'net', label: 'ours / its `node:net`' });
       }
+      if (kind === 'bun') {
+        workload.variants.push(
+          runtimeVariant(runtime, 'listen-ours', LISTEN_OURS, import.meta.url, [workload.id, 'listen-ours']),
+          runtimeVariant(runtime, 'listen-ours-copy', `${LISTEN_OURS}, every write copied by the writer`, import.meta.url, [workload.id, 'listen-ours-copy']),
+        );
+        if (workload.id !== 'connect') {
+          workload.variants.push(runtimeVariant(runtime, 'listen-floor', LISTEN_FLOOR, import.meta.url, [workload.id, 'listen-floor']));
+          workload.ratios.push(
+            { label: 'prototype / the floor over Bun.listen', runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:listen-floor', target: { max: target } },
+            { label: "the floor over Bun.listen / the runtime's sockets", runtime: runtime.label, numerator: 'bun:listen-floor', denominator: 'bun:raw' },
+          );
+        }
+        workload.ratios.push(
+          { label: "prototype / the runtime's sockets", runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:raw', target: { max: target } },
+          { label: 'prototype / ours', runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:ours' },
+          { label: 'prototype / the same copying every write', runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:listen-ours-copy' },
+          { label: "prototype copying every write / the runtime's sockets", runtime: runtime.label, numerator: 'bun:listen-ours-copy', denominator: 'bun:raw' },
+        );
+      }
       if (workload.id !== 'connect') {
         workload.variants.push(runtimeVariant(runtime, 'floor', FLOOR, import.meta.url, [workload.id, 'floor']));
         anchors.push({ id: 'floor', label: 'ours / the floor' });
@@ -575,10 +679,13 @@ async function main(args: string[]): Promise<void> {
     ['raw', RAW[runtimeKind()].make],
     ['net', () => nodeNet()],
     ['floor', () => nodeNet(true)],
+    ['listen-ours', () => ours(loadBunListenPrototype)],
+    ['listen-ours-copy', () => ours(loadBunListenPrototypeCopying)],
+    ['listen-floor', bunAwaited],
   ]);
   const make = contenders.get(contenderId);
   if (!chosen || make === undefined) {
-    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net|floor [REPS] [WARMUP] (got ${args.join(' ')})`);
+    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net|floor|listen-ours|listen-ours-copy|listen-floor [REPS] [WARMUP] (got ${args.join(' ')})`);
   }
   const contender = await make();
   const run = await chosen.run(contender);

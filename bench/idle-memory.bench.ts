@@ -17,7 +17,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Benchmark, Ratio, Result, Variant } from './_benchmark.ts';
-import { bunNamespace, type BunSocket } from './_bun.ts';
+import { bunNamespace, loadBunListenPrototype, type BunSocket, type ConnectionFunctions } from './_bun.ts';
 import { pythonPath } from './_net-process.ts';
 import { IN_FLIGHT, openEach } from './_open-each.ts';
 import { loadRuntimeLibrary, runtimeKind, runtimeName, runtimeVariant, RUNTIMES } from './_runtimes.ts';
@@ -55,9 +55,12 @@ function acceptedCount(): { accepted(): void; until(count: number): Promise<void
   };
 }
 
-/** `waiting`: each server end awaits `readline()`, as a server waiting for a request does. */
-async function ours(waiting: boolean): Promise<Opener> {
-  const { library, remove } = await loadRuntimeLibrary();
+/**
+ * `waiting`: each server end awaits `readline()`, as a server waiting for a request does.
+ * `load`: the library's entry for this runtime, or on Bun the prototype over `Bun.listen`.
+ */
+async function ours(waiting: boolean, load: () => Promise<{ library: ConnectionFunctions; remove(): void }> = loadRuntimeLibrary): Promise<Opener> {
+  const { library, remove } = await load();
   const { openConnection, startServer } = library;
   const counter = acceptedCount();
   const held: unknown[] = [];
@@ -294,6 +297,7 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
       variant('ours-waiting', 'ours, each server end awaiting `readline()`'),
       variant('raw', `${raw}, both ends held`),
       ...(ownNet ? [variant('net', `${runtime.label}'s \`node:net\`, both ends held`)] : []),
+      ...(runtime.id === 'bun' ? [variant('listen-ours', 'prototype: ours over `Bun.listen` / `Bun.connect` (`lib/runtime/bun/`), both ends held')] : []),
       ...(v8
         ? [
             variant('ours-young8', `ours, V8's young generation capped (\`${YOUNG_CAPPED.join(' ')}\`)`, 'ours', YOUNG_CAPPED),
@@ -313,6 +317,14 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
       pair('ours', `${runtime.id}:raw`, "ours / the runtime's sockets", 'heap KiB/pair', 3),
       pair('ours-waiting', `${runtime.id}:raw`, "ours-waiting / the runtime's sockets", 'heap KiB/pair'),
       ...(ownNet ? [pair('ours', `${runtime.id}:net`, "ours / the runtime's node:net", 'heap KiB/pair')] : []),
+      ...(runtime.id === 'bun'
+        ? [
+            pair('listen-ours', 'bun:raw', "prototype / the runtime's sockets", 'heap KiB/pair', 3),
+            pair('listen-ours', 'bun:ours', 'prototype / ours', 'heap KiB/pair'),
+            pair('listen-ours', 'bun:raw', "prototype / the runtime's sockets", 'RSS KiB/pair'),
+            pair('listen-ours', 'cpython313', 'prototype / CPython 3.13', 'RSS KiB/pair', 1),
+          ]
+        : []),
       pair('ours', `${runtime.id}:raw`, "ours / the runtime's sockets", 'RSS KiB/pair'),
       pair('ours', 'cpython313', 'ours / CPython 3.13', 'RSS KiB/pair', 1),
       pair('ours', 'uvloop', 'ours / uvloop', 'RSS KiB/pair'),
@@ -355,10 +367,17 @@ async function main(args: string[]): Promise<void> {
     await breakdown(pairs, mode === 'breakdown-waiting');
     process.exit(0);
   }
-  if (mode !== 'ours' && mode !== 'ours-waiting' && mode !== 'raw' && mode !== 'net') {
-    throw new Error(`usage: idle-memory.bench.ts ours|ours-waiting|raw|net|breakdown|breakdown-waiting [PAIRS] (got ${args.join(' ')})`);
+  if (mode !== 'ours' && mode !== 'ours-waiting' && mode !== 'raw' && mode !== 'net' && mode !== 'listen-ours') {
+    throw new Error(`usage: idle-memory.bench.ts ours|ours-waiting|raw|net|listen-ours|breakdown|breakdown-waiting [PAIRS] (got ${args.join(' ')})`);
   }
-  const opener = mode === 'raw' ? await RAW[runtimeKind()]() : mode === 'net' ? await nodeNet() : await ours(mode === 'ours-waiting');
+  const opener =
+    mode === 'raw'
+      ? await RAW[runtimeKind()]()
+      : mode === 'net'
+        ? await nodeNet()
+        : mode === 'listen-ours'
+          ? await ours(false, loadBunListenPrototype)
+          : await ours(mode === 'ours-waiting');
   const result = await measurePairs(opener, pairs);
   console.log(`RESULT ${JSON.stringify(result)}`);
   await opener.close();

@@ -116,8 +116,8 @@ function claimWritable(transport: Transport | StreamPair): ClaimedWritable | nul
   return typeof claimable._claimWritable === 'function' ? claimable._claimWritable() : null;
 }
 
-/** A transport that takes bytes synchronously. */
-type TryWriter = Required<Pick<Transport, 'tryWrite'>>;
+/** A transport that takes bytes synchronously; perhaps without keeping them (`_sendNow`). */
+type TryWriter = Required<Pick<Transport, 'tryWrite'>> & Pick<Transport, '_sendNow'>;
 
 /** `transport`, when it can take bytes synchronously (`tryWrite`). */
 function tryWriterOf(transport: unknown): TryWriter | null {
@@ -661,14 +661,24 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * once instead (such a transport gathers a tick's writes itself): a reply written before
    * `await drain()` then costs no microtask of its own, where the one `drain()` left idle cost a
    * small HTTP server up to a few percent of its requests. The writes after it gather in the
-   * queue and leave together, as before.
+   * queue and leave together, as before. A transport that sends without keeping the bytes
+   * (`_sendNow`, Bun's sockets) gets that first write before it is copied: only what it did
+   * not take is.
    */
   #enqueue(chunk: Uint8Array): void {
     if (chunk.byteLength === 0 || this.#state.lost !== null || this.#state.writableFailed) return;
+    const tryWriter = this.#tryWriter;
+    if (tryWriter?._sendNow && !this.#burstStarted && !this.#held && this.#queue.length + this.#inStream === 0) {
+      // Nothing is ahead of it: what the transport sends now needs no copy, only the rest does.
+      const taken = tryWriter._sendNow(chunk);
+      this.#burstStarted = true;
+      if (taken === chunk.byteLength) return;
+      chunk = chunk.subarray(taken);
+    }
     if (this.#queue === NOTHING_WRITTEN) this.#queue = new WriteQueue();
     this.#queue.push(chunk);
     if (this.#flushScheduled || this.#held) return;
-    if (!this.#burstStarted && this.#tryWriter !== null) {
+    if (!this.#burstStarted && tryWriter !== null) {
       this.#burstStarted = true;
       this.#flush();
       return;

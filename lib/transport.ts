@@ -149,6 +149,15 @@ export interface Transport {
    */
   tryWrite?(chunk: Uint8Array): boolean;
   /**
+   * Sends what the connection takes of `data` at once, keeping none of it (the caller may reuse
+   * `data` when this returns), and returns how many bytes that was: 0 when it cannot send now
+   * (bytes of its own are waiting, it is ending). Only a transport whose sends finish in the
+   * call has it (Bun's sockets, whose `write()` keeps nothing): the writer then copies only
+   * what was not taken, where `tryWrite()` needs a copy the transport may keep.
+   * @internal
+   */
+  _sendNow?(data: Uint8Array): number;
+  /**
    * Resolves once the chunks `tryWrite()` took are all written to the connection (never
    * rejects: a failed write fails the connection). Only a transport whose `tryWrite()` starts
    * writes it finishes later has it: `startTls()` must wait for them.

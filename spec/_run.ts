@@ -37,7 +37,7 @@ const PORTABLE = '^(errors|byte-buffer|abortable|connect|pull-source|separators|
  */
 const NODE_ADAPTER_ALSO = '^(faults|node-socket|open-connection|start-server|start-tls|bounded-memory)\\.spec\\.ts$';
 /** Folders of specs for one runtime only, which the Node suite leaves out. */
-const RUNTIME_ONLY = '^(deno|_browser)([\\\\/]|$)';
+const RUNTIME_ONLY = '^(deno|bun|_browser)([\\\\/]|$)';
 
 /**
  * The Node versions the Node suite runs on, every maintained one and the oldest the package
@@ -74,7 +74,7 @@ const suites: Array<Suite | string> = [
   {
     name: `bun ${versionIn('node_modules/bun')}`,
     command: 'node_modules/.bin/bun',
-    args: ['spec/_uvu.ts', 'spec', `${PORTABLE}|${NODE_ADAPTER_ALSO}`],
+    args: ['spec/_uvu.ts', 'spec', `${PORTABLE}|${NODE_ADAPTER_ALSO}|^bun[\\\\/].*\\.spec\\.ts$`],
   },
   {
     // Headless Chromium on a page that runs the portable reader specs; skipped, with a notice,

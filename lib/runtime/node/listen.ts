@@ -1,4 +1,3 @@
-import { lookup } from 'node:dns/promises';
 import { linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type ListenOptions, type Server as NetServer, type Socket as NetSocket } from 'node:net';
 import type { ClientConnectedCallback } from '../../_client-callback.ts';
@@ -8,6 +7,7 @@ import type { HostPort, SocketName } from '../../transport.ts';
 import { serveTcp, serveUnix, type ServerRuntime, type TcpAddress, type UnixAddress } from '../../_serve.ts';
 import { NodeSocket } from './socket.ts';
 import { secureContextOf, type SecureContext } from './tls.ts';
+import { resolveHosts } from './resolve.ts';
 
 type Deliver = (socket: NetSocket) => void;
 
@@ -65,15 +65,6 @@ function listen(address: TcpAddress | UnixAddress, deliver: Deliver, onError: Cl
   });
 }
 
-/** Every address `hosts` resolve to, once each (CPython binds them all). */
-async function resolve(hosts: readonly string[], family: 0 | 4 | 6): Promise<string[]> {
-  const addresses = new Set<string>();
-  for (const host of hosts) {
-    for (const { address } of await lookup(host, { all: true, family })) addresses.add(address);
-  }
-  return [...addresses];
-}
-
 function adopt(sock: unknown, deliver: Deliver, onError: ClientErrorHandler): ServerListener {
   const server = sock as Partial<NetServer> | null;
   if (typeof server?.listen !== 'function' || !server.listening) throw new TypeError('sock must be a listening net.Server');
@@ -84,7 +75,7 @@ function adopt(sock: unknown, deliver: Deliver, onError: ClientErrorHandler): Se
 /** What a Node (and Bun) server is made of; the outline is `serveTcp()`/`serveUnix()`. */
 const nodeServer: ServerRuntime<NetSocket, NodeSocket, SecureContext> = {
   checkReuse,
-  resolve,
+  resolve: resolveHosts,
   listen,
   adopt,
   tuneTcp(socket, keepAlive) {

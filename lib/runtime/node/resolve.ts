@@ -20,3 +20,24 @@ import type { AddressFamily } from '../../options.ts';
 export function resolveAll(host: string, family: AddressFamily): Promise<ResolvedAddress[]> {
   return lookup(host, { all: true, family, verbatim: true });
 }
+
+/**
+ * Every address `hosts` resolve to, once each, in order: what a server binds (CPython binds
+ * every address of every host).
+ *
+ * @param hosts names or addresses
+ * @param family 4 or 6 for that family only; 0 for both
+ * @returns the addresses
+ * @throws the resolver's error (`ENOTFOUND`, ...)
+ * @example
+ * ```ts
+ * await resolveHosts(['localhost'], 0); // ['127.0.0.1', '::1']
+ * ```
+ */
+export async function resolveHosts(hosts: readonly string[], family: AddressFamily): Promise<string[]> {
+  const addresses = new Set<string>();
+  for (const host of hosts) {
+    for (const { address } of await lookup(host, { all: true, family })) addresses.add(address);
+  }
+  return [...addresses];
+}

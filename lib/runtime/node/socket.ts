@@ -887,9 +887,15 @@ export class NodeSocket implements Transport {
 
 /**
  * A byte stream that is locked and never gives a byte: `getReader()` throws the platform's
- * own TypeError, as it does for any stream someone else reads.
+ * own TypeError, as it does for any stream someone else reads. What a socket whose bytes go to
+ * a protocol gives as its `readable` (the Bun prototype's too).
+ *
+ * @example
+ * ```ts
+ * lockedByteStream().locked; // true
+ * ```
  */
-function lockedByteStream(): ReadableStream<Uint8Array> {
+export function lockedByteStream(): ReadableStream<Uint8Array> {
   const stream = new ReadableStream<Uint8Array>({ type: 'bytes' });
   stream.getReader();
   return stream;

@@ -1,0 +1,396 @@
+import type { ClaimedWritable, HostPort, Protocol, Transport } from '../../transport.ts';
+import { socketClosedError } from '../../errors.ts';
+import { CLOSED, DEFAULT_HIGH_WATER_MARK, FIRST_OWN_FLAG, READ_DONE, WRITE_DONE, type SocketInfo } from '../_socket.ts';
+import { socketNameText } from '../../_socket-name.ts';
+import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
+import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
+import type { BunNativeSocket, BunSocketHandlers } from './namespace.ts';
+import { lockedByteStream } from '../node/socket.ts';
+
+/** Options of {@link BunSocket}. */
+export interface BunSocketOptions {
+  /** Bytes the writable queues before `writer.ready` (and so `drain()`) waits. Default 65536. */
+  writableHighWaterMark?: number;
+}
+
+/* Bits of `BunSocket.#flags` of its own, after `CLOSED`, `READ_DONE` and `WRITE_DONE` (see `_socket.ts`). */
+/** Our side was ended because the peer ended its own: later writes are dropped (as `NodeSocket`). */
+const ENDED_AFTER_PEER = FIRST_OWN_FLAG;
+
+/** A native socket whose `data` slot holds its `BunSocket`. */
+type OwnedSocket = BunNativeSocket<BunSocket | undefined>;
+
+function ignore(): void {}
+
+/**
+ * PROTOTYPE. A plain TCP `Bun.Socket` (from `Bun.listen`/`Bun.connect`) as the transport the
+ * core needs: the peer's bytes pushed to a protocol (`connectProtocol()`, the connection's
+ * `StreamReaderProtocol`, no stream in between), `tryWrite()` straight to `socket.write()`,
+ * and a `writable` made only when a write must wait. Bun keeps nothing of a write the kernel
+ * did not take, so this socket keeps the rest (`#unsent`) until Bun's `drain`.
+ *
+ * The handlers are one object for every socket (Bun's design), which finds its `BunSocket` in
+ * the native socket's `data` slot: an idle connection holds no closure.
+ *
+ * Not done (see /work/notes/s8-bun-listen.md): a `readable` for a reader that pulls, TLS and
+ * `startTls()`, Unix sockets, `opened` of a socket still connecting.
+ *
+ * @example
+ * ```ts
+ * // From Bun.connect({ hostname, port, allowHalfOpen: true, socket: BunSocket.handlers }):
+ * declare const native: ConstructorParameters<typeof BunSocket>[0];
+ * const wrapped = new BunSocket(native);
+ * wrapped.connectProtocol(new StreamReaderProtocol(new StreamReader()));
+ * wrapped.tryWrite(new TextEncoder().encode('ping\n'));
+ * ```
+ */
+export class BunSocket implements Transport {
+  readonly #socket: OwnedSocket;
+  /** `CLOSED`, `READ_DONE`, ...: the state a boolean field each would hold (see `_socket.ts`). */
+  #flags = 0;
+  #protocol: Protocol | null = null;
+  /** `readable`, once asked for: locked, as the bytes go to the protocol. */
+  #readable: ReadableStream<Uint8Array> | null = null;
+  /** What arrived before a protocol was connected (a server not serving yet): rare, so made then. */
+  #early: Uint8Array[] | null = null;
+  readonly #writable: LazyWritable<BunSocket>;
+  /** Bytes the kernel has not taken yet, in order; null while there are none (the common case). */
+  #unsent: Uint8Array[] | null = null;
+  #unsentBytes = 0;
+  /** Who waits for `#unsent` to be sent (a sink write, the end of our side); made only then. */
+  #flushWaiter: { resolve(): void; reject(error: unknown): void } | null = null;
+  /** The error the connection died of (a reset, or a protocol that threw); null otherwise. */
+  #error: unknown = null;
+  /** The addresses, noted at once: Bun forgets them at the close. */
+  readonly #peerHost: string | undefined;
+  readonly #peerPort: number;
+  readonly #localHost: string | undefined;
+  readonly #localPort: number;
+  #opened: Promise<SocketInfo> | null = null;
+  /** `closed` and its watchers, made when first needed. */
+  #closedSignal: ClosedSignal | null = null;
+
+  /**
+   * The handlers every native socket of this adapter is made with (listeners add their own
+   * `open`, which makes the `BunSocket`).
+   */
+  static readonly handlers: BunSocketHandlers<BunSocket | undefined> = {
+    binaryType: 'uint8array',
+    // A native socket is wrapped before it reads (the await of Bun.connect() resumes before
+    // Bun's first read); one closed before it was wrapped (an aborted connect) has no owner.
+    data(socket, data) {
+      socket.data!.#received(data);
+    },
+    drain(socket) {
+      socket.data!.#drained();
+    },
+    end(socket) {
+      socket.data!.#peerEnded();
+    },
+    close(socket, error) {
+      const owner = socket.data;
+      if (owner !== undefined) owner.#closedNow(error);
+    },
+    error(socket, error) {
+      const owner = socket.data;
+      if (owner !== undefined) owner.#noteError(error);
+    },
+  };
+
+  /**
+   * Wraps a connected native socket made with `BunSocket.handlers` and `allowHalfOpen: true`.
+   *
+   * @param socket the native socket, which this one owns from now on
+   * @param options the writable's high-water mark
+   */
+  constructor(socket: BunNativeSocket<unknown>, options: BunSocketOptions = {}) {
+    const owned = socket as OwnedSocket;
+    this.#socket = owned;
+    owned.data = this;
+    this.#writable = new LazyWritable<BunSocket>(this, BunSocket.#sinkOf, options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+    this.#peerHost = owned.remoteAddress;
+    this.#peerPort = owned.remotePort ?? 0;
+    this.#localHost = owned.localAddress;
+    this.#localPort = owned.localPort ?? 0;
+  }
+
+  /** Settles when the connection is fully closed; rejects with the error it died of. */
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  /** @internal See `Transport._whenClosed()`. */
+  _whenClosed(watcher: ClosedWatcher): void {
+    this.#closed.watch(watcher);
+  }
+
+  get #closed(): ClosedSignal {
+    this.#closedSignal ??= new ClosedSignal();
+    return this.#closedSignal;
+  }
+
+  /** Resolves at once: a socket from `Bun.listen`/`Bun.connect` is open when it is handed over. */
+  get opened(): Promise<SocketInfo> {
+    this.#opened ??= Promise.resolve({
+      remoteAddress: this.#peerHost === undefined ? null : socketNameText([this.#peerHost, this.#peerPort]),
+      localAddress: this.#localHost === undefined ? null : socketNameText([this.#localHost, this.#localPort]),
+      alpn: null,
+    });
+    return this.#opened;
+  }
+
+  /**
+   * The peer's bytes go to the connection's protocol (`connectProtocol()`), so this is a locked
+   * stream: read the reader instead. (The prototype has no stream for a reader that pulls.)
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= lockedByteStream();
+    return this.#readable;
+  }
+
+  /** Where to write; closing it half-closes the connection (`shutdown()`). Made on first access. */
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable.stream;
+  }
+
+  /** @internal See `Transport._claimWritable()`. */
+  _claimWritable(): ClaimedWritable {
+    return this.#writable.claim();
+  }
+
+  /**
+   * Delivers the connection's events to `protocol`: `connectionMade(this)` at once, then what
+   * arrived meanwhile, then `dataReceived`, `eofReceived` and `connectionLost` as they come.
+   * @throws {Error} when a protocol is connected already
+   */
+  connectProtocol(protocol: Protocol): void {
+    if (this.#protocol !== null) throw new Error('The socket is already being read');
+    this.#protocol = protocol;
+    protocol.connectionMade(this);
+    const early = this.#early;
+    this.#early = null;
+    if (early !== null) for (const chunk of early) this.#received(chunk);
+    const flags = this.#flags;
+    if ((flags & CLOSED) !== 0) protocol.connectionLost(this.#error);
+    else if ((flags & READ_DONE) !== 0) this.#peerEnded();
+  }
+
+  /** Stops taking bytes from the peer (the reader's buffer is full): Bun stops reading the socket. */
+  pauseReading(): void {
+    this.#socket.pause();
+  }
+
+  /** Takes bytes from the peer again. */
+  resumeReading(): void {
+    this.#socket.resume();
+  }
+
+  /**
+   * Sends `chunk` now (see `Transport.tryWrite`): what the kernel does not take is kept and sent
+   * at `drain`. False, doing nothing, for a chunk that would keep more than the high-water mark
+   * unsent: it goes through `writable`, whose queue counts it, so that `drain()` waits for it.
+   */
+  tryWrite(chunk: Uint8Array): boolean {
+    if ((this.#flags & (WRITE_DONE | CLOSED)) !== 0) return false;
+    if (this.#unsentBytes + chunk.byteLength > this.#writable.highWaterMark) return false;
+    this.#send(chunk);
+    return true;
+  }
+
+  /**
+   * Sends what the kernel takes of `data` now and keeps none of it (see `Transport._sendNow`):
+   * the writer copies only the rest. 0 while bytes of this socket wait for `drain`, or once
+   * our side is ending.
+   * @internal
+   */
+  _sendNow(data: Uint8Array): number {
+    if ((this.#flags & (WRITE_DONE | CLOSED)) !== 0 || this.#unsent !== null) return 0;
+    const taken = this.#socket.write(data);
+    // -1: closed under us; the close handler tells the protocol, and the bytes are lost as
+    // CPython loses writes to a lost connection.
+    return taken < 0 ? data.byteLength : taken;
+  }
+
+  /**
+   * Not in the prototype: TLS would be Bun's `socket.upgradeTLS()` (see the design note).
+   * @throws {TypeError} always
+   */
+  startTls(): Transport {
+    throw new TypeError('startTls() is not supported by the Bun.listen prototype yet');
+  }
+
+  /** A plain TCP connection can be half-closed. */
+  canWriteEof(): boolean {
+    return true;
+  }
+
+  /** `peername`, `sockname` (`[host, port]`) and `socket` (the native socket); `undefined` for any other name. */
+  getExtraInfo(name: string): unknown {
+    switch (name) {
+      case 'peername':
+        return this.#peerHost === undefined ? undefined : ([this.#peerHost, this.#peerPort] satisfies HostPort);
+      case 'sockname':
+        return this.#localHost === undefined ? undefined : ([this.#localHost, this.#localPort] satisfies HostPort);
+      case 'socket':
+        return this.#socket;
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * Closes both directions now, dropping what is unsent (WinterTC `close()`, CPython `abort()`).
+   * @returns the `closed` promise
+   */
+  close(reason?: unknown): Promise<void> {
+    if ((this.#flags & CLOSED) === 0) {
+      // As `NodeSocket` and `DenoSocket`: a reason fails `writable`; `closed` resolves.
+      this.#writable.fail(reason ?? null);
+      this.#flags |= WRITE_DONE;
+      this.#unsent = null;
+      this.#unsentBytes = 0;
+      // Bun runs the close handler before end() returns.
+      this.#socket.end();
+    }
+    return this.#closed.promise;
+  }
+
+  /** What `toString()` shows: `<BunSocket 127.0.0.1:5000 -> 127.0.0.1:8888>`. */
+  toString(): string {
+    const info = ['BunSocket', `${this.#localHost ?? '?'}:${this.#localPort} -> ${this.#peerHost ?? '?'}:${this.#peerPort}`];
+    if ((this.#flags & CLOSED) !== 0) info.push('closed');
+    return `<${info.join(' ')}>`;
+  }
+
+  /** Writes `chunk` behind what is unsent, keeping what the kernel does not take. */
+  #send(chunk: Uint8Array): void {
+    const unsent = this.#unsent;
+    if (unsent !== null) {
+      unsent.push(chunk);
+      this.#unsentBytes += chunk.byteLength;
+      return;
+    }
+    const taken = this.#socket.write(chunk);
+    // -1: closed under us; the close handler tells the protocol, and the bytes are lost as
+    // CPython loses writes to a lost connection.
+    if (taken < 0 || taken === chunk.byteLength) return;
+    this.#unsent = [taken === 0 ? chunk : chunk.subarray(taken)];
+    this.#unsentBytes = chunk.byteLength - taken;
+  }
+
+  /** Bun's `drain`: sends what is unsent, as far as the kernel takes it. */
+  #drained(): void {
+    const unsent = this.#unsent;
+    if (unsent === null) return;
+    const socket = this.#socket;
+    while (unsent.length > 0) {
+      const chunk = unsent[0]!;
+      const taken = socket.write(chunk);
+      if (taken < 0) return;
+      this.#unsentBytes -= taken;
+      if (taken < chunk.byteLength) {
+        unsent[0] = chunk.subarray(taken);
+        return;
+      }
+      unsent.shift();
+    }
+    this.#unsent = null;
+    const waiter = this.#flushWaiter;
+    this.#flushWaiter = null;
+    waiter?.resolve();
+  }
+
+  /** Resolves once nothing is unsent; rejects if the connection closes first. */
+  #whenSent(): Promise<void> {
+    if (this.#unsent === null) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => (this.#flushWaiter = { resolve, reject }));
+  }
+
+  /** A write of `writable`: done once the kernel took it all. */
+  #write(chunk: Uint8Array): Promise<void> | undefined {
+    if (!(chunk instanceof Uint8Array)) throw new TypeError(`A socket takes Uint8Array chunks, not ${typeof chunk}`);
+    if ((this.#flags & CLOSED) !== 0) throw this.#error ?? socketClosedError();
+    if ((this.#flags & ENDED_AFTER_PEER) !== 0) return undefined;
+    this.#send(chunk);
+    return this.#unsent === null ? undefined : this.#whenSent();
+  }
+
+  /** Ends our side once what is unsent is out: `shutdown()`, or a full close if the peer ended already. */
+  async #end(): Promise<void> {
+    this.#flags |= WRITE_DONE;
+    if ((this.#flags & ENDED_AFTER_PEER) !== 0) return;
+    await this.#whenSent();
+    if ((this.#flags & CLOSED) !== 0) {
+      if (this.#error !== null) throw this.#error;
+      return;
+    }
+    // Bun closes a connection both sides shut down; shutdown() after the peer's FIN does it too.
+    this.#socket.shutdown();
+  }
+
+  /** The peer's bytes, for the protocol. */
+  #received(data: Uint8Array): void {
+    const protocol = this.#protocol;
+    if (protocol === null) {
+      (this.#early ??= []).push(data);
+      return;
+    }
+    // A protocol that throws kills its connection, not the process (CPython's _fatal_error).
+    try {
+      protocol.dataReceived(data);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** The peer's EOF, for the protocol: unless it keeps our side open, our side ends too. */
+  #peerEnded(): void {
+    this.#flags |= READ_DONE;
+    const protocol = this.#protocol;
+    if (protocol === null) return;
+    let keepOpen: boolean | void;
+    try {
+      keepOpen = protocol.eofReceived();
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    if (keepOpen === true) return;
+    this.#flags |= ENDED_AFTER_PEER;
+    void this.#end().catch(ignore);
+  }
+
+  #noteError(error: unknown): void {
+    this.#error ??= error;
+  }
+
+  /** A protocol threw: the connection is closed with its error. */
+  #fail(error: unknown): void {
+    this.#error ??= error;
+    this.close();
+  }
+
+  /** Bun's `close`: the connection is gone (`error` after a reset). */
+  #closedNow(error: Error | undefined): void {
+    if ((this.#flags & CLOSED) !== 0) return;
+    this.#flags |= CLOSED | WRITE_DONE | READ_DONE;
+    const failure = (this.#error ??= error ?? null);
+    this.#unsent = null;
+    this.#unsentBytes = 0;
+    const waiter = this.#flushWaiter;
+    this.#flushWaiter = null;
+    waiter?.reject(failure ?? socketClosedError());
+    this.#writable.fail(failure);
+    this.#protocol?.connectionLost(failure);
+    this.#closed.settle(failure);
+  }
+
+  /** The sink of `writable` (see `LazyWritable`): one function for every socket. */
+  static #sinkOf(socket: BunSocket): SocketSink {
+    return {
+      write: (chunk) => socket.#write(chunk),
+      close: () => socket.#end(),
+      abort: (reason) => void socket.close(reason),
+    };
+  }
+}
