@@ -130,7 +130,8 @@ export interface CheckedServer {
   tls: CheckedTls | undefined;
 }
 
-function given(value: unknown): boolean {
+/** Whether an option was given: neither `undefined` nor `null` (asyncio's `None`). */
+export function given(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
 

@@ -28,22 +28,11 @@ interface Adapter {
   startUnixServer(cb: ClientConnectedCallback, path?: string | null, options?: StartUnixServerOptions<never>): Promise<Server>;
 }
 
-/**
- * `BUN_LISTEN_PROTOTYPE=1` on Bun: TCP through the prototype over `Bun.listen`/`Bun.connect`
- * (`lib/runtime/bun/`), Unix sockets still through the Bun entry, to see which specs it passes.
- */
-async function bunAdapter(): Promise<Adapter> {
-  const entry = await import('../lib/runtime/bun.ts');
-  if (process.env['BUN_LISTEN_PROTOTYPE'] !== '1') return entry;
-  const [{ openConnection }, { startServer }] = await Promise.all([import('../lib/runtime/bun/connect.ts'), import('../lib/runtime/bun/listen.ts')]);
-  return { openConnection, startServer, openUnixConnection: entry.openUnixConnection, startUnixServer: entry.startUnixServer };
-}
-
 const adapter: Adapter =
   runtime === 'deno'
     ? await import('../lib/runtime/deno.ts')
     : runtime === 'bun'
-      ? await bunAdapter()
+      ? await import('../lib/runtime/bun.ts')
       : await import('../lib/runtime/node.ts');
 
 export const { openConnection, openUnixConnection, startServer, startUnixServer } = adapter;

@@ -1,7 +1,11 @@
 /**
- * The Bun entry: Bun runs the Node adapter (`node:net`), which measured as fast as an adapter
- * over `Bun.connect` would be (the library's own work dominates) and supports TCP, Unix
- * sockets and half-close. The one Bun difference the adapter meets, a Unix connect that reports
- * itself connected too early, is handled in `node/connect.ts`.
+ * The Bun entry: TCP connections and servers over Bun's own sockets (`Bun.connect()`,
+ * `Bun.listen()`, see `bun/`), and what those cannot do (TLS at connect, Unix sockets, a
+ * `net.Socket` or `net.Server` given as `sock`, `localAddr`, `family`) over Bun's `node:net`
+ * and `node:tls`, through the Node adapter.
  */
 export * from './node.ts';
+export { openConnection } from './bun/connect.ts';
+export { startServer } from './bun/listen.ts';
+export { BunSocket } from './bun/socket.ts';
+export type { BunSocketOptions } from './bun/socket.ts';

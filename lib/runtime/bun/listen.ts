@@ -1,20 +1,24 @@
+import type { Server as NetServer } from 'node:net';
 import type { ClientConnectedCallback } from '../../_client-callback.ts';
 import type { StartServerOptions } from '../../options.ts';
 import type { Server } from '../../server.ts';
 import type { HostPort } from '../../transport.ts';
+import { given } from '../../_checks.ts';
 import { serveTcp, type ServerRuntime } from '../../_serve.ts';
 import { bunNamespace, type BunListenOptions, type BunNativeSocket } from './namespace.ts';
 import { BunSocket } from './socket.ts';
+import { startServer as startNodeServer } from '../node/listen.ts';
 import { resolveHosts } from '../node/resolve.ts';
 
-/** What the prototype cannot do yet, refused by name. */
-function unsupported(what: string): never {
-  throw new RangeError(`${what} is not supported by the Bun.listen prototype yet`);
+/** What the adapter leaves to `node:net`, so that nothing calls it. */
+function unreachable(what: string): never {
+  throw new Error(`${what} runs over node:net on Bun`);
 }
 
 /**
- * PROTOTYPE. What a `Bun.listen` server is made of; the outline is `serveTcp()`. No TLS, no
- * Unix sockets, no `sock` yet. Bun takes no `backlog` (uSockets listens with its own).
+ * What a `Bun.listen` server is made of; the outline is `serveTcp()`. TLS and `sock` servers
+ * run over `node:net` instead (see `startServer()`). Bun takes no `backlog` (uSockets listens
+ * with its own).
  */
 const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
   checkReuse(options) {
@@ -23,7 +27,7 @@ const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
   // Every address of every host, as the Node adapter (and CPython) binds them.
   resolve: resolveHosts,
   async listen(address, deliver) {
-    if ('path' in address) return unsupported('a Unix socket');
+    if ('path' in address) return unreachable('A Unix server');
     // All interfaces: '::' is one dual-stack socket, as Node's default.
     const hostname = address.host ?? (address.family === 4 ? '0.0.0.0' : '::');
     const options: BunListenOptions<BunSocket | undefined> = {
@@ -39,28 +43,33 @@ const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
     const name: HostPort = [listener.hostname, listener.port];
     return { getsockname: () => name, close: () => listener.stop(false) };
   },
-  adopt: () => unsupported('sock'),
+  adopt: () => unreachable('sock'),
   tuneTcp(socket, keepAlive) {
     socket.setNoDelay(true);
     if (keepAlive) socket.setKeepAlive(true);
   },
   socketOf: (socket) => new BunSocket(socket),
-  secureContext: () => unsupported('ssl'),
-  files: { lstat: () => unsupported('a Unix socket'), link: () => unsupported('a Unix socket'), unlink: () => unsupported('a Unix socket') },
+  secureContext: () => unreachable('ssl'),
+  files: { lstat: () => unreachable('A Unix server'), link: () => unreachable('A Unix server'), unlink: () => unreachable('A Unix server') },
 };
 
 /**
- * PROTOTYPE. Starts a TCP server with `Bun.listen()` (asyncio's `start_server`):
- * `clientConnectedCb(reader, writer)` is called for each client, over a {@link BunSocket}.
+ * Starts a TCP server (asyncio's `start_server`) with `Bun.listen()`: `clientConnectedCb(reader,
+ * writer)` is called for each client, over a {@link BunSocket}. A server with `ssl`, or given a
+ * listening `net.Server` as `sock`, runs over Bun's `node:net` and `node:tls`, as the Node
+ * adapter's `startServer()` (which documents every option). Bun listens with a backlog of its
+ * own: `backlog` is checked and not used.
  *
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param host a name, an address, an array of them, or nothing for every interface
  * @param port the port; 0 for any free one
- * @param options `limit`, `family`, `reusePort`, `keepAlive`, `startServing`, `onError`
+ * @param options as the Node adapter's
  * @returns the listening server
  * @throws Bun's error for a failed bind (`EADDRINUSE`)
  * @example
  * ```ts
+ * import { startServer } from 'asyncio-streams';
+ *
  * const server = await startServer(async (reader, writer) => {
  *   writer.write(await reader.readline());
  *   writer.close();
@@ -71,7 +80,8 @@ export function startServer(
   clientConnectedCb: ClientConnectedCallback,
   host?: string | readonly string[] | null,
   port?: number | string | null,
-  options: StartServerOptions<never> = {},
+  options: StartServerOptions<NetServer> = {},
 ): Promise<Server<HostPort>> {
+  if (given(options.ssl) || given(options.sock)) return startNodeServer(clientConnectedCb, host, port, options);
   return serveTcp(bunServer, clientConnectedCb, host, port, options);
 }

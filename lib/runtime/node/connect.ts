@@ -97,7 +97,22 @@ export async function openConnection(
   port?: number | string | null,
   options: OpenConnectionOptions<NodeSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
-  const checked = checkConnection(host, port, options);
+  return openCheckedConnection(checkConnection(host, port, options), options.sock);
+}
+
+/**
+ * `openConnection()` once its arguments are checked: what the Bun entry hands the connections
+ * it runs over `node:net` and `node:tls` (see `bun/connect.ts`).
+ *
+ * @param checked the options, checked by `checkConnection()`
+ * @param sock the `sock` option as given
+ * @returns `[reader, writer]`
+ * @example
+ * ```ts
+ * const [reader, writer] = await openCheckedConnection(checkConnection('127.0.0.1', 8888, {}), undefined);
+ * ```
+ */
+export function openCheckedConnection(checked: CheckedConnection, sock: NodeSock | null | undefined): Promise<[StreamReader, StreamWriter]> {
   const connectOptions: NetConnectOpts = {
     host: checked.host ?? 'localhost',
     port: checked.port ?? 0,
@@ -111,7 +126,7 @@ export async function openConnection(
   }
   // The name a later writer.startTls() verifies by default.
   const socketOptions = { serverHostname: checked.host };
-  return connectStreams(checked, options.sock, {
+  return connectStreams(checked, sock, {
     connect: connectHappyEyeballs(checked, resolveAll, async (address) => {
       // An address connects as given: Node's own autoSelectFamily is only for names.
       const target = address === undefined ? connectOptions : { ...connectOptions, host: address.address, family: address.family };
