@@ -14,3 +14,20 @@ export function socketNameText(name: SocketName): string {
   const [host, port] = name;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/**
+ * What `opened`'s `SocketInfo` shows of a name `getExtraInfo()` gave: `host:port` of a
+ * `[host, port]`, the path of a Unix one; null for anything else (and for `''`, the side of a
+ * Unix connection that has no name).
+ *
+ * @example
+ * ```ts
+ * describeSocketName(['127.0.0.1', 8888]); // '127.0.0.1:8888'
+ * describeSocketName(''); // null
+ * ```
+ */
+export function describeSocketName(name: unknown): string | null {
+  if (typeof name === 'string') return name || null;
+  if (Array.isArray(name) && typeof name[0] === 'string' && typeof name[1] === 'number') return socketNameText([name[0], name[1]]);
+  return null;
+}

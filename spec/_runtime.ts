@@ -37,7 +37,7 @@ const adapter: Adapter =
 
 export const { openConnection, openUnixConnection, startServer, startUnixServer } = adapter;
 
-/** The adapter's own socket (WinterTC shape) for a TCP connection: `NodeSocket` or `DenoSocket`. */
+/** The adapter's own socket (WinterTC shape) for a TCP connection: `NodeSocket`, `DenoSocket` or `BunSocket`. */
 export interface RuntimeSocket {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
@@ -51,6 +51,11 @@ export async function connectSocket(host: string, port: number): Promise<Runtime
     const { DenoSocket } = await import('../lib/runtime/deno.ts');
     const { denoNamespace } = await import('../lib/runtime/deno/namespace.ts');
     return new DenoSocket(await denoNamespace().connect({ hostname: host, port }));
+  }
+  if (runtime === 'bun') {
+    const { BunSocket } = await import('../lib/runtime/bun.ts');
+    const { bunNamespace } = await import('../lib/runtime/bun/namespace.ts');
+    return new BunSocket(await bunNamespace().connect({ hostname: host, port, allowHalfOpen: true, socket: BunSocket.handlers }));
   }
   const { NodeSocket } = await import('../lib/runtime/node.ts');
   const { connect } = await import('node:net');

@@ -1,14 +1,15 @@
 import { Socket as NetSocket } from 'node:net';
 import { abortable } from '../../_abortable.ts';
-import { checkConnection, type CheckedConnection } from '../../_checks.ts';
+import { checkConnection, checkUnixConnection, type CheckedConnection } from '../../_checks.ts';
 import { connectStreams } from '../../_connect.ts';
 import { connectHappyEyeballs } from '../../_happy-eyeballs.ts';
-import type { OpenConnectionOptions } from '../../options.ts';
+import type { OpenConnectionOptions, OpenUnixConnectionOptions } from '../../options.ts';
+import type { SocketName } from '../../transport.ts';
 import type { StreamReader } from '../../stream-reader.ts';
 import type { StreamWriter } from '../../stream-writer.ts';
-import { openCheckedConnection, type NodeSock } from '../node/connect.ts';
+import { openCheckedConnection, openCheckedUnixConnection, type NodeSock } from '../node/connect.ts';
 import { resolveAll } from '../node/resolve.ts';
-import { bunNamespace, type BunNativeSocket } from './namespace.ts';
+import { bunNamespace, type BunConnectOptions, type BunNativeSocket, type BunUnixConnectOptions } from './namespace.ts';
 import { BunSocket } from './socket.ts';
 import { socketNameText } from '../../_socket-name.ts';
 
@@ -16,27 +17,32 @@ function ignore(): void {}
 
 /**
  * Whether a connection runs over Bun's `node:net` and `node:tls` (the Node adapter) rather
- * than `Bun.connect()`: for what only they do here. TLS (`ssl`) passes every TLS spec there;
- * `Bun.connect()` cannot bind first (`localAddr`) nor pick a family for a name (`family`); and
- * a `net.Socket` given as `sock` is a Node socket.
+ * than `Bun.connect()`: for what only they do here, over TCP and Unix sockets alike. TLS
+ * (`ssl`) passes every TLS spec there; `Bun.connect()` cannot bind first (`localAddr`) nor pick
+ * a family for a name (`family`), which a Unix connection never has; and a `net.Socket` given
+ * as `sock` is a Node socket.
  */
 function runsOnNodeNet(checked: CheckedConnection, sock: unknown): boolean {
   return checked.tls !== undefined || checked.localAddr !== undefined || checked.family !== 0 || sock instanceof NetSocket;
 }
 
 /**
- * The socket `Bun.connect()` makes to `hostname:port`, unless `signal` aborts first: one that
- * arrives after the abort is closed. A failure names the address, as Node's does (Bun's says
- * only "Failed to connect").
+ * The socket `Bun.connect(options)` makes to `name`, unless `signal` aborts first: one that
+ * arrives after the abort is closed. A failure names the address or path, as Node's does
+ * (Bun's says only "Failed to connect").
  */
-async function connecting(hostname: string, port: number, signal: AbortSignal | undefined): Promise<BunNativeSocket<BunSocket | undefined>> {
-  const socket = bunNamespace().connect<BunSocket | undefined>({ hostname, port, allowHalfOpen: true, socket: BunSocket.handlers });
+async function connecting(
+  options: BunConnectOptions<BunSocket | undefined> | BunUnixConnectOptions<BunSocket | undefined>,
+  name: SocketName,
+  signal: AbortSignal | undefined,
+): Promise<BunNativeSocket<BunSocket | undefined>> {
+  const socket = bunNamespace().connect<BunSocket | undefined>(options);
   try {
     return await abortable(socket, signal, () => void socket.then((late) => late.end(), ignore));
   } catch (error) {
     // Anything may be an abort's reason; Bun's own error has `syscall`.
     const failed = error as { code?: unknown; syscall?: unknown; message: string } | null;
-    if (failed?.syscall === 'connect') failed.message = `connect ${String(failed.code)} ${socketNameText([hostname, port])}`;
+    if (failed?.syscall === 'connect') failed.message = `connect ${String(failed.code)} ${socketNameText(name)}`;
     throw error;
   }
 }
@@ -75,11 +81,48 @@ export async function openConnection(
   const portNumber = checked.port ?? 0;
   return connectStreams(checked, options.sock, {
     connect: connectHappyEyeballs(checked, resolveAll, async (address, signal) => {
-      const native = await connecting(address?.address ?? hostname, portNumber, signal);
+      const target = address?.address ?? hostname;
+      const native = await connecting({ hostname: target, port: portNumber, allowHalfOpen: true, socket: BunSocket.handlers }, [target, portNumber], signal);
       native.setNoDelay(true);
       if (checked.keepAlive) native.setKeepAlive(true);
       return new BunSocket(native);
     }),
+    socketName: 'a Bun socket',
+  });
+}
+
+/**
+ * Opens a Unix socket connection and returns its reader and writer (asyncio's
+ * `open_unix_connection`), over a {@link BunSocket} made by `Bun.connect({ unix })`.
+ * `getExtraInfo('peername')` is the path, `sockname` is `''`. `ssl`, and a `net.Socket` given
+ * as `sock`, run over Bun's `node:net` and `node:tls`, as the Node adapter's
+ * `openUnixConnection()` (which documents every option).
+ *
+ * @param path the socket's path
+ * @param options as the Node adapter's
+ * @returns `[reader, writer]`
+ * @throws Bun's connection error, named as Node's (`connect ENOENT /run/app.sock`,
+ *   `ECONNREFUSED`), or the signal's reason
+ * @example
+ * ```ts
+ * import { openUnixConnection } from 'asyncio-streams';
+ *
+ * const [reader, writer] = await openUnixConnection('/run/app.sock');
+ * ```
+ */
+export async function openUnixConnection(
+  path?: string | null,
+  options: OpenUnixConnectionOptions<NodeSock> = {},
+): Promise<[StreamReader, StreamWriter]> {
+  const checked = checkUnixConnection(path, options);
+  if (runsOnNodeNet(checked, options.sock)) return openCheckedUnixConnection(checked, options.sock);
+  return connectStreams(checked, options.sock, {
+    async connect(signal) {
+      // Given, as no sock was.
+      const unix = checked.host!;
+      const native = await connecting({ unix, allowHalfOpen: true, socket: BunSocket.handlers }, unix, signal);
+      return new BunSocket(native, { extra: { peername: unix, sockname: '' } });
+    },
     socketName: 'a Bun socket',
   });
 }

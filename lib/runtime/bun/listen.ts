@@ -1,13 +1,14 @@
 import type { Server as NetServer } from 'node:net';
 import type { ClientConnectedCallback } from '../../_client-callback.ts';
-import type { StartServerOptions } from '../../options.ts';
+import type { StartServerOptions, StartUnixServerOptions } from '../../options.ts';
 import type { Server } from '../../server.ts';
 import type { HostPort } from '../../transport.ts';
 import { given } from '../../_checks.ts';
-import { serveTcp, type ServerRuntime } from '../../_serve.ts';
+import { serveTcp, serveUnix, type ServerRuntime } from '../../_serve.ts';
 import { bunNamespace, type BunListenOptions, type BunNativeSocket } from './namespace.ts';
 import { BunSocket } from './socket.ts';
-import { startServer as startNodeServer } from '../node/listen.ts';
+import { startServer as startNodeServer, startUnixServer as startNodeUnixServer } from '../node/listen.ts';
+import { nodeSocketFiles } from '../node/socket-files.ts';
 import { resolveHosts } from '../node/resolve.ts';
 
 /** What the adapter leaves to `node:net`, so that nothing calls it. */
@@ -16,9 +17,9 @@ function unreachable(what: string): never {
 }
 
 /**
- * What a `Bun.listen` server is made of; the outline is `serveTcp()`. TLS and `sock` servers
- * run over `node:net` instead (see `startServer()`). Bun takes no `backlog` (uSockets listens
- * with its own).
+ * What a `Bun.listen` server is made of; the outlines are `serveTcp()` and `serveUnix()`. TLS
+ * and `sock` servers run over `node:net` instead (see `servesOnNodeNet()`). Bun takes no
+ * `backlog` (uSockets listens with its own).
  */
 const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
   checkReuse(options) {
@@ -27,15 +28,19 @@ const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
   // Every address of every host, as the Node adapter (and CPython) binds them.
   resolve: resolveHosts,
   async listen(address, deliver) {
-    if ('path' in address) return unreachable('A Unix server');
+    // Every socket's handlers but `open`, which makes its BunSocket and serves it.
+    const socket = { ...BunSocket.handlers, open: deliver };
+    if ('path' in address) {
+      const listener = bunNamespace().listen({ unix: address.path, allowHalfOpen: true, socket });
+      return { getsockname: () => address.path, close: () => listener.stop(false) };
+    }
     // All interfaces: '::' is one dual-stack socket, as Node's default.
     const hostname = address.host ?? (address.family === 4 ? '0.0.0.0' : '::');
     const options: BunListenOptions<BunSocket | undefined> = {
       hostname,
       port: address.port,
       allowHalfOpen: true,
-      // Every socket's handlers but `open`, which makes its BunSocket and serves it.
-      socket: { ...BunSocket.handlers, open: deliver },
+      socket,
     };
     if (address.reusePort) options.reusePort = true;
     if (address.host === null && address.family === 6) options.ipv6Only = true;
@@ -48,10 +53,19 @@ const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
     socket.setNoDelay(true);
     if (keepAlive) socket.setKeepAlive(true);
   },
-  socketOf: (socket) => new BunSocket(socket),
+  socketOf: (socket, extra) => new BunSocket(socket, extra === undefined ? {} : { extra }),
   secureContext: () => unreachable('ssl'),
-  files: { lstat: () => unreachable('A Unix server'), link: () => unreachable('A Unix server'), unlink: () => unreachable('A Unix server') },
+  files: nodeSocketFiles,
 };
+
+/**
+ * Whether a server runs over Bun's `node:net` and `node:tls` (the Node adapter) rather than
+ * `Bun.listen()`, TCP and Unix alike: with `ssl` (which passes every TLS spec there), or given
+ * a listening `net.Server` as `sock`.
+ */
+function servesOnNodeNet(options: StartServerOptions<unknown> | StartUnixServerOptions<unknown>): boolean {
+  return given(options.ssl) || given(options.sock);
+}
 
 /**
  * Starts a TCP server (asyncio's `start_server`) with `Bun.listen()`: `clientConnectedCb(reader,
@@ -82,6 +96,38 @@ export function startServer(
   port?: number | string | null,
   options: StartServerOptions<NetServer> = {},
 ): Promise<Server<HostPort>> {
-  if (given(options.ssl) || given(options.sock)) return startNodeServer(clientConnectedCb, host, port, options);
+  if (servesOnNodeNet(options)) return startNodeServer(clientConnectedCb, host, port, options);
   return serveTcp(bunServer, clientConnectedCb, host, port, options);
+}
+
+/**
+ * Starts a Unix socket server (asyncio's `start_unix_server`) with `Bun.listen({ unix })`; see
+ * `startServer()`. A stale socket file at `path` is replaced; closing the server removes the
+ * file if it is still the one the server created, unless `cleanupSocket` is false. For each
+ * client, `getExtraInfo('sockname')` is the path and `peername` is `''`. A server with `ssl`,
+ * or given a listening `net.Server` as `sock`, runs over Bun's `node:net` and `node:tls`, as
+ * the Node adapter's `startUnixServer()` (which documents every option).
+ *
+ * @param clientConnectedCb called with `(reader, writer)` for each client
+ * @param path where to create the socket
+ * @param options as the Node adapter's
+ * @returns the listening server
+ * @throws Bun's error for a failed bind (`EADDRINUSE`, `ENOENT`), which names the path
+ * @example
+ * ```ts
+ * import { startUnixServer } from 'asyncio-streams';
+ *
+ * const server = await startUnixServer(async (reader, writer) => {
+ *   writer.write(await reader.readline());
+ *   writer.close();
+ * }, '/run/app.sock');
+ * ```
+ */
+export function startUnixServer(
+  clientConnectedCb: ClientConnectedCallback,
+  path?: string | null,
+  options: StartUnixServerOptions<NetServer> = {},
+): Promise<Server<string>> {
+  if (servesOnNodeNet(options)) return startNodeUnixServer(clientConnectedCb, path, options);
+  return serveUnix(bunServer, clientConnectedCb, path, options);
 }

@@ -58,10 +58,14 @@ export interface BunSocketHandlers<Data = unknown> {
 
 /** What `Bun.listen()` returns. */
 export interface BunListener {
+  /** Stops listening; `true` also closes the connections it accepted. A Unix listener's file is removed. */
+  stop(closeActive?: boolean): void;
+}
+
+/** What `Bun.listen()` returns for TCP. */
+export interface BunTcpListener extends BunListener {
   readonly hostname: string;
   readonly port: number;
-  /** Stops listening; `true` also closes the connections it accepted. */
-  stop(closeActive?: boolean): void;
 }
 
 /** Options of `Bun.listen()` for TCP. */
@@ -77,6 +81,13 @@ export interface BunListenOptions<Data = unknown> {
   ipv6Only?: boolean;
 }
 
+/** Options of `Bun.listen()` for a Unix socket: as for TCP, with a path instead of an address. */
+export interface BunUnixListenOptions<Data = unknown> {
+  unix: string;
+  socket: BunSocketHandlers<Data>;
+  allowHalfOpen?: boolean;
+}
+
 /** Options of `Bun.connect()` for TCP. */
 export interface BunConnectOptions<Data = unknown> {
   hostname: string;
@@ -87,10 +98,21 @@ export interface BunConnectOptions<Data = unknown> {
   data?: Data;
 }
 
+/**
+ * Options of `Bun.connect()` for a Unix socket. A missing path rejects with `ENOENT`, one nobody
+ * listens on with `ECONNREFUSED`; the message names neither ("Failed to connect").
+ */
+export interface BunUnixConnectOptions<Data = unknown> {
+  unix: string;
+  socket: BunSocketHandlers<Data>;
+  allowHalfOpen?: boolean;
+}
+
 /** The `Bun` namespace, as far as the adapter uses it. */
 export interface BunNamespace {
-  listen<Data>(options: BunListenOptions<Data>): BunListener;
-  connect<Data>(options: BunConnectOptions<Data>): Promise<BunNativeSocket<Data>>;
+  listen<Data>(options: BunListenOptions<Data>): BunTcpListener;
+  listen<Data>(options: BunUnixListenOptions<Data>): BunListener;
+  connect<Data>(options: BunConnectOptions<Data> | BunUnixConnectOptions<Data>): Promise<BunNativeSocket<Data>>;
 }
 
 /**

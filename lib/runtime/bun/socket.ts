@@ -1,21 +1,31 @@
 import type { ClaimedWritable, HostPort, Protocol, Transport } from '../../transport.ts';
 import { socketClosedError } from '../../errors.ts';
 import { CLOSED, DEFAULT_HIGH_WATER_MARK, FIRST_OWN_FLAG, READ_DONE, WRITE_DONE, type SocketInfo } from '../_socket.ts';
-import { socketNameText } from '../../_socket-name.ts';
+import { describeSocketName } from '../../_socket-name.ts';
 import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
 import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
 import type { BunNativeSocket, BunSocketHandlers } from './namespace.ts';
 import { lockedByteStream } from '../node/socket.ts';
+import { NO_EXTRA } from '../../_extra-info.ts';
 
 /** Options of {@link BunSocket}. */
 export interface BunSocketOptions {
   /** Bytes the writable queues before `writer.ready` (and so `drain()`) waits. Default 65536. */
   writableHighWaterMark?: number;
+  /**
+   * Extra-info values that win over the ones read from the socket. A Unix socket needs them:
+   * Bun reports no address for it, so the connection functions pass the path here.
+   */
+  extra?: Readonly<Record<string, unknown>>;
 }
 
 /* Bits of `BunSocket.#flags` of its own, after `CLOSED`, `READ_DONE` and `WRITE_DONE` (see `_socket.ts`). */
 /** Our side was ended because the peer ended its own: later writes are dropped (as `NodeSocket`). */
 const ENDED_AFTER_PEER = FIRST_OWN_FLAG;
+/** The socket is paused because `readable`'s queue is full. */
+const READ_PAUSED = FIRST_OWN_FLAG << 1;
+/** `readable` was cancelled: its reader let go, so ending our side closes the connection. */
+const READ_CANCELLED = FIRST_OWN_FLAG << 2;
 
 /** A native socket whose `data` slot holds its `BunSocket`. */
 type OwnedSocket = BunNativeSocket<BunSocket | undefined>;
@@ -49,9 +59,11 @@ export class BunSocket implements Transport {
   /** `CLOSED`, `READ_DONE`, ...: the state a boolean field each would hold (see `_socket.ts`). */
   #flags = 0;
   #protocol: Protocol | null = null;
-  /** `readable`, once asked for: locked, as the bytes go to the protocol. */
+  /** `readable`, once asked for: a byte stream, or locked while the bytes go to a protocol. */
   #readable: ReadableStream<Uint8Array> | null = null;
-  /** What arrived before a protocol was connected (a server not serving yet): rare, so made then. */
+  /** The byte stream's controller, while `readable` is read and not finished. */
+  #readController: ReadableByteStreamController | null = null;
+  /** What arrived before a protocol or `readable` took it (a server not serving yet): rare, so made then. */
   #early: Uint8Array[] | null = null;
   readonly #writable: LazyWritable<BunSocket>;
   /** Bytes the kernel has not taken yet, in order; null while there are none (the common case). */
@@ -66,6 +78,7 @@ export class BunSocket implements Transport {
   readonly #peerPort: number;
   readonly #localHost: string | undefined;
   readonly #localPort: number;
+  readonly #extra: Readonly<Record<string, unknown>>;
   #opened: Promise<SocketInfo> | null = null;
   /** `closed` and its watchers, made when first needed. */
   #closedSignal: ClosedSignal | null = null;
@@ -101,7 +114,7 @@ export class BunSocket implements Transport {
    * Wraps a connected native socket made with `BunSocket.handlers` and `allowHalfOpen: true`.
    *
    * @param socket the native socket, which this one owns from now on
-   * @param options the writable's high-water mark
+   * @param options the writable's high-water mark, extra-info overrides
    */
   constructor(socket: BunNativeSocket<unknown>, options: BunSocketOptions = {}) {
     const owned = socket as OwnedSocket;
@@ -112,6 +125,7 @@ export class BunSocket implements Transport {
     this.#peerPort = owned.remotePort ?? 0;
     this.#localHost = owned.localAddress;
     this.#localPort = owned.localPort ?? 0;
+    this.#extra = options.extra ?? NO_EXTRA;
   }
 
   /** Settles when the connection is fully closed; rejects with the error it died of. */
@@ -132,19 +146,21 @@ export class BunSocket implements Transport {
   /** Resolves at once: a socket from `Bun.listen`/`Bun.connect` is open when it is handed over. */
   get opened(): Promise<SocketInfo> {
     this.#opened ??= Promise.resolve({
-      remoteAddress: this.#peerHost === undefined ? null : socketNameText([this.#peerHost, this.#peerPort]),
-      localAddress: this.#localHost === undefined ? null : socketNameText([this.#localHost, this.#localPort]),
+      remoteAddress: describeSocketName(this.getExtraInfo('peername')),
+      localAddress: describeSocketName(this.getExtraInfo('sockname')),
       alpn: null,
     });
     return this.#opened;
   }
 
   /**
-   * The peer's bytes go to the connection's protocol (`connectProtocol()`), so this is a locked
-   * stream: read the reader instead. (The prototype has no stream for a reader that pulls.)
+   * The peer's bytes, as a byte stream (`type: 'bytes'`, so `getReader({ mode: 'byob' })` works):
+   * Bun's `data` fills it, the socket pauses while its queue is full and resumes when read. Ends
+   * at the peer's EOF, errors with the connection's error. While the bytes go to a protocol (a
+   * `StreamReader`, see `connectProtocol()`), a locked stream: read the reader instead.
    */
   get readable(): ReadableStream<Uint8Array> {
-    this.#readable ??= lockedByteStream();
+    this.#readable ??= this.#protocol === null ? this.#createReadable() : lockedByteStream();
     return this.#readable;
   }
 
@@ -161,10 +177,10 @@ export class BunSocket implements Transport {
   /**
    * Delivers the connection's events to `protocol`: `connectionMade(this)` at once, then what
    * arrived meanwhile, then `dataReceived`, `eofReceived` and `connectionLost` as they come.
-   * @throws {Error} when a protocol is connected already
+   * @throws {Error} when a protocol is connected already, or `readable` was taken
    */
   connectProtocol(protocol: Protocol): void {
-    if (this.#protocol !== null) throw new Error('The socket is already being read');
+    if (this.#protocol !== null || this.#readable !== null) throw new Error('The socket is already being read');
     this.#protocol = protocol;
     protocol.connectionMade(this);
     const early = this.#early;
@@ -224,8 +240,12 @@ export class BunSocket implements Transport {
     return true;
   }
 
-  /** `peername`, `sockname` (`[host, port]`) and `socket` (the native socket); `undefined` for any other name. */
+  /**
+   * `peername`, `sockname` (`[host, port]`, or the path for a Unix socket, as CPython gives) and
+   * `socket` (the native socket); `undefined` for any other name.
+   */
   getExtraInfo(name: string): unknown {
+    if (Object.hasOwn(this.#extra, name)) return this.#extra[name];
     switch (name) {
       case 'peername':
         return this.#peerHost === undefined ? undefined : ([this.#peerHost, this.#peerPort] satisfies HostPort);
@@ -257,7 +277,8 @@ export class BunSocket implements Transport {
 
   /** What `toString()` shows: `<BunSocket 127.0.0.1:5000 -> 127.0.0.1:8888>`. */
   toString(): string {
-    const info = ['BunSocket', `${this.#localHost ?? '?'}:${this.#localPort} -> ${this.#peerHost ?? '?'}:${this.#peerPort}`];
+    const [local, peer] = [this.getExtraInfo('sockname'), this.getExtraInfo('peername')].map((name) => describeSocketName(name) ?? '?');
+    const info = ['BunSocket', `${local} -> ${peer}`];
     if ((this.#flags & CLOSED) !== 0) info.push('closed');
     return `<${info.join(' ')}>`;
   }
@@ -325,14 +346,19 @@ export class BunSocket implements Transport {
       return;
     }
     // Bun closes a connection both sides shut down; shutdown() after the peer's FIN does it too.
-    this.#socket.shutdown();
+    // A cancelled `readable` reads no more, so it would never see the peer's FIN: close now.
+    if ((this.#flags & READ_CANCELLED) !== 0) this.#socket.end();
+    else this.#socket.shutdown();
   }
 
-  /** The peer's bytes, for the protocol. */
+  /** The peer's bytes, for the protocol or `readable`, or kept until one of them reads. */
   #received(data: Uint8Array): void {
     const protocol = this.#protocol;
     if (protocol === null) {
-      (this.#early ??= []).push(data);
+      const controller = this.#readController;
+      if (controller !== null) this.#streamData(controller, data);
+      // Nobody took the bytes yet (a finished `readable` drops them).
+      else if (this.#readable === null) (this.#early ??= []).push(data);
       return;
     }
     // A protocol that throws kills its connection, not the process (CPython's _fatal_error).
@@ -343,11 +369,14 @@ export class BunSocket implements Transport {
     }
   }
 
-  /** The peer's EOF, for the protocol: unless it keeps our side open, our side ends too. */
+  /** The peer's EOF, for the protocol (unless it keeps our side open, our side ends too) or `readable`. */
   #peerEnded(): void {
     this.#flags |= READ_DONE;
     const protocol = this.#protocol;
-    if (protocol === null) return;
+    if (protocol === null) {
+      this.#finishReadable(null);
+      return;
+    }
     let keepOpen: boolean | void;
     try {
       keepOpen = protocol.eofReceived();
@@ -381,8 +410,76 @@ export class BunSocket implements Transport {
     this.#flushWaiter = null;
     waiter?.reject(failure ?? socketClosedError());
     this.#writable.fail(failure);
+    this.#finishReadable(failure);
     this.#protocol?.connectionLost(failure);
     this.#closed.settle(failure);
+  }
+
+  /** `readable` for a reader that pulls: what arrived already first, then Bun's `data`. */
+  #createReadable(): ReadableStream<Uint8Array> {
+    const readable = new ReadableStream(
+      {
+        type: 'bytes',
+        start: (controller) => {
+          this.#readController = controller;
+        },
+        pull: () => {
+          if ((this.#flags & READ_PAUSED) !== 0) {
+            this.#flags &= ~READ_PAUSED;
+            this.#socket.resume();
+          }
+        },
+        cancel: () => {
+          this.#readController = null;
+          this.#flags |= READ_CANCELLED;
+          if ((this.#flags & WRITE_DONE) !== 0) this.#socket.end();
+          else this.#socket.pause();
+        },
+      },
+      { highWaterMark: DEFAULT_HIGH_WATER_MARK },
+    );
+    const early = this.#early;
+    this.#early = null;
+    if (early !== null) for (const chunk of early) this.#streamData(this.#readController!, chunk);
+    const flags = this.#flags;
+    if ((flags & CLOSED) !== 0) this.#finishReadable(this.#error);
+    else if ((flags & READ_DONE) !== 0) this.#finishReadable(null);
+    return readable;
+  }
+
+  /**
+   * A chunk for `readable`: into a waiting BYOB read, else queued as it is (Bun gives each chunk
+   * an `ArrayBuffer` of its own, which the stream may take over). A full queue pauses the socket.
+   */
+  #streamData(controller: ReadableByteStreamController, chunk: Uint8Array): void {
+    const request = controller.byobRequest;
+    const view = request?.view;
+    if (view) {
+      const n = Math.min(view.byteLength, chunk.byteLength);
+      new Uint8Array(view.buffer, view.byteOffset, n).set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+      request!.respond(n);
+      if (n < chunk.byteLength) controller.enqueue(chunk.subarray(n) as Uint8Array<ArrayBuffer>);
+    } else {
+      controller.enqueue(chunk as Uint8Array<ArrayBuffer>);
+    }
+    if ((controller.desiredSize ?? 1) <= 0 && (this.#flags & READ_PAUSED) === 0) {
+      this.#flags |= READ_PAUSED;
+      this.#socket.pause();
+    }
+  }
+
+  /** Ends `readable`, if it is read: closed when `error` is null, else errored with it. */
+  #finishReadable(error: unknown): void {
+    const controller = this.#readController;
+    if (controller === null) return;
+    this.#readController = null;
+    if (error !== null) {
+      controller.error(error);
+      return;
+    }
+    controller.close();
+    // A BYOB read still waiting gets `done` only once it is answered.
+    controller.byobRequest?.respond(0);
   }
 
   /** The sink of `writable` (see `LazyWritable`): one function for every socket. */

@@ -160,8 +160,23 @@ export async function openUnixConnection(
   path?: string | null,
   options: OpenUnixConnectionOptions<NodeSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
-  const checked = checkUnixConnection(path, options);
-  return connectStreams(checked, options.sock, {
+  return openCheckedUnixConnection(checkUnixConnection(path, options), options.sock);
+}
+
+/**
+ * `openUnixConnection()` once its arguments are checked: what the Bun entry hands the Unix
+ * connections it runs over `node:net` and `node:tls` (see `bun/connect.ts`).
+ *
+ * @param checked the options, checked by `checkUnixConnection()`
+ * @param sock the `sock` option as given
+ * @returns `[reader, writer]`
+ * @example
+ * ```ts
+ * const [reader, writer] = await openCheckedUnixConnection(checkUnixConnection('/run/app.sock', {}), undefined);
+ * ```
+ */
+export function openCheckedUnixConnection(checked: CheckedConnection, sock: NodeSock | null | undefined): Promise<[StreamReader, StreamWriter]> {
+  return connectStreams(checked, sock, {
     async connect(signal) {
       const socketPath = checked.host!;
       const net = connect({ path: socketPath, allowHalfOpen: true });

@@ -1,4 +1,3 @@
-import { linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type ListenOptions, type Server as NetServer, type Socket as NetSocket } from 'node:net';
 import type { ClientConnectedCallback } from '../../_client-callback.ts';
 import type { ClientErrorHandler, StartServerOptions, StartUnixServerOptions } from '../../options.ts';
@@ -8,6 +7,7 @@ import { serveTcp, serveUnix, type ServerRuntime, type TcpAddress, type UnixAddr
 import { NodeSocket } from './socket.ts';
 import { secureContextOf, type SecureContext } from './tls.ts';
 import { resolveHosts } from './resolve.ts';
+import { nodeSocketFiles } from './socket-files.ts';
 
 type Deliver = (socket: NetSocket) => void;
 
@@ -84,14 +84,7 @@ const nodeServer: ServerRuntime<NetSocket, NodeSocket, SecureContext> = {
   },
   socketOf: (socket, extra) => new NodeSocket(socket, extra === undefined ? {} : { extra }),
   secureContext: secureContextOf,
-  files: {
-    lstat(path) {
-      const stats = lstatSync(path, { throwIfNoEntry: false });
-      return stats === undefined ? null : { dev: stats.dev, ino: stats.ino, isSocket: stats.isSocket() };
-    },
-    link: linkSync,
-    unlink: unlinkSync,
-  },
+  files: nodeSocketFiles,
 };
 
 /**

@@ -24,7 +24,7 @@ import {
 } from './tls.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
 import { WriteBatcher } from './write-batcher.ts';
-import { socketNameText } from '../../_socket-name.ts';
+import { describeSocketName } from '../../_socket-name.ts';
 import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
 import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
 
@@ -93,13 +93,6 @@ const LISTENING = FIRST_OWN_FLAG << 5;
 
 /** `NodeSocket.#tlsSocket()`, for `secureSocketOver()`: set by the class as it is defined. */
 let makeTlsSocket: (raw: NetSocket | Duplex, tls: CheckedTls, context: SecureContext, options: SecureSocketOptions) => NodeSocket;
-
-/** `host:port` of a `[host, port]` name, the path of a Unix one; null for anything else. */
-function describeName(name: unknown): string | null {
-  if (typeof name === 'string') return name || null;
-  if (Array.isArray(name) && typeof name[0] === 'string' && typeof name[1] === 'number') return socketNameText([name[0], name[1]]);
-  return null;
-}
 
 /**
  * Starts TLS over `raw` and returns the TLS socket, a `NodeSocket` whose `opened` settles with
@@ -613,8 +606,8 @@ export class NodeSocket implements Transport {
 
   #info(): SocketInfo {
     return {
-      remoteAddress: describeName(this.getExtraInfo('peername')),
-      localAddress: describeName(this.getExtraInfo('sockname')),
+      remoteAddress: describeSocketName(this.getExtraInfo('peername')),
+      localAddress: describeSocketName(this.getExtraInfo('sockname')),
       alpn: this.#tls === null ? null : alpnOf(this.#tls.layer),
     };
   }
