@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert';
 import { openConnection } from '../../lib/runtime/bun/connect.ts';
 import { startServer } from '../../lib/runtime/bun/listen.ts';
 import { BunSocket } from '../../lib/runtime/bun/socket.ts';
-import { bunNamespace, type BunNativeSocket } from '../../lib/runtime/bun/namespace.ts';
+import { bunNamespace, type BunNativeSocket, type BunSocketHandlers } from '../../lib/runtime/bun/namespace.ts';
 import type { Server, StreamReader, StreamWriter } from '../../lib/index.ts';
-import { bytes, rejection, sleep, text, within } from '../_loopback.ts';
+import { bytes, rejection, sleep, text, until, within } from '../_loopback.ts';
 import { leakFree } from '../_leaks.ts';
 
 type Handler = (reader: StreamReader, writer: StreamWriter) => Promise<void>;
@@ -140,6 +140,35 @@ flows('bytes that arrive before the server serves wait for the callback', async 
   });
 });
 
+flows('many bytes before the server serves: it stops reading at the high-water mark until served, then reads them all', async () => {
+  const size = 16 * 1024 * 1024;
+  const sent = pattern(size);
+  let server: Server | null = null;
+  await leakFree(async () => {
+    let received: Uint8Array | null = null;
+    server = await startServer(async (reader, writer) => {
+      received = await reader.readexactly(size);
+      writer.close();
+    }, '127.0.0.1', 0, { startServing: false });
+    try {
+      const [reader, writer] = await openConnection('127.0.0.1', portOf(server));
+      writer.write(sent);
+      const drained = writer.drain();
+      await sleep(100);
+      assert.ok(await Promise.race([drained.then(() => false), sleep(50).then(() => true)]), 'the unserved socket keeps no more than the kernel holds: the client waits');
+      await server.startServing();
+      await within(drained, 10000);
+      assert.is((await within(reader.read(), 10000)).length, 0, 'the server closed after reading');
+      assert.ok(received !== null && Buffer.compare(received, sent) === 0, 'every byte intact, in order');
+      writer.close();
+      await writer.waitClosed();
+    } finally {
+      server.close();
+      await server.waitClosed();
+    }
+  });
+});
+
 flows.run();
 
 const peers = suite("Bun.listen prototype against Bun's own sockets");
@@ -210,3 +239,183 @@ peers('a refused connection rejects with ECONNREFUSED', async () => {
 });
 
 peers.run();
+
+const pins = suite('Bun behaviours the adapter relies on (each fails if Bun changes it)');
+
+/** Handlers that note `end` and `close` (with the error's code) in `log`, and keep the bytes in `chunks`. */
+function recording(log: string[], chunks: Uint8Array[] = []): BunSocketHandlers<unknown> {
+  return {
+    binaryType: 'uint8array',
+    data: (_, data) => void chunks.push(data),
+    end: () => void log.push('end'),
+    close: (_, error) => void log.push(error === undefined ? 'close' : `close ${(error as { code?: string }).code}`),
+  };
+}
+
+interface RawPair {
+  client: BunNativeSocket;
+  server: BunNativeSocket;
+  clientLog: string[];
+  serverLog: string[];
+  /** What the server received, chunk by chunk. */
+  serverChunks: Uint8Array[];
+  port: number;
+  /** Closes both ends and the listener. */
+  stop(): void;
+}
+
+/** A `Bun.connect` client and the `Bun.listen` socket it is connected to, both with `allowHalfOpen`. */
+async function rawPair(onServerOpen: (socket: BunNativeSocket) => void = () => {}): Promise<RawPair> {
+  const clientLog: string[] = [];
+  const serverLog: string[] = [];
+  const serverChunks: Uint8Array[] = [];
+  let accepted!: (socket: BunNativeSocket) => void;
+  const serverSide = new Promise<BunNativeSocket>((resolve) => (accepted = resolve));
+  const open = (socket: BunNativeSocket): void => {
+    onServerOpen(socket);
+    accepted(socket);
+  };
+  const listener = bunNamespace().listen({ hostname: '127.0.0.1', port: 0, allowHalfOpen: true, socket: { ...recording(serverLog, serverChunks), open } });
+  const client = await bunNamespace().connect({ hostname: '127.0.0.1', port: listener.port, allowHalfOpen: true, socket: recording(clientLog) });
+  const server = await within(serverSide);
+  return {
+    client, server, clientLog, serverLog, serverChunks, port: listener.port,
+    stop() {
+      client.end();
+      server.end();
+      listener.stop(true);
+    },
+  };
+}
+
+function byteCount(chunks: readonly Uint8Array[]): number {
+  return chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+}
+
+pins('after our shutdown(), the peer\'s FIN comes as close, with no end', () =>
+  leakFree(async () => {
+    const pair = await rawPair();
+    try {
+      pair.client.shutdown();
+      await until(() => pair.serverLog.includes('end'));
+      pair.server.shutdown();
+      await until(() => pair.clientLog.length > 0);
+      await sleep(20);
+      assert.equal(pair.clientLog, ['close'], 'BunSocket settles a half-closed connection at close (#closedNow), never waiting for an end');
+    } finally {
+      pair.stop();
+    }
+  }),
+);
+
+pins('after the peer\'s FIN, our shutdown() closes the connection (both ends)', () =>
+  leakFree(async () => {
+    const pair = await rawPair();
+    try {
+      pair.server.shutdown();
+      await until(() => pair.clientLog.includes('end'));
+      assert.equal(pair.clientLog, ['end'], 'allowHalfOpen: the peer\'s FIN leaves our side open');
+      pair.client.shutdown();
+      await until(() => pair.clientLog.includes('close') && pair.serverLog.includes('close'));
+      assert.equal(pair.clientLog, ['end', 'close'], 'BunSocket ends its side after the peer\'s with shutdown() alone');
+      assert.equal(pair.serverLog, ['close']);
+    } finally {
+      pair.stop();
+    }
+  }),
+);
+
+pins('write() keeps nothing: a large write is partial, returns what the kernel took, and only that arrives', () =>
+  leakFree(async () => {
+    // The server reads nothing at first, so the kernel's buffers fill.
+    const pair = await rawPair((socket) => socket.pause());
+    try {
+      const data = pattern(16 * 1024 * 1024);
+      const taken = pair.client.write(data);
+      assert.ok(taken > 0 && taken < data.byteLength, `a partial write (${taken} of ${data.byteLength})`);
+      const more = pair.client.write(data.subarray(taken));
+      assert.ok(more >= 0 && taken + more < data.byteLength, `a full socket takes little or nothing more (${more})`);
+      pair.server.resume();
+      await until(() => byteCount(pair.serverChunks) >= taken + more, 10000);
+      await sleep(100);
+      const received = Buffer.concat(pair.serverChunks);
+      assert.is(received.byteLength, taken + more, 'nothing Bun did not report arrives later: BunSocket must keep the rest (#unsent)');
+      assert.ok(Buffer.compare(received, data.subarray(0, taken + more)) === 0);
+    } finally {
+      pair.stop();
+    }
+  }),
+);
+
+pins('the addresses are gone once closed, even inside the close handler (the peer\'s port even when read before)', () =>
+  leakFree(async () => {
+    const listener = bunNamespace().listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+    try {
+      for (const readWhileOpen of [false, true]) {
+        let inClose: unknown[] | null = null;
+        const client = await bunNamespace().connect({
+          hostname: '127.0.0.1',
+          port: listener.port,
+          socket: {
+            data() {},
+            close: (socket) => void (inClose = [socket.remoteAddress, socket.remotePort, socket.localAddress, socket.localPort]),
+          },
+        });
+        if (readWhileOpen) assert.equal([client.remoteAddress, client.remotePort], ['127.0.0.1', listener.port], 'known while open');
+        client.end();
+        await until(() => inClose !== null);
+        // Bun caches an address once read (not the peer's port): BunSocket reads all four in its constructor.
+        if (readWhileOpen) assert.is(inClose![1], undefined, 'the peer\'s port is gone, though read while open');
+        else assert.equal(inClose, [undefined, undefined, undefined, undefined], 'all gone, unless noted before the close');
+        if (!readWhileOpen) assert.equal([client.remoteAddress, client.remotePort, client.localAddress, client.localPort], [undefined, undefined, undefined, undefined]);
+      }
+    } finally {
+      listener.stop(true);
+    }
+  }),
+);
+
+pins('each data chunk is a plain Uint8Array over an ArrayBuffer of its own, never reused', () =>
+  leakFree(async () => {
+    const pair = await rawPair();
+    try {
+      const data = pattern(4 * 1024 * 1024);
+      const [, writer] = await openConnection('127.0.0.1', pair.port);
+      writer.write(data);
+      writer.close();
+      await within(writer.waitClosed(), 10000);
+      await until(() => byteCount(pair.serverChunks) === data.byteLength, 10000);
+      const chunks = pair.serverChunks;
+      assert.ok(chunks.length > 1, `several chunks (${chunks.length})`);
+      for (const chunk of chunks) {
+        assert.is(Object.getPrototypeOf(chunk), Uint8Array.prototype, 'not a Buffer');
+        assert.ok(chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength, 'the whole buffer: the reader and readable adopt it');
+      }
+      assert.is(new Set(chunks.map((chunk) => chunk.buffer)).size, chunks.length, 'a buffer each');
+      assert.ok(Buffer.compare(Buffer.concat(chunks), data) === 0, 'none overwritten by a later read');
+    } finally {
+      pair.stop();
+    }
+  }),
+);
+
+pins('await Bun.connect() resumes before the first data, even from a server that writes at once', () =>
+  leakFree(async () => {
+    const listener = bunNamespace().listen({
+      hostname: '127.0.0.1',
+      port: 0,
+      socket: { open: (socket) => void socket.write(bytes('hello')), data() {} },
+    });
+    const chunks: Uint8Array[] = [];
+    try {
+      const client = await bunNamespace().connect({ hostname: '127.0.0.1', port: listener.port, socket: recording([], chunks) });
+      assert.is(chunks.length, 0, 'BunSocket.handlers find their BunSocket, wrapped after the await');
+      await until(() => chunks.length > 0);
+      client.end();
+    } finally {
+      listener.stop(true);
+    }
+  }),
+);
+
+pins.run();

@@ -63,7 +63,10 @@ export class BunSocket implements Transport {
   #readable: ReadableStream<Uint8Array> | null = null;
   /** The byte stream's controller, while `readable` is read and not finished. */
   #readController: ReadableByteStreamController | null = null;
-  /** What arrived before a protocol or `readable` took it (a server not serving yet): rare, so made then. */
+  /**
+   * What arrived before a protocol or `readable` took it (a server not serving yet): rare, so
+   * made then; Bun stops reading once it holds the high-water mark (see `#keep()`).
+   */
   #early: Uint8Array[] | null = null;
   readonly #writable: LazyWritable<BunSocket>;
   /** Bytes the kernel has not taken yet, in order; null while there are none (the common case). */
@@ -185,6 +188,8 @@ export class BunSocket implements Transport {
     protocol.connectionMade(this);
     const early = this.#early;
     this.#early = null;
+    // Reading again before the kept bytes go: a protocol that pauses for them has the last word.
+    this.#resumeIfPaused();
     if (early !== null) for (const chunk of early) this.#received(chunk);
     const flags = this.#flags;
     if ((flags & CLOSED) !== 0) protocol.connectionLost(this.#error);
@@ -358,7 +363,7 @@ export class BunSocket implements Transport {
       const controller = this.#readController;
       if (controller !== null) this.#streamData(controller, data);
       // Nobody took the bytes yet (a finished `readable` drops them).
-      else if (this.#readable === null) (this.#early ??= []).push(data);
+      else if (this.#readable === null) this.#keep(data);
       return;
     }
     // A protocol that throws kills its connection, not the process (CPython's _fatal_error).
@@ -423,12 +428,7 @@ export class BunSocket implements Transport {
         start: (controller) => {
           this.#readController = controller;
         },
-        pull: () => {
-          if ((this.#flags & READ_PAUSED) !== 0) {
-            this.#flags &= ~READ_PAUSED;
-            this.#socket.resume();
-          }
-        },
+        pull: () => this.#resumeIfPaused(),
         cancel: () => {
           this.#readController = null;
           this.#flags |= READ_CANCELLED;
@@ -462,10 +462,30 @@ export class BunSocket implements Transport {
     } else {
       controller.enqueue(chunk as Uint8Array<ArrayBuffer>);
     }
-    if ((controller.desiredSize ?? 1) <= 0 && (this.#flags & READ_PAUSED) === 0) {
-      this.#flags |= READ_PAUSED;
-      this.#socket.pause();
-    }
+    if ((controller.desiredSize ?? 1) <= 0 && (this.#flags & READ_PAUSED) === 0) this.#pauseForReader();
+  }
+
+  /** Keeps bytes nobody reads yet; past the high-water mark, Bun stops reading (and holds the EOF) until someone does. */
+  #keep(data: Uint8Array): void {
+    const early = (this.#early ??= []);
+    early.push(data);
+    if ((this.#flags & READ_PAUSED) !== 0) return;
+    let kept = 0;
+    for (const chunk of early) kept += chunk.byteLength;
+    if (kept >= DEFAULT_HIGH_WATER_MARK) this.#pauseForReader();
+  }
+
+  /** Stops Bun reading until the reader wants more. */
+  #pauseForReader(): void {
+    this.#flags |= READ_PAUSED;
+    this.#socket.pause();
+  }
+
+  /** Reads again, if stopped for the reader. */
+  #resumeIfPaused(): void {
+    if ((this.#flags & READ_PAUSED) === 0) return;
+    this.#flags &= ~READ_PAUSED;
+    this.#socket.resume();
   }
 
   /** Ends `readable`, if it is read: closed when `error` is null, else errored with it. */
