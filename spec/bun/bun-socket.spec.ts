@@ -164,7 +164,8 @@ flows('many bytes before the server serves: it stops reading at the high-water m
       await writer.waitClosed();
     } finally {
       server.close();
-      await server.waitClosed();
+      server.closeClients();
+      await within(server.waitClosed());
     }
   });
 });
