@@ -13,12 +13,7 @@ import { StreamReaderProtocol } from '../../lib/stream-reader-protocol.ts';
 import type { StreamWriter } from '../../lib/index.ts';
 import { bytes, rejection, sleep, text, thrown, until, within } from '../_loopback.ts';
 import { leakFree } from '../_leaks.ts';
-
-/** A `Bun.listen` server whose sockets go to `open`; `stop()` closes it and them. */
-function rawBunServer(open: (socket: BunNativeSocket) => void): { port: number; stop(): void } {
-  const listener = bunNamespace().listen({ hostname: '127.0.0.1', port: 0, allowHalfOpen: true, socket: { open, data() {} } });
-  return { port: listener.port, stop: () => listener.stop(true) };
-}
+import { pattern, rawBunServer } from './_bun-peers.ts';
 
 /** A `BunSocket` over `Bun.connect()` to `port`, as `connectSocket()` of the specs makes it; `native` is spied on when given. */
 async function bunSocket(port: number, spy?: (native: BunNativeSocket) => void): Promise<BunSocket> {
@@ -27,6 +22,7 @@ async function bunSocket(port: number, spy?: (native: BunNativeSocket) => void):
   return new BunSocket(native);
 }
 
+/** Every chunk of `readable`, `afterEach` awaited after each (a reader that takes its time). */
 async function readAll(readable: ReadableStream<Uint8Array>, afterEach: () => Promise<void> = async () => {}): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of readable) {
@@ -34,12 +30,6 @@ async function readAll(readable: ReadableStream<Uint8Array>, afterEach: () => Pr
     await afterEach();
   }
   return chunks;
-}
-
-function pattern(size: number): Uint8Array {
-  const data = new Uint8Array(size);
-  for (let i = 0; i < size; i++) data[i] = (i * 7) & 255;
-  return data;
 }
 
 const readable = suite('BunSocket.readable, for a reader that pulls');

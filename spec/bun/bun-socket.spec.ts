@@ -12,6 +12,7 @@ import { bunNamespace, type BunNativeSocket, type BunSocketHandlers } from '../.
 import type { Server, StreamReader, StreamWriter } from '../../lib/index.ts';
 import { bytes, rejection, sleep, text, until, within } from '../_loopback.ts';
 import { leakFree } from '../_leaks.ts';
+import { pattern, rawBunServer } from './_bun-peers.ts';
 
 type Handler = (reader: StreamReader, writer: StreamWriter) => Promise<void>;
 
@@ -31,13 +32,6 @@ async function withServer(handler: Handler, body: (port: number) => Promise<void
       await within(server.waitClosed(), 5000, 'the server closing');
     }
   });
-}
-
-/** Bytes whose every position is checkable: byte i is (i * 7) mod 256. */
-function pattern(size: number): Uint8Array {
-  const data = new Uint8Array(size);
-  for (let i = 0; i < size; i++) data[i] = (i * 7) & 255;
-  return data;
 }
 
 const flows = suite('Bun.listen prototype: client and server both on it');
@@ -173,12 +167,6 @@ flows('many bytes before the server serves: it stops reading at the high-water m
 flows.run();
 
 const peers = suite("Bun.listen prototype against Bun's own sockets");
-
-/** A `Bun.listen` server whose sockets go to `open`; `stop()` closes it and them. */
-function rawBunServer(open: (socket: BunNativeSocket) => void): { port: number; stop(): void } {
-  const listener = bunNamespace().listen({ hostname: '127.0.0.1', port: 0, allowHalfOpen: true, socket: { open, data() {} } });
-  return { port: listener.port, stop: () => listener.stop(true) };
-}
 
 peers('a peer that vanishes (reset): reads fail with ECONNRESET, drain() too', async () => {
   await leakFree(async () => {

@@ -7,7 +7,7 @@ import { connect, createServer, type Server as NetServer } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BunSocket, NodeSocket, openUnixConnection, startUnixServer } from '../../lib/runtime/bun.ts';
-import type { StreamWriter } from '../../lib/index.ts';
+import type { Server, StreamReader, StreamWriter } from '../../lib/index.ts';
 import { rejection, tempDir, text, within } from '../_loopback.ts';
 import { leakFree } from '../_leaks.ts';
 import { CLIENT, SERVER } from '../_tls.ts';
@@ -16,19 +16,51 @@ type ErrnoError = Error & { code?: string };
 
 const unix = suite('Unix sockets over Bun.connect and Bun.listen');
 
-unix('both ends are BunSockets, named by the path on the side it belongs to, and half-close', () =>
-  leakFree(async () => {
+/** Runs `body` against the server `start` makes at a path in a temporary directory, then closes both. */
+function withUnixServer(start: (path: string) => Promise<Server>, body: (path: string) => Promise<void>): Promise<void> {
+  return leakFree(async () => {
     const dir = tempDir();
-    const path = dir.path('echo.sock');
-    let serverWriter: StreamWriter | null = null;
-    const server = await startUnixServer(async (reader, writer) => {
-      serverWriter = writer;
-      const request = await reader.read();
-      assert.ok(reader.atEof(), 'the client half-closed');
-      writer.write(`got ${text(request)} and EOF`);
-      writer.close();
-    }, path);
+    const path = dir.path('server.sock');
+    const server = await start(path);
     try {
+      await body(path);
+    } finally {
+      server.close();
+      await within(server.waitClosed());
+      dir.remove();
+    }
+  });
+}
+
+/** A client callback that echoes a line and closes, noting each client's transport in `transports`. */
+function echoLine(transports: unknown[]): (reader: StreamReader, writer: StreamWriter) => Promise<void> {
+  return async (reader, writer) => {
+    transports.push(writer.transport);
+    writer.write(await reader.readline());
+    writer.close();
+  };
+}
+
+/** A line sent and echoed, then the writer closed. */
+async function roundTrip(reader: StreamReader, writer: StreamWriter, line: string): Promise<void> {
+  writer.write(line);
+  assert.is(text(await within(reader.readline())), line);
+  writer.close();
+  await writer.waitClosed();
+}
+
+unix('both ends are BunSockets, named by the path on the side it belongs to, and half-close', () => {
+  let serverWriter: StreamWriter | null = null;
+  const halfClosing = async (reader: StreamReader, writer: StreamWriter): Promise<void> => {
+    serverWriter = writer;
+    const request = await reader.read();
+    assert.ok(reader.atEof(), 'the client half-closed');
+    writer.write(`got ${text(request)} and EOF`);
+    writer.close();
+  };
+  return withUnixServer(
+    (path) => startUnixServer(halfClosing, path),
+    async (path) => {
       const [reader, writer] = await openUnixConnection(path);
       assert.instance(writer.transport, BunSocket);
       assert.is(String(writer.transport), `<BunSocket ? -> ${path}>`);
@@ -43,13 +75,9 @@ unix('both ends are BunSockets, named by the path on the side it belongs to, and
       assert.equal([serverWriter!.getExtraInfo('sockname'), serverWriter!.getExtraInfo('peername')], [path, '']);
       writer.close();
       await writer.waitClosed();
-    } finally {
-      server.close();
-      await within(server.waitClosed());
-      dir.remove();
-    }
-  }),
-);
+    },
+  );
+});
 
 unix('a missing path rejects with ENOENT, a socket file nobody listens on with ECONNREFUSED, each naming the path as Node does', () =>
   leakFree(async () => {
@@ -73,61 +101,35 @@ unix('a missing path rejects with ENOENT, a socket file nobody listens on with E
   }),
 );
 
-unix('a net.Server and a net.Socket given as sock run over the Node adapter', () =>
-  leakFree(async () => {
-    const dir = tempDir();
-    const path = dir.path('net.sock');
+unix('a net.Server and a net.Socket given as sock run over the Node adapter', () => {
+  const transports: unknown[] = [];
+  const overNet = async (path: string): Promise<Server> => {
     const net: NetServer = createServer({ allowHalfOpen: true });
     await new Promise<void>((resolve) => net.listen(path, resolve));
-    const transports: unknown[] = [];
-    const server = await startUnixServer(async (reader, writer) => {
-      transports.push(writer.transport);
-      writer.write(await reader.readline());
-      writer.close();
-    }, null, { sock: net });
-    try {
-      const socket = connect({ path, allowHalfOpen: true });
-      await new Promise((resolve) => socket.once('connect', resolve));
-      const [reader, writer] = await openUnixConnection(null, { sock: socket });
-      assert.instance(writer.transport, NodeSocket);
-      writer.write('over node:net\n');
-      assert.is(text(await within(reader.readline())), 'over node:net\n');
-      assert.instance(transports[0], NodeSocket);
-      writer.close();
-      await writer.waitClosed();
-    } finally {
-      server.close();
-      await within(server.waitClosed());
-      dir.remove();
-    }
-  }),
-);
+    return startUnixServer(echoLine(transports), null, { sock: net });
+  };
+  return withUnixServer(overNet, async (path) => {
+    const socket = connect({ path, allowHalfOpen: true });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const [reader, writer] = await openUnixConnection(null, { sock: socket });
+    assert.instance(writer.transport, NodeSocket);
+    await roundTrip(reader, writer, 'over node:net\n');
+    assert.instance(transports[0], NodeSocket);
+  });
+});
 
-unix('ssl runs over node:tls, client and server', () =>
-  leakFree(async () => {
-    const dir = tempDir();
-    const path = dir.path('tls.sock');
-    const transports: unknown[] = [];
-    const server = await startUnixServer(async (reader, writer) => {
-      transports.push(writer.transport);
-      writer.write(await reader.readline());
-      writer.close();
-    }, path, { ssl: SERVER });
-    try {
+unix('ssl runs over node:tls, client and server', () => {
+  const transports: unknown[] = [];
+  return withUnixServer(
+    (path) => startUnixServer(echoLine(transports), path, { ssl: SERVER }),
+    async (path) => {
       const [reader, writer] = await openUnixConnection(path, { ssl: CLIENT, serverHostname: 'localhost' });
       assert.instance(writer.transport, NodeSocket);
-      writer.write('over node:tls\n');
-      assert.is(text(await within(reader.readline())), 'over node:tls\n');
-      assert.instance(transports[0], NodeSocket);
       assert.ok(writer.getExtraInfo('cipher') !== undefined, 'a TLS connection');
-      writer.close();
-      await writer.waitClosed();
-    } finally {
-      server.close();
-      await within(server.waitClosed());
-      dir.remove();
-    }
-  }),
-);
+      await roundTrip(reader, writer, 'over node:tls\n');
+      assert.instance(transports[0], NodeSocket);
+    },
+  );
+});
 
 unix.run();
