@@ -8,7 +8,7 @@ import type { BunNativeSocket } from './namespace.ts';
  * @param keepAlive whether to turn keep-alive probes on
  * @example
  * ```ts
- * declare const socket: BunNativeSocket;
+ * declare const socket: Parameters<typeof tuneTcp>[0]; // a connected Bun.Socket
  * tuneTcp(socket, false);
  * ```
  */

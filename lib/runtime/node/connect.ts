@@ -109,7 +109,8 @@ export async function openConnection(
  * @returns `[reader, writer]`
  * @example
  * ```ts
- * const [reader, writer] = await openCheckedConnection(checkConnection('127.0.0.1', 8888, {}), undefined);
+ * declare const checked: Parameters<typeof openCheckedConnection>[0]; // what checkConnection() returned
+ * const [reader, writer] = await openCheckedConnection(checked, undefined);
  * ```
  */
 export function openCheckedConnection(checked: CheckedConnection, sock: NodeSock | null | undefined): Promise<[StreamReader, StreamWriter]> {
