@@ -78,7 +78,8 @@ export async function openConnection(
       const native = await connecting(address?.address ?? hostname, portNumber, signal);
       native.setNoDelay(true);
       if (checked.keepAlive) native.setKeepAlive(true);
-      return new BunSocket(native);
+      // The name a later writer.startTls() verifies by default, as on Node.
+      return new BunSocket(native, { serverHostname: checked.host });
     }),
     socketName: 'a Bun socket',
   });
