@@ -275,7 +275,7 @@ export class BunSocket implements Transport {
    * const { alpn } = await secure.opened;
    * ```
    */
-  startTls(options: RuntimeStartTlsOptions = {}): Transport {
+  startTls(options: RuntimeStartTlsOptions = {}): NodeSocket {
     if (this.#upgradedTo !== null) throw new TypeError('startTls can only be called once');
     if ((this.#flags & CLOSED) !== 0) throw this.#error ?? socketClosedError();
     const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
