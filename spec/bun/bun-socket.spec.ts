@@ -276,77 +276,78 @@ async function wireRecordingServer() {
   };
 }
 
-upgrade('bytes the kernel had not taken go out in the clear before TLS; after it, the protocol hears only plaintext and the wire carries none', async () => {
+type RecordingServer = Awaited<ReturnType<typeof wireRecordingServer>>;
+
+/** `body` with a wire-recording server and a `BunSocket` connected to it, made to verify `localhost`; all closed after. */
+async function withRecordingServer(body: (server: RecordingServer, socket: BunSocket, native: BunNativeSocket) => Promise<void>): Promise<void> {
   await leakFree(async () => {
     const server = await wireRecordingServer();
     try {
       const native = await bunNamespace().connect<BunSocket | undefined>({
         hostname: '127.0.0.1', port: server.port, allowHalfOpen: true, socket: BunSocket.handlers,
       });
-      const socket = new BunSocket(native, { serverHostname: 'localhost' });
-      const heard: string[] = [];
-      let movedTo: Transport | null = null;
-      const protocol: Protocol = {
-        connectionMade() {},
-        dataReceived: (data) => void heard.push(text(data)),
-        eofReceived: () => true,
-        connectionLost() {},
-        _replaceTransport: (transport) => void (movedTo = transport),
-      };
-      socket.connectProtocol(protocol);
-      // Written until the socket refuses: more than 32 KiB then wait unsent in it, not in the kernel.
-      const chunk = new Uint8Array(32768).fill(0x78);
-      let plainBytes = 0;
-      while (socket.tryWrite(chunk)) plainBytes += chunk.byteLength;
-      assert.ok(socket.tryWrite(bytes(MARKER)), 'the marker waits behind them');
-      const secure = socket.startTls({ ssl: { ca: CA }, serverHostname: 'localhost' });
-      await within(secure.opened);
-      const writer = secure.writable.getWriter();
-      await writer.write(bytes('SECRET-1234'));
-      await writer.close();
-      await within(server.tlsEnd);
-      assert.is(server.secureText(), 'SECRET-1234', 'the server got it over TLS');
-      // Bun's node:tls ends the Duplex under it after its close_notify (Deno's does not).
-      await until(server.rawEnded);
-      assert.equal(heard, ['HELLO-OVER-TLS'], 'the protocol moved to TLS, and no ciphertext reached it');
-      assert.is(movedTo, secure);
-      const wire = server.wire();
-      assert.is(wire.indexOf(MARKER), plainBytes, 'every plain byte, in order, then the marker');
-      assert.ok(wire.subarray(0, plainBytes).every((byte) => byte === 0x78));
-      assert.is(wire.indexOf('SECRET'), -1, 'nothing written after startTls() went out in the clear');
-      assert.is(wire.indexOf('HELLO'), -1);
-      await within(socket.close());
-      await within(secure.closed);
+      await body(server, new BunSocket(native, { serverHostname: 'localhost' }), native);
     } finally {
       await server.close();
     }
   });
+}
+
+upgrade('bytes the kernel had not taken go out in the clear before TLS; after it, the protocol hears only plaintext and the wire carries none', async () => {
+  await withRecordingServer(async (server, socket) => {
+    const heard: string[] = [];
+    let movedTo: Transport | null = null;
+    const protocol: Protocol = {
+      connectionMade() {},
+      dataReceived: (data) => void heard.push(text(data)),
+      eofReceived: () => true,
+      connectionLost() {},
+      _replaceTransport: (transport) => void (movedTo = transport),
+    };
+    socket.connectProtocol(protocol);
+    // Written until the socket refuses: more than 32 KiB then wait unsent in it, not in the kernel.
+    const chunk = new Uint8Array(32768).fill(0x78);
+    let plainBytes = 0;
+    while (socket.tryWrite(chunk)) plainBytes += chunk.byteLength;
+    assert.ok(socket.tryWrite(bytes(MARKER)), 'the marker waits behind them');
+    const secure = socket.startTls({ ssl: { ca: CA }, serverHostname: 'localhost' });
+    await within(secure.opened);
+    const writer = secure.writable.getWriter();
+    await writer.write(bytes('SECRET-1234'));
+    await writer.close();
+    await within(server.tlsEnd);
+    assert.is(server.secureText(), 'SECRET-1234', 'the server got it over TLS');
+    // Bun's node:tls ends the Duplex under it after its close_notify (Deno's does not).
+    await until(server.rawEnded);
+    assert.equal(heard, ['HELLO-OVER-TLS'], 'the protocol moved to TLS, and no ciphertext reached it');
+    assert.is(movedTo, secure);
+    const wire = server.wire();
+    assert.is(wire.indexOf(MARKER), plainBytes, 'every plain byte, in order, then the marker');
+    assert.ok(wire.subarray(0, plainBytes).every((byte) => byte === 0x78));
+    assert.is(wire.indexOf('SECRET'), -1, 'nothing written after startTls() went out in the clear');
+    assert.is(wire.indexOf('HELLO'), -1);
+    await within(socket.close());
+    await within(secure.closed);
+  });
 });
 
-upgrade('the plain socket after startTls(): writes refused, a second startTls() refused, closed settles with the TLS socket', async () => {
-  await leakFree(async () => {
-    const server = await wireRecordingServer();
-    try {
-      const native = await bunNamespace().connect<BunSocket | undefined>({
-        hostname: '127.0.0.1', port: server.port, allowHalfOpen: true, socket: BunSocket.handlers,
-      });
-      const socket = new BunSocket(native, { serverHostname: 'localhost' });
-      assert.ok(socket.tryWrite(bytes(MARKER)));
-      const secure = socket.startTls({ ssl: { ca: CA } });
-      assert.not.ok(socket.tryWrite(bytes('plain')), 'the plain socket takes no more bytes');
-      assert.is(socket._sendNow(bytes('plain')), 0);
-      assert.is(((await rejection(socket.writable.getWriter().write(bytes('plain')))) as { code?: string }).code, 'ERR_SOCKET_UPGRADED');
-      assert.throws(() => socket.startTls({ ssl: { ca: CA } }), /only be called once/);
-      await within(secure.opened);
-      assert.not.ok(socket.canWriteEof(), 'it stands for the TLS connection now');
-      assert.ok(socket.getExtraInfo('peercert') !== undefined);
-      assert.is(socket.getExtraInfo('socket'), native);
-      void secure.close();
-      await within(socket.closed);
-      assert.is(server.wire().indexOf('plain'), -1);
-    } finally {
-      await server.close();
-    }
+upgrade('PEM text Bun cannot use throws before anything changes; after startTls(): writes refused, a second startTls() refused, closed settles with the TLS socket', async () => {
+  await withRecordingServer(async (server, socket, native) => {
+    assert.throws(() => socket.startTls({ ssl: { cert: 'not PEM', key: 'not PEM' }, serverSide: true }));
+    assert.is(native.data, socket, 'the native socket is still the plain socket\'s');
+    assert.ok(socket.tryWrite(bytes(MARKER)), 'and writes as before');
+    const secure = socket.startTls({ ssl: { ca: CA } });
+    assert.not.ok(socket.tryWrite(bytes('plain')), 'the plain socket takes no more bytes');
+    assert.is(socket._sendNow(bytes('plain')), 0);
+    assert.is(((await rejection(socket.writable.getWriter().write(bytes('plain')))) as { code?: string }).code, 'ERR_SOCKET_UPGRADED');
+    assert.throws(() => socket.startTls({ ssl: { ca: CA } }), /only be called once/);
+    await within(secure.opened);
+    assert.not.ok(socket.canWriteEof(), 'it stands for the TLS connection now');
+    assert.is(socket.getExtraInfo('ssl_object'), secure.getExtraInfo('ssl_object'));
+    assert.is(socket.getExtraInfo('socket'), native);
+    void secure.close();
+    await within(socket.closed);
+    assert.is(server.wire().indexOf('plain'), -1);
   });
 });
 
