@@ -30,9 +30,8 @@ type OwnedSocket = BunNativeSocket<BunSocketDuplex>;
  *
  * @example
  * ```ts
- * import { TLSSocket } from 'node:tls';
- *
- * declare const native: import('./namespace.ts').BunNativeSocket;
+ * // A socket of Bun.listen(), once the client asked for STARTTLS:
+ * declare const native: ConstructorParameters<typeof BunSocketDuplex>[0];
  * const secure = new TLSSocket(new BunSocketDuplex(native), { isServer: true, key, cert });
  * ```
  */

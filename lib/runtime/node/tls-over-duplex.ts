@@ -25,6 +25,8 @@ export type DuplexTlsOptions = SecureSocketOptions & Pick<RuntimeStartTlsOptions
  * @throws the runtime's error for PEM text it cannot use
  * @example
  * ```ts
+ * declare const tls: Parameters<typeof startTlsOverDuplex>[2];
+ * declare const connDuplex: (connection: typeof conn) => import('node:stream').Duplex;
  * const { secure } = startTlsOverDuplex(conn, () => connDuplex(conn), tls);
  * await secure.opened;
  * ```
