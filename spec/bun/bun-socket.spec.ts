@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openConnection } from '../../lib/runtime/bun/connect.ts';
 import { startServer } from '../../lib/runtime/bun/listen.ts';
-import { BunSocket } from '../../lib/runtime/bun/socket.ts';
+import { BunSocket, type BunSocketSlot } from '../../lib/runtime/bun/socket.ts';
 import { bunNamespace, type BunNativeSocket } from '../../lib/runtime/bun/namespace.ts';
 import type { Server, StreamReader, StreamWriter } from '../../lib/index.ts';
 import type { Protocol, Transport } from '../../lib/transport.ts';
@@ -283,10 +283,11 @@ async function withRecordingServer(body: (server: RecordingServer, socket: BunSo
   await leakFree(async () => {
     const server = await wireRecordingServer();
     try {
-      const native = await bunNamespace().connect<BunSocket | undefined>({
-        hostname: '127.0.0.1', port: server.port, allowHalfOpen: true, socket: BunSocket.handlers,
+      // As the adapter's openConnection(): the socket is made as it opens, with the options in its data slot.
+      const native = await bunNamespace().connect<BunSocketSlot>({
+        hostname: '127.0.0.1', port: server.port, allowHalfOpen: true, socket: BunSocket.handlers, data: { serverHostname: 'localhost' },
       });
-      await body(server, new BunSocket(native, { serverHostname: 'localhost' }), native);
+      await body(server, native.data as BunSocket, native);
     } finally {
       await server.close();
     }

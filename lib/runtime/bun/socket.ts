@@ -36,7 +36,13 @@ const ENDED_AFTER_PEER = FIRST_OWN_FLAG;
 const PROTOCOL_PAUSED = FIRST_OWN_FLAG << 1;
 
 /** A native socket whose `data` slot holds its `BunSocket`. */
-type OwnedSocket = BunNativeSocket<BunSocket | undefined>;
+type OwnedSocket = BunNativeSocket<BunSocket>;
+
+/**
+ * What the `data` slot of a native socket of this adapter holds: its `BunSocket`, or, for one
+ * of `Bun.connect()` still connecting, the options its `BunSocket` is to be made with.
+ */
+export type BunSocketSlot = BunSocket | BunSocketOptions | undefined;
 
 function ignore(): void {}
 
@@ -95,26 +101,30 @@ export class BunSocket implements Transport {
    * The handlers every native socket of this adapter is made with (listeners add their own
    * `open`, which makes the `BunSocket`).
    */
-  static readonly handlers: BunSocketHandlers<BunSocket | undefined> = {
+  static readonly handlers: BunSocketHandlers<BunSocketSlot> = {
     binaryType: 'uint8array',
-    // A native socket is wrapped before it reads (the await of Bun.connect() resumes before
-    // Bun's first read); one closed before it was wrapped (an aborted connect) has no owner.
+    // A connection of Bun.connect() is wrapped as it opens, before it can read (its `data`
+    // slot holds the options until then); a listener's connections get their own `open`.
+    open(socket) {
+      if (!(socket.data instanceof BunSocket)) new BunSocket(socket, socket.data);
+    },
     data(socket, data) {
-      socket.data!.#received(data);
+      (socket.data as BunSocket).#received(data);
     },
     drain(socket) {
-      socket.data!.#drained();
+      (socket.data as BunSocket).#drained();
     },
     end(socket) {
-      socket.data!.#peerEnded();
+      (socket.data as BunSocket).#peerEnded();
     },
+    // A connect that failed closes a socket that never opened.
     close(socket, error) {
       const owner = socket.data;
-      if (owner !== undefined) owner.#closedNow(error);
+      if (owner instanceof BunSocket) owner.#closedNow(error);
     },
     error(socket, error) {
       const owner = socket.data;
-      if (owner !== undefined) owner.#noteError(error);
+      if (owner instanceof BunSocket) owner.#noteError(error);
     },
   };
 
