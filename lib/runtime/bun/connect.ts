@@ -9,7 +9,7 @@ import type { StreamWriter } from '../../stream-writer.ts';
 import { openCheckedConnection, type NodeSock } from '../node/connect.ts';
 import { resolveAll } from '../node/resolve.ts';
 import { bunNamespace, type BunNativeSocket } from './namespace.ts';
-import { BunSocket, type BunSocketSlot } from './socket.ts';
+import { BunSocket, type BunSocketOptions, type BunSocketSlot } from './socket.ts';
 import { tuneTcp } from './tune-tcp.ts';
 import { socketNameText } from '../../_socket-name.ts';
 
@@ -26,12 +26,17 @@ function runsOnNodeNet(checked: CheckedConnection, sock: unknown): boolean {
 }
 
 /**
- * The socket `Bun.connect()` makes to `hostname:port` (wrapped as it opens, see
+ * The socket `Bun.connect()` makes to `hostname:port` (wrapped as it opens, with `options`, see
  * `BunSocket.handlers`), unless `signal` aborts first: one that arrives after the abort is
  * closed. A failure names the address, as Node's does (Bun's says only "Failed to connect").
  */
-async function connecting(hostname: string, port: number, signal: AbortSignal | undefined): Promise<BunNativeSocket<BunSocketSlot>> {
-  const socket = bunNamespace().connect<BunSocketSlot>({ hostname, port, allowHalfOpen: true, socket: BunSocket.handlers });
+async function connecting(
+  hostname: string,
+  port: number,
+  signal: AbortSignal | undefined,
+  options: BunSocketOptions,
+): Promise<BunNativeSocket<BunSocketSlot>> {
+  const socket = bunNamespace().connect<BunSocketSlot>({ hostname, port, allowHalfOpen: true, socket: BunSocket.handlers, data: options });
   try {
     return await abortable(socket, signal, () => void socket.then((late) => late.end(), ignore));
   } catch (error) {
@@ -76,7 +81,8 @@ export async function openConnection(
   const portNumber = checked.port ?? 0;
   return connectStreams(checked, options.sock, {
     connect: connectHappyEyeballs(checked, resolveAll, async (address, signal) => {
-      const native = await connecting(address?.address ?? hostname, portNumber, signal);
+      // The name a later writer.startTls() verifies by default, as on Node.
+      const native = await connecting(address?.address ?? hostname, portNumber, signal, { serverHostname: checked.host });
       tuneTcp(native, checked.keepAlive);
       return native.data as BunSocket;
     }),
