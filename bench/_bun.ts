@@ -42,30 +42,27 @@ export function bunNamespace(): BunNamespace {
   return bun;
 }
 
-/** The connection functions the `listen-ours` variants run: the prototype over `Bun.listen`/`Bun.connect`. */
+/** The connection functions the Bun-only variants run. */
 export interface ConnectionFunctions {
   openConnection(host: string, port: number): Promise<[StreamReader, StreamWriter]>;
   startServer(callback: (reader: StreamReader, writer: StreamWriter) => unknown, host: string, port: number): Promise<Server>;
 }
 
 /**
- * The prototype adapter over `Bun.listen`/`Bun.connect` (`lib/runtime/bun/`), loaded as the
- * library is on Bun (the TypeScript sources); `remove()` for the shape of `loadRuntimeLibrary()`.
+ * The Node adapter (`lib/runtime/node.ts`) over Bun's `node:net`: what the Bun entry was before
+ * it ran over `Bun.listen`/`Bun.connect` (the `node-ours` variants), loaded as the library is on
+ * Bun (the TypeScript sources); `remove()` for the shape of `loadRuntimeLibrary()`.
  */
-export async function loadBunListenPrototype(): Promise<{ library: ConnectionFunctions; remove(): void }> {
-  const [{ openConnection }, { startServer }] = await Promise.all([
-    import('../lib/runtime/bun/connect.ts'),
-    import('../lib/runtime/bun/listen.ts'),
-  ]);
-  return { library: { openConnection, startServer }, remove: () => {} };
+export async function loadNodeAdapter(): Promise<{ library: ConnectionFunctions; remove(): void }> {
+  return { library: await import('../lib/runtime/node.ts'), remove: () => {} };
 }
 
 /**
- * The prototype with its writers copying every write, as on the other runtimes: its sockets'
- * `_sendNow()` hidden (the `listen-ours-copy` variant, to measure what sending without a copy saves).
+ * The Bun entry with its writers copying every write, as on the other runtimes: its sockets'
+ * `_sendNow()` hidden (the `ours-copy` variant, to measure what sending without a copy saves).
  */
-export async function loadBunListenPrototypeCopying(): Promise<{ library: ConnectionFunctions; remove(): void }> {
+export async function loadCopyingBunEntry(): Promise<{ library: ConnectionFunctions; remove(): void }> {
   const { BunSocket } = await import('../lib/runtime/bun/socket.ts');
   Object.defineProperty(BunSocket.prototype, '_sendNow', { value: undefined });
-  return loadBunListenPrototype();
+  return { library: await import('../lib/runtime/bun.ts'), remove: () => {} };
 }

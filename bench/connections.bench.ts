@@ -23,7 +23,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Benchmark, Metric, Ratio, Workload } from './_benchmark.ts';
-import { bunNamespace, loadBunListenPrototype, loadBunListenPrototypeCopying, type BunSocket, type ConnectionFunctions } from './_bun.ts';
+import { bunNamespace, loadNodeAdapter, loadCopyingBunEntry, type BunSocket, type ConnectionFunctions } from './_bun.ts';
 import { echoLoop } from './_servers/_echo-loop.ts';
 import { measure } from './_measure.ts';
 import { IN_FLIGHT, openEach } from './_open-each.ts';
@@ -76,7 +76,7 @@ async function inFlight(count: number, job: () => Promise<void>): Promise<void> 
 
 const message = new Uint8Array(MESSAGE_SIZE).fill(120);
 
-/** `load`: the library's entry for this runtime, or on Bun the prototype over `Bun.listen` (`listen-ours`). */
+/** `load`: the library's entry for this runtime, or on Bun another way of running it (`node-ours`, `ours-copy`). */
 async function ours(load: () => Promise<{ library: ConnectionFunctions; remove(): void }> = loadRuntimeLibrary): Promise<Contender> {
   const { library, remove } = await load();
   const { openConnection, startServer } = library;
@@ -576,8 +576,8 @@ function plan(workload: string): Plan | undefined {
   };
 }
 
-/** What the `listen-ours` variant is (Bun only). */
-const LISTEN_OURS = 'prototype: ours over `Bun.listen` / `Bun.connect` (`lib/runtime/bun/`) on both ends';
+/** What the `node-ours` variant is (Bun only). */
+const NODE_OURS = 'ours over Bun\'s `node:net` (the Node adapter, the Bun entry before session 9) on both ends';
 
 /** What the `listen-floor` variant is (see `bunAwaited()`). */
 const LISTEN_FLOOR = 'the floor over `Bun.listen` / `Bun.connect`: as `floor`, over Bun\'s own sockets';
@@ -630,21 +630,19 @@ function workloads(): Workload[] {
       }
       if (kind === 'bun') {
         workload.variants.push(
-          runtimeVariant(runtime, 'listen-ours', LISTEN_OURS, import.meta.url, [workload.id, 'listen-ours']),
-          runtimeVariant(runtime, 'listen-ours-copy', `${LISTEN_OURS}, every write copied by the writer`, import.meta.url, [workload.id, 'listen-ours-copy']),
+          runtimeVariant(runtime, 'node-ours', NODE_OURS, import.meta.url, [workload.id, 'node-ours']),
+          runtimeVariant(runtime, 'ours-copy', 'ours with every write copied by the writer (`_sendNow()` hidden)', import.meta.url, [workload.id, 'ours-copy']),
         );
         if (workload.id !== 'connect') {
           workload.variants.push(runtimeVariant(runtime, 'listen-floor', LISTEN_FLOOR, import.meta.url, [workload.id, 'listen-floor']));
           workload.ratios.push(
-            { label: 'prototype / the floor over Bun.listen', runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:listen-floor', target: { max: target } },
+            { label: 'ours / the floor over Bun.listen', runtime: runtime.label, numerator: 'bun:ours', denominator: 'bun:listen-floor', target: { max: target } },
             { label: "the floor over Bun.listen / the runtime's sockets", runtime: runtime.label, numerator: 'bun:listen-floor', denominator: 'bun:raw' },
           );
         }
         workload.ratios.push(
-          { label: "prototype / the runtime's sockets", runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:raw', target: { max: target } },
-          { label: 'prototype / ours', runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:ours' },
-          { label: 'prototype / the same copying every write', runtime: runtime.label, numerator: 'bun:listen-ours', denominator: 'bun:listen-ours-copy' },
-          { label: "prototype copying every write / the runtime's sockets", runtime: runtime.label, numerator: 'bun:listen-ours-copy', denominator: 'bun:raw' },
+          { label: "ours / ours over Bun's node:net", runtime: runtime.label, numerator: 'bun:ours', denominator: 'bun:node-ours' },
+          { label: 'ours / the same copying every write', runtime: runtime.label, numerator: 'bun:ours', denominator: 'bun:ours-copy' },
         );
       }
       if (workload.id !== 'connect') {
@@ -679,13 +677,13 @@ async function main(args: string[]): Promise<void> {
     ['raw', RAW[runtimeKind()].make],
     ['net', () => nodeNet()],
     ['floor', () => nodeNet(true)],
-    ['listen-ours', () => ours(loadBunListenPrototype)],
-    ['listen-ours-copy', () => ours(loadBunListenPrototypeCopying)],
+    ['node-ours', () => ours(loadNodeAdapter)],
+    ['ours-copy', () => ours(loadCopyingBunEntry)],
     ['listen-floor', bunAwaited],
   ]);
   const make = contenders.get(contenderId);
   if (!chosen || make === undefined) {
-    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net|floor|listen-ours|listen-ours-copy|listen-floor [REPS] [WARMUP] (got ${args.join(' ')})`);
+    throw new Error(`usage: connections.bench.ts connect|rt10|rt100|rt1000 ours|raw|net|floor|node-ours|ours-copy|listen-floor [REPS] [WARMUP] (got ${args.join(' ')})`);
   }
   const contender = await make();
   const run = await chosen.run(contender);

@@ -17,7 +17,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Benchmark, Ratio, Result, Variant } from './_benchmark.ts';
-import { bunNamespace, loadBunListenPrototype, type BunSocket, type ConnectionFunctions } from './_bun.ts';
+import { bunNamespace, loadNodeAdapter, type BunSocket, type ConnectionFunctions } from './_bun.ts';
 import { pythonPath } from './_net-process.ts';
 import { IN_FLIGHT, openEach } from './_open-each.ts';
 import { loadRuntimeLibrary, runtimeKind, runtimeName, runtimeVariant, RUNTIMES } from './_runtimes.ts';
@@ -290,14 +290,14 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
     const variant = (id: string, label: string, mode = id, v8Flags: readonly string[] = []) =>
       runtimeVariant(runtime, id, label, import.meta.url, [mode, String(PAIRS)], { exposeGc: true, v8Flags });
     const v8 = runtime.id !== 'bun';
-    // Off Node, the runtime's own `node:net` too: Bun's adapter runs over it.
+    // Off Node, the runtime's own `node:net` too: Deno's and Bun's `node:net` are the alternative their users have.
     const ownNet = !runtime.id.startsWith('node');
     variants.push(
       variant('ours', 'ours: `openConnection()` / `startServer()`, both ends held, nothing pending'),
       variant('ours-waiting', 'ours, each server end awaiting `readline()`'),
       variant('raw', `${raw}, both ends held`),
       ...(ownNet ? [variant('net', `${runtime.label}'s \`node:net\`, both ends held`)] : []),
-      ...(runtime.id === 'bun' ? [variant('listen-ours', 'prototype: ours over `Bun.listen` / `Bun.connect` (`lib/runtime/bun/`), both ends held')] : []),
+      ...(runtime.id === 'bun' ? [variant('node-ours', "ours over Bun's `node:net` (the Node adapter, the Bun entry before session 9), both ends held")] : []),
       ...(v8
         ? [
             variant('ours-young8', `ours, V8's young generation capped (\`${YOUNG_CAPPED.join(' ')}\`)`, 'ours', YOUNG_CAPPED),
@@ -316,15 +316,9 @@ function variantsAndRatios(): { variants: Variant[]; ratios: Ratio[] } {
     ratios.push(
       pair('ours', `${runtime.id}:raw`, "ours / the runtime's sockets", 'heap KiB/pair', 3),
       pair('ours-waiting', `${runtime.id}:raw`, "ours-waiting / the runtime's sockets", 'heap KiB/pair'),
-      ...(ownNet ? [pair('ours', `${runtime.id}:net`, "ours / the runtime's node:net", 'heap KiB/pair')] : []),
-      ...(runtime.id === 'bun'
-        ? [
-            pair('listen-ours', 'bun:raw', "prototype / the runtime's sockets", 'heap KiB/pair', 3),
-            pair('listen-ours', 'bun:ours', 'prototype / ours', 'heap KiB/pair'),
-            pair('listen-ours', 'bun:raw', "prototype / the runtime's sockets", 'RSS KiB/pair'),
-            pair('listen-ours', 'cpython313', 'prototype / CPython 3.13', 'RSS KiB/pair', 1),
-          ]
-        : []),
+      // On Bun, heap ≤ 3× its own `node:net` (the restatement: Bun.listen's pair is smaller than the core's objects).
+      ...(ownNet ? [pair('ours', `${runtime.id}:net`, "ours / the runtime's node:net", 'heap KiB/pair', runtime.id === 'bun' ? 3 : undefined)] : []),
+      ...(runtime.id === 'bun' ? [pair('ours', 'bun:node-ours', "ours / ours over Bun's node:net", 'heap KiB/pair')] : []),
       pair('ours', `${runtime.id}:raw`, "ours / the runtime's sockets", 'RSS KiB/pair'),
       pair('ours', 'cpython313', 'ours / CPython 3.13', 'RSS KiB/pair', 1),
       pair('ours', 'uvloop', 'ours / uvloop', 'RSS KiB/pair'),
@@ -367,16 +361,16 @@ async function main(args: string[]): Promise<void> {
     await breakdown(pairs, mode === 'breakdown-waiting');
     process.exit(0);
   }
-  if (mode !== 'ours' && mode !== 'ours-waiting' && mode !== 'raw' && mode !== 'net' && mode !== 'listen-ours') {
-    throw new Error(`usage: idle-memory.bench.ts ours|ours-waiting|raw|net|listen-ours|breakdown|breakdown-waiting [PAIRS] (got ${args.join(' ')})`);
+  if (mode !== 'ours' && mode !== 'ours-waiting' && mode !== 'raw' && mode !== 'net' && mode !== 'node-ours') {
+    throw new Error(`usage: idle-memory.bench.ts ours|ours-waiting|raw|net|node-ours|breakdown|breakdown-waiting [PAIRS] (got ${args.join(' ')})`);
   }
   const opener =
     mode === 'raw'
       ? await RAW[runtimeKind()]()
       : mode === 'net'
         ? await nodeNet()
-        : mode === 'listen-ours'
-          ? await ours(false, loadBunListenPrototype)
+        : mode === 'node-ours'
+          ? await ours(false, loadNodeAdapter)
           : await ours(mode === 'ours-waiting');
   const result = await measurePairs(opener, pairs);
   console.log(`RESULT ${JSON.stringify(result)}`);

@@ -55,7 +55,9 @@ export async function connectSocket(host: string, port: number): Promise<Runtime
   if (runtime === 'bun') {
     const { BunSocket } = await import('../lib/runtime/bun.ts');
     const { bunNamespace } = await import('../lib/runtime/bun/namespace.ts');
-    return new BunSocket(await bunNamespace().connect({ hostname: host, port, allowHalfOpen: true, socket: BunSocket.handlers }));
+    // Its open handler wraps the native socket (see BunSocket.handlers).
+    const native = await bunNamespace().connect({ hostname: host, port, allowHalfOpen: true, socket: BunSocket.handlers });
+    return native.data as InstanceType<typeof BunSocket>;
   }
   const { NodeSocket } = await import('../lib/runtime/node.ts');
   const { connect } = await import('node:net');

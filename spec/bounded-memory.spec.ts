@@ -174,6 +174,41 @@ for (const limit of [1024, 65536, 1024 * 1024]) {
   );
 }
 
+if ('Bun' in globalThis) {
+  // The Bun entry's TCP connections run over Bun's own sockets (`BunSocket`), which keep no
+  // read buffer: a paused socket stops Bun reading, so what this process holds is the
+  // reader's buffer (at most 2 * limit plus the one read that lands after the pause).
+  for (const limit of [1024, 65536, 1024 * 1024]) {
+    reading(`the Bun entry (BunSocket), limit ${limit}: at most 2 * limit + one read held, then every line arrives`, () =>
+      leakFree(async () => {
+        const bun = await import('../lib/runtime/bun.ts');
+        const peer = await rawServer();
+        try {
+          const [reader, writer] = await bun.openConnection('127.0.0.1', peer.port, { limit });
+          assert.instance(writer.transport, bun.BunSocket);
+          const flood = producer(await within(peer.accepted()));
+          let next = await readLines(reader, 0, 1000);
+          const peak = await peakOver(STALL_MS, () => bufferedIn(reader));
+          assert.ok(peak <= 2 * limit + SOCKET_READ, `the reader held ${KiB(peak)}`);
+          assert.ok(String(reader).includes('paused'), 'the reader paused its transport');
+          const sentBefore = flood.sent;
+          await sleep(50);
+          assert.is(flood.sent, sentBefore, 'the producer is held back');
+          assert.ok(flood.blocked > 0);
+          flood.stop();
+          next = await within(readToEnd(reader, next), 20_000, 'reading the rest');
+          await flood.done;
+          assert.is(next, flood.lines, 'every line the producer wrote was read, in order');
+          writer.close();
+          await writer.waitClosed();
+        } finally {
+          await peer.close();
+        }
+      }),
+    );
+  }
+}
+
 reading('a server handler that stops reading holds at most 2 * limit + the socket buffers, too', () =>
   leakFree(async () => {
     const limit = 4096;

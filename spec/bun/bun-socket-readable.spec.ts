@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BunSocket } from '../../lib/runtime/bun/socket.ts';
+import { BunSocket, type BunSocketSlot } from '../../lib/runtime/bun/socket.ts';
 import { startServer } from '../../lib/runtime/bun/listen.ts';
 import { bunNamespace, type BunNativeSocket } from '../../lib/runtime/bun/namespace.ts';
 import { StreamReader } from '../../lib/stream-reader.ts';
@@ -15,11 +15,14 @@ import { bytes, rejection, sleep, text, thrown, until, within } from '../_loopba
 import { leakFree } from '../_leaks.ts';
 import { pattern, rawBunServer } from './_bun-peers.ts';
 
-/** A `BunSocket` over `Bun.connect()` to `port`, as `connectSocket()` of the specs makes it; `native` is spied on when given. */
+/**
+ * A `BunSocket` over `Bun.connect()` to `port`, as `connectSocket()` of the specs makes it (its
+ * open handler wraps the native socket); `native` is spied on when given.
+ */
 async function bunSocket(port: number, spy?: (native: BunNativeSocket) => void): Promise<BunSocket> {
-  const native = await bunNamespace().connect({ hostname: '127.0.0.1', port, allowHalfOpen: true, socket: BunSocket.handlers });
+  const native = await bunNamespace().connect<BunSocketSlot>({ hostname: '127.0.0.1', port, allowHalfOpen: true, socket: BunSocket.handlers });
   spy?.(native);
-  return new BunSocket(native);
+  return native.data as BunSocket;
 }
 
 /** Every chunk of `readable`, `afterEach` awaited after each (a reader that takes its time). */

@@ -7,11 +7,15 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openConnection } from '../../lib/runtime/bun/connect.ts';
 import { startServer } from '../../lib/runtime/bun/listen.ts';
-import { BunSocket } from '../../lib/runtime/bun/socket.ts';
+import { BunSocket, type BunSocketSlot } from '../../lib/runtime/bun/socket.ts';
 import { bunNamespace, type BunNativeSocket, type BunSocketHandlers } from '../../lib/runtime/bun/namespace.ts';
 import type { Server, StreamReader, StreamWriter } from '../../lib/index.ts';
-import { bytes, rejection, sleep, text, until, within } from '../_loopback.ts';
+import type { Protocol, Transport } from '../../lib/transport.ts';
+import { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
+import { bytes, rawServer, rejection, sleep, text, until, within } from '../_loopback.ts';
 import { leakFree } from '../_leaks.ts';
+import { CA, SERVER } from '../_tls.ts';
 import { pattern, rawBunServer } from './_bun-peers.ts';
 
 type Handler = (reader: StreamReader, writer: StreamWriter) => Promise<void>;
@@ -388,23 +392,143 @@ pins('each data chunk is a plain Uint8Array over an ArrayBuffer of its own, neve
   }),
 );
 
-pins('await Bun.connect() resumes before the first data, even from a server that writes at once', () =>
-  leakFree(async () => {
-    const listener = bunNamespace().listen({
-      hostname: '127.0.0.1',
-      port: 0,
-      socket: { open: (socket) => void socket.write(bytes('hello')), data() {} },
-    });
-    const chunks: Uint8Array[] = [];
-    try {
-      const client = await bunNamespace().connect({ hostname: '127.0.0.1', port: listener.port, socket: recording([], chunks) });
-      assert.is(chunks.length, 0, 'BunSocket.handlers find their BunSocket, wrapped after the await');
-      await until(() => chunks.length > 0);
-      client.end();
-    } finally {
-      listener.stop(true);
-    }
-  }),
-);
-
 pins.run();
+
+const upgrade = suite("BunSocket.startTls() over Bun's node:tls");
+
+const MARKER = 'STARTTLS\n';
+
+/**
+ * A STARTTLS server on `node:net` that records the wire: it reads nothing for 100 ms (so that
+ * the client's kernel fills and its socket keeps bytes unsent), takes plain bytes up to
+ * `MARKER`, then runs TLS over the rest, answering `HELLO-OVER-TLS` and taking what comes.
+ */
+async function wireRecordingServer() {
+  const wire: Uint8Array[] = [];
+  let secureText = '';
+  let rawEnded = false;
+  let tlsEnded!: () => void;
+  const tlsEnd = new Promise<void>((resolve) => (tlsEnded = resolve));
+  const raw = await rawServer((socket) => {
+    socket.pause();
+    setTimeout(() => socket.resume(), 100);
+    let plain: Buffer | null = Buffer.alloc(0);
+    const under = new Duplex({
+      read() {},
+      write: (chunk, _encoding, callback) => void socket.write(chunk, callback),
+      final: (callback) => void socket.end(callback),
+    });
+    socket.on('data', (chunk: Buffer) => {
+      wire.push(chunk);
+      if (plain === null) {
+        under.push(chunk);
+        return;
+      }
+      plain = Buffer.concat([plain, chunk]);
+      const at = plain.indexOf(MARKER);
+      if (at < 0) return;
+      const rest = plain.subarray(at + MARKER.length);
+      plain = null;
+      const secure = new TLSSocket(under, { isServer: true, cert: SERVER.cert as string, key: SERVER.key as string });
+      secure.on('secure', () => secure.write('HELLO-OVER-TLS'));
+      secure.on('data', (data: Buffer) => (secureText += data.toString()));
+      secure.on('end', () => {
+        secure.end();
+        tlsEnded();
+      });
+      secure.on('error', () => {});
+      if (rest.byteLength > 0) under.push(rest);
+    });
+    socket.on('end', () => {
+      rawEnded = true;
+      under.push(null);
+    });
+  });
+  return {
+    port: raw.port,
+    /** Everything the client sent, as one buffer. */
+    wire: () => Buffer.concat(wire),
+    secureText: () => secureText,
+    rawEnded: () => rawEnded,
+    tlsEnd,
+    close: () => raw.close(),
+  };
+}
+
+type RecordingServer = Awaited<ReturnType<typeof wireRecordingServer>>;
+
+/** `body` with a wire-recording server and a `BunSocket` connected to it, made to verify `localhost`; all closed after. */
+async function withRecordingServer(body: (server: RecordingServer, socket: BunSocket, native: BunNativeSocket) => Promise<void>): Promise<void> {
+  await leakFree(async () => {
+    const server = await wireRecordingServer();
+    try {
+      // As the adapter's openConnection(): the socket is made as it opens, with the options in its data slot.
+      const native = await bunNamespace().connect<BunSocketSlot>({
+        hostname: '127.0.0.1', port: server.port, allowHalfOpen: true, socket: BunSocket.handlers, data: { serverHostname: 'localhost' },
+      });
+      await body(server, native.data as BunSocket, native);
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+upgrade('bytes the kernel had not taken go out in the clear before TLS; after it, the protocol hears only plaintext and the wire carries none', async () => {
+  await withRecordingServer(async (server, socket) => {
+    const heard: string[] = [];
+    let movedTo: Transport | null = null;
+    const protocol: Protocol = {
+      connectionMade() {},
+      dataReceived: (data) => void heard.push(text(data)),
+      eofReceived: () => true,
+      connectionLost() {},
+      _replaceTransport: (transport) => void (movedTo = transport),
+    };
+    socket.connectProtocol(protocol);
+    // Written until the socket refuses: more than 32 KiB then wait unsent in it, not in the kernel.
+    const chunk = new Uint8Array(32768).fill(0x78);
+    let plainBytes = 0;
+    while (socket.tryWrite(chunk)) plainBytes += chunk.byteLength;
+    assert.ok(socket.tryWrite(bytes(MARKER)), 'the marker waits behind them');
+    const secure = socket.startTls({ ssl: { ca: CA }, serverHostname: 'localhost' });
+    await within(secure.opened);
+    const writer = secure.writable.getWriter();
+    await writer.write(bytes('SECRET-1234'));
+    await writer.close();
+    await within(server.tlsEnd);
+    assert.is(server.secureText(), 'SECRET-1234', 'the server got it over TLS');
+    // Bun's node:tls ends the Duplex under it after its close_notify (Deno's does not).
+    await until(server.rawEnded);
+    assert.equal(heard, ['HELLO-OVER-TLS'], 'the protocol moved to TLS, and no ciphertext reached it');
+    assert.is(movedTo, secure);
+    const wire = server.wire();
+    assert.is(wire.indexOf(MARKER), plainBytes, 'every plain byte, in order, then the marker');
+    assert.ok(wire.subarray(0, plainBytes).every((byte) => byte === 0x78));
+    assert.is(wire.indexOf('SECRET'), -1, 'nothing written after startTls() went out in the clear');
+    assert.is(wire.indexOf('HELLO'), -1);
+    await within(socket.close());
+    await within(secure.closed);
+  });
+});
+
+upgrade('PEM text Bun cannot use throws before anything changes; after startTls(): writes refused, a second startTls() refused, closed settles with the TLS socket', async () => {
+  await withRecordingServer(async (server, socket, native) => {
+    assert.throws(() => socket.startTls({ ssl: { cert: 'not PEM', key: 'not PEM' }, serverSide: true }));
+    assert.is(native.data, socket, 'the native socket is still the plain socket\'s');
+    assert.ok(socket.tryWrite(bytes(MARKER)), 'and writes as before');
+    const secure = socket.startTls({ ssl: { ca: CA } });
+    assert.not.ok(socket.tryWrite(bytes('plain')), 'the plain socket takes no more bytes');
+    assert.is(socket._sendNow(bytes('plain')), 0);
+    assert.is(((await rejection(socket.writable.getWriter().write(bytes('plain')))) as { code?: string }).code, 'ERR_SOCKET_UPGRADED');
+    assert.throws(() => socket.startTls({ ssl: { ca: CA } }), /only be called once/);
+    await within(secure.opened);
+    assert.not.ok(socket.canWriteEof(), 'it stands for the TLS connection now');
+    assert.is(socket.getExtraInfo('ssl_object'), secure.getExtraInfo('ssl_object'));
+    assert.is(socket.getExtraInfo('socket'), native);
+    void secure.close();
+    await within(socket.closed);
+    assert.is(server.wire().indexOf('plain'), -1);
+  });
+});
+
+upgrade.run();

@@ -10,7 +10,8 @@ import type { StreamWriter } from '../../stream-writer.ts';
 import { openCheckedConnection, openCheckedUnixConnection, type NodeSock } from '../node/connect.ts';
 import { resolveAll } from '../node/resolve.ts';
 import { bunNamespace, type BunConnectOptions, type BunNativeSocket, type BunUnixConnectOptions } from './namespace.ts';
-import { BunSocket } from './socket.ts';
+import { BunSocket, type BunSocketOptions, type BunSocketSlot } from './socket.ts';
+import { tuneTcp } from './tune-tcp.ts';
 import { socketNameText } from '../../_socket-name.ts';
 
 function ignore(): void {}
@@ -27,16 +28,17 @@ function runsOnNodeNet(checked: CheckedConnection, sock: unknown): boolean {
 }
 
 /**
- * The socket `Bun.connect(options)` makes to `name`, unless `signal` aborts first: one that
- * arrives after the abort is closed. A failure names the address or path, as Node's does
+ * The `BunSocket` `Bun.connect(options)` makes to `name` (wrapped as it opens, with the
+ * options in its `data` slot, see `BunSocket.handlers`), unless `signal` aborts first: one
+ * that arrives after the abort is closed. A failure names the address or path, as Node's does
  * (Bun's says only "Failed to connect").
  */
 async function connecting(
-  options: BunConnectOptions<BunSocket | undefined> | BunUnixConnectOptions<BunSocket | undefined>,
+  options: BunConnectOptions<BunSocketSlot> | BunUnixConnectOptions<BunSocketSlot>,
   name: SocketName,
   signal: AbortSignal | undefined,
-): Promise<BunNativeSocket<BunSocket | undefined>> {
-  const socket = bunNamespace().connect<BunSocket | undefined>(options);
+): Promise<BunNativeSocket<BunSocketSlot>> {
+  const socket = bunNamespace().connect<BunSocketSlot>(options);
   try {
     return await abortable(socket, signal, () => void socket.then((late) => late.end(), ignore));
   } catch (error) {
@@ -82,10 +84,11 @@ export async function openConnection(
   return connectStreams(checked, options.sock, {
     connect: connectHappyEyeballs(checked, resolveAll, async (address, signal) => {
       const target = address?.address ?? hostname;
-      const native = await connecting({ hostname: target, port: portNumber, allowHalfOpen: true, socket: BunSocket.handlers }, [target, portNumber], signal);
-      native.setNoDelay(true);
-      if (checked.keepAlive) native.setKeepAlive(true);
-      return new BunSocket(native);
+      // The name a later writer.startTls() verifies by default, as on Node.
+      const data: BunSocketOptions = { serverHostname: checked.host };
+      const native = await connecting({ hostname: target, port: portNumber, allowHalfOpen: true, socket: BunSocket.handlers, data }, [target, portNumber], signal);
+      tuneTcp(native, checked.keepAlive);
+      return native.data as BunSocket;
     }),
     socketName: 'a Bun socket',
   });
@@ -120,8 +123,9 @@ export async function openUnixConnection(
     async connect(signal) {
       // Given, as no sock was.
       const unix = checked.host!;
-      const native = await connecting({ unix, allowHalfOpen: true, socket: BunSocket.handlers }, unix, signal);
-      return new BunSocket(native, { extra: { peername: unix, sockname: '' } });
+      const data: BunSocketOptions = { extra: { peername: unix, sockname: '' } };
+      const native = await connecting({ unix, allowHalfOpen: true, socket: BunSocket.handlers, data }, unix, signal);
+      return native.data as BunSocket;
     },
     socketName: 'a Bun socket',
   });

@@ -6,7 +6,8 @@ import type { HostPort } from '../../transport.ts';
 import { given } from '../../_checks.ts';
 import { serveTcp, serveUnix, type ServerRuntime } from '../../_serve.ts';
 import { bunNamespace, type BunListenOptions, type BunNativeSocket } from './namespace.ts';
-import { BunSocket } from './socket.ts';
+import { BunSocket, type BunSocketSlot } from './socket.ts';
+import { tuneTcp } from './tune-tcp.ts';
 import { startServer as startNodeServer, startUnixServer as startNodeUnixServer } from '../node/listen.ts';
 import { nodeSocketFiles } from '../node/socket-files.ts';
 import { resolveHosts } from '../node/resolve.ts';
@@ -36,7 +37,7 @@ const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
     }
     // All interfaces: '::' is one dual-stack socket, as Node's default.
     const hostname = address.host ?? (address.family === 4 ? '0.0.0.0' : '::');
-    const options: BunListenOptions<BunSocket | undefined> = {
+    const options: BunListenOptions<BunSocketSlot> = {
       hostname,
       port: address.port,
       allowHalfOpen: true,
@@ -49,10 +50,7 @@ const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
     return { getsockname: () => name, close: () => listener.stop(false) };
   },
   adopt: () => unreachable('sock'),
-  tuneTcp(socket, keepAlive) {
-    socket.setNoDelay(true);
-    if (keepAlive) socket.setKeepAlive(true);
-  },
+  tuneTcp,
   socketOf: (socket, extra) => new BunSocket(socket, extra === undefined ? {} : { extra }),
   secureContext: () => unreachable('ssl'),
   files: nodeSocketFiles,

@@ -31,6 +31,11 @@ export interface BunNativeSocket<Data = unknown> {
   /** Our address; `undefined` once closed, and for a Unix socket. */
   readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
+  /**
+   * Gives the socket other handlers from its next event on (its listener's or `Bun.connect()`
+   * call's are no longer called for it): what `startTls()` does as it hands the socket to TLS.
+   */
+  reload(options: { socket: BunSocketHandlers<Data> }): void;
   /** The program's slot on the socket: the adapter keeps its `BunSocket` here. */
   data: Data;
 }
@@ -106,6 +111,8 @@ export interface BunUnixConnectOptions<Data = unknown> {
   unix: string;
   socket: BunSocketHandlers<Data>;
   allowHalfOpen?: boolean;
+  /** The socket's `data` slot from the start. */
+  data?: Data;
 }
 
 /** The `Bun` namespace, as far as the adapter uses it. */

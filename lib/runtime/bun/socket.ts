@@ -1,17 +1,33 @@
 import type { ClaimedWritable, HostPort, Protocol, Transport } from '../../transport.ts';
-import { socketClosedError } from '../../errors.ts';
-import { CLOSED, DEFAULT_HIGH_WATER_MARK, FIRST_OWN_FLAG, READ_DONE, WRITE_DONE, type SocketInfo } from '../_socket.ts';
+import { checkStartTls } from '../../_checks.ts';
+import { socketClosedError, upgradedError } from '../../errors.ts';
+import {
+  CLOSED,
+  DEFAULT_HIGH_WATER_MARK,
+  FIRST_OWN_FLAG,
+  READ_DONE,
+  WRITE_DONE,
+  type RuntimeStartTlsOptions,
+  type SocketInfo,
+} from '../_socket.ts';
 import { describeSocketName } from '../../_socket-name.ts';
 import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
 import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
 import type { BunNativeSocket, BunSocketHandlers } from './namespace.ts';
-import { lockedByteStream } from '../node/socket.ts';
+import { lockedByteStream, type NodeSocket } from '../node/socket.ts';
+import { startTlsOverDuplex } from '../node/tls-over-duplex.ts';
+import { BunSocketDuplex } from './socket-duplex.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
 
 /** Options of {@link BunSocket}. */
 export interface BunSocketOptions {
   /** Bytes the writable queues before `writer.ready` (and so `drain()`) waits. Default 65536. */
   writableHighWaterMark?: number;
+  /**
+   * The host name the socket was connected to: `startTls()` verifies the server's
+   * certificate against it unless given another `serverHostname`.
+   */
+  serverHostname?: string | null;
   /**
    * Extra-info values that win over the ones read from the socket. A Unix socket needs them:
    * Bun reports no address for it, so the connection functions pass the path here.
@@ -22,13 +38,21 @@ export interface BunSocketOptions {
 /* Bits of `BunSocket.#flags` of its own, after `CLOSED`, `READ_DONE` and `WRITE_DONE` (see `_socket.ts`). */
 /** Our side was ended because the peer ended its own: later writes are dropped (as `NodeSocket`). */
 const ENDED_AFTER_PEER = FIRST_OWN_FLAG;
-/** The socket is paused because `readable`'s queue is full. */
-const READ_PAUSED = FIRST_OWN_FLAG << 1;
+/** The protocol paused reading: the TLS socket starts paused too. */
+const PROTOCOL_PAUSED = FIRST_OWN_FLAG << 1;
+/** The socket is paused because `readable`'s queue is full, or nobody reads yet. */
+const READ_PAUSED = FIRST_OWN_FLAG << 2;
 /** `readable` was cancelled: its reader let go, so ending our side closes the connection. */
-const READ_CANCELLED = FIRST_OWN_FLAG << 2;
+const READ_CANCELLED = FIRST_OWN_FLAG << 3;
 
 /** A native socket whose `data` slot holds its `BunSocket`. */
-type OwnedSocket = BunNativeSocket<BunSocket | undefined>;
+type OwnedSocket = BunNativeSocket<BunSocket>;
+
+/**
+ * What the `data` slot of a native socket of this adapter holds: its `BunSocket`, or, for one
+ * of `Bun.connect()` still connecting, the options its `BunSocket` is to be made with.
+ */
+export type BunSocketSlot = BunSocket | BunSocketOptions | undefined;
 
 function ignore(): void {}
 
@@ -42,8 +66,8 @@ function ignore(): void {}
  * The handlers are one object for every socket (Bun's design), which finds its `BunSocket` in
  * the native socket's `data` slot: an idle connection holds no closure.
  *
- * Not done (see /work/notes/s8-bun-listen.md): a `readable` for a reader that pulls, TLS and
- * `startTls()`, Unix sockets, `opened` of a socket still connecting.
+ * Not done (see /work/notes/s8-bun-listen.md): Bun's own TLS (`startTls()` runs over Bun's
+ * `node:tls`), `opened` of a socket still connecting.
  *
  * @example
  * ```ts
@@ -85,31 +109,38 @@ export class BunSocket implements Transport {
   #opened: Promise<SocketInfo> | null = null;
   /** `closed` and its watchers, made when first needed. */
   #closedSignal: ClosedSignal | null = null;
+  readonly #serverHostname: string | null;
+  /** The TLS socket `startTls()` made of this one, which owns the connection from then on. */
+  #upgradedTo: NodeSocket | null = null;
 
   /**
    * The handlers every native socket of this adapter is made with (listeners add their own
    * `open`, which makes the `BunSocket`).
    */
-  static readonly handlers: BunSocketHandlers<BunSocket | undefined> = {
+  static readonly handlers: BunSocketHandlers<BunSocketSlot> = {
     binaryType: 'uint8array',
-    // A native socket is wrapped before it reads (the await of Bun.connect() resumes before
-    // Bun's first read); one closed before it was wrapped (an aborted connect) has no owner.
+    // A connection of Bun.connect() is wrapped as it opens, before it can read (its `data`
+    // slot holds the options until then); a listener's connections get their own `open`.
+    open(socket) {
+      if (!(socket.data instanceof BunSocket)) new BunSocket(socket, socket.data);
+    },
     data(socket, data) {
-      socket.data!.#received(data);
+      (socket.data as BunSocket).#received(data);
     },
     drain(socket) {
-      socket.data!.#drained();
+      (socket.data as BunSocket).#drained();
     },
     end(socket) {
-      socket.data!.#peerEnded();
+      (socket.data as BunSocket).#peerEnded();
     },
+    // A connect that failed closes a socket that never opened.
     close(socket, error) {
       const owner = socket.data;
-      if (owner !== undefined) owner.#closedNow(error);
+      if (owner instanceof BunSocket) owner.#closedNow(error);
     },
     error(socket, error) {
       const owner = socket.data;
-      if (owner !== undefined) owner.#noteError(error);
+      if (owner instanceof BunSocket) owner.#noteError(error);
     },
   };
 
@@ -117,7 +148,7 @@ export class BunSocket implements Transport {
    * Wraps a connected native socket made with `BunSocket.handlers` and `allowHalfOpen: true`.
    *
    * @param socket the native socket, which this one owns from now on
-   * @param options the writable's high-water mark, extra-info overrides
+   * @param options the writable's high-water mark, the host name for `startTls()`, extra-info overrides
    */
   constructor(socket: BunNativeSocket<unknown>, options: BunSocketOptions = {}) {
     const owned = socket as OwnedSocket;
@@ -128,6 +159,7 @@ export class BunSocket implements Transport {
     this.#peerPort = owned.remotePort ?? 0;
     this.#localHost = owned.localAddress;
     this.#localPort = owned.localPort ?? 0;
+    this.#serverHostname = options.serverHostname ?? null;
     this.#extra = options.extra ?? NO_EXTRA;
   }
 
@@ -180,10 +212,11 @@ export class BunSocket implements Transport {
   /**
    * Delivers the connection's events to `protocol`: `connectionMade(this)` at once, then what
    * arrived meanwhile, then `dataReceived`, `eofReceived` and `connectionLost` as they come.
-   * @throws {Error} when a protocol is connected already, or `readable` was taken
+   * @throws {Error} when a protocol is connected already, `readable` was taken, or the socket
+   *   was upgraded by `startTls()`
    */
   connectProtocol(protocol: Protocol): void {
-    if (this.#protocol !== null || this.#readable !== null) throw new Error('The socket is already being read');
+    if (this.#protocol !== null || this.#readable !== null || this.#upgradedTo !== null) throw new Error('The socket is already being read');
     this.#protocol = protocol;
     protocol.connectionMade(this);
     const early = this.#early;
@@ -198,11 +231,23 @@ export class BunSocket implements Transport {
 
   /** Stops taking bytes from the peer (the reader's buffer is full): Bun stops reading the socket. */
   pauseReading(): void {
+    const upgraded = this.#upgradedTo;
+    if (upgraded !== null) {
+      upgraded.pauseReading();
+      return;
+    }
+    this.#flags |= PROTOCOL_PAUSED;
     this.#socket.pause();
   }
 
   /** Takes bytes from the peer again. */
   resumeReading(): void {
+    const upgraded = this.#upgradedTo;
+    if (upgraded !== null) {
+      upgraded.resumeReading();
+      return;
+    }
+    this.#flags &= ~PROTOCOL_PAUSED;
     this.#socket.resume();
   }
 
@@ -233,23 +278,88 @@ export class BunSocket implements Transport {
   }
 
   /**
-   * Not in the prototype: TLS would be Bun's `socket.upgradeTLS()` (see the design note).
-   * @throws {TypeError} always
+   * Starts TLS on this connection (WinterTC `startTls()`) and returns the TLS socket; its
+   * `opened` resolves once the handshake is done and rejects if it fails or takes longer than
+   * `sslHandshakeTimeout` seconds (60 by default; the connection is then closed).
+   *
+   * TLS runs through Bun's `node:tls` over the native socket made a `Duplex`
+   * (`BunSocketDuplex`), client or server side, as the Deno adapter's does over a `Deno.Conn`:
+   * the TLS socket is a `NodeSocket`, with its `peercert` and `cipher`, and the checks and
+   * timeouts of the Node adapter. What the kernel had not taken of this socket's writes goes
+   * out first; `received` (a server's bytes read ahead) and the bytes that came before a
+   * protocol was connected go to TLS first. A connected protocol goes on receiving, now from
+   * the TLS socket; this socket's `writable` errors, and it stands for the connection it
+   * became: `close()` closes the TLS socket and `closed` settles with it.
+   *
+   * @param options `ssl` (`true`, the default, or TLS options), `serverSide`,
+   *   `serverHostname` (default: the `serverHostname` this socket was made with),
+   *   `sslHandshakeTimeout`, `sslShutdownTimeout`, `received`, `secureContext`
+   * @returns the TLS socket
+   * @throws {TypeError} on a second call, for bad options
+   * @throws {RangeError} for options CPython refuses (a server without `cert` and `key`, no
+   *   name to verify, ...)
+   * @throws the socket's error (or `ERR_SOCKET_CLOSED`) when it is closed; Bun's error for
+   *   PEM text it cannot use. Whatever it throws, the socket is left as it was.
+   * @example
+   * ```ts
+   * // After the peer agreed to STARTTLS:
+   * const secure = socket.startTls({ serverHostname: 'mail.example.com' });
+   * const { alpn } = await secure.opened;
+   * ```
    */
-  startTls(): Transport {
-    throw new TypeError('startTls() is not supported by the Bun.listen prototype yet');
+  startTls(options: RuntimeStartTlsOptions = {}): NodeSocket {
+    if (this.#upgradedTo !== null) throw new TypeError('startTls can only be called once');
+    if ((this.#flags & CLOSED) !== 0) throw this.#error ?? socketClosedError();
+    const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
+    const native = this.#socket;
+    const { secure } = startTlsOverDuplex(native, () => this.#handOver(options.received), tls, {
+      secureContext: options.secureContext,
+      writableHighWaterMark: this.#writable.highWaterMark,
+      peername: this.getExtraInfo('peername'),
+      sockname: this.getExtraInfo('sockname'),
+      protocol: this.#protocol ?? undefined,
+      protocolPaused: (this.#flags & PROTOCOL_PAUSED) !== 0,
+    });
+    this.#upgradedTo = secure;
+    this.#flags |= WRITE_DONE | READ_DONE;
+    const waiter = this.#flushWaiter;
+    this.#flushWaiter = null;
+    waiter?.reject(upgradedError());
+    this.#writable.fail(upgradedError());
+    secure._whenClosed((error) => this.#closed.settle(error));
+    return secure;
   }
 
-  /** A plain TCP connection can be half-closed. */
+  /**
+   * Hands the native socket to a `Duplex` for TLS, with what this socket holds of the
+   * connection: the bytes the kernel has not taken, and the peer's bytes and EOF nobody read.
+   */
+  #handOver(received: Uint8Array | undefined): BunSocketDuplex {
+    const early = this.#early ?? [];
+    const duplex = new BunSocketDuplex(this.#socket, {
+      received: received === undefined ? early : [received, ...early],
+      unsent: this.#unsent ?? undefined,
+      peerEnded: (this.#flags & READ_DONE) !== 0,
+    });
+    this.#early = null;
+    this.#unsent = null;
+    this.#unsentBytes = 0;
+    return duplex;
+  }
+
+  /** A plain TCP connection can be half-closed; after `startTls()`, a TLS one cannot (as in asyncio). */
   canWriteEof(): boolean {
-    return true;
+    return this.#upgradedTo?.canWriteEof() ?? true;
   }
 
   /**
    * `peername`, `sockname` (`[host, port]`, or the path for a Unix socket, as CPython gives) and
-   * `socket` (the native socket); `undefined` for any other name.
+   * `socket` (the native socket); `undefined` for any other name. After `startTls()` this socket
+   * answers for the TLS one (`peercert`, `cipher`, `sslcontext`, ... as on Node).
    */
   getExtraInfo(name: string): unknown {
+    const upgraded = this.#upgradedTo;
+    if (upgraded !== null) return upgraded.getExtraInfo(name);
     if (Object.hasOwn(this.#extra, name)) return this.#extra[name];
     switch (name) {
       case 'peername':
@@ -265,10 +375,14 @@ export class BunSocket implements Transport {
 
   /**
    * Closes both directions now, dropping what is unsent (WinterTC `close()`, CPython `abort()`).
+   * After `startTls()`, closes the TLS socket.
    * @returns the `closed` promise
    */
   close(reason?: unknown): Promise<void> {
-    if ((this.#flags & CLOSED) === 0) {
+    const upgraded = this.#upgradedTo;
+    if (upgraded !== null) {
+      void upgraded.close(reason);
+    } else if ((this.#flags & CLOSED) === 0) {
       // As `NodeSocket` and `DenoSocket`: a reason fails `writable`; `closed` resolves.
       this.#writable.fail(reason ?? null);
       this.#flags |= WRITE_DONE;

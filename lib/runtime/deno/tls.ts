@@ -7,8 +7,8 @@ import type { TLSSocket } from 'node:tls';
 import type { CheckedTls } from '../../_checks.ts';
 import { connDuplex } from './conn-duplex.ts';
 import type { DenoConn } from './namespace.ts';
-import { secureSocketOver, type NodeSocket, type SecureSocketOptions } from '../node/socket.ts';
-import { secureContextOf } from '../node/tls.ts';
+import type { NodeSocket } from '../node/socket.ts';
+import { startTlsOverDuplex, type DuplexTlsOptions } from '../node/tls-over-duplex.ts';
 import type { RuntimeStartTlsOptions } from '../_socket.ts';
 
 function ignore(): void {}
@@ -17,7 +17,7 @@ function ignore(): void {}
  * What TLS through `node:tls` over a `Deno.Conn` needs besides the checked options: the TLS
  * socket's options, bytes read ahead (a server's first record) and a context made already.
  */
-export type NodeTlsOptions = SecureSocketOptions & Pick<RuntimeStartTlsOptions, 'received' | 'secureContext'>;
+export type NodeTlsOptions = DuplexTlsOptions & Pick<RuntimeStartTlsOptions, 'received'>;
 
 /**
  * Starts TLS over `conn` with Deno's `node:tls` and returns the TLS socket; its `opened`
@@ -33,12 +33,7 @@ export type NodeTlsOptions = SecureSocketOptions & Pick<RuntimeStartTlsOptions, 
  * @param options bytes read ahead, a context made already, high-water marks and addresses
  */
 export function startNodeTls(conn: DenoConn, tls: CheckedTls, options: NodeTlsOptions = {}): NodeSocket {
-  const context = options.secureContext ?? secureContextOf(tls);
-  const duplex = connDuplex(conn, options.received);
-  const secure = secureSocketOver(duplex, tls, context, {
-    ...options,
-    extra: { socket: conn, ...options.extra },
-  });
+  const { secure, duplex } = startTlsOverDuplex(conn, () => connDuplex(conn, options.received), tls, options);
   // Node's TLS socket half-closes the connection once its close_notify is out; Deno's writes
   // close_notify but never ends the stream it runs over (the Duplex's final() is not called),
   // so the peer would see no EOF after it. Ending it here sends that FIN, as on Node and Bun.

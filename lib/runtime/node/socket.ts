@@ -53,6 +53,13 @@ export interface SecureSocketOptions extends NodeSocketOptions {
   peername?: unknown;
   /** Our address, as `getExtraInfo('sockname')` gives it; read from the socket when absent. */
   sockname?: unknown;
+  /**
+   * The protocol of the plain socket, which the TLS socket takes over (its events go on, with
+   * no second `connectionMade`).
+   */
+  protocol?: Protocol;
+  /** Whether that protocol had paused reading: the TLS socket starts paused too. */
+  protocolPaused?: boolean;
 }
 
 /** What makes a `NodeSocket` a TLS socket (see `NodeSocket.#tlsSocket()`), and what it keeps of it. */
@@ -166,11 +173,13 @@ export class NodeSocket implements Transport {
       shutdownTimeout: tls.shutdownTimeout,
       stopHandshakeTimer: ignore,
     };
-    return new NodeSocket(layer.socket, {
+    const secure = new NodeSocket(layer.socket, {
       readableHighWaterMark: options.readableHighWaterMark,
       writableHighWaterMark: options.writableHighWaterMark,
       extra: options.extra,
     });
+    if (options.protocol !== undefined) secure.#adopt(options.protocol, options.protocolPaused === true);
+    return secure;
   }
 
   readonly #socket: OwnedSocket;
@@ -483,13 +492,13 @@ export class NodeSocket implements Transport {
       extra: this.#extra,
       peername: this.#address('remote'),
       sockname: this.#address('local'),
+      protocol: this.#protocol,
+      protocolPaused: (this.#flags & PROTOCOL_PAUSED) !== 0,
     });
     this.#upgradedTo = secure;
     this.#finishWritable(upgradedError());
     this.#finishReadable(null);
     secure.#closed.watch((error) => this.#closed.settle(error));
-    const protocol = this.#protocol;
-    if (protocol !== undefined) secure.#adopt(protocol, (this.#flags & PROTOCOL_PAUSED) !== 0);
     return secure;
   }
 
