@@ -1,7 +1,7 @@
 /**
  * The package's `exports` conditions pick the adapter: the packed tarball, installed into an
- * empty project, serves and connects under Deno (`deno` → `DenoSocket`) and Bun (`bun` → the
- * Node adapter), and a browser bundle (`browser`, made by esbuild) gets the portable entry.
+ * empty project, serves and connects under Deno (`deno` → `DenoSocket`) and Bun (`bun` →
+ * `BunSocket`, over `Bun.listen`/`Bun.connect`), and a browser bundle (`browser`, made by esbuild) gets the portable entry.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -54,8 +54,8 @@ packageSuite('Deno gets the Deno adapter (the deno condition)', () => {
   assert.equal(run(bin('deno'), ['run', '--allow-all', 'serve.mjs']), { echoed: 'ping\n', transport: 'DenoSocket' });
 });
 
-packageSuite('Bun gets the Bun entry, which runs the Node adapter (the bun condition)', () => {
-  assert.equal(run(bin('bun'), ['serve.mjs']), { echoed: 'ping\n', transport: 'NodeSocket' });
+packageSuite('Bun gets the Bun entry, over Bun\'s own sockets (the bun condition)', () => {
+  assert.equal(run(bin('bun'), ['serve.mjs']), { echoed: 'ping\n', transport: 'BunSocket' });
 });
 
 packageSuite('a browser bundle gets the portable entry: pairs of streams, and a clear error for host and port', () => {
@@ -65,7 +65,7 @@ packageSuite('a browser bundle gets the portable entry: pairs of streams, and a 
     const pair = { readable: new Response('a\\nb').body, writable: new WritableStream() };
     const [reader] = await api.openConnection(null, null, { sock: pair });
     const line = new TextDecoder().decode(await reader.readline());
-    console.log(JSON.stringify({ error, line, adapters: 'NodeSocket' in api || 'DenoSocket' in api }));
+    console.log(JSON.stringify({ error, line, adapters: 'NodeSocket' in api || 'DenoSocket' in api || 'BunSocket' in api }));
   `);
   execFileSync(bin('esbuild'), ['browser.mjs', '--bundle', '--format=esm', '--platform=browser', '--outfile=bundle.mjs', '--log-level=warning'], {
     cwd: workDir,
