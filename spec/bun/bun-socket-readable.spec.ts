@@ -166,4 +166,25 @@ readable('taken, it leaves no room for a protocol; after a protocol, it is locke
   }),
 );
 
+readable('startTls() ends it: the bytes before it stay readable, then the end (the TLS socket reads on)', () =>
+  leakFree(async () => {
+    const raw = rawBunServer((socket) => void socket.write(bytes('before TLS')));
+    try {
+      const socket = await bunSocket(raw.port);
+      const reader = socket.readable.getReader();
+      assert.is(text((await within(reader.read())).value!), 'before TLS');
+      const pending = reader.read();
+      // The raw server never answers the handshake: it times out, which is not this test's concern.
+      const secure = socket.startTls({ ssl: { rejectUnauthorized: false }, serverHostname: 'localhost', sslHandshakeTimeout: 0.2 });
+      assert.equal(await within(pending), { done: true, value: undefined });
+      const timedOut = (await within(rejection(secure.opened))) as { code?: string };
+      assert.is(timedOut.code, 'ETIMEDOUT');
+      // The connection died of that timeout: closing it tells so.
+      assert.is(await within(rejection(secure.close())), timedOut);
+    } finally {
+      raw.stop();
+    }
+  }),
+);
+
 readable.run();

@@ -326,6 +326,8 @@ export class BunSocket implements Transport {
     this.#flushWaiter = null;
     waiter?.reject(upgradedError());
     this.#writable.fail(upgradedError());
+    // A reader of `readable` has had the bytes before TLS; the TLS socket reads on.
+    this.#finishReadable(null);
     secure._whenClosed((error) => this.#closed.settle(error));
     return secure;
   }
