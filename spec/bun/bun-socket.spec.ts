@@ -1,5 +1,5 @@
 /**
- * Bun only (the Bun suite of spec/_run.ts runs this folder): the PROTOTYPE adapter over
+ * Bun only (the Bun suite of spec/_run.ts runs this folder): the adapter over
  * `Bun.listen`/`Bun.connect` (`lib/runtime/bun/`), client and server both on it, and against
  * Bun's own sockets as the peer.
  */
@@ -24,7 +24,7 @@ function portOf(server: Server): number {
   return (server.sockets[0]!.getsockname() as [string, number])[1];
 }
 
-/** A server on the prototype running `handler` for each client, closed (with its clients) after `body`. */
+/** A server on the adapter running `handler` for each client, closed (with its clients) after `body`. */
 async function withServer(handler: Handler, body: (port: number) => Promise<void>, options = {}): Promise<void> {
   await leakFree(async () => {
     const server = await startServer((reader, writer) => handler(reader, writer), '127.0.0.1', 0, options);
@@ -38,7 +38,7 @@ async function withServer(handler: Handler, body: (port: number) => Promise<void
   });
 }
 
-const flows = suite('Bun.listen prototype: client and server both on it');
+const flows = suite('The Bun adapter: client and server both on it');
 
 flows('an echo and a line round trip', async () => {
   await withServer(
@@ -170,7 +170,7 @@ flows('many bytes before the server serves: it stops reading at the high-water m
 
 flows.run();
 
-const peers = suite("Bun.listen prototype against Bun's own sockets");
+const peers = suite("The Bun adapter against Bun's own sockets");
 
 peers('a peer that vanishes (reset): reads fail with ECONNRESET, drain() too', async () => {
   await leakFree(async () => {

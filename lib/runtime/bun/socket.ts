@@ -57,25 +57,27 @@ export type BunSocketSlot = BunSocket | BunSocketOptions | undefined;
 function ignore(): void {}
 
 /**
- * PROTOTYPE. A plain TCP `Bun.Socket` (from `Bun.listen`/`Bun.connect`) as the transport the
- * core needs: the peer's bytes pushed to a protocol (`connectProtocol()`, the connection's
- * `StreamReaderProtocol`, no stream in between), `tryWrite()` straight to `socket.write()`,
- * and a `writable` made only when a write must wait. Bun keeps nothing of a write the kernel
- * did not take, so this socket keeps the rest (`#unsent`) until Bun's `drain`.
+ * A `Bun.Socket` (TCP or Unix, from `Bun.listen`/`Bun.connect`) as a WinterTC socket and the
+ * transport the core needs: what the Bun entry's connections and servers run over. The peer's
+ * bytes are pushed to the connection's protocol (`connectProtocol()`, no stream in between),
+ * or to `readable` for a reader that pulls; writes go straight to `socket.write()`, and
+ * `writable` is made only when a write must wait. Bun keeps nothing of a write the kernel did
+ * not take, so this socket keeps the rest (`#unsent`) until Bun's `drain`. `startTls()` runs
+ * Bun's `node:tls` over the socket (see `BunSocketDuplex`).
  *
  * The handlers are one object for every socket (Bun's design), which finds its `BunSocket` in
- * the native socket's `data` slot: an idle connection holds no closure.
- *
- * Not done (see /work/notes/s8-bun-listen.md): Bun's own TLS (`startTls()` runs over Bun's
- * `node:tls`), `opened` of a socket still connecting.
+ * the native socket's `data` slot: an idle connection holds no closure. A socket of
+ * `Bun.connect()` made with {@link BunSocket.handlers} is wrapped as it opens (its `data`, if
+ * given, is the options); a listener's `open` wraps its own with the constructor.
  *
  * @example
  * ```ts
- * // From Bun.connect({ hostname, port, allowHalfOpen: true, socket: BunSocket.handlers }):
- * declare const native: ConstructorParameters<typeof BunSocket>[0];
- * const wrapped = new BunSocket(native);
- * wrapped.connectProtocol(new StreamReaderProtocol(new StreamReader()));
- * wrapped.tryWrite(new TextEncoder().encode('ping\n'));
+ * declare const Bun: { connect(options: object): Promise<{ data: unknown }> }; // Bun's own types have it
+ * const native = await Bun.connect({ hostname: '127.0.0.1', port: 8888, allowHalfOpen: true, socket: BunSocket.handlers });
+ * const socket = native.data as BunSocket;
+ * const writer = socket.writable.getWriter();
+ * await writer.write(new TextEncoder().encode('ping\n'));
+ * const { value } = await socket.readable.getReader().read();
  * ```
  */
 export class BunSocket implements Transport {

@@ -890,7 +890,7 @@ export class NodeSocket implements Transport {
 /**
  * A byte stream that is locked and never gives a byte: `getReader()` throws the platform's
  * own TypeError, as it does for any stream someone else reads. What a socket whose bytes go to
- * a protocol gives as its `readable` (the Bun prototype's too).
+ * a protocol gives as its `readable` (`BunSocket`'s too).
  *
  * @example
  * ```ts
