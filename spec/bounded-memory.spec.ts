@@ -126,6 +126,22 @@ function bufferedIn(reader: StreamReader): number {
   return Number(/ (\d+) bytes/.exec(String(reader))?.[1] ?? 0);
 }
 
+/**
+ * After a stall: the reader has paused its transport and the producer is held back; then, the
+ * producer stopped, reading on from line `next` brings every line it wrote, in order.
+ */
+async function heldBackThenEveryLine(reader: StreamReader, flood: ReturnType<typeof producer>, next: number): Promise<void> {
+  assert.ok(String(reader).includes('paused'), 'the reader paused its transport');
+  const sentBefore = flood.sent;
+  await sleep(50);
+  assert.is(flood.sent, sentBefore, 'the producer is held back');
+  assert.ok(flood.blocked > 0);
+  flood.stop();
+  const read = await within(readToEnd(reader, next), 20_000, 'reading the rest');
+  await flood.done;
+  assert.is(read, flood.lines, 'every line the producer wrote was read, in order');
+}
+
 const KiB = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
 
 /**
@@ -150,21 +166,13 @@ for (const limit of [1024, 65536, 1024 * 1024]) {
         const bound = 2 * limit + SOCKET_READ + socketBuffer(net);
         const flood = producer(await within(peer.accepted()));
         let consumed = 0;
-        let next = await readLines(reader, 0, 1000);
+        const next = await readLines(reader, 0, 1000);
         consumed += 1000 * LINE;
         const held = (): number => net.bytesRead - consumed;
         const peak = await peakOver(STALL_MS, held);
         assert.ok(peak <= bound, `held ${KiB(peak)}, bound ${KiB(bound)} (reader buffer ${KiB(bufferedIn(reader))})`);
         assert.ok(bufferedIn(reader) <= 2 * limit + SOCKET_READ, `the reader holds ${KiB(bufferedIn(reader))}`);
-        assert.ok(String(reader).includes('paused'), 'the reader paused its transport');
-        const sentBefore = flood.sent;
-        await sleep(50);
-        assert.is(flood.sent, sentBefore, 'the producer is held back');
-        assert.ok(flood.blocked > 0);
-        flood.stop();
-        next = await within(readToEnd(reader, next), 20_000, 'reading the rest');
-        await flood.done;
-        assert.is(next, flood.lines, 'every line the producer wrote was read, in order');
+        await heldBackThenEveryLine(reader, flood, next);
         writer.close();
         await writer.waitClosed();
       } finally {
@@ -187,18 +195,10 @@ if ('Bun' in globalThis) {
           const [reader, writer] = await bun.openConnection('127.0.0.1', peer.port, { limit });
           assert.instance(writer.transport, bun.BunSocket);
           const flood = producer(await within(peer.accepted()));
-          let next = await readLines(reader, 0, 1000);
+          const next = await readLines(reader, 0, 1000);
           const peak = await peakOver(STALL_MS, () => bufferedIn(reader));
           assert.ok(peak <= 2 * limit + SOCKET_READ, `the reader held ${KiB(peak)}`);
-          assert.ok(String(reader).includes('paused'), 'the reader paused its transport');
-          const sentBefore = flood.sent;
-          await sleep(50);
-          assert.is(flood.sent, sentBefore, 'the producer is held back');
-          assert.ok(flood.blocked > 0);
-          flood.stop();
-          next = await within(readToEnd(reader, next), 20_000, 'reading the rest');
-          await flood.done;
-          assert.is(next, flood.lines, 'every line the producer wrote was read, in order');
+          await heldBackThenEveryLine(reader, flood, next);
           writer.close();
           await writer.waitClosed();
         } finally {
