@@ -5,6 +5,9 @@
  *
  *   npx tsx bench/chart.ts --svg bench/results/ratios.svg bench/results/connections.json bench/results/idle-memory.json
  *
+ * A later run of a workload (by its date) replaces the cells of the runtimes it measured: a
+ * runtime rerun alone (`bench/results/connections-bun.json`) updates its column.
+ *
  * Only ratios that name their runtime (`Ratio.runtime`) are drawn. No dependency: the SVG is
  * written by hand.
  */
@@ -43,29 +46,37 @@ const COLORS: Record<string, string> = {
   Bun: '#f9a825',
 };
 
+/**
+ * One panel per workload. A later run (by its date) of the same workload replaces the cells of
+ * the runtimes it measured and adds its rows (a runtime rerun on its own, the rest kept), and
+ * the panel's note says which runtimes came from which run.
+ */
 function panels(files: string[]): Panel[] {
-  const result: Panel[] = [];
-  for (const file of files) {
-    const json = JSON.parse(readFileSync(file, 'utf8')) as BenchJson;
+  const byWorkload = new Map<string, Panel>();
+  const runs = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as BenchJson).sort((a, b) => a.date.localeCompare(b.date));
+  for (const json of runs) {
     for (const summary of json.summaries) {
-      const rows: Panel['rows'] = [];
-      for (const ratio of summary.ratios) {
-        if (!ratio.runtime || ratio.median === null) continue;
-        let row = rows.find((candidate) => candidate.label === ratio.label);
-        if (!row) rows.push((row = { label: ratio.label, target: ratio.target, values: new Map() }));
-        row.values.set(ratio.runtime, ratio.median);
-      }
-      if (!rows.length) continue;
+      const ratios = summary.ratios.filter((ratio): ratio is typeof ratio & { runtime: string; median: number } => Boolean(ratio.runtime) && ratio.median !== null);
+      if (!ratios.length) continue;
       const others = json.runs.filter((run) => run.workload === summary.workload).map((run) => run.otherCores).filter((cores): cores is number => cores !== null);
       const noise = others.length ? `other cores: median ${median(others).toFixed(2)}, max ${Math.max(...others).toFixed(2)}` : '';
-      result.push({
-        title: `${summary.workload}: ${summary.name}`,
-        note: `${summary.headline}, ${summary.lowerIsBetter ? 'lower' : 'higher'} is better; ${json.options.rounds} rounds, ${json.date.slice(0, 10)}; ${noise}`,
-        rows,
-      });
+      const run = `${json.options.rounds} rounds, ${json.date.slice(0, 10)}; ${noise}`;
+      let panel = byWorkload.get(summary.workload);
+      if (panel === undefined) {
+        panel = { title: `${summary.workload}: ${summary.name}`, note: `${summary.headline}, ${summary.lowerIsBetter ? 'lower' : 'higher'} is better; ${run}`, rows: [] };
+        byWorkload.set(summary.workload, panel);
+      } else {
+        const runtimes = RUNTIME_ORDER.filter((runtime) => ratios.some((ratio) => ratio.runtime === runtime));
+        panel.note += `; ${runtimes.join(', ')} from a later run: ${run}`;
+      }
+      for (const ratio of ratios) {
+        let row = panel.rows.find((candidate) => candidate.label === ratio.label);
+        if (!row) panel.rows.push((row = { label: ratio.label, target: ratio.target, values: new Map() }));
+        row.values.set(ratio.runtime, ratio.median);
+      }
     }
   }
-  return result;
+  return [...byWorkload.values()];
 }
 
 function targetText(target: Ratio['target'] | null): string {
