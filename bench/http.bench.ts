@@ -105,6 +105,13 @@ const RUNTIME_SERVERS: HttpServer[] = [
     runtime: BUN.label,
   },
   {
+    id: 'bun:listen-await',
+    label: 'Bun: `Bun.listen` behind the smallest asyncio-shaped loop (one `await` per request, one of a resolved drain)',
+    command: onRuntime(BUN, './_servers/http-bun.ts', ['bun-listen-await']),
+    standard: false,
+    runtime: BUN.label,
+  },
+  {
     id: 'deno:ours',
     label: "Deno: as `ours`, on the library's Deno entry",
     command: onRuntime(DENO, './_servers/http-deno.ts', ['ours']),
@@ -281,6 +288,9 @@ function workload(connections: number): Workload {
     runtimeRatio("ours / the runtime's HTTP server", THIS_NODE, 'ours', 'node-http'),
     runtimeRatio("ours / the runtime's HTTP server", DENO.label, 'deno:ours', 'deno:serve'),
     runtimeRatio('ours / Bun.listen', BUN.label, 'bun:ours', 'bun:listen'),
+    // The Bun entry runs over Bun's own sockets: the floor of its shape over them (the proposed target).
+    runtimeRatio('ours / the await floor over Bun.listen', BUN.label, 'bun:ours', 'bun:listen-await', 0.85),
+    runtimeRatio('the await floor over Bun.listen / Bun.listen', BUN.label, 'bun:listen-await', 'bun:listen'),
   ];
   const pinning = connections === 1 ? ' Server and wrk pinned to the last CPU (taskset).' : '';
   return {

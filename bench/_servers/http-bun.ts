@@ -1,9 +1,14 @@
 /**
- * Bun's own HTTP/1.1 server of `http.bench.ts` (the others on Bun are `http-node.ts`'s, over
- * Bun's `node:net` and `node:http`): `Bun.listen`, the same parsing and response as every
- * server (`_http-request.ts`), on 127.0.0.1 with an OS port (printed as `PORT n`).
+ * Bun's own HTTP/1.1 servers of `http.bench.ts` (the others on Bun are `http-node.ts`'s):
+ * `Bun.listen`, the same parsing and response as every server (`_http-request.ts`), on
+ * 127.0.0.1 with an OS port (printed as `PORT n`).
  *
- *   bun bench/_servers/http-bun.ts bun-listen
+ *   bun-listen        the handlers answer each request as it is parsed
+ *   bun-listen-await  the smallest asyncio-shaped loop over them, as `net-await` over `node:net`:
+ *                     `head = await nextHead()`, parse, write, `await` a resolved drain; the
+ *                     floor of any such API over Bun's own sockets (the library's Bun entry is one)
+ *
+ *   bun bench/_servers/http-bun.ts bun-listen|bun-listen-await
  */
 import { bunNamespace, type BunSocket } from '../_bun.ts';
 import { HeadSplitter, parseHead, RESPONSE } from './_http-request.ts';
@@ -16,6 +21,10 @@ interface Connection {
   heads: HeadSplitter;
   unsent: Uint8Array | null;
   closeWhenSent: boolean;
+  /** `bun-listen-await`: the heads parsed and not yet answered, and the loop waiting for one. */
+  waiting?: Uint8Array[];
+  wake?: (() => void) | null;
+  ended?: boolean;
 }
 
 function send(socket: BunSocket, connection: Connection, bytes: Uint8Array): void {
@@ -65,7 +74,65 @@ function bunListen(): number {
   return listener.port;
 }
 
+const READY = Promise.resolve();
+
+/** One `await` per request head and one per write, with nothing else of a library around them. */
+async function awaitHttp(socket: BunSocket, connection: Connection & { waiting: Uint8Array[] }): Promise<void> {
+  for (;;) {
+    if (connection.waiting.length === 0 && !connection.ended) await new Promise<void>((resolve) => (connection.wake = resolve));
+    const head = connection.waiting.shift();
+    if (head === undefined) break;
+    const request = parseHead(head);
+    send(socket, connection, RESPONSE);
+    await READY;
+    if (!request.keepAlive) break;
+  }
+  connection.closeWhenSent = true;
+  if (connection.unsent === null) socket.end();
+}
+
+function wakeLoop(connection: Connection): void {
+  const wake = connection.wake;
+  connection.wake = null;
+  wake?.();
+}
+
+function bunListenAwait(): number {
+  const listener = bunNamespace().listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      open(socket) {
+        const connection = { heads: new HeadSplitter(), unsent: null, closeWhenSent: false, waiting: [], wake: null, ended: false };
+        socket.data = connection;
+        void awaitHttp(socket, connection);
+      },
+      data(socket, chunk) {
+        const connection = socket.data as Connection & { waiting: Uint8Array[] };
+        connection.heads.push(chunk, (bytes, start, end) => connection.waiting.push(bytes.subarray(start, end)));
+        wakeLoop(connection);
+      },
+      end(socket) {
+        const connection = socket.data as Connection;
+        connection.ended = true;
+        wakeLoop(connection);
+      },
+      drain(socket) {
+        const connection = socket.data as Connection;
+        const unsent = connection.unsent;
+        if (unsent === null) return;
+        connection.unsent = null;
+        send(socket, connection, unsent);
+        if (connection.closeWhenSent && connection.unsent === null) socket.end();
+      },
+    },
+  });
+  return listener.port;
+}
+
+const servers: Record<string, () => number> = { 'bun-listen': bunListen, 'bun-listen-await': bunListenAwait };
 const [variant = ''] = process.argv.slice(2);
-if (variant !== 'bun-listen') throw new Error(`usage: http-bun.ts bun-listen (got '${variant}')`);
+const start = servers[variant];
+if (!start) throw new Error(`usage: http-bun.ts ${Object.keys(servers).join('|')} (got '${variant}')`);
 exitWithParent(MAX_SECONDS);
-announcePort(bunListen());
+announcePort(start());
