@@ -39,6 +39,16 @@ function send(socket: BunSocket, connection: Connection, bytes: Uint8Array): voi
   if (written < bytes.length) connection.unsent = bytes.slice(Math.max(written, 0));
 }
 
+/** Bun's `drain`: what a short write left goes out, and the connection ends if it was to. */
+function drained(socket: BunSocket): void {
+  const connection = socket.data as Connection;
+  const unsent = connection.unsent;
+  if (unsent === null) return;
+  connection.unsent = null;
+  send(socket, connection, unsent);
+  if (connection.closeWhenSent && connection.unsent === null) socket.end();
+}
+
 function bunListen(): number {
   const listener = bunNamespace().listen({
     hostname: '127.0.0.1',
@@ -61,14 +71,7 @@ function bunListen(): number {
         }
         if (connection.closeWhenSent && connection.unsent === null) socket.end();
       },
-      drain(socket) {
-        const connection = socket.data as Connection;
-        const unsent = connection.unsent;
-        if (unsent === null) return;
-        connection.unsent = null;
-        send(socket, connection, unsent);
-        if (connection.closeWhenSent && connection.unsent === null) socket.end();
-      },
+      drain: drained,
     },
   });
   return listener.port;
@@ -117,14 +120,7 @@ function bunListenAwait(): number {
         connection.ended = true;
         wakeLoop(connection);
       },
-      drain(socket) {
-        const connection = socket.data as Connection;
-        const unsent = connection.unsent;
-        if (unsent === null) return;
-        connection.unsent = null;
-        send(socket, connection, unsent);
-        if (connection.closeWhenSent && connection.unsent === null) socket.end();
-      },
+      drain: drained,
     },
   });
   return listener.port;
