@@ -3,6 +3,7 @@
  * options of `startTls()`, and the bits of state they both keep.
  */
 import type { SecureContext } from 'node:tls';
+import { startTlsOptionsOf, type CheckedTls } from '../_checks.ts';
 import type { SocketStartTlsOptions } from '../transport.ts';
 
 /*
@@ -63,4 +64,22 @@ export interface RuntimeStartTlsOptions extends SocketStartTlsOptions {
    * making one: a server makes it once for all its clients. `ssl` still says what to check.
    */
   secureContext?: SecureContext;
+}
+
+/**
+ * TLS on an open socket of an adapter as `ssl` asks for it: the connectors' `startTls` (see
+ * `Connector`), the same on every runtime. The TLS socket's `opened` settles with the handshake.
+ *
+ * @param socket a `NodeSocket`, `DenoSocket` or `BunSocket`, open
+ * @param tls the checked `ssl` and its options
+ * @returns the TLS socket
+ * @example
+ * ```ts
+ * declare const socket: { startTls(options: RuntimeStartTlsOptions): Transport };
+ * declare const tls: Parameters<typeof startTlsAsAsked>[1];
+ * const secure = startTlsAsAsked(socket, tls);
+ * ```
+ */
+export function startTlsAsAsked<T>(socket: { startTls(options: RuntimeStartTlsOptions): T }, tls: CheckedTls): T {
+  return socket.startTls(startTlsOptionsOf(tls));
 }

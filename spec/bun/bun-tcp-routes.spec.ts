@@ -2,12 +2,14 @@
  * Bun only: which TCP connections and servers of the Bun entry run over Bun's own sockets (a
  * `BunSocket`) and which over Bun's `node:net` and `node:tls` (a `NodeSocket`, the Node
  * adapter), by `runsOnNodeNet()` and `servesOnNodeNet()`: what `Bun.connect()` cannot do must
- * not be dropped on the way (`localAddr` honoured, `family` honoured, TLS verified).
+ * not be dropped on the way (`localAddr` honoured, `family` honoured, TLS verified), and a
+ * `Bun.Socket` or Bun listener given as `sock` is taken over, with `ssl` too.
  */
 import { connect, createServer, type Server as NetServer } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BunSocket, NodeSocket, openConnection, startServer } from '../../lib/runtime/bun.ts';
+import { BunSocket, NodeSocket, openConnection, startServer, type BunListener, type BunNativeSocket } from '../../lib/runtime/bun.ts';
+import { bunNamespace, isBunNativeSocket } from '../../lib/runtime/bun/namespace.ts';
 import type { HostPort, Server, StreamReader, StreamWriter } from '../../lib/index.ts';
 import { rejection, text, within } from '../_loopback.ts';
 import { leakFree } from '../_leaks.ts';
@@ -131,6 +133,66 @@ routes('a net.Server and a net.Socket given as sock: over the Node adapter', () 
       assert.instance(transports[0], NodeSocket);
     },
   );
+});
+
+routes('a Bun.Socket given as sock is taken over: a BunSocket, which the old handlers hear nothing of', () => {
+  const transports: unknown[] = [];
+  return withServer(
+    () => startServer(echoLine(transports), '127.0.0.1', 0),
+    async (port) => {
+      const native = await bunNamespace().connect({ hostname: '127.0.0.1', port, allowHalfOpen: true, socket: { data: () => assert.unreachable('the old handlers hear nothing') } });
+      const [reader, writer] = await openConnection(null, null, { sock: native });
+      assert.instance(writer.transport, BunSocket);
+      assert.is(writer.getExtraInfo('socket'), native);
+      assert.equal(writer.getExtraInfo('peername'), ['127.0.0.1', port]);
+      await roundTrip(reader, writer, 'over an adopted Bun.Socket\n');
+    },
+  );
+});
+
+routes('a Bun.Socket given as sock with ssl: TLS runs over it and verifies', () => {
+  const transports: unknown[] = [];
+  return withServer(
+    () => startServer(echoLine(transports), '127.0.0.1', 0, { ssl: SERVER, onError: () => {} }),
+    async (port) => {
+      const dial = (): Promise<BunNativeSocket> =>
+        bunNamespace().connect({ hostname: '127.0.0.1', port, allowHalfOpen: true, socket: { data: () => assert.unreachable('the old handlers hear nothing') } });
+      const native = await dial();
+      const [reader, writer] = await openConnection(null, null, { sock: native, ssl: CLIENT, serverHostname: 'localhost' });
+      assert.instance(writer.transport, NodeSocket, 'the TLS socket');
+      assert.is(writer.getExtraInfo('socket'), native);
+      assert.ok(writer.getExtraInfo('cipher'), 'a TLS connection');
+      await roundTrip(reader, writer, 'TLS over a Bun.Socket\n');
+      const refused = await dial();
+      const error = (await within(rejection(openConnection(null, null, { sock: refused, ssl: CLIENT, serverHostname: 'example.com' })))) as { code?: string };
+      assert.is(error.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    },
+  );
+});
+
+routes('a Bun listener given as sock serves over BunSockets; with ssl, each client upgrades', async () => {
+  for (const ssl of [undefined, SERVER]) {
+    const transports: unknown[] = [];
+    let listener: BunListener & { port: number } = null!;
+    await withServer(
+      () => {
+        listener = bunNamespace().listen({ hostname: '127.0.0.1', port: 0, allowHalfOpen: true, socket: { data: () => assert.unreachable('the old handlers hear nothing') } });
+        return startServer(echoLine(transports), null, null, { sock: listener, ...(ssl ? { ssl } : {}) });
+      },
+      async (port) => {
+        assert.is(port, listener.port);
+        const [reader, writer] = await openConnection('127.0.0.1', port, ssl ? { ssl: CLIENT, serverHostname: 'localhost' } : {});
+        await roundTrip(reader, writer, 'to a Bun listener\n');
+        assert.instance(transports[0], ssl ? NodeSocket : BunSocket);
+        if (ssl) assert.ok(isBunNativeSocket((transports[0] as NodeSocket).getExtraInfo('socket')), 'the TLS socket runs over the Bun.Socket');
+      },
+    );
+  }
+});
+
+routes('a sock that is neither a socket nor a listener of Bun or node:net is refused by name', async () => {
+  const error = await within(rejection(startServer(() => {}, null, null, { sock: {} as BunListener })));
+  assert.match(String(error), /sock must be a listening net\.Server or a listener of Bun\.listen\(\)/);
 });
 
 routes.run();

@@ -11,6 +11,7 @@ import type { Server, StreamReader, StreamWriter } from '../../lib/index.ts';
 import { rejection, tempDir, text, within } from '../_loopback.ts';
 import { leakFree } from '../_leaks.ts';
 import { CLIENT, SERVER } from '../_tls.ts';
+import { bunNamespace } from '../../lib/runtime/bun/namespace.ts';
 
 type ErrnoError = Error & { code?: string };
 
@@ -130,6 +131,21 @@ unix('ssl runs over node:tls, client and server', () => {
       assert.instance(transports[0], NodeSocket);
     },
   );
+});
+
+unix('a Bun.Socket and a Bun listener given as sock are taken over: BunSockets at both ends', () => {
+  const transports: unknown[] = [];
+  const overBun = async (path: string): Promise<Server> => {
+    const listener = bunNamespace().listen({ unix: path, allowHalfOpen: true, socket: { data: () => assert.unreachable('the old handlers hear nothing') } });
+    return startUnixServer(echoLine(transports), null, { sock: listener });
+  };
+  return withUnixServer(overBun, async (path) => {
+    const native = await bunNamespace().connect({ unix: path, allowHalfOpen: true, socket: { data: () => assert.unreachable('the old handlers hear nothing') } });
+    const [reader, writer] = await openUnixConnection(null, { sock: native });
+    assert.instance(writer.transport, BunSocket);
+    await roundTrip(reader, writer, 'over adopted Bun sockets\n');
+    assert.instance(transports[0], BunSocket);
+  });
 });
 
 unix.run();

@@ -9,22 +9,40 @@ import type { StreamReader } from '../../stream-reader.ts';
 import type { StreamWriter } from '../../stream-writer.ts';
 import { openCheckedConnection, openCheckedUnixConnection, type NodeSock } from '../node/connect.ts';
 import { resolveAll } from '../node/resolve.ts';
-import { bunNamespace, type BunConnectOptions, type BunNativeSocket, type BunUnixConnectOptions } from './namespace.ts';
+import { bunNamespace, isBunNativeSocket, type BunConnectOptions, type BunNativeSocket, type BunUnixConnectOptions } from './namespace.ts';
 import { BunSocket, type BunSocketOptions, type BunSocketSlot } from './socket.ts';
 import { tuneTcp } from './tune-tcp.ts';
+import { startTlsAsAsked } from '../_socket.ts';
 import { socketNameText } from '../../_socket-name.ts';
 
 function ignore(): void {}
 
 /**
  * Whether a connection runs over Bun's `node:net` and `node:tls` (the Node adapter) rather
- * than `Bun.connect()`: for what only they do here, over TCP and Unix sockets alike. TLS
- * (`ssl`) passes every TLS spec there; `Bun.connect()` cannot bind first (`localAddr`) nor pick
- * a family for a name (`family`), which a Unix connection never has; and a `net.Socket` given
- * as `sock` is a Node socket.
+ * than `Bun.connect()`, over TCP and Unix sockets alike: a `net.Socket` given as `sock` (a
+ * Node socket), and without `sock`, what only they do here: TLS at connect (`ssl`, which passes
+ * every TLS spec there), binding first (`localAddr`) and picking a family for a name
+ * (`family`), neither of which `Bun.connect()` can. A `Bun.Socket` given as `sock` stays here,
+ * with `ssl` too (`BunSocket.startTls()`).
  */
 function runsOnNodeNet(checked: CheckedConnection, sock: unknown): boolean {
-  return checked.tls !== undefined || checked.localAddr !== undefined || checked.family !== 0 || sock instanceof NetSocket;
+  if (sock !== undefined && sock !== null) return sock instanceof NetSocket;
+  return checked.tls !== undefined || checked.localAddr !== undefined || checked.family !== 0;
+}
+
+/** What `ssl` needs `sock` to be, as the error says. */
+const SOCKET_NAME = 'a net.Socket or a Bun.Socket';
+
+/** What Bun accepts as `sock`: a connected `Bun.Socket` or `net.Socket`, or any pair of streams. */
+export type BunSock = BunNativeSocket | NodeSock;
+
+/** `sock`, when it is a `Bun.Socket`, taken over; TCP ones set up as asyncio does (`tuneTcp()`). */
+function adopter(keepAlive: boolean | null): (sock: unknown) => BunSocket | undefined {
+  return (sock) => {
+    if (!isBunNativeSocket(sock)) return undefined;
+    if (keepAlive !== null) tuneTcp(sock, keepAlive);
+    return BunSocket.adopt(sock);
+  };
 }
 
 /**
@@ -55,7 +73,8 @@ async function connecting(
  * of its `node:net` ones and a quarter less time per round trip. `TCP_NODELAY` is set, as
  * asyncio does. What `Bun.connect()` cannot do runs over Bun's `node:net` and `node:tls`, as
  * the Node adapter (`openConnection()` of `asyncio-streams/node`, which documents every
- * option): `ssl`, `localAddr`, `family`, and a `net.Socket` given as `sock`.
+ * option): `ssl`, `localAddr`, `family`, and a `net.Socket` given as `sock`. A `Bun.Socket` given
+ * as `sock` is taken over (`BunSocket.adopt()`), with `ssl` too.
  *
  * @param host the name or address to connect to
  * @param port the port
@@ -75,10 +94,11 @@ async function connecting(
 export async function openConnection(
   host?: string | null,
   port?: number | string | null,
-  options: OpenConnectionOptions<NodeSock> = {},
+  options: OpenConnectionOptions<BunSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkConnection(host, port, options);
-  if (runsOnNodeNet(checked, options.sock)) return openCheckedConnection(checked, options.sock);
+  // A Bun.Socket given as sock never runs over node:net.
+  if (runsOnNodeNet(checked, options.sock)) return openCheckedConnection(checked, options.sock as NodeSock | undefined);
   const hostname = checked.host ?? 'localhost';
   const portNumber = checked.port ?? 0;
   return connectStreams(checked, options.sock, {
@@ -90,7 +110,9 @@ export async function openConnection(
       tuneTcp(native, checked.keepAlive);
       return native.data as BunSocket;
     }),
-    socketName: 'a Bun socket',
+    adopt: adopter(checked.keepAlive),
+    startTls: startTlsAsAsked,
+    socketName: SOCKET_NAME,
   });
 }
 
@@ -99,7 +121,8 @@ export async function openConnection(
  * `open_unix_connection`), over a {@link BunSocket} made by `Bun.connect({ unix })`.
  * `getExtraInfo('peername')` is the path, `sockname` is `''`. `ssl`, and a `net.Socket` given
  * as `sock`, run over Bun's `node:net` and `node:tls`, as the Node adapter's
- * `openUnixConnection()` (which documents every option).
+ * `openUnixConnection()` (which documents every option); a `Bun.Socket` given as `sock` is
+ * taken over, as by `openConnection()`.
  *
  * @param path the socket's path
  * @param options as the Node adapter's
@@ -115,10 +138,11 @@ export async function openConnection(
  */
 export async function openUnixConnection(
   path?: string | null,
-  options: OpenUnixConnectionOptions<NodeSock> = {},
+  options: OpenUnixConnectionOptions<BunSock> = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const checked = checkUnixConnection(path, options);
-  if (runsOnNodeNet(checked, options.sock)) return openCheckedUnixConnection(checked, options.sock);
+  // A Bun.Socket given as sock never runs over node:net.
+  if (runsOnNodeNet(checked, options.sock)) return openCheckedUnixConnection(checked, options.sock as NodeSock | undefined);
   return connectStreams(checked, options.sock, {
     async connect(signal) {
       // Given, as no sock was.
@@ -127,6 +151,9 @@ export async function openUnixConnection(
       const native = await connecting({ unix, allowHalfOpen: true, socket: BunSocket.handlers, data }, unix, signal);
       return native.data as BunSocket;
     },
-    socketName: 'a Bun socket',
+    // A Unix socket has no TCP options.
+    adopt: adopter(null),
+    startTls: startTlsAsAsked,
+    socketName: SOCKET_NAME,
   });
 }

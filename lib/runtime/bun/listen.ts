@@ -1,28 +1,25 @@
-import type { Server as NetServer } from 'node:net';
+import { Server as NetServer } from 'node:net';
 import type { ClientConnectedCallback } from '../../_client-callback.ts';
 import type { StartServerOptions, StartUnixServerOptions } from '../../options.ts';
 import type { Server } from '../../server.ts';
-import type { HostPort } from '../../transport.ts';
+import type { HostPort, SocketName } from '../../transport.ts';
 import { given } from '../../_checks.ts';
 import { serveTcp, serveUnix, type ServerRuntime } from '../../_serve.ts';
-import { bunNamespace, type BunListenOptions, type BunNativeSocket } from './namespace.ts';
+import { bunNamespace, isBunListener, type BunListener, type BunListenOptions, type BunNativeSocket, type BunTcpListener } from './namespace.ts';
 import { BunSocket, type BunSocketSlot } from './socket.ts';
 import { tuneTcp } from './tune-tcp.ts';
 import { startServer as startNodeServer, startUnixServer as startNodeUnixServer } from '../node/listen.ts';
 import { nodeSocketFiles } from '../node/socket-files.ts';
+import { secureContextOf, type SecureContext } from '../node/tls.ts';
 import { resolveHosts } from '../node/resolve.ts';
-
-/** What the adapter leaves to `node:net`, so that nothing calls it. */
-function unreachable(what: string): never {
-  throw new Error(`${what} runs over node:net on Bun`);
-}
 
 /**
  * What a `Bun.listen` server is made of; the outlines are `serveTcp()` and `serveUnix()`. TLS
- * and `sock` servers run over `node:net` instead (see `servesOnNodeNet()`). Bun takes no
- * `backlog` (uSockets listens with its own).
+ * servers without `sock`, and `net.Server`s given as `sock`, run over `node:net` instead (see
+ * `servesOnNodeNet()`); a Bun listener given as `sock` with `ssl` upgrades each client with
+ * `BunSocket.startTls()`. Bun takes no `backlog` (uSockets listens with its own).
  */
-const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
+const bunServer: ServerRuntime<BunNativeSocket, BunSocket, SecureContext> = {
   checkReuse(options) {
     if (options.reuseAddress === false) throw new RangeError('reuseAddress: false is not supported on Bun, which always sets SO_REUSEADDR');
   },
@@ -49,28 +46,38 @@ const bunServer: ServerRuntime<BunNativeSocket, BunSocket, never> = {
     const name: HostPort = [listener.hostname, listener.port];
     return { getsockname: () => name, close: () => listener.stop(false) };
   },
-  adopt: () => unreachable('sock'),
+  adopt(sock, deliver) {
+    if (!isBunListener(sock)) throw new TypeError('sock must be a listening net.Server or a listener of Bun.listen()');
+    // Every connection it accepts from now on comes to the adapter's handlers.
+    sock.reload({ socket: { ...BunSocket.handlers, open: deliver } });
+    const name: SocketName = sock.unix ?? [(sock as BunTcpListener).hostname, (sock as BunTcpListener).port];
+    return { getsockname: () => name, close: () => sock.stop(false) };
+  },
   tuneTcp,
   socketOf: (socket, extra) => new BunSocket(socket, extra === undefined ? {} : { extra }),
-  secureContext: () => unreachable('ssl'),
+  secureContext: secureContextOf,
   files: nodeSocketFiles,
 };
 
 /**
  * Whether a server runs over Bun's `node:net` and `node:tls` (the Node adapter) rather than
- * `Bun.listen()`, TCP and Unix alike: with `ssl` (which passes every TLS spec there), or given
- * a listening `net.Server` as `sock`.
+ * `Bun.listen()`, TCP and Unix alike: given a `net.Server` as `sock`, and without `sock`, with
+ * `ssl` (which passes every TLS spec there). A `Bun.listen()` listener given as `sock` stays
+ * here, with `ssl` too (each client's `BunSocket.startTls()`).
  */
 function servesOnNodeNet(options: StartServerOptions<unknown> | StartUnixServerOptions<unknown>): boolean {
-  return given(options.ssl) || given(options.sock);
+  if (given(options.sock)) return options.sock instanceof NetServer;
+  return given(options.ssl);
 }
 
 /**
  * Starts a TCP server (asyncio's `start_server`) with `Bun.listen()`: `clientConnectedCb(reader,
  * writer)` is called for each client, over a {@link BunSocket}. A server with `ssl`, or given a
  * listening `net.Server` as `sock`, runs over Bun's `node:net` and `node:tls`, as the Node
- * adapter's `startServer()` (which documents every option). Bun listens with a backlog of its
- * own: `backlog` is checked and not used.
+ * adapter's `startServer()` (which documents every option). A listener of `Bun.listen()` given
+ * as `sock` serves the connections it accepts from then on, with `ssl` too (made with
+ * `allowHalfOpen: true`, it keeps a client's connection writable after the client's EOF, as
+ * asyncio does). Bun listens with a backlog of its own: `backlog` is checked and not used.
  *
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param host a name, an address, an array of them, or nothing for every interface
@@ -92,9 +99,10 @@ export function startServer(
   clientConnectedCb: ClientConnectedCallback,
   host?: string | readonly string[] | null,
   port?: number | string | null,
-  options: StartServerOptions<NetServer> = {},
+  options: StartServerOptions<NetServer | BunListener> = {},
 ): Promise<Server<HostPort>> {
-  if (servesOnNodeNet(options)) return startNodeServer(clientConnectedCb, host, port, options);
+  // Given a Bun listener as sock, it never runs over node:net.
+  if (servesOnNodeNet(options)) return startNodeServer(clientConnectedCb, host, port, options as StartServerOptions<NetServer>);
   return serveTcp(bunServer, clientConnectedCb, host, port, options);
 }
 
@@ -104,7 +112,8 @@ export function startServer(
  * file if it is still the one the server created, unless `cleanupSocket` is false. For each
  * client, `getExtraInfo('sockname')` is the path and `peername` is `''`. A server with `ssl`,
  * or given a listening `net.Server` as `sock`, runs over Bun's `node:net` and `node:tls`, as
- * the Node adapter's `startUnixServer()` (which documents every option).
+ * the Node adapter's `startUnixServer()` (which documents every option); a `Bun.listen()`
+ * listener given as `sock` is served as by `startServer()`.
  *
  * @param clientConnectedCb called with `(reader, writer)` for each client
  * @param path where to create the socket
@@ -124,8 +133,9 @@ export function startServer(
 export function startUnixServer(
   clientConnectedCb: ClientConnectedCallback,
   path?: string | null,
-  options: StartUnixServerOptions<NetServer> = {},
+  options: StartUnixServerOptions<NetServer | BunListener> = {},
 ): Promise<Server<string>> {
-  if (servesOnNodeNet(options)) return startNodeUnixServer(clientConnectedCb, path, options);
+  // Given a Bun listener as sock, it never runs over node:net.
+  if (servesOnNodeNet(options)) return startNodeUnixServer(clientConnectedCb, path, options as StartUnixServerOptions<NetServer>);
   return serveUnix(bunServer, clientConnectedCb, path, options);
 }

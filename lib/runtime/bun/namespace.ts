@@ -27,9 +27,11 @@ export interface BunNativeSocket<Data = unknown> {
   setKeepAlive(enable?: boolean, initialDelay?: number): boolean;
   /** The peer's address; `undefined` once closed, and for a Unix socket. */
   readonly remoteAddress: string | undefined;
+  /** The peer's port; `undefined` once closed, and for a Unix socket. */
   readonly remotePort: number | undefined;
   /** Our address; `undefined` once closed, and for a Unix socket. */
   readonly localAddress: string | undefined;
+  /** Our port; `undefined` once closed, and for a Unix socket. */
   readonly localPort: number | undefined;
   /**
    * Gives the socket other handlers from its next event on (its listener's or `Bun.connect()`
@@ -47,7 +49,9 @@ export interface BunNativeSocket<Data = unknown> {
 export interface BunSocketHandlers<Data = unknown> {
   /** Bytes from the peer, each chunk in an `ArrayBuffer` of its own (never reused by Bun). */
   binaryType?: 'uint8array' | 'buffer' | 'arraybuffer';
+  /** The connection is open (a listener's accepted one, or `Bun.connect()`'s, before it resolves). */
   open?(socket: BunNativeSocket<Data>): void;
+  /** Bytes from the peer. */
   data?(socket: BunNativeSocket<Data>, data: Uint8Array): void;
   /** The socket can take more after a `write()` that took less than it was given. */
   drain?(socket: BunNativeSocket<Data>): void;
@@ -65,6 +69,10 @@ export interface BunSocketHandlers<Data = unknown> {
 export interface BunListener {
   /** Stops listening; `true` also closes the connections it accepted. A Unix listener's file is removed. */
   stop(closeActive?: boolean): void;
+  /** Gives the connections it accepts from now on other handlers. */
+  reload(options: { socket: BunSocketHandlers<never> }): void;
+  /** The path of a Unix listener; `undefined` for TCP. */
+  readonly unix?: string;
 }
 
 /** What `Bun.listen()` returns for TCP. */
@@ -113,6 +121,34 @@ export interface BunUnixConnectOptions<Data = unknown> {
   allowHalfOpen?: boolean;
   /** The socket's `data` slot from the start. */
   data?: Data;
+}
+
+/**
+ * Whether `value` is a connected `Bun.Socket` (of `Bun.connect()` or a listener), as `sock` may
+ * be: it can be given other handlers (`reload()`) and half-closed (`shutdown()`), which a
+ * `net.Socket` cannot.
+ *
+ * @example
+ * ```ts
+ * isBunNativeSocket({ readable: new ReadableStream(), writable: new WritableStream() }); // false
+ * ```
+ */
+export function isBunNativeSocket(value: unknown): value is BunNativeSocket {
+  const socket = value as Partial<BunNativeSocket> | null | undefined;
+  return typeof socket?.reload === 'function' && typeof socket.write === 'function' && typeof socket.shutdown === 'function' && typeof socket.terminate === 'function';
+}
+
+/**
+ * Whether `value` is a listener of `Bun.listen()`, as a server's `sock` may be.
+ *
+ * @example
+ * ```ts
+ * isBunListener({}); // false
+ * ```
+ */
+export function isBunListener(value: unknown): value is BunListener {
+  const listener = value as Partial<BunListener> | null | undefined;
+  return typeof listener?.reload === 'function' && typeof listener.stop === 'function' && !isBunNativeSocket(value);
 }
 
 /** The `Bun` namespace, as far as the adapter uses it. */

@@ -147,6 +147,26 @@ export class BunSocket implements Transport {
   };
 
   /**
+   * Takes over a connected `Bun.Socket` made elsewhere (given as `sock`): its events come to
+   * this adapter's handlers from now on (`socket.reload()`), and it is wrapped. Bytes it read
+   * before went to its old handlers. Made with `allowHalfOpen: true`, it keeps our side open
+   * after the peer's EOF, as asyncio does; without, Bun closes it at the peer's EOF.
+   *
+   * @param socket a connected native socket, which nothing else may read or write from now on
+   * @param options as the constructor's
+   * @returns the socket, wrapped
+   * @example
+   * ```ts
+   * declare const native: Parameters<typeof BunSocket.adopt>[0]; // from Bun.connect(), with your own handlers
+   * const socket = BunSocket.adopt(native);
+   * ```
+   */
+  static adopt(socket: BunNativeSocket<unknown>, options: BunSocketOptions = {}): BunSocket {
+    (socket as BunNativeSocket<BunSocketSlot>).reload({ socket: BunSocket.handlers });
+    return new BunSocket(socket, options);
+  }
+
+  /**
    * Wraps a connected native socket made with `BunSocket.handlers` and `allowHalfOpen: true`.
    *
    * @param socket the native socket, which this one owns from now on

@@ -1,14 +1,15 @@
 import { abortable } from '../../_abortable.ts';
-import { checkConnection, checkUnixConnection, startTlsOptionsOf, type CheckedConnection, type CheckedTls } from '../../_checks.ts';
+import { checkConnection, checkUnixConnection, type CheckedConnection } from '../../_checks.ts';
 import { connectStreams } from '../../_connect.ts';
 import { connectHappyEyeballs } from '../../_happy-eyeballs.ts';
 import type { OpenConnectionOptions, OpenUnixConnectionOptions } from '../../options.ts';
-import type { StreamPair, Transport } from '../../transport.ts';
+import type { StreamPair } from '../../transport.ts';
 import type { StreamReader } from '../../stream-reader.ts';
 import type { StreamWriter } from '../../stream-writer.ts';
 import { resolveAll } from '../node/resolve.ts';
 import { denoNamespace, isDenoConn, type DenoConn } from './namespace.ts';
 import { DenoSocket } from './socket.ts';
+import { startTlsAsAsked } from '../_socket.ts';
 
 /** What Deno accepts as `sock`: a connected `Deno.Conn`, or any pair of streams. */
 export type DenoSock = DenoConn | StreamPair;
@@ -39,11 +40,6 @@ function adopter(checked: CheckedConnection): (sock: unknown) => DenoSocket | un
     if (checked.keepAlive) sock.setKeepAlive?.(true);
     return new DenoSocket(sock);
   };
-}
-
-/** TLS on a connection, as `ssl` asks for it (its `opened` settles with the handshake). */
-function startTls(socket: DenoSocket, tls: CheckedTls): Transport {
-  return socket.startTls(startTlsOptionsOf(tls));
 }
 
 /** The connection `Deno.connect()` makes, unless `signal` aborts first; one that arrives after the abort is closed. */
@@ -102,7 +98,7 @@ export async function openConnection(
       return new DenoSocket(conn, { serverHostname: hostname });
     }),
     adopt: adopter(checked),
-    startTls,
+    startTls: startTlsAsAsked,
     socketName: SOCKET_NAME,
   });
 }
@@ -133,7 +129,7 @@ export async function openUnixConnection(
       return new DenoSocket(conn, { extra: { peername: socketPath, sockname: '' } });
     },
     adopt: adopter(checked),
-    startTls,
+    startTls: startTlsAsAsked,
     socketName: SOCKET_NAME,
   });
 }

@@ -1,7 +1,7 @@
 import { connect, Socket as NetSocket, type NetConnectOpts } from 'node:net';
 import { versions } from 'node:process';
 import { abortable } from '../../_abortable.ts';
-import { checkConnection, checkUnixConnection, startTlsOptionsOf, type CheckedConnection, type CheckedTls } from '../../_checks.ts';
+import { checkConnection, checkUnixConnection, type CheckedConnection } from '../../_checks.ts';
 import { connectStreams } from '../../_connect.ts';
 import { connectHappyEyeballs } from '../../_happy-eyeballs.ts';
 import type { OpenConnectionOptions, OpenUnixConnectionOptions } from '../../options.ts';
@@ -10,6 +10,7 @@ import type { StreamReader } from '../../stream-reader.ts';
 import type { StreamWriter } from '../../stream-writer.ts';
 import { resolveAll } from './resolve.ts';
 import { NodeSocket } from './socket.ts';
+import { startTlsAsAsked } from '../_socket.ts';
 
 /** What Node accepts as `sock`: a connected `net.Socket`, or any pair of streams. */
 export type NodeSock = NetSocket | StreamPair;
@@ -33,11 +34,6 @@ function adopter(checked: CheckedConnection): (sock: unknown) => NodeSocket | un
     if (checked.keepAlive) sock.setKeepAlive(true);
     return new NodeSocket(sock);
   };
-}
-
-/** TLS on an open socket, as `ssl` asks for it (its `opened` settles with the handshake). */
-function startTls(socket: NodeSocket, tls: CheckedTls): NodeSocket {
-  return socket.startTls(startTlsOptionsOf(tls));
 }
 
 /** Resolves once `net` is connected, rejects with its error. */
@@ -137,7 +133,7 @@ export function openCheckedConnection(checked: CheckedConnection, sock: NodeSock
       return new NodeSocket(net, socketOptions);
     }),
     adopt: adopter(checked),
-    startTls,
+    startTls: startTlsAsAsked,
     socketName: SOCKET_NAME,
   });
 }
@@ -186,7 +182,7 @@ export function openCheckedUnixConnection(checked: CheckedConnection, sock: Node
       return new NodeSocket(net, { extra: { peername: socketPath, sockname: '' } });
     },
     adopt: adopter(checked),
-    startTls,
+    startTls: startTlsAsAsked,
     socketName: SOCKET_NAME,
   });
 }
