@@ -10,29 +10,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BunSocket, NodeSocket, openConnection, startServer, type BunListener, type BunNativeSocket } from '../../lib/runtime/bun.ts';
 import { bunNamespace, isBunNativeSocket } from '../../lib/runtime/bun/namespace.ts';
-import type { HostPort, Server, StreamReader, StreamWriter } from '../../lib/index.ts';
-import { rejection, text, within } from '../_loopback.ts';
+import type { HostPort, Server } from '../../lib/index.ts';
+import { rejection, within } from '../_loopback.ts';
 import { leakFree } from '../_leaks.ts';
+import { echoLine, roundTrip } from './_bun-peers.ts';
 import { CLIENT, SERVER } from '../_tls.ts';
 
 const routes = suite('TCP on the Bun entry: Bun.connect/Bun.listen, or node:net/node:tls');
-
-/** A client callback that echoes a line and closes, noting each client's transport in `transports`. */
-function echoLine(transports: unknown[]): (reader: StreamReader, writer: StreamWriter) => Promise<void> {
-  return async (reader, writer) => {
-    transports.push(writer.transport);
-    writer.write(await reader.readline());
-    writer.close();
-  };
-}
-
-/** A line sent and echoed, then the writer closed. */
-async function roundTrip(reader: StreamReader, writer: StreamWriter, line: string): Promise<void> {
-  writer.write(line);
-  assert.is(text(await within(reader.readline())), line);
-  writer.close();
-  await writer.waitClosed();
-}
 
 /** Runs `body` with the port of `server`, then closes it. */
 function withServer(start: () => Promise<Server>, body: (port: number) => Promise<void>): Promise<void> {

@@ -10,6 +10,7 @@ import { BunSocket, NodeSocket, openUnixConnection, startUnixServer } from '../.
 import type { Server, StreamReader, StreamWriter } from '../../lib/index.ts';
 import { rejection, tempDir, text, within } from '../_loopback.ts';
 import { leakFree } from '../_leaks.ts';
+import { echoLine, roundTrip } from './_bun-peers.ts';
 import { CLIENT, SERVER } from '../_tls.ts';
 import { bunNamespace } from '../../lib/runtime/bun/namespace.ts';
 
@@ -31,23 +32,6 @@ function withUnixServer(start: (path: string) => Promise<Server>, body: (path: s
       dir.remove();
     }
   });
-}
-
-/** A client callback that echoes a line and closes, noting each client's transport in `transports`. */
-function echoLine(transports: unknown[]): (reader: StreamReader, writer: StreamWriter) => Promise<void> {
-  return async (reader, writer) => {
-    transports.push(writer.transport);
-    writer.write(await reader.readline());
-    writer.close();
-  };
-}
-
-/** A line sent and echoed, then the writer closed. */
-async function roundTrip(reader: StreamReader, writer: StreamWriter, line: string): Promise<void> {
-  writer.write(line);
-  assert.is(text(await within(reader.readline())), line);
-  writer.close();
-  await writer.waitClosed();
 }
 
 unix('both ends are BunSockets, named by the path on the side it belongs to, and half-close', () => {
