@@ -629,10 +629,17 @@ handlers('without onError, the error goes to console.error with CPython\'s messa
 
 handlers('a handler that never returns: waitClosed() waits for its client, abortClients() ends it', () =>
   leakFree(async () => {
-    const server = await handlerServer(() => new Promise<void>(() => {}));
+    let handlers = 0;
+    const server = await handlerServer(() => {
+      handlers += 1;
+      return new Promise<void>(() => {});
+    });
     try {
       const [reader, writer] = await openConnection('127.0.0.1', portOf(server));
       writer.write('anyone there?');
+      // The client is connected once the kernel accepted it; the server may not have yet (on
+      // Bun its accept comes a turn later), and a close before it drops the connection.
+      await within(until(() => handlers === 1));
       server.close();
       const closed = server.waitClosed();
       assert.ok(await isPending(closed, 50), 'the client is still connected');
