@@ -24,6 +24,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Benchmark, Metric, Ratio, Workload } from './_benchmark.ts';
 import { bunNamespace, loadNodeAdapter, loadCopyingBunEntry, type BunSocket, type ConnectionFunctions } from './_bun.ts';
+import { AwaitedChunks } from './_awaited-chunks.ts';
 import { echoLoop } from './_servers/_echo-loop.ts';
 import { measure } from './_measure.ts';
 import { IN_FLIGHT, openEach } from './_open-each.ts';
@@ -154,39 +155,6 @@ function callbackTrips(send: () => void, listen: (onData: ((size: number) => voi
     });
     send();
   });
-}
-
-/**
- * A socket read the smallest asyncio-shaped way: one promise per chunk awaited, no buffer of
- * its own (each chunk is the round trip's whole message on loopback, as it is counted). The
- * socket's events call `received()` and `ended()`.
- */
-class AwaitedChunks {
-  readonly #chunks: Uint8Array[] = [];
-  #wake: (() => void) | null = null;
-  #ended = false;
-
-  received(chunk: Uint8Array): void {
-    this.#chunks.push(chunk);
-    this.#woken();
-  }
-
-  ended(): void {
-    this.#ended = true;
-    this.#woken();
-  }
-
-  /** The next chunk, or null at EOF. */
-  async next(): Promise<Uint8Array | null> {
-    if (this.#chunks.length === 0 && !this.#ended) await new Promise<void>((resolve) => (this.#wake = resolve));
-    return this.#chunks.shift() ?? null;
-  }
-
-  #woken(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
-  }
 }
 
 /** A `node:net` socket read as `AwaitedChunks`. */

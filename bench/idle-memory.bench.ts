@@ -57,7 +57,7 @@ function acceptedCount(): { accepted(): void; until(count: number): Promise<void
 
 /**
  * `waiting`: each server end awaits `readline()`, as a server waiting for a request does.
- * `load`: the library's entry for this runtime, or on Bun the prototype over `Bun.listen`.
+ * `load`: the library's entry for this runtime, or on Bun the Node adapter over its `node:net` (`node-ours`).
  */
 async function ours(waiting: boolean, load: () => Promise<{ library: ConnectionFunctions; remove(): void }> = loadRuntimeLibrary): Promise<Opener> {
   const { library, remove } = await load();

@@ -7,13 +7,13 @@
  * does not have.
  */
 import { join } from 'node:path';
-import { versions } from 'node:process';
 import { pathToFileURL } from 'node:url';
+import { runtimeKind } from '../_runtimes.ts';
 
 type Library = typeof import('../../lib/runtime/node.ts');
 
 export async function loadLibrary(): Promise<Library> {
-  const entry = 'bun' in versions ? 'bun' : 'node';
+  const entry = runtimeKind() === 'bun' ? 'bun' : 'node';
   const build = process.env.ASYNCIO_STREAMS_BUILD;
   if (build) return (await import(pathToFileURL(join(build, 'runtime', `${entry}.js`)).href)) as Library;
   return (await import(`../../lib/runtime/${entry}.ts`)) as Library;

@@ -11,6 +11,8 @@
  *   bun bench/_servers/http-bun.ts bun-listen|bun-listen-await
  */
 import { bunNamespace, type BunSocket } from '../_bun.ts';
+import { AwaitedChunks } from '../_awaited-chunks.ts';
+import { answerEachHead } from './_await-http.ts';
 import { HeadSplitter, parseHead, RESPONSE } from './_http-request.ts';
 import { announcePort, exitWithParent } from './_lifetime.ts';
 
@@ -21,10 +23,8 @@ interface Connection {
   heads: HeadSplitter;
   unsent: Uint8Array | null;
   closeWhenSent: boolean;
-  /** `bun-listen-await`: the heads parsed and not yet answered, and the loop waiting for one. */
-  waiting?: Uint8Array[];
-  wake?: (() => void) | null;
-  ended?: boolean;
+  /** `bun-listen-await`: the heads parsed and not yet answered, for its loop. */
+  awaited?: AwaitedChunks;
 }
 
 function send(socket: BunSocket, connection: Connection, bytes: Uint8Array): void {
@@ -77,27 +77,11 @@ function bunListen(): number {
   return listener.port;
 }
 
-const READY = Promise.resolve();
-
 /** One `await` per request head and one per write, with nothing else of a library around them. */
-async function awaitHttp(socket: BunSocket, connection: Connection & { waiting: Uint8Array[] }): Promise<void> {
-  for (;;) {
-    if (connection.waiting.length === 0 && !connection.ended) await new Promise<void>((resolve) => (connection.wake = resolve));
-    const head = connection.waiting.shift();
-    if (head === undefined) break;
-    const request = parseHead(head);
-    send(socket, connection, RESPONSE);
-    await READY;
-    if (!request.keepAlive) break;
-  }
+async function awaitHttp(socket: BunSocket, connection: Connection, heads: AwaitedChunks): Promise<void> {
+  await answerEachHead(heads, () => send(socket, connection, RESPONSE));
   connection.closeWhenSent = true;
   if (connection.unsent === null) socket.end();
-}
-
-function wakeLoop(connection: Connection): void {
-  const wake = connection.wake;
-  connection.wake = null;
-  wake?.();
 }
 
 function bunListenAwait(): number {
@@ -106,19 +90,17 @@ function bunListenAwait(): number {
     port: 0,
     socket: {
       open(socket) {
-        const connection = { heads: new HeadSplitter(), unsent: null, closeWhenSent: false, waiting: [], wake: null, ended: false };
+        const awaited = new AwaitedChunks();
+        const connection: Connection = { heads: new HeadSplitter(), unsent: null, closeWhenSent: false, awaited };
         socket.data = connection;
-        void awaitHttp(socket, connection);
+        void awaitHttp(socket, connection, awaited);
       },
       data(socket, chunk) {
-        const connection = socket.data as Connection & { waiting: Uint8Array[] };
-        connection.heads.push(chunk, (bytes, start, end) => connection.waiting.push(bytes.subarray(start, end)));
-        wakeLoop(connection);
+        const connection = socket.data as Connection;
+        connection.heads.push(chunk, (bytes, start, end) => connection.awaited!.received(bytes.subarray(start, end)));
       },
       end(socket) {
-        const connection = socket.data as Connection;
-        connection.ended = true;
-        wakeLoop(connection);
+        (socket.data as Connection).awaited!.ended();
       },
       drain: drained,
     },

@@ -17,6 +17,8 @@
  */
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
+import { AwaitedChunks } from '../_awaited-chunks.ts';
+import { answerEachHead } from './_await-http.ts';
 import { httpLoop } from './_http-loop.ts';
 import { HeadSplitter, parseHead, RESPONSE } from './_http-request.ts';
 import { loadLibrary } from './_library.ts';
@@ -54,34 +56,12 @@ function rawHttp(socket: Socket): void {
 
 /** One `await` per request head and one per write, with nothing else of a library around them. */
 async function awaitHttp(socket: Socket): Promise<void> {
-  const heads = new HeadSplitter();
-  const waiting: Uint8Array[] = [];
-  let wake: (() => void) | null = null;
-  let ended = false;
-  const ready = Promise.resolve();
-  const wakeLoop = (): void => {
-    const resolve = wake;
-    wake = null;
-    resolve?.();
-  };
+  const splitter = new HeadSplitter();
+  const heads = new AwaitedChunks();
   socket.on('error', () => socket.destroy());
-  socket.on('data', (chunk: Buffer) => {
-    heads.push(chunk, (bytes, start, end) => waiting.push(bytes.subarray(start, end)));
-    wakeLoop();
-  });
-  socket.on('end', () => {
-    ended = true;
-    wakeLoop();
-  });
-  for (;;) {
-    if (waiting.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve));
-    const head = waiting.shift();
-    if (head === undefined) break;
-    const request = parseHead(head);
-    socket.write(RESPONSE_BUFFER);
-    await ready;
-    if (!request.keepAlive) break;
-  }
+  socket.on('data', (chunk: Buffer) => splitter.push(chunk, (bytes, start, end) => heads.received(bytes.subarray(start, end))));
+  socket.on('end', () => heads.ended());
+  await answerEachHead(heads, () => socket.write(RESPONSE_BUFFER));
   socket.end();
 }
 

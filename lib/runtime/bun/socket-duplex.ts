@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import { socketClosedError } from '../../errors.ts';
 import type { BunNativeSocket, BunSocketHandlers } from './namespace.ts';
+import { sendQueued } from './send-queued.ts';
 
 /** What a {@link BunSocketDuplex} starts with: the state of the connection it takes over. */
 export interface BunSocketDuplexStart {
@@ -124,23 +125,13 @@ export class BunSocketDuplex extends Duplex {
   /** Sends what is unsent, as far as the kernel takes it; the waiting write is done once all is. */
   #send(): void {
     const unsent = this.#unsent;
-    const socket = this.#socket;
-    while (unsent.length > 0) {
-      const chunk = unsent[0]!;
-      const taken = socket.write(chunk);
-      if (taken < 0) {
-        // Closed or shut down under us: the bytes cannot go out.
-        unsent.length = 0;
-        this.#writeDone(this.#error ?? socketClosedError());
-        return;
-      }
-      if (taken < chunk.byteLength) {
-        unsent[0] = chunk.subarray(taken);
-        return;
-      }
-      unsent.shift();
+    if (sendQueued(this.#socket, unsent) < 0) {
+      // Closed or shut down under us: the bytes cannot go out.
+      unsent.length = 0;
+      this.#writeDone(this.#error ?? socketClosedError());
+    } else if (unsent.length === 0) {
+      this.#writeDone(null);
     }
-    this.#writeDone(null);
   }
 
   #writeDone(error: Error | null): void {

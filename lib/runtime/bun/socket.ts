@@ -17,6 +17,7 @@ import type { BunNativeSocket, BunSocketHandlers } from './namespace.ts';
 import { lockedByteStream, type NodeSocket } from '../node/socket.ts';
 import { startTlsOverDuplex } from '../node/tls-over-duplex.ts';
 import { BunSocketDuplex } from './socket-duplex.ts';
+import { sendQueued } from './send-queued.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
 
 /** Options of {@link BunSocket}. */
@@ -446,18 +447,11 @@ export class BunSocket implements Transport {
   #drained(): void {
     const unsent = this.#unsent;
     if (unsent === null) return;
-    const socket = this.#socket;
-    while (unsent.length > 0) {
-      const chunk = unsent[0]!;
-      const taken = socket.write(chunk);
-      if (taken < 0) return;
-      this.#unsentBytes -= taken;
-      if (taken < chunk.byteLength) {
-        unsent[0] = chunk.subarray(taken);
-        return;
-      }
-      unsent.shift();
-    }
+    const sent = sendQueued(this.#socket, unsent);
+    // -1: closed under us; the close handler settles the waiter.
+    if (sent < 0) return;
+    this.#unsentBytes -= sent;
+    if (unsent.length > 0) return;
     this.#unsent = null;
     const waiter = this.#flushWaiter;
     this.#flushWaiter = null;
