@@ -20,14 +20,30 @@ export function logClientError(error: unknown, context: ClientErrorContext): voi
 }
 
 /**
+ * What keeps a client's writer (and through it, its reader) while the client's async callback
+ * runs: the server's record of the client, or the server-side protocol, each reachable from the
+ * connection while it is open. A callback may drop both and still own its connection, and
+ * JavaScript keeps no frame of a pending async function the way CPython's task keeps its
+ * coroutine's; without this, a collection would close the connection of a callback still at
+ * work (see `StreamWriter`: a collected, unclosed writer closes its connection).
+ * @internal
+ */
+export interface CallbackKeeper {
+  /** The writer while the client's callback runs, else `null` (`runClientCallback()` sets it). */
+  _runningWriter: StreamWriter | null;
+}
+
+/**
  * Calls `callback(reader, writer)` and watches it: when it throws, or the promise it returns
  * rejects, `onError` hears of it and that client's connection is closed (CPython 3.13, and the
- * fix for plain callbacks in gh-155941); nothing reaches the server or goes unhandled.
+ * fix for plain callbacks in gh-155941); nothing reaches the server or goes unhandled. Until
+ * the promise settles, `keeper` holds the writer.
  */
 export function runClientCallback(
   callback: ClientConnectedCallback,
   reader: StreamReader,
   writer: StreamWriter,
+  keeper: CallbackKeeper,
   onError: ClientErrorHandler = logClientError,
 ): void {
   const fail = (error: unknown): void => {
@@ -45,5 +61,13 @@ export function runClientCallback(
     fail(error);
     return;
   }
-  if (isThenable(result)) Promise.resolve(result).then(undefined, fail);
+  if (!isThenable(result)) return;
+  keeper._runningWriter = writer;
+  const finished = (): void => {
+    keeper._runningWriter = null;
+  };
+  Promise.resolve(result).then(finished, (error: unknown) => {
+    finished();
+    fail(error);
+  });
 }

@@ -1,5 +1,5 @@
 /// <reference path="./_symbol-async-dispose.d.ts" preserve="true" />
-import { runClientCallback, type ClientConnectedCallback } from './_client-callback.ts';
+import { runClientCallback, type CallbackKeeper, type ClientConnectedCallback } from './_client-callback.ts';
 import type { ClientErrorHandler } from './options.ts';
 import { checkSignalOptions, SIGNAL_OPTIONS } from './_checks.ts';
 import { openStreams } from './_open-streams.ts';
@@ -33,13 +33,14 @@ export interface ServerOptions {
 }
 
 /** A connection the server counts as its client until it is gone (`waitClosed()`, `closeClients()`). */
-class Client implements LossWatcher {
+class Client implements LossWatcher, CallbackKeeper {
   readonly transport: Transport;
   /**
    * Held weakly: the callback owns its writer, and one it abandons must be collectable so its
    * connection gets closed (see `StreamWriter`), as CPython gh-114914 fixed.
    */
   writer: WeakRef<StreamWriter> | null = null;
+  _runningWriter: StreamWriter | null = null;
   /** The server's one function that forgets a client (a closure per client would cost memory per connection). */
   readonly #left: (client: Client) => void;
 
@@ -270,7 +271,7 @@ export class Server<Name extends SocketName = SocketName> {
   #connect(client: Client, lossWatcher: LossWatcher | null): void {
     const [reader, writer] = openStreams(client.transport, this.#limit, true, lossWatcher);
     client.writer = new WeakRef(writer);
-    runClientCallback(this.#clientConnectedCb, reader, writer, this.#onError);
+    runClientCallback(this.#clientConnectedCb, reader, writer, client, this.#onError);
   }
 
   #maybeWake(): void {

@@ -1,4 +1,4 @@
-import { runClientCallback, type ClientConnectedCallback } from './_client-callback.ts';
+import { runClientCallback, type CallbackKeeper, type ClientConnectedCallback } from './_client-callback.ts';
 import type { ClientErrorHandler } from './options.ts';
 import type { StreamReader } from './stream-reader.ts';
 import { StreamWriter, type LossRecord } from './stream-writer.ts';
@@ -41,7 +41,7 @@ function isOverTls(transport: Transport): boolean {
  * await reader.read();     // empty: EOF
  * ```
  */
-export class StreamReaderProtocol implements Protocol {
+export class StreamReaderProtocol implements Protocol, CallbackKeeper {
   /**
    * Weak, as CPython's `_stream_reader_wr`: the transport keeps this protocol, and must not
    * keep a connection nobody can read or write any more (see `StreamWriter`). A read that waits
@@ -58,6 +58,11 @@ export class StreamReaderProtocol implements Protocol {
   #transport: Transport | null = null;
   /** Weak: the transport keeps this protocol, and must not keep an abandoned writer alive (gh-114914). */
   #writer: WeakRef<StreamWriter> | null = null;
+  /**
+   * The writer while the client callback runs, else `null` (see `CallbackKeeper`).
+   * @internal
+   */
+  _runningWriter: StreamWriter | null = null;
   #overTls = false;
   /**
    * What `connectionLost` was given (`null` for a clean close), `NOT_LOST` before. `closed` is
@@ -158,7 +163,7 @@ export class StreamReaderProtocol implements Protocol {
     if (callback === null) return;
     const writer = StreamWriter._overTransport(transport, reader, true, this);
     this.#writer = new WeakRef(writer);
-    runClientCallback(callback, reader, writer, this.#onError);
+    runClientCallback(callback, reader, writer, this, this.#onError);
   }
 
   /**

@@ -139,7 +139,7 @@ function tryWriterOf(transport: unknown): TryWriter | null {
  * which is `transport`. A connection whose writer and reader are both dropped without
  * `close()` is closed when they are garbage-collected, with a `console.warn` that starts
  * `unclosed <StreamWriter` (CPython's ResourceWarning); keeping either one referenced keeps
- * the connection.
+ * the connection, and so does a server's async client callback until its promise settles.
  *
  * @example
  * ```ts

@@ -20,11 +20,14 @@ import {
   openConnection as openNodeConnection,
   socketpair,
   StreamReader,
+  StreamReaderProtocol,
   type ClientConnectedCallback,
   type ReadOptions,
   type Server,
   type StreamWriter,
+  type Transport,
 } from '../lib/runtime/node.ts';
+import { collectGarbage } from './_gc.ts';
 import { leakFree } from './_leaks.ts';
 import { openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.ts';
 import { CA, CLIENT, SERVER } from './_tls.ts';
@@ -642,6 +645,12 @@ handlers('a handler that never returns: waitClosed() waits for its client, abort
       await within(until(() => handlers === 1));
       server.close();
       const closed = server.waitClosed();
+      // The callback drops its reader and writer, but it is still running: as CPython's task
+      // holds its coroutine's frame, that keeps them, and collections close nothing.
+      for (let i = 0; i < 5; i += 1) {
+        collectGarbage();
+        await sleep(10);
+      }
       assert.ok(await isPending(closed, 50), 'the client is still connected');
       const read = reader.read();
       assert.ok(await isPending(read), 'no answer, no EOF');
@@ -655,6 +664,53 @@ handlers('a handler that never returns: waitClosed() waits for its client, abort
     }
   }),
 );
+
+/** A transport that counts its closes and is never lost on its own. */
+function countingTransport(): { transport: Transport; closes(): number } {
+  let closes = 0;
+  const transport: Transport = {
+    writable: new WritableStream<Uint8Array>(),
+    closed: new Promise<void>(() => {}),
+    close: async () => void (closes += 1),
+    pauseReading: () => {},
+    resumeReading: () => {},
+  };
+  return { transport, closes: () => closes };
+}
+
+/** Collects garbage until `done()` holds (finalizers run in later turns), at least `rounds` times. */
+async function collectUntil(done: () => boolean, rounds: number, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (let i = 0; (i < rounds || !done()) && Date.now() < deadline; i += 1) {
+    collectGarbage();
+    await sleep(10);
+  }
+}
+
+handlers('a StreamReaderProtocol keeps the writer of a callback still running through collections, not once it returned', async () => {
+  const warnings: string[] = [];
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(' '));
+  try {
+    // Nothing can settle this callback's promise, so nothing but the protocol holds its writer.
+    const running = countingTransport();
+    const kept = new StreamReaderProtocol(new StreamReader(), () => new Promise<void>(() => {}));
+    kept.connectionMade(running.transport);
+    const returned = countingTransport();
+    const abandoned = new StreamReaderProtocol(new StreamReader(), async () => {});
+    abandoned.connectionMade(returned.transport);
+    await collectUntil(() => returned.closes() === 1, 5);
+    assert.ok(kept.writer !== null, 'the running callback\'s writer was collected');
+    assert.is(running.closes(), 0);
+    // A callback that returned and dropped its writer unclosed abandoned it: collected and closed.
+    assert.is(abandoned.writer, null);
+    assert.is(returned.closes(), 1);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, /^unclosed <StreamWriter transport=/);
+  } finally {
+    console.warn = original;
+  }
+});
 
 handlers('a handler that returns at once without closing: the connection stays open until closeClients()', () =>
   leakFree(async () => {
