@@ -284,9 +284,10 @@ function checkTls(
 ): CheckedTls | undefined {
   const ssl = options.ssl;
   if (ssl === undefined || ssl === null || ssl === false) {
-    if (given(options.serverHostname)) throw new RangeError('serverHostname is only meaningful with ssl');
-    if (given(options.sslHandshakeTimeout)) throw new RangeError('sslHandshakeTimeout is only meaningful with ssl');
-    if (given(options.sslShutdownTimeout)) throw new RangeError('sslShutdownTimeout is only meaningful with ssl');
+    // The TLS options startTls() takes are the ones that need ssl.
+    for (const name of START_TLS_OPTIONS) {
+      if (given(options[name])) throw new RangeError(`${name} is only meaningful with ssl`);
+    }
     return undefined;
   }
   return checkStartTls(ssl, options, serverSide, host, missingHost);
@@ -622,7 +623,7 @@ export function checkExactSize(n: unknown): number {
 export function checkView(functionName: string, view: unknown): Uint8Array {
   if (view instanceof Uint8Array) return view;
   if (!ArrayBuffer.isView(view)) {
-    throw new TypeError(`${functionName}() needs an ArrayBufferView such as a Uint8Array, got ${view === null ? 'null' : typeof view}`);
+    throw new TypeError(`${functionName}() needs an ArrayBufferView such as a Uint8Array, got ${describeKind(view)}`);
   }
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
@@ -670,7 +671,7 @@ export function checkWriteData(data: unknown): Uint8Array {
  */
 export function checkLines(lines: unknown): Iterable<unknown> {
   if (typeof (lines as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] !== 'function') {
-    throw new TypeError(`writelines() needs an iterable of Uint8Array or string: ${lines === null ? 'null' : typeof lines} is not iterable`);
+    throw new TypeError(`writelines() needs an iterable of Uint8Array or string: ${describeKind(lines)} is not iterable`);
   }
   return lines as Iterable<unknown>;
 }
@@ -720,6 +721,8 @@ function separatorBytes(separator: unknown): Uint8Array {
   throw new TypeError(`Separator must be a Uint8Array or a string, got ${describeKind(separator)}`);
 }
 
+const EMPTY_SEPARATOR = 'Separator should be at least one-byte string';
+
 let lastText = '\n';
 let lastEncoded: readonly Uint8Array[] = [encoder.encode(lastText)];
 
@@ -742,7 +745,7 @@ export function checkSeparator(separator: Separator): readonly Uint8Array[] {
       lastEncoded = [encoder.encode(separator)];
       lastText = separator;
     }
-    if (separator.length === 0) throw new RangeError('Separator should be at least one-byte string');
+    if (separator.length === 0) throw new RangeError(EMPTY_SEPARATOR);
     return lastEncoded;
   }
   let separators: Uint8Array[];
@@ -752,6 +755,6 @@ export function checkSeparator(separator: Separator): readonly Uint8Array[] {
   } else {
     separators = [separatorBytes(separator)];
   }
-  if (separators[0]!.length === 0) throw new RangeError('Separator should be at least one-byte string');
+  if (separators[0]!.length === 0) throw new RangeError(EMPTY_SEPARATOR);
   return separators;
 }

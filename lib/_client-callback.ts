@@ -22,15 +22,15 @@ export function logClientError(error: unknown, context: ClientErrorContext): voi
 /**
  * What keeps a client's writer (and through it, its reader) while the client's async callback
  * runs: the server's record of the client, or the server-side protocol, each reachable from the
- * connection while it is open. A callback may drop both and still own its connection, and
- * JavaScript keeps no frame of a pending async function the way CPython's task keeps its
- * coroutine's; without this, a collection would close the connection of a callback still at
- * work (see `StreamWriter`: a collected, unclosed writer closes its connection).
- * @internal
+ * connection while it is open. CPython's protocol holds its writer and its task for the whole
+ * connection; ours holds the writer weakly, so that an abandoned one is closed (gh-114914), and
+ * strongly only while the callback runs. A callback may drop its reader and writer and await
+ * something nothing can settle, and JavaScript then collects it, frame and all: without this,
+ * that collection would close the connection of a callback still at work.
  */
 export interface CallbackKeeper {
   /** The writer while the client's callback runs, else `null` (`runClientCallback()` sets it). */
-  _runningWriter: StreamWriter | null;
+  _held: StreamWriter | null;
 }
 
 /**
@@ -62,12 +62,7 @@ export function runClientCallback(
     return;
   }
   if (!isThenable(result)) return;
-  keeper._runningWriter = writer;
-  const finished = (): void => {
-    keeper._runningWriter = null;
-  };
-  Promise.resolve(result).then(finished, (error: unknown) => {
-    finished();
-    fail(error);
-  });
+  keeper._held = writer;
+  // After a rejection the keeper may go on holding the writer: fail() closes the connection.
+  Promise.resolve(result).then(() => void (keeper._held = null), fail);
 }

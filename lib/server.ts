@@ -40,7 +40,8 @@ class Client implements LossWatcher, CallbackKeeper {
    * connection gets closed (see `StreamWriter`), as CPython gh-114914 fixed.
    */
   writer: WeakRef<StreamWriter> | null = null;
-  _runningWriter: StreamWriter | null = null;
+  /** The writer, held strongly while the client callback runs (see `CallbackKeeper`). */
+  _held: StreamWriter | null = null;
   /** The server's one function that forgets a client (a closure per client would cost memory per connection). */
   readonly #left: (client: Client) => void;
 

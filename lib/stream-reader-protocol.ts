@@ -1,4 +1,4 @@
-import { runClientCallback, type CallbackKeeper, type ClientConnectedCallback } from './_client-callback.ts';
+import { runClientCallback, type ClientConnectedCallback } from './_client-callback.ts';
 import type { ClientErrorHandler } from './options.ts';
 import type { StreamReader } from './stream-reader.ts';
 import { StreamWriter, type LossRecord } from './stream-writer.ts';
@@ -41,7 +41,7 @@ function isOverTls(transport: Transport): boolean {
  * await reader.read();     // empty: EOF
  * ```
  */
-export class StreamReaderProtocol implements Protocol, CallbackKeeper {
+export class StreamReaderProtocol implements Protocol {
   /**
    * Weak, as CPython's `_stream_reader_wr`: the transport keeps this protocol, and must not
    * keep a connection nobody can read or write any more (see `StreamWriter`). A read that waits
@@ -62,7 +62,7 @@ export class StreamReaderProtocol implements Protocol, CallbackKeeper {
    * The writer while the client callback runs, else `null` (see `CallbackKeeper`).
    * @internal
    */
-  _runningWriter: StreamWriter | null = null;
+  _held: StreamWriter | null = null;
   #overTls = false;
   /**
    * What `connectionLost` was given (`null` for a clean close), `NOT_LOST` before. `closed` is

@@ -645,8 +645,8 @@ handlers('a handler that never returns: waitClosed() waits for its client, abort
       await within(until(() => handlers === 1));
       server.close();
       const closed = server.waitClosed();
-      // The callback drops its reader and writer, but it is still running: as CPython's task
-      // holds its coroutine's frame, that keeps them, and collections close nothing.
+      // The callback drops its reader and writer, but it is still running, which keeps them
+      // (CPython's protocol holds its task and writer): collections close nothing.
       for (let i = 0; i < 5; i += 1) {
         collectGarbage();
         await sleep(10);
