@@ -46,10 +46,12 @@ function stub(name: string, startTls?: (options: SocketStartTlsOptions) => Trans
   };
 }
 
-/** `[reader, writer]` loop back: a line written comes back. */
+/** `[reader, writer]` loop back: a line written comes back. Closes the writer after. */
 async function loopsBack([reader, writer]: Awaited<ReturnType<typeof connectStreams>>): Promise<void> {
   writer.write('ping\n');
   assert.is(text(await within(reader.readline())), 'ping\n');
+  writer.close();
+  await within(writer.waitClosed());
 }
 
 const A4 = { address: '192.0.2.1', family: 4 };

@@ -300,12 +300,15 @@ server('a hook that throws is logged, and the connection is still closed', async
 
 server('leaves the connection alone when the callback returns normally', async () => {
   const { transport, calls } = memoryTransport();
-  new StreamReaderProtocol(new StreamReader(), async (_reader, writer) => {
+  const protocol = new StreamReaderProtocol(new StreamReader(), async (_reader, writer) => {
     writer.write('hi');
-  }).connectionMade(transport);
+  });
+  protocol.connectionMade(transport);
   await tick();
   assert.equal(calls, []);
-  await transport.close();
+  protocol.writer!.close();
+  await within(protocol.writer!.waitClosed());
+  assert.equal(calls, ['close']);
 });
 
 server.run();
