@@ -11,6 +11,8 @@ interface Suite {
   name: string;
   command: string;
   args: string[];
+  /** Variables set for this suite alone. */
+  env?: Record<string, string>;
 }
 
 interface Outcome {
@@ -36,6 +38,16 @@ const PORTABLE = '^(errors|byte-buffer|abortable|connect|pull-source|separators|
  * `stopReadsUnderWhenPaused()` fixes).
  */
 const NODE_ADAPTER_ALSO = '^(faults|node-socket|open-connection|start-server|start-tls|bounded-memory)\\.spec\\.ts$';
+/**
+ * The connection specs (and those of the connection functions against hostile peers), which
+ * Bun runs a second time with JavaScriptCore collecting garbage continuously
+ * (`BUN_JSC_collectContinuously`): a connection the library forgot to hold is then closed by a
+ * collection under a spec in most runs, instead of once in a while in production. A server's
+ * callback still running lost its connection so: with that fix undone, and without its spec's
+ * forced collections, this suite failed the spec two runs in three, the plain Bun suite none
+ * in three, and Node with V8's `--gc-interval` none either.
+ */
+const UNDER_CONSTANT_GC = `^(runtime-[\\w-]+|peer-[\\w-]+)\\.spec\\.ts$|${NODE_ADAPTER_ALSO}|^bun[\\\\/].*\\.spec\\.ts$`;
 /** Folders of specs for one runtime only, which the Node suite leaves out. */
 const RUNTIME_ONLY = '^(deno|bun|_browser)([\\\\/]|$)';
 
@@ -77,6 +89,12 @@ const suites: Array<Suite | string> = [
     args: ['spec/_uvu.ts', 'spec', `${PORTABLE}|${NODE_ADAPTER_ALSO}|^bun[\\\\/].*\\.spec\\.ts$`],
   },
   {
+    name: `bun ${versionIn('node_modules/bun')}, collecting garbage continuously`,
+    command: 'node_modules/.bin/bun',
+    args: ['spec/_uvu.ts', 'spec', UNDER_CONSTANT_GC],
+    env: { BUN_JSC_collectContinuously: '1' },
+  },
+  {
     // Headless Chromium on a page that runs the portable reader specs; skipped, with a notice,
     // only where no chromium is installed.
     name: 'chromium',
@@ -89,7 +107,7 @@ function runSuite(suite: Suite): Promise<Outcome> {
   return new Promise((resolve) => {
     const child = spawn(suite.command, suite.args, {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', ...suite.env },
     });
     let output = '';
     let leaked = false;
