@@ -294,10 +294,7 @@ export class BunSocket implements Transport {
    */
   _sendNow(data: Uint8Array): number {
     if ((this.#flags & (WRITE_DONE | CLOSED)) !== 0 || this.#unsent !== null) return 0;
-    const taken = this.#socket.write(data);
-    // -1: closed under us; the close handler tells the protocol, and the bytes are lost as
-    // CPython loses writes to a lost connection.
-    return taken < 0 ? data.byteLength : taken;
+    return this.#writeNow(data);
   }
 
   /**
@@ -345,9 +342,7 @@ export class BunSocket implements Transport {
     });
     this.#upgradedTo = secure;
     this.#flags |= WRITE_DONE | READ_DONE;
-    const waiter = this.#flushWaiter;
-    this.#flushWaiter = null;
-    waiter?.reject(upgradedError());
+    this.#settleFlush(upgradedError());
     this.#writable.fail(upgradedError());
     // A reader of `readable` has had the bytes before TLS; the TLS socket reads on.
     this.#finishReadable(null);
@@ -367,8 +362,7 @@ export class BunSocket implements Transport {
       peerEnded: (this.#flags & READ_DONE) !== 0,
     });
     this.#early = null;
-    this.#unsent = null;
-    this.#unsentBytes = 0;
+    this.#dropUnsent();
     return duplex;
   }
 
@@ -411,8 +405,7 @@ export class BunSocket implements Transport {
       // As `NodeSocket` and `DenoSocket`: a reason fails `writable`; `closed` resolves.
       this.#writable.fail(reason ?? null);
       this.#flags |= WRITE_DONE;
-      this.#unsent = null;
-      this.#unsentBytes = 0;
+      this.#dropUnsent();
       // Bun runs the close handler before end() returns.
       this.#socket.end();
     }
@@ -435,12 +428,18 @@ export class BunSocket implements Transport {
       this.#unsentBytes += chunk.byteLength;
       return;
     }
-    const taken = this.#socket.write(chunk);
-    // -1: closed under us; the close handler tells the protocol, and the bytes are lost as
-    // CPython loses writes to a lost connection.
-    if (taken < 0 || taken === chunk.byteLength) return;
+    const taken = this.#writeNow(chunk);
+    if (taken === chunk.byteLength) return;
     this.#unsent = [taken === 0 ? chunk : chunk.subarray(taken)];
     this.#unsentBytes = chunk.byteLength - taken;
+  }
+
+  /** Writes `data` to the socket: how many bytes the kernel took. */
+  #writeNow(data: Uint8Array): number {
+    const taken = this.#socket.write(data);
+    // -1: closed under us; the close handler tells the protocol, and the bytes count as taken,
+    // lost as CPython loses writes to a lost connection.
+    return taken < 0 ? data.byteLength : taken;
   }
 
   /** Bun's `drain`: sends what is unsent, as far as the kernel takes it. */
@@ -452,10 +451,22 @@ export class BunSocket implements Transport {
     if (sent < 0) return;
     this.#unsentBytes -= sent;
     if (unsent.length > 0) return;
+    this.#dropUnsent();
+    this.#settleFlush(null);
+  }
+
+  /** Forgets what is unsent (closed, or handed to TLS). */
+  #dropUnsent(): void {
     this.#unsent = null;
+    this.#unsentBytes = 0;
+  }
+
+  /** Tells the one waiting for `#unsent` that it is sent (`error` null), or never will be. */
+  #settleFlush(error: unknown): void {
     const waiter = this.#flushWaiter;
     this.#flushWaiter = null;
-    waiter?.resolve();
+    if (error === null) waiter?.resolve();
+    else waiter?.reject(error);
   }
 
   /** Resolves once nothing is unsent; rejects if the connection closes first. */
@@ -541,11 +552,8 @@ export class BunSocket implements Transport {
     if ((this.#flags & CLOSED) !== 0) return;
     this.#flags |= CLOSED | WRITE_DONE | READ_DONE;
     const failure = (this.#error ??= error ?? null);
-    this.#unsent = null;
-    this.#unsentBytes = 0;
-    const waiter = this.#flushWaiter;
-    this.#flushWaiter = null;
-    waiter?.reject(failure ?? socketClosedError());
+    this.#dropUnsent();
+    this.#settleFlush(failure ?? socketClosedError());
     this.#writable.fail(failure);
     this.#finishReadable(failure);
     this.#protocol?.connectionLost(failure);
