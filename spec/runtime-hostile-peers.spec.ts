@@ -110,6 +110,37 @@ hostile('a TLS client to a plain server fails with a code, and both ends let go'
   assert.ok((error as { code?: unknown }).code !== undefined, String(error));
 }, { plain: true }));
 
+hostile('a client that resets after its request: the server reads the reset, never a clean EOF', async () => {
+  // Bun reports `end` before the `close` that carries ECONNRESET when a write finds the
+  // connection reset: a reader that took it for EOF would take a cut-off request for a whole one.
+  const watch = watchUnhandled();
+  let outcome!: (seen: string) => void;
+  const seen = new Promise<string>((resolve) => (outcome = resolve));
+  const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
+    try {
+      await reader.readline();
+      writer.write('reply\n');
+      await writer.drain();
+      outcome(`EOF after ${(await reader.read(100)).length} bytes`);
+    } catch (error) {
+      outcome(String((error as { code?: unknown }).code));
+    }
+    writer.close();
+    await writer.waitClosed().catch(() => {});
+  }, '127.0.0.1', 0, { onError: () => {} });
+  try {
+    const socket = await probe(portOf(server));
+    socket.on('error', () => {});
+    socket.write('request\n');
+    socket.resetAndDestroy();
+    assert.ok(['ECONNRESET', 'EPIPE'].includes(await within(seen)), 'the reset, not EOF');
+  } finally {
+    server.close();
+    await within(server.waitClosed(), 5000, 'waitClosed()');
+    await watch.stop();
+  }
+});
+
 const silent = suite(`A silent peer is let go at the handshake timeout (${runtime})`);
 
 silent('a client that never sends its ClientHello is dropped at sslHandshakeTimeout, its connection closed', async () => {

@@ -97,6 +97,46 @@ tls('STARTTLS and the client hello may arrive together: the server hands the hel
   }
 });
 
+tls("one client's startTls() leaves the server's other clients alone: one connected before, one after", async () => {
+  // Bun gives a listener's connections one set of handlers: an upgrade must not take them over.
+  const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
+    if (text(await reader.readline()) === 'STARTTLS\n') {
+      writer.write('GO\n');
+      await writer.startTls(serverTls);
+    }
+    writer.write(await reader.readline());
+    writer.close();
+  }, '127.0.0.1', 0, { onError: () => {} });
+  const clients: StreamWriter[] = [];
+  const connect = async (): Promise<StreamReader> => {
+    const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+    clients.push(writer);
+    return reader;
+  };
+  try {
+    const before = await connect();
+    clients[0]!.write('plain\n');
+    const upgraded = await connect();
+    clients[1]!.write('STARTTLS\n');
+    assert.is(text(await within(upgraded.readline())), 'GO\n');
+    await within(clients[1]!.startTls({ ca }, { serverHostname: 'localhost' }));
+    clients[1]!.write('secret\n');
+    assert.is(text(await within(upgraded.readline())), 'secret\n');
+    const after = await connect();
+    clients[2]!.write('later\nstill plain\n');
+    assert.is(text(await within(after.readline())), 'still plain\n', 'a client connected after the upgrade is served');
+    clients[0]!.write('still here\n');
+    assert.is(text(await within(before.readline())), 'still here\n', 'a client connected before the upgrade is served');
+  } finally {
+    for (const writer of clients) {
+      writer.close();
+      await within(writer.waitClosed()).catch(() => {});
+    }
+    server.close();
+    await within(server.waitClosed());
+  }
+});
+
 tls('writer.startTls() against the wrong name rejects, and the connection dies of that error', async () => {
   const server = await startTlsServer();
   const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { BunSocket, NodeSocket, openConnection, startServer, type BunListener, type BunNativeSocket } from '../../lib/runtime/bun.ts';
 import { bunNamespace, isBunNativeSocket } from '../../lib/runtime/bun/namespace.ts';
 import type { HostPort, Server } from '../../lib/index.ts';
-import { rejection, within } from '../_loopback.ts';
+import { rejection, until, within } from '../_loopback.ts';
 import { leakFree } from '../_leaks.ts';
 import { echoLine, roundTrip } from './_bun-peers.ts';
 import { CLIENT, SERVER } from '../_tls.ts';
@@ -165,14 +165,64 @@ routes('a Bun listener given as sock serves over BunSockets; with ssl, each clie
       },
       async (port) => {
         assert.is(port, listener.port);
-        const [reader, writer] = await openConnection('127.0.0.1', port, ssl ? { ssl: CLIENT, serverHostname: 'localhost' } : {});
-        await roundTrip(reader, writer, 'to a Bun listener\n');
-        assert.instance(transports[0], ssl ? NodeSocket : BunSocket);
-        if (ssl) assert.ok(isBunNativeSocket((transports[0] as NodeSocket).getExtraInfo('socket')), 'the TLS socket runs over the Bun.Socket');
+        const open = () => openConnection('127.0.0.1', port, ssl ? { ssl: CLIENT, serverHostname: 'localhost' } : {});
+        // Two clients at once, and a third after: one client's upgrade must not take the
+        // listener's handlers, which all its connections share.
+        const [firstReader, first] = await within(open());
+        const [secondReader, second] = await within(open());
+        await roundTrip(secondReader, second, 'to a Bun listener\n');
+        await roundTrip(firstReader, first, 'the first, still served\n');
+        const [thirdReader, third] = await within(open());
+        await roundTrip(thirdReader, third, 'and one after\n');
+        assert.is(transports.length, 3);
+        for (const transport of transports) {
+          assert.instance(transport, ssl ? NodeSocket : BunSocket);
+          if (ssl) assert.ok(isBunNativeSocket((transport as NodeSocket).getExtraInfo('socket')), 'the TLS socket runs over the Bun.Socket');
+        }
       },
     );
   }
 });
+
+routes("a socket a Bun listener accepted is refused as sock, and the listener keeps its handlers", () =>
+  leakFree(async () => {
+    // Its handlers are the listener's, shared by every connection it accepts: taking them
+    // (reload()) would take the listener's other connections too.
+    const refusals: unknown[] = [];
+    const heard: string[] = [];
+    const listener = bunNamespace().listen({
+      hostname: '127.0.0.1',
+      port: 0,
+      socket: {
+        open(socket: BunNativeSocket) {
+          refusals.push(null);
+          openConnection(null, null, { sock: socket }).then(
+            () => assert.unreachable('taken over'),
+            (error: unknown) => (refusals[refusals.length - 1] = error),
+          );
+        },
+        data(_socket: BunNativeSocket, data: Uint8Array) {
+          heard.push(new TextDecoder().decode(data));
+        },
+      },
+    });
+    try {
+      for (const line of ['first\n', 'second\n']) {
+        const client = await bunNamespace().connect({ hostname: '127.0.0.1', port: listener.port, socket: { data() {} } });
+        client.write(new TextEncoder().encode(line));
+        await until(() => heard.includes(line));
+        client.end();
+      }
+      assert.is(refusals.length, 2, "the listener's open ran for both connections");
+      for (const error of refusals) {
+        assert.instance(error, TypeError);
+        assert.match(String(error), /accepted cannot be taken over/);
+      }
+    } finally {
+      listener.stop(true);
+    }
+  }),
+);
 
 routes('a sock that is neither a socket nor a listener of Bun or node:net is refused by name', async () => {
   const error = await within(rejection(startServer(() => {}, null, null, { sock: {} as BunListener })));

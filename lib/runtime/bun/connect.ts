@@ -40,8 +40,9 @@ export type BunSock = BunNativeSocket | NodeSock;
 function adopter(keepAlive: boolean | null): (sock: unknown) => BunSocket | undefined {
   return (sock) => {
     if (!isBunNativeSocket(sock)) return undefined;
+    const socket = BunSocket.adopt(sock);
     if (keepAlive !== null) tuneTcp(sock, keepAlive);
-    return BunSocket.adopt(sock);
+    return socket;
   };
 }
 

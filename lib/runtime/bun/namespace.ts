@@ -34,10 +34,13 @@ export interface BunNativeSocket<Data = unknown> {
   /** Our port; `undefined` once closed, and for a Unix socket. */
   readonly localPort: number | undefined;
   /**
-   * Gives the socket other handlers from its next event on (its listener's or `Bun.connect()`
-   * call's are no longer called for it): what `startTls()` does as it hands the socket to TLS.
+   * Gives other handlers to the handler set the socket shares: its `Bun.connect()` call's, which
+   * is its own, or its listener's, which every connection the listener accepted shares. So the
+   * adapter takes over only sockets of `Bun.connect()` with it (`BunSocket.adopt()`).
    */
   reload(options: { socket: BunSocketHandlers<Data> }): void;
+  /** The listener that accepted the socket; `undefined` for a socket of `Bun.connect()`. */
+  readonly listener?: unknown;
   /** The program's slot on the socket: the adapter keeps its `BunSocket` here. */
   data: Data;
 }

@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import { socketClosedError } from '../../errors.ts';
-import type { BunNativeSocket, BunSocketHandlers } from './namespace.ts';
+import type { BunNativeSocket } from './namespace.ts';
 import { sendQueued } from './send-queued.ts';
 
 /** What a {@link BunSocketDuplex} starts with: the state of the connection it takes over. */
@@ -19,9 +19,10 @@ type OwnedSocket = BunNativeSocket<BunSocketDuplex>;
 /**
  * A `Bun.Socket` (from `Bun.listen`/`Bun.connect`) as a Node `Duplex`, for Bun's `node:tls` to
  * run TLS over: what `BunSocket.startTls()` hands the connection to, as the Deno adapter hands
- * its `Deno.Conn` (see `connDuplex()`). The socket is given handlers of its own
- * (`socket.reload()`), so its old owner hears nothing more of it: once upgraded, no byte reaches
- * the plain socket's protocol (Bun would go on handing the ciphertext to the old handlers).
+ * its `Deno.Conn` (see `connDuplex()`). It takes the socket's `data` slot, where
+ * `BunSocket.handlers` find whom to hand each event to, so its old owner hears nothing more of
+ * it: once upgraded, no byte reaches the plain socket's protocol. (Not `socket.reload()`: on a
+ * socket a listener accepted, that would give every connection of the listener these handlers.)
  *
  * Reading: the socket's bytes are pushed, and the socket paused while the `Duplex` is full
  * (`push()` false), until Node asks for more (`_read()`). Writing: `socket.write()` keeps
@@ -37,26 +38,6 @@ type OwnedSocket = BunNativeSocket<BunSocketDuplex>;
  * ```
  */
 export class BunSocketDuplex extends Duplex {
-  /** The handlers of every socket a duplex owns, which find it in the socket's `data` slot. */
-  static readonly #handlers: BunSocketHandlers<BunSocketDuplex> = {
-    binaryType: 'uint8array',
-    data(socket, data) {
-      socket.data.#received(data);
-    },
-    drain(socket) {
-      socket.data.#send();
-    },
-    end(socket) {
-      socket.data.push(null);
-    },
-    close(socket, error) {
-      socket.data.#closedNow(error);
-    },
-    error(socket, error) {
-      socket.data.#error ??= error;
-    },
-  };
-
   readonly #socket: OwnedSocket;
   /** Written bytes the kernel has not taken yet, in order. */
   #unsent: Uint8Array[];
@@ -70,7 +51,8 @@ export class BunSocketDuplex extends Duplex {
   /**
    * Takes `socket` over: its events come here from now on.
    *
-   * @param socket a connected native socket, which nothing else may read or write from now on
+   * @param socket a connected native socket made with `BunSocket.handlers`, which nothing else
+   *   may read or write from now on
    * @param start bytes read ahead, bytes not sent yet, and whether the peer has ended
    */
   constructor(socket: BunNativeSocket<unknown>, start: BunSocketDuplexStart = {}) {
@@ -79,7 +61,6 @@ export class BunSocketDuplex extends Duplex {
     this.#socket = owned;
     owned.data = this;
     this.#unsent = start.unsent === undefined ? [] : [...start.unsent];
-    owned.reload({ socket: BunSocketDuplex.#handlers });
     for (const chunk of start.received ?? []) if (chunk.byteLength > 0) this.push(chunk);
     if (start.peerEnded === true) this.push(null);
   }
@@ -112,14 +93,30 @@ export class BunSocketDuplex extends Duplex {
     this.#written = null;
     if (!this.#closed) {
       this.#closed = true;
-      // Bun runs the close handler within end(); #closedNow() then does nothing.
+      // Bun runs the close handler within end(); _bunClose() then does nothing.
       this.#socket.end();
     }
     callback(error);
   }
 
-  #received(data: Uint8Array): void {
+  /** @internal Bun's `data`: the peer's bytes. */
+  _bunData(data: Uint8Array): void {
     if (!this.push(data)) this.#socket.pause();
+  }
+
+  /** @internal Bun's `drain`: the kernel has room again. */
+  _bunDrain(): void {
+    this.#send();
+  }
+
+  /** @internal Bun's `end`: the peer's EOF. */
+  _bunEnd(): void {
+    this.push(null);
+  }
+
+  /** @internal Bun's `error`: its `close` follows. */
+  _bunError(error: Error): void {
+    this.#error ??= error;
   }
 
   /** Sends what is unsent, as far as the kernel takes it; the waiting write is done once all is. */
@@ -140,8 +137,11 @@ export class BunSocketDuplex extends Duplex {
     callback?.(error);
   }
 
-  /** Bun's `close`: a reset errors the stream; a clean close ends it, if the peer's FIN did not (Bun reports no `end` after our `shutdown()`). */
-  #closedNow(error: Error | undefined): void {
+  /**
+   * @internal Bun's `close`: a reset errors the stream; a clean close ends it, if the peer's FIN
+   * did not (Bun reports no `end` after our `shutdown()`).
+   */
+  _bunClose(error: Error | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
     const failure = error ?? this.#error;

@@ -45,6 +45,11 @@ const PROTOCOL_PAUSED = FIRST_OWN_FLAG << 1;
 const READ_PAUSED = FIRST_OWN_FLAG << 2;
 /** `readable` was cancelled: its reader let go, so ending our side closes the connection. */
 const READ_CANCELLED = FIRST_OWN_FLAG << 3;
+/**
+ * A write found the socket closed under us (`write()` gave -1): the `end` Bun reports next is
+ * not the peer's FIN, and the `close` after it carries the reason (ECONNRESET after a reset).
+ */
+const WRITE_FAILED = FIRST_OWN_FLAG << 4;
 
 /** A native socket whose `data` slot holds its `BunSocket`. */
 type OwnedSocket = BunNativeSocket<BunSocket>;
@@ -118,44 +123,59 @@ export class BunSocket implements Transport {
 
   /**
    * The handlers every native socket of this adapter is made with (listeners add their own
-   * `open`, which makes the `BunSocket`).
+   * `open`, which makes the `BunSocket`). Each event goes to the socket's owner in its `data`
+   * slot: its `BunSocket`, or once upgraded, the `BunSocketDuplex` TLS runs over. The owner
+   * changes by that slot alone, never by `reload()`: on a socket a listener accepted, that
+   * gives new handlers to every connection of the listener, not to the one.
    */
-  static readonly handlers: BunSocketHandlers<BunSocketSlot> = {
+  static readonly handlers: BunSocketHandlers<BunSocketSlot | BunSocketDuplex> = {
     binaryType: 'uint8array',
     // A connection of Bun.connect() is wrapped as it opens, before it can read (its `data`
     // slot holds the options until then); a listener's connections get their own `open`.
     open(socket) {
-      if (!(socket.data instanceof BunSocket)) new BunSocket(socket, socket.data);
+      if (!(socket.data instanceof BunSocket)) new BunSocket(socket, socket.data as BunSocketOptions | undefined);
     },
     data(socket, data) {
-      (socket.data as BunSocket).#received(data);
+      const owner = socket.data;
+      if (owner instanceof BunSocket) owner.#received(data);
+      else (owner as BunSocketDuplex)._bunData(data);
     },
     drain(socket) {
-      (socket.data as BunSocket).#drained();
+      const owner = socket.data;
+      if (owner instanceof BunSocket) owner.#drained();
+      else (owner as BunSocketDuplex)._bunDrain();
     },
     end(socket) {
-      (socket.data as BunSocket).#peerEnded();
+      const owner = socket.data;
+      if (owner instanceof BunSocket) owner.#peerEnded();
+      else (owner as BunSocketDuplex)._bunEnd();
     },
-    // A connect that failed closes a socket that never opened.
+    // A connect that failed closes a socket that never opened (its slot holds the options).
     close(socket, error) {
       const owner = socket.data;
       if (owner instanceof BunSocket) owner.#closedNow(error);
+      else if (owner instanceof BunSocketDuplex) owner._bunClose(error);
     },
     error(socket, error) {
       const owner = socket.data;
       if (owner instanceof BunSocket) owner.#noteError(error);
+      else if (owner instanceof BunSocketDuplex) owner._bunError(error);
     },
   };
 
   /**
-   * Takes over a connected `Bun.Socket` made elsewhere (given as `sock`): its events come to
-   * this adapter's handlers from now on (`socket.reload()`), and it is wrapped. Bytes it read
-   * before went to its old handlers. Made with `allowHalfOpen: true`, it keeps our side open
-   * after the peer's EOF, as asyncio does; without, Bun closes it at the peer's EOF.
+   * Takes over a connected `Bun.Socket` of `Bun.connect()` made elsewhere (given as `sock`): its
+   * events come to this adapter's handlers from now on (`socket.reload()`), and it is wrapped.
+   * Bytes it read before went to its old handlers. Made with `allowHalfOpen: true`, it keeps our
+   * side open after the peer's EOF, as asyncio does; without, Bun closes it at the peer's EOF.
+   * A socket a listener accepted is refused: its handlers are its listener's, shared by every
+   * connection the listener accepts, so taking them would take those connections too.
    *
-   * @param socket a connected native socket, which nothing else may read or write from now on
+   * @param socket a connected native socket of `Bun.connect()`, which nothing else may read or
+   *   write from now on
    * @param options as the constructor's
    * @returns the socket, wrapped
+   * @throws TypeError for a socket a listener accepted
    * @example
    * ```ts
    * declare const native: Parameters<typeof BunSocket.adopt>[0]; // from Bun.connect(), with your own handlers
@@ -163,7 +183,12 @@ export class BunSocket implements Transport {
    * ```
    */
   static adopt(socket: BunNativeSocket<unknown>, options: BunSocketOptions = {}): BunSocket {
-    (socket as BunNativeSocket<BunSocketSlot>).reload({ socket: BunSocket.handlers });
+    if (socket.listener !== undefined) {
+      throw new TypeError(
+        'sock: a socket a Bun.listen() listener accepted cannot be taken over, as its handlers are those of every connection of the listener; give startServer() the listener as sock, or pass a socket of Bun.connect()',
+      );
+    }
+    (socket as BunNativeSocket<BunSocketSlot | BunSocketDuplex>).reload({ socket: BunSocket.handlers });
     return new BunSocket(socket, options);
   }
 
@@ -437,9 +462,11 @@ export class BunSocket implements Transport {
   /** Writes `data` to the socket: how many bytes the kernel took. */
   #writeNow(data: Uint8Array): number {
     const taken = this.#socket.write(data);
-    // -1: closed under us; the close handler tells the protocol, and the bytes count as taken,
-    // lost as CPython loses writes to a lost connection.
-    return taken < 0 ? data.byteLength : taken;
+    if (taken >= 0) return taken;
+    // Closed under us: the close handler tells the protocol, and the bytes count as taken, lost
+    // as CPython loses writes to a lost connection.
+    this.#flags |= WRITE_FAILED;
+    return data.byteLength;
   }
 
   /** Bun's `drain`: sends what is unsent, as far as the kernel takes it. */
@@ -447,8 +474,11 @@ export class BunSocket implements Transport {
     const unsent = this.#unsent;
     if (unsent === null) return;
     const sent = sendQueued(this.#socket, unsent);
-    // -1: closed under us; the close handler settles the waiter.
-    if (sent < 0) return;
+    if (sent < 0) {
+      // Closed under us: the close handler settles the waiter.
+      this.#flags |= WRITE_FAILED;
+      return;
+    }
     this.#unsentBytes -= sent;
     if (unsent.length > 0) return;
     this.#dropUnsent();
@@ -519,6 +549,10 @@ export class BunSocket implements Transport {
 
   /** The peer's EOF, for the protocol (unless it keeps our side open, our side ends too) or `readable`. */
   #peerEnded(): void {
+    // After a failed write, Bun reports `end` for a connection that was reset, before the `close`
+    // with its ECONNRESET: a reader that saw EOF would take a cut-off request for a whole one.
+    // The close comes next and ends reading, with the error or, if there is none, at EOF.
+    if ((this.#flags & WRITE_FAILED) !== 0) return;
     this.#flags |= READ_DONE;
     const protocol = this.#protocol;
     if (protocol === null) {
