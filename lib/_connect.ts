@@ -99,6 +99,7 @@ export async function connectStreams<C extends Connection>(
     const adopted = connector.adopt?.(sock);
     if (adopted === undefined) {
       if (tls !== undefined) throw new TypeError(`ssl needs sock to be ${connector.socketName}, not a pair of streams`);
+      signal?.throwIfAborted();
       return openStreams(sock as StreamPair, checked.limit);
     }
     connection = adopted;

@@ -36,6 +36,11 @@ export interface PullTarget {
   failed(error: unknown): void;
 }
 
+/** What a read at the end of a stream gives, a turn of the event loop from now. */
+function endedSoon(): Promise<ReadableStreamReadDoneResult<Uint8Array>> {
+  return new Promise((resolve) => setTimeout(resolve, 0, { done: true, value: undefined }));
+}
+
 type Source =
   | { kind: 'byob'; reader: ReadableStreamBYOBReader }
   | { kind: 'default'; reader: ReadableStreamDefaultReader<Uint8Array> };
@@ -199,7 +204,10 @@ export class PullSource {
    * @returns whether the stream ended
    */
   async #readInto(reader: ReadableStreamBYOBReader): Promise<boolean> {
-    const { done, value } = await reader.read(this.#storage());
+    // A byte source that closes while this read waits, without answering it (`respond(0)`),
+    // leaves the read pending for good (as the Streams standard has it); `closed` tells of the
+    // end all the same. Node settles a read its source answered after `closed`: a turn later.
+    const { done, value } = await Promise.race([reader.read(this.#storage()), reader.closed.then(endedSoon)]);
     // A cancelled stream hands no view back, and so no storage.
     if (value !== undefined) this.#landed(new Uint8Array(value.buffer as ArrayBuffer), value);
     return done;

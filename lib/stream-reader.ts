@@ -468,7 +468,7 @@ export class StreamReader {
    * and copying the line.
    */
   #bufferedLine(): Bytes | null {
-    if (this.#exception !== null) return null;
+    if (this.#exception !== null || this.#direct !== null) return null;
     const buffer = this.#buffer;
     const end = buffer.filled.indexOf(NEWLINE, buffer.start);
     return end !== -1 && end - buffer.start <= this.#limit ? this.#take(end + 1 - buffer.start) : null;
@@ -605,6 +605,7 @@ export class StreamReader {
     const buffer = this.#buffer;
     const n = result.length;
     const direct: DirectRead = { result, filled: buffer.length };
+    const start = buffer.position;
     result.set(buffer.bytes.subarray(buffer.start, buffer.end));
     buffer.clear();
     this.#direct = direct;
@@ -619,7 +620,10 @@ export class StreamReader {
     } catch (error) {
       if (this.#direct === direct) {
         this.#direct = null;
-        this.#buffer.unshift(result.subarray(0, direct.filled));
+        // Complete, and another read took the bytes after these before this one resumed: put
+        // back, they would come after those, so they are returned instead.
+        if (buffer.position !== start + direct.filled) return;
+        buffer.unshift(result.subarray(0, direct.filled));
       }
       throw error;
     }
@@ -1009,6 +1013,8 @@ export class StreamReader {
    * reader's source reads up to `wanted` bytes at once (see `PullSource.pull()`).
    */
   #waitForData(functionName: string, signal: AbortSignal | undefined, wanted?: number): Promise<void> {
+    // An abort that came while the read was between two waits: it would fire no event now.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#waiter !== null) {
       return Promise.reject(
         new Error(`${functionName}() called while another coroutine is already waiting for incoming data`),

@@ -216,6 +216,15 @@ sock('any other sock is a pair of streams, which ssl refuses by the name of the 
   assert.is((error as Error).message, 'ssl needs sock to be a stub socket, not a pair of streams');
 });
 
+sock('an aborted signal refuses a pair of streams too, as it does a socket, and leaves the pair alone', async () => {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const pair = { readable, writable };
+  const reason = new Error('aborted before');
+  const error = await rejection(stubRuntime(new Map()).open(checked({ sock: pair, signal: AbortSignal.abort(reason) }, null, null), pair));
+  assert.is(error, reason);
+  assert.not.ok(readable.locked || writable.locked, 'the pair is still the caller\'s');
+});
+
 eyeballs.run();
 steps.run();
 sock.run();

@@ -5,7 +5,10 @@
  * room for the methods still to come, and far below what the byte-stream ponyfill adds (14.5 kB
  * gzipped). The portable entry's grew to 12 KiB when its `openConnection()` took the client
  * outline every adapter shares (`lib/_connect.ts`; 11.2 kB gzipped before, 11.4 kB after),
- * and holds the reader's pull pump as a piece of its own (`lib/_pull-source.ts`, +0.14 kB).
+ * and holds the reader's pull pump as a piece of its own (`lib/_pull-source.ts`, +0.14 kB);
+ * 12.5 KiB when four fixes (an abort between two waits, a large read's bytes after an abort, a
+ * byte source closed under a BYOB read, an aborted signal with a pair of streams) took it from
+ * 12,286 B to 12,350 B.
  * A change that bundles web-streams-polyfill without `asyncio-streams/polyfill`
  * fails here. With that import the polyfill is there (spec/ponyfill.spec.ts runs it).
  */
@@ -19,7 +22,7 @@ import { installPackedPackage } from './_installed-package.ts';
 
 /** Budgets in bytes, gzipped. */
 const READER_ONLY_BUDGET = 6 * 1024;
-const PORTABLE_ENTRY_BUDGET = 12 * 1024;
+const PORTABLE_ENTRY_BUDGET = 12.5 * 1024;
 
 let workDir = '';
 

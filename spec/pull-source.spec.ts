@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { ByteBuffer } from '../lib/_byte-buffer.ts';
 import { FIRST_READ_SIZE, MAX_READ_SIZE, PULL_SIZE, PullSource, type PullTarget } from '../lib/_pull-source.ts';
 import { offerSocketRead, type ClaimedReadable } from '../lib/_socket-reads.ts';
+import { ReadableStream as PolyfillReadableStream } from 'web-streams-polyfill';
 
 const pump = suite('PullSource');
 
@@ -276,6 +277,27 @@ pump("cancel() of a claimed socket makes and locks its stream to cancel it, with
   assert.is(reason, 'done');
   assert.ok(socket.made()?.locked);
   assert.is(socket.reads(), 0);
+});
+
+pump('a byte source that closes while a BYOB read waits, without answering it, ends the read (native and polyfill streams)', async () => {
+  // An event-style source (enqueue on data, close() at the end) never calls respond(0): the
+  // Streams standard then leaves a pending BYOB read pending for good.
+  for (const Stream of [ReadableStream, PolyfillReadableStream as unknown as typeof ReadableStream]) {
+    let controller!: ReadableByteStreamController;
+    const stream = new Stream({ type: 'bytes', start: (c: ReadableByteStreamController) => void (controller = c) });
+    const target = recordingTarget();
+    const source = new PullSource(stream as ReadableStream<Uint8Array>, target);
+    let outcome = target.next();
+    source.pull();
+    controller.enqueue(bytes('tail'));
+    assert.is(await outcome, 'arrived');
+    outcome = target.next();
+    source.pull();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    controller.close();
+    assert.is(await Promise.race([outcome, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 1000))]), 'ended');
+    assert.is(buffered(target.buffer), 'tail');
+  }
 });
 
 pump('cancel() cancels the stream being read, with the reason', async () => {

@@ -8,6 +8,7 @@ import {
   assertSameError,
   eachSource,
   rejection,
+  sources,
   text,
   tick,
   track,
@@ -53,6 +54,25 @@ for (const [name, read, waitsWithBytes] of reads) {
     assertBytes(await track(h.reader.readexactly(seen.length + 3)).value(), `${seen}de\n`, 'the bytes it had seen come first');
     await assertRest(h, 'fgh');
   });
+
+  if (waitsWithBytes) {
+    eachSource(signal, `an abort as a waiting ${name} wakes to too few bytes, before it waits again, rejects it`, async (source) => {
+      // The abort event has fired by the time the read would wait again: it must look.
+      for (let microtasks = 0; microtasks <= 12; microtasks += 1) {
+        const h = source.open();
+        const controller = new AbortController();
+        const pending = track(read(h.reader, { signal: controller.signal }));
+        await tick();
+        h.feed('ab');
+        for (let i = 0; i < microtasks; i += 1) await null;
+        const reason = new Error(`stop after ${microtasks} microtasks`);
+        controller.abort(reason);
+        assertSameError(await pending.error(), reason);
+        h.feed('c\nrest');
+        await assertRest(h, 'abc\nrest');
+      }
+    });
+  }
 
   eachSource(signal, `an aborted ${name} leaves no waiter behind`, async (source) => {
     const h = source.open();
@@ -104,6 +124,57 @@ for (const [name, read, waitsWithBytes] of reads) {
     assert.is(consumed + text(await h.reader.read()), 'line\n1234567');
   });
 }
+
+/** The reads that fill their result straight from the arriving bytes (`#fillDirect()`). */
+const directReads: [string, Read][] = [
+  ['readexactly(8000)', (reader, options) => reader.readexactly(8000, options)],
+  ['readexactlyInto(8000 bytes)', (reader, options) => {
+    const into = new Uint8Array(8000);
+    return reader.readexactlyInto(into, options).then(() => into);
+  }],
+];
+
+for (const [name, read] of directReads) {
+  eachSource(signal, `an abort as a waiting ${name} wakes to too few bytes, before it waits again, rejects it`, async (source) => {
+    for (let microtasks = 0; microtasks <= 12; microtasks += 1) {
+      const h = source.open();
+      const controller = new AbortController();
+      const pending = track(read(h.reader, { signal: controller.signal }));
+      await tick();
+      h.feed('ab');
+      for (let i = 0; i < microtasks; i += 1) await null;
+      const reason = new Error(`stop after ${microtasks} microtasks`);
+      controller.abort(reason);
+      assertSameError(await pending.error(), reason);
+      h.feed('c\nrest');
+      await assertRest(h, 'abc\nrest');
+    }
+  });
+}
+
+eachSource(
+  signal,
+  'a large readexactly() whose bytes all came, aborted after a read took the line behind them, returns them: they never come after that line',
+  async (source) => {
+    const h = source.open();
+    const controller = new AbortController();
+    const frame = track(h.reader.readexactly(5000, { signal: controller.signal }));
+    await tick();
+    h.feed('A');
+    await tick();
+    // The rest of the frame and a line after it, in one chunk: the frame is complete, and the
+    // read has not resumed yet when the others run.
+    h.feed(`${'B'.repeat(4999)}next\n`);
+    assert.is(h.reader.readlineNowait(), null, 'no nowait read passes a read being filled');
+    assert.is(h.reader.readuntilNowait('\n'), null);
+    const line = track(h.reader.readline());
+    controller.abort(new Error('stop'));
+    assertBytes(await line.value(), 'next\n');
+    assertBytes(await frame.value(), `A${'B'.repeat(4999)}`, 'the frame, which came before the line');
+    await assertRest(h, '');
+  },
+  sources.filter((source) => source.push),
+);
 
 eachSource(signal, 'an abort after the read is served changes nothing and leaves no listener', async (source) => {
   const h = source.open();
