@@ -875,23 +875,37 @@ export class StreamReader {
    * ```
    */
   get readable(): ReadableStream<Bytes> {
-    this.#readable ??= byteStream({
+    if (this.#readable !== null) return this.#readable;
+    // Cancelling the stream ends the wait of its read, which would otherwise hold the reader's
+    // one waiter and take the next bytes for a stream nobody reads.
+    const cancelled = new AbortController();
+    this.#readable = byteStream({
       pull: async (controller) => {
         if (this.#exception !== null) throw this.#exception;
-        if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', undefined);
-        const length = this.#buffer.length;
-        if (length === 0) {
+        if (this.#buffer.length === 0 && !this.#eof) await this.#waitForData('read', cancelled.signal);
+        if (cancelled.signal.aborted) return;
+        const buffer = this.#buffer;
+        const request = controller.byobRequest;
+        const view = request?.view;
+        if (buffer.length === 0) {
           controller.close();
           // A BYOB read still waiting gets `done` only once its request is answered.
-          controller.byobRequest?.respond(0);
-          return;
+          request?.respond(0);
+        } else if (view) {
+          // Into the reader's view: only what it takes leaves the buffer.
+          const count = Math.min(view.byteLength, buffer.length);
+          new Uint8Array(view.buffer, view.byteOffset, count).set(buffer.bytes.subarray(buffer.start, buffer.start + count));
+          this.#consume(count);
+          request!.respond(count);
+        } else {
+          // A fresh copy: enqueueing transfers its ArrayBuffer, which a pooled result shares.
+          const chunk = buffer.copy();
+          this.#consume(chunk.length);
+          controller.enqueue(chunk);
         }
-        // A fresh copy: enqueueing transfers its ArrayBuffer, which a pooled result shares.
-        const chunk = this.#buffer.copy();
-        this.#consume(length);
-        controller.enqueue(chunk);
       },
       cancel: async (reason) => {
+        cancelled.abort(reason);
         await this.#source?.cancel(reason);
       },
     });

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DATA, assertBytes, assertSameError, eachSource, rejection, text, tick, track } from './_reader-sources.ts';
+import { DATA, assertBytes, assertSameError, eachSource, rejection, sources, text, tick, track } from './_reader-sources.ts';
 
 const readable = suite('StreamReader.readable');
 
@@ -116,5 +116,40 @@ eachSource(readable, 'errors with the exception set on the reader', async (sourc
   assert.is(received, 'cd');
   assertSameError(await rejection(h.reader.read()), error);
 });
+
+eachSource(readable, 'a BYOB read with a view smaller than the buffered bytes takes what fits; the rest stays the reader\'s', async (source) => {
+  const h = source.open();
+  h.feed('abcdefghij');
+  h.feedEof();
+  assertBytes(await h.reader.readexactly(1), 'a');
+  const byob = h.reader.readable.getReader({ mode: 'byob' });
+  const { value } = await byob.read(new Uint8Array(4));
+  const got = text(value!);
+  // What is buffered, up to the view's size: all four where the feed came whole.
+  assert.ok(got.length > 0 && 'bcde'.startsWith(got), `a prefix of what fits (${JSON.stringify(got)})`);
+  byob.releaseLock();
+  assert.is(got + text(await h.reader.read()), 'bcdefghij', 'the rest is still the reader\'s');
+  assert.ok(h.reader.atEof());
+});
+
+eachSource(
+  readable,
+  'cancelled while its read waits, it takes no byte and holds no wait: the reader reads on',
+  async (source) => {
+    // Push mode only: cancelling a pull-mode reader's stream cancels its source (documented).
+    const h = source.open();
+    const body = h.reader.readable.getReader();
+    const pending = track(body.read());
+    await tick();
+    await body.cancel(new Error('done with it'));
+    assert.equal(await pending.value(), { done: true, value: undefined });
+    const line = track(h.reader.readline());
+    h.feed('two\nrest');
+    h.feedEof();
+    assertBytes(await line.value(), 'two\n', 'the reader reads the bytes, not the cancelled stream');
+    assertBytes(await h.reader.read(), 'rest');
+  },
+  sources.filter((source) => source.push),
+);
 
 readable.run();
