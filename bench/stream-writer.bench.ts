@@ -7,10 +7,12 @@
  * O(queue length) per chunk it takes, so N writes cost O(N^2) there.
  *
  * A second workload, large writes, measures what the copy that `write()` takes costs in bulk:
- * 64 KiB writes each followed by `drain()`, against raw `node:net`, which copies nothing.
+ * 64 KiB writes each followed by `drain()`, against the runtime's `node:net` (and on Deno
+ * `conn.write()`), which copy nothing.
  *
- * `npm run bench -- writer` runs it through `run.ts` (Node, Deno and Bun, from their npm
- * packages). One variant alone: `node --import tsx bench/stream-writer.bench.ts WRITES [REPS] [WARMUP] [ours|raw|copy]`;
+ * `npm run bench -- writer` runs it through `run.ts` on Node 20, 22, 24 and 26, Deno and Bun,
+ * each against its own `node:net`. One variant alone:
+ * `node --import tsx bench/stream-writer.bench.ts WRITES [REPS] [WARMUP] [ours|raw|copy|ours-large|raw-large|conn-large]`;
  * `copy` is the floor: the same parts copied into one buffer by a loop, with no writer or socket.
  */
 import { once } from 'node:events';
@@ -18,9 +20,11 @@ import { connect, createServer, type Server as NetServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Benchmark, Ratio, Variant, Workload } from './_benchmark.ts';
 import { measure } from './_measure.ts';
+import { RUNTIMES, runtimeVariant, type Runtime } from './_runtimes.ts';
+import { denoNamespace } from '../lib/runtime/deno/namespace.ts';
 
 const SIZES = [10_000, 100_000, 1_000_000] as const;
-const KINDS = ['ours', 'raw', 'copy', 'ours-large', 'raw-large'];
+const KINDS = ['ours', 'raw', 'copy', 'ours-large', 'raw-large', 'conn-large'];
 /** The large-writes workload: 4,096 writes of 64 KiB (256 MiB), each followed by drain(). */
 const LARGE_WRITE = 65536;
 const LARGE_WRITES = 4096;
@@ -96,6 +100,16 @@ async function main(args: string[]): Promise<void> {
       return { bytes, items: writes };
     };
     finish = () => socket.destroy();
+  } else if (kind === 'conn-large') {
+    // Deno's own sockets: conn.write() takes what the socket has room for, and says how much.
+    const conn = await denoNamespace().connect({ hostname: '127.0.0.1', port: peer.port });
+    pass = async () => {
+      const arrived = peer.waitFor(bytes);
+      for (const chunk of chunks) for (let at = 0; at < chunk.byteLength; ) at += await conn.write(chunk.subarray(at));
+      await arrived;
+      return { bytes, items: writes };
+    };
+    finish = () => conn.close();
   } else if (kind === 'ours-large') {
     const { openConnection } = (await import(runtimeModule())) as typeof import('../lib/runtime/node.ts');
     const [, writer] = await openConnection('127.0.0.1', peer.port);
@@ -148,42 +162,41 @@ function runtimeModule(): string {
   return '../lib/runtime/node.ts';
 }
 
-const file = new URL(import.meta.url).pathname;
-const bin = (name: string): string => new URL(`../node_modules/.bin/${name}`, import.meta.url).pathname;
-const runtimes: Record<string, (writes: number) => string[]> = {
-  node: (writes) => [process.execPath, '--import', 'tsx', file, String(writes)],
-  deno: (writes) => [bin('deno'), 'run', '--allow-all', file, String(writes)],
-  bun: (writes) => [bin('bun'), file, String(writes)],
-};
+/** The runtimes whose copy floor is measured: the two whose copy loops differ most (V8, JSC). */
+const COPY_FLOOR_RUNTIMES = ['node20', 'bun'];
 
-/** The runtimes as the README tables and the chart name them (`node` is `npm run bench`'s Node, 20). */
-const RUNTIME_LABELS: Record<string, string> = { node: 'Node 20', deno: 'Deno', bun: 'Bun' };
+/** `runtime:kind-n` for N writes (`runtime:kind` for the large workload). */
+const id = (runtime: Runtime, kind: string, writes?: number): string => `${runtime.id}:${kind}${writes === undefined ? '' : `-${writes}`}`;
 
 function variants(): Variant[] {
   const list: Variant[] = [];
-  for (const writes of SIZES) {
-    for (const [name, command] of Object.entries(runtimes)) {
-      list.push({ id: `${name}-${writes}`, label: `ours on ${name}, ${writes.toLocaleString('en')} writes then drain()`, command: command(writes) });
+  for (const runtime of RUNTIMES) {
+    for (const writes of SIZES) {
+      const n = writes.toLocaleString('en');
+      list.push(runtimeVariant(runtime, `ours-${writes}`, `ours, ${n} writes then drain()`, import.meta.url, [String(writes)]));
+      list.push(runtimeVariant(runtime, `raw-${writes}`, `its node:net, ${n} socket.write() corked`, import.meta.url, [String(writes), '5', '2', 'raw']));
+      if (COPY_FLOOR_RUNTIMES.includes(runtime.id)) {
+        list.push(runtimeVariant(runtime, `copy-${writes}`, 'the floor: the parts copied into one buffer, no socket', import.meta.url, [String(writes), '5', '2', 'copy']));
+      }
     }
-    for (const name of ['node', 'bun']) {
-      list.push({ id: `copy-${name}-${writes}`, label: `floor on ${name}: copying the parts into one buffer, no socket`, command: [...runtimes[name]!(writes), '5', '2', 'copy'] });
-    }
-    list.push({ id: `raw-${writes}`, label: `raw node:net, ${writes.toLocaleString('en')} socket.write() corked`, command: [...runtimes.node!(writes), '5', '2', 'raw'] });
   }
   return list;
 }
 
 function ratios(): Ratio[] {
+  const node20 = RUNTIMES.find((runtime) => runtime.id === 'node20')!;
+  const bun = RUNTIMES.find((runtime) => runtime.id === 'bun')!;
   const list: Ratio[] = [];
   for (const writes of SIZES) {
-    list.push({ label: `node / bun at ${writes.toLocaleString('en')}`, numerator: `node-${writes}`, denominator: `bun-${writes}`, target: { min: 0.5 } });
-    list.push({ label: `floor: node copy / bun copy at ${writes.toLocaleString('en')}`, numerator: `copy-node-${writes}`, denominator: `copy-bun-${writes}` });
-    list.push({ label: `node / raw net at ${writes.toLocaleString('en')}`, numerator: `node-${writes}`, denominator: `raw-${writes}` });
+    const n = writes.toLocaleString('en');
+    list.push({ label: `ours, Node 20 / Bun at ${n}`, numerator: id(node20, 'ours', writes), denominator: id(bun, 'ours', writes), target: { min: 0.5 } });
+    list.push({ label: `floor: Node 20 copy / Bun copy at ${n}`, numerator: id(node20, 'copy', writes), denominator: id(bun, 'copy', writes) });
   }
-  for (const name of Object.keys(runtimes)) {
-    const runtime = RUNTIME_LABELS[name]!;
-    list.push({ label: 'per-write rate at 1M / at 10k (1 = flat)', runtime, numerator: `${name}-1000000`, denominator: `${name}-10000`, target: { min: 0.7 } });
-    list.push({ label: 'ours / raw node:net (Node 20), 1M writes', runtime, numerator: `${name}-1000000`, denominator: 'raw-1000000' });
+  for (const runtime of RUNTIMES) {
+    list.push({ label: 'per-write rate at 1M / at 10k (1 = flat)', runtime: runtime.label, numerator: id(runtime, 'ours', 1_000_000), denominator: id(runtime, 'ours', 10_000), target: { min: 0.7 } });
+    for (const writes of [10_000, 1_000_000]) {
+      list.push({ label: `ours / its node:net, ${writes.toLocaleString('en')} writes`, runtime: runtime.label, numerator: id(runtime, 'ours', writes), denominator: id(runtime, 'raw', writes) });
+    }
   }
   return list;
 }
@@ -193,7 +206,9 @@ const workload: Workload = {
   name: 'pipelined small writes',
   description:
     'N writes of 4-7 bytes (RESP SET commands, 7 writes each), then one drain(), into a loopback socket whose ' +
-    'peer counts the bytes; a pass ends when all have arrived. Median of 5 timed passes after 2 warm-up passes.',
+    "peer counts the bytes; a pass ends when all have arrived. The anchor is each runtime's own node:net, " +
+    "socket.write() per part, corked for the burst (Deno's conn.write() and Bun's socket.write() buffer nothing: " +
+    'a system call per part, which no one pipelines with). Median of 5 timed passes after 2 warm-up passes.',
   metrics: [{ label: 'M writes/s', per: 'items', scale: 1e6 }, { label: 'MB/s', per: 'bytes', scale: 1e6 }],
   variants: variants(),
   ratios: ratios(),
@@ -203,24 +218,20 @@ const largeWorkload: Workload = {
   id: 'large',
   name: 'large writes',
   description:
-    '256 MiB as 4,096 writes of 64 KiB, each followed by drain() (raw net: write() and, when it says full, ' +
-    "'drain'), into a loopback socket whose peer counts the bytes. Ours copies each write (the caller may reuse " +
-    'its buffer at once); raw net keeps a reference. Median of 5 timed passes after 2 warm-up passes.',
+    '256 MiB as 4,096 writes of 64 KiB, each followed by drain() (node:net: write() and, when it says full, ' +
+    "'drain'; Deno: conn.write() until all is taken), into a loopback socket whose peer counts the bytes. Ours " +
+    'copies each write (the caller may reuse its buffer at once); the anchors keep a reference. Median of 5 timed ' +
+    'passes after 2 warm-up passes.',
   metrics: [{ label: 'MB/s', per: 'bytes', scale: 1e6 }],
-  variants: [
-    ...Object.entries(runtimes).map(([name, command]): Variant => ({
-      id: `${name}-large`,
-      label: `ours on ${name}: write(64 KiB), drain()`,
-      command: [...command(LARGE_WRITES), '5', '2', 'ours-large'],
-    })),
-    { id: 'raw-large', label: "raw node:net: write(64 KiB), 'drain' when full", command: [...runtimes.node!(LARGE_WRITES), '5', '2', 'raw-large'] },
+  variants: RUNTIMES.flatMap((runtime) => [
+    runtimeVariant(runtime, 'ours-large', 'ours: write(64 KiB), drain()', import.meta.url, [String(LARGE_WRITES), '5', '2', 'ours-large']),
+    runtimeVariant(runtime, 'raw-large', "its node:net: write(64 KiB), 'drain' when full", import.meta.url, [String(LARGE_WRITES), '5', '2', 'raw-large']),
+    ...(runtime.id === 'deno' ? [runtimeVariant(runtime, 'conn-large', 'Deno.connect: conn.write(64 KiB) until taken', import.meta.url, [String(LARGE_WRITES), '5', '2', 'conn-large'])] : []),
+  ]),
+  ratios: [
+    ...RUNTIMES.map((runtime): Ratio => ({ label: 'ours / its node:net', runtime: runtime.label, numerator: id(runtime, 'ours-large'), denominator: id(runtime, 'raw-large') })),
+    { label: 'ours / Deno.connect', runtime: 'Deno', numerator: 'deno:ours-large', denominator: 'deno:conn-large' },
   ],
-  ratios: Object.keys(runtimes).map((name) => ({
-    label: 'ours / raw node:net (Node 20)',
-    runtime: RUNTIME_LABELS[name]!,
-    numerator: `${name}-large`,
-    denominator: 'raw-large',
-  })),
 };
 
 export const benchmark: Benchmark = { name: 'StreamWriter', workloads: [workload, largeWorkload] };
