@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { isIP, type Socket as NetSocket } from 'node:net';
+import { isIP, Socket, type Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   checkServerIdentity,
@@ -101,6 +101,10 @@ export function startTlsOver(raw: NetSocket | Duplex, tls: CheckedTls, context: 
       ALPNProtocols: alpn,
     });
   }
+  // A server's TLS socket over a stream (Deno's and Bun's connections) hears of the stream's
+  // close but not of its error: a reset would end the connection cleanly, and writes to it
+  // would complete without end. (A client's, of tls.connect(), and one over a net.Socket do.)
+  if (tls.serverSide && !(raw instanceof Socket)) raw.once('error', (error: Error) => socket.destroy(error));
   stopReadsUnderWhenPaused(socket, raw);
   return { socket, raw, context, serverSide: tls.serverSide, verifiesPeer, handshakeTimeout: tls.handshakeTimeout };
 }
