@@ -412,8 +412,6 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     const exception = this.#reader?.exception() ?? null;
     if (exception !== null) return Promise.reject(exception);
     if (this.isClosing()) return this.#drainClosing();
-    // A failed writable's ready rejects with its error.
-    if (this.#state.writableFailed) return this.#streamWriter().ready;
     this.#flush();
     this.#burstStarted = false;
     if (this.#underMark()) return RESOLVED;
@@ -423,7 +421,10 @@ export class StreamWriter<T = Transport | StreamPair | null> {
 
   async #drainClosing(): Promise<void> {
     await yieldOnce();
-    throw this.#state.lost?.diedOf ?? connectionLost();
+    const state = this.#state;
+    // A writable that failed before the loss was heard of: its ready rejects with its error.
+    if (state.lost === null && state.writableFailed) return this.#streamWriter().ready;
+    throw state.lost?.diedOf ?? connectionLost();
   }
 
   /** Whether `writeEof()` is possible: true unless the transport says otherwise (TLS cannot). */
@@ -488,9 +489,11 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     flushed.then(closeTransport, closeTransport);
   }
 
-  /** Whether `close()` was called or the connection is gone. */
+  /** Whether `close()` was called, a write failed, or the connection is gone. */
   isClosing(): boolean {
-    return this.#closing || this.#state.lost !== null;
+    // A writable that failed (a write met a reset) is closing, as CPython's transport is once a
+    // write error closed it, before the loss itself is heard of.
+    return this.#closing || this.#state.lost !== null || this.#state.writableFailed;
   }
 
   /**

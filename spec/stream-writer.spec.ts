@@ -225,6 +225,32 @@ drain('yields once then raises a connection-lost error when closing (test 67, bp
   assert.is(error.code, 'ECONNRESET');
 });
 
+drain('a writable that failed makes the writer closing, and drain() yields a turn before it raises its error', async () => {
+  // A loop of write(); try { await drain() } catch {} against a dead peer must end, and let the
+  // event loop run meanwhile (the 'close' that tells of the loss comes from there).
+  const reset = Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET' });
+  // The transport has not told of the loss yet (a socket's 'close' comes from the event loop).
+  const failing = () =>
+    StreamWriter.from(new WritableStream<Uint8Array>({ write: () => Promise.reject(reset) }), { transport: fakeTransport() });
+  const looping = failing();
+  let failures = 0;
+  for (let round = 0; round < 100 && !looping.isClosing(); round++) {
+    looping.write('data');
+    await looping.drain().catch(() => failures++);
+  }
+  assert.ok(looping.isClosing(), 'the loop ends: the writer is closing');
+  assert.ok(failures <= 2, `${failures} failed drains before the loop ended`);
+
+  const writer = failing();
+  writer.write('data');
+  await tick();
+  assert.ok(writer.isClosing(), 'closing once the writable failed');
+  let timerRan = false;
+  setTimeout(() => (timerRan = true), 0);
+  assert.is(await rejection(writer.drain()), reset, 'the error the writable failed with');
+  assert.ok(timerRan, 'drain() let the event loop run before it raised');
+});
+
 drain('raises the error the connection died of', async () => {
   const transport = fakeTransport();
   const writer = StreamWriter.from(sink().writable, { transport });

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Socket as NetSocket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import {
   NodeSocket,
   openConnection,
@@ -497,6 +497,32 @@ serving('a client that never sends its hello counts for waitClosed() and closeCl
     assert.is(served, 0);
   } finally {
     raw.destroy();
+    await shutdown(server);
+    await watch.stop();
+  }
+});
+
+serving("abortClients() closes at once a client whose writer closed and whose peer never answers its close_notify", async () => {
+  // writer.close() waits for the peer's close_notify (sslShutdownTimeout, 30 s); CPython's
+  // abort_clients() does not, and neither may ours.
+  const watch = watchUnhandled();
+  const server = await startServer((_reader, writer) => {
+    writer.write('hello\n');
+    writer.close();
+  }, '127.0.0.1', 0, { ssl: SERVER });
+  // Half-open: at the server's close_notify the client keeps its side open (node:net's option, which tls.connect passes on).
+  const halfOpen = { allowHalfOpen: true };
+  const client = tlsConnect({ port: portOf(server), host: '127.0.0.1', ca: CLIENT.ca as string, servername: 'localhost', ...halfOpen });
+  try {
+    client.on('error', () => {});
+    client.resume();
+    // The server's close_notify arrives as the end; the client keeps its side open.
+    await within(new Promise((resolve) => client.once('end', resolve)), 5000, "the server's close_notify");
+    server.close();
+    server.abortClients();
+    await within(server.waitClosed(), 2000, 'waitClosed() after abortClients()');
+  } finally {
+    client.destroy();
     await shutdown(server);
     await watch.stop();
   }

@@ -97,6 +97,8 @@ const ENDED_AFTER_PEER = FIRST_OWN_FLAG << 3;
 const SECURE = FIRST_OWN_FLAG << 4;
 /** The socket's 'data' and 'end' go to `readable` or a protocol. */
 const LISTENING = FIRST_OWN_FLAG << 5;
+/** A TLS close waits for the peer's close_notify: another `close()` closes at once. */
+const AWAITING_PEER_CLOSE = FIRST_OWN_FLAG << 6;
 
 /** `NodeSocket.#tlsSocket()`, for `secureSocketOver()`: set by the class as it is defined. */
 let makeTlsSocket: (raw: NetSocket | Duplex, tls: CheckedTls, context: SecureContext, options: SecureSocketOptions) => NodeSocket;
@@ -430,14 +432,17 @@ export class NodeSocket implements Transport {
    * A TLS socket whose `writable` was closed (its close_notify sent) first waits for the peer's
    * close_notify, up to `sslShutdownTimeout` seconds (30 by default), taking what the peer
    * still sends: closed at once, a socket with bytes unread answers the peer with a reset, and
-   * the peer loses what it had not read yet of ours.
+   * the peer loses what it had not read yet of ours. A second `close()` meanwhile closes at once
+   * (`abortClients()` after `writer.close()`: CPython's `abort()`).
    * @returns the `closed` promise
    */
   close(reason?: unknown): Promise<void> {
     const upgraded = this.#upgradedTo;
+    const flags = this.#flags;
     if (upgraded !== null) {
       void upgraded.close(reason);
-    } else if (reason === undefined && (this.#flags & SECURE) !== 0 && this.#socket.writableFinished) {
+    } else if (reason === undefined && (flags & (SECURE | AWAITING_PEER_CLOSE)) === SECURE && this.#socket.writableFinished) {
+      this.#flags = flags | AWAITING_PEER_CLOSE;
       this.#closeOncePeerHas();
     } else if ((this.#flags & CLOSED) === 0) {
       if (reason !== undefined) this.#failOpening?.(reason);
