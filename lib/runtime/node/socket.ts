@@ -216,6 +216,8 @@ export class NodeSocket implements Transport {
   #batch: WriteBatcher | null = null;
   /** A sink write waiting for the socket to drain; the socket has a 'drain' listener only meanwhile. */
   #drainWaiter: { resolve(): void; reject(error: unknown): void } | null = null;
+  /** The stream TLS runs over when it is no `net.Socket` (see `TlsLayer.stream`), whose backlog counts too. */
+  readonly #under: Duplex | null;
 
   /** `opened`; made on first access for a socket connected from the start (an accepted one). */
   #opened: Promise<SocketInfo> | null = null;
@@ -241,6 +243,9 @@ export class NodeSocket implements Transport {
     this.#extra = options.extra ?? NO_EXTRA;
     this.#serverHostname = options.serverHostname ?? null;
     this.#tls = tls;
+    this.#under = tls?.layer.stream ?? null;
+    // Its 'drain' goes to the shared listener, which finds this socket as on the socket's own.
+    if (this.#under !== null) (this.#under as unknown as OwnedSocket)[OWNER] = this;
     // Our side ends only when the writer says so, whatever the peer does (CPython's
     // eof_received returning True).
     socket.allowHalfOpen = true;
@@ -387,7 +392,7 @@ export class NodeSocket implements Transport {
    */
   tryWrite(chunk: Uint8Array): boolean {
     const socket = this.#socket;
-    if ((this.#flags & (WRITE_DONE | ENDED_AFTER_PEER)) !== 0 || this.#drainWaiter !== null || socket.destroyed || socket.writableNeedDrain) return false;
+    if ((this.#flags & (WRITE_DONE | ENDED_AFTER_PEER)) !== 0 || this.#drainWaiter !== null || socket.destroyed || this.#needsDrain()) return false;
     // Full, or a chunk that alone passes the mark: it goes through the writable, whose queue
     // counts it until the socket takes it, so that drain() waits for it.
     if (this.#queuedBytes() + chunk.byteLength > this.#socketMark) return false;
@@ -768,6 +773,7 @@ export class NodeSocket implements Transport {
       this.#drainWaiter = { resolve, reject };
       // The batch goes out at the end of the tick: no 'drain' can come before this.
       socket.on('drain', NodeSocket.#onDrain);
+      this.#under?.on('drain', NodeSocket.#onDrain);
     });
   }
 
@@ -787,7 +793,12 @@ export class NodeSocket implements Transport {
   }
 
   #isFull(): boolean {
-    return this.#socket.writableNeedDrain || this.#queuedBytes() >= this.#socketMark;
+    return this.#needsDrain() || this.#queuedBytes() >= this.#socketMark;
+  }
+
+  /** Whether the socket, or the stream TLS runs over, said it is full and will tell when it drains. */
+  #needsDrain(): boolean {
+    return this.#socket.writableNeedDrain || this.#under?.writableNeedDrain === true;
   }
 
   /** The bytes written and not yet sent: the socket's own queue and this tick's batch, which it does not count yet. */
@@ -818,7 +829,8 @@ export class NodeSocket implements Transport {
   /** The socket took what it was given: a sink write waiting for it goes on. */
   #drained(): void {
     const waiter = this.#drainWaiter;
-    if (waiter === null) return;
+    // Bun's TLS socket drains while the stream under it is still full: that one's 'drain' counts.
+    if (waiter === null || this.#under?.writableNeedDrain === true) return;
     this.#stopWaitingForDrain();
     waiter.resolve();
   }
@@ -826,6 +838,7 @@ export class NodeSocket implements Transport {
   #stopWaitingForDrain(): void {
     this.#drainWaiter = null;
     this.#socket.off('drain', NodeSocket.#onDrain);
+    this.#under?.off('drain', NodeSocket.#onDrain);
   }
 
   #failed(error: unknown): void {

@@ -24,6 +24,11 @@ export interface TlsLayer {
   readonly socket: TLSSocket;
   /** The TCP or Unix socket under it (CPython's `'socket'` extra info). */
   readonly raw: NetSocket | Duplex;
+  /**
+   * `raw` when it is a stream rather than a `net.Socket` (Deno's and Bun's connections): Bun's
+   * TLS socket does not wait for it to take its writes, so its backlog must be watched too.
+   */
+  readonly stream: Duplex | null;
   /** What `getExtraInfo('sslcontext')` gives. */
   readonly context: SecureContext;
   readonly serverSide: boolean;
@@ -104,9 +109,10 @@ export function startTlsOver(raw: NetSocket | Duplex, tls: CheckedTls, context: 
   // A server's TLS socket over a stream (Deno's and Bun's connections) hears of the stream's
   // close but not of its error: a reset would end the connection cleanly, and writes to it
   // would complete without end. (A client's, of tls.connect(), and one over a net.Socket do.)
-  if (tls.serverSide && !(raw instanceof Socket)) raw.once('error', (error: Error) => socket.destroy(error));
+  const stream = raw instanceof Socket ? null : raw;
+  if (tls.serverSide && stream !== null) stream.once('error', (error: Error) => socket.destroy(error));
   stopReadsUnderWhenPaused(socket, raw);
-  return { socket, raw, context, serverSide: tls.serverSide, verifiesPeer, handshakeTimeout: tls.handshakeTimeout };
+  return { socket, raw, stream, context, serverSide: tls.serverSide, verifiesPeer, handshakeTimeout: tls.handshakeTimeout };
 }
 
 /**
