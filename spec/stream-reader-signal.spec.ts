@@ -28,6 +28,28 @@ const reads: [string, Read, boolean][] = [
   ['read()', (reader, options) => reader.read(-1, options), true],
 ];
 
+/**
+ * A read that wakes to too few bytes and is aborted before it waits again rejects: the abort
+ * event has fired by the time it would wait, so it must look.
+ */
+function abortBetweenWaits(name: string, read: Read): void {
+  eachSource(signal, `an abort as a waiting ${name} wakes to too few bytes, before it waits again, rejects it`, async (source) => {
+    for (let microtasks = 0; microtasks <= 12; microtasks += 1) {
+      const h = source.open();
+      const controller = new AbortController();
+      const pending = track(read(h.reader, { signal: controller.signal }));
+      await tick();
+      h.feed('ab');
+      for (let i = 0; i < microtasks; i += 1) await null;
+      const reason = new Error(`stop after ${microtasks} microtasks`);
+      controller.abort(reason);
+      assertSameError(await pending.error(), reason);
+      h.feed('c\nrest');
+      await assertRest(h, 'abc\nrest');
+    }
+  });
+}
+
 for (const [name, read, waitsWithBytes] of reads) {
   eachSource(signal, `${name} with an aborted signal rejects with its reason and takes nothing`, async (source) => {
     const h = source.open();
@@ -55,24 +77,7 @@ for (const [name, read, waitsWithBytes] of reads) {
     await assertRest(h, 'fgh');
   });
 
-  if (waitsWithBytes) {
-    eachSource(signal, `an abort as a waiting ${name} wakes to too few bytes, before it waits again, rejects it`, async (source) => {
-      // The abort event has fired by the time the read would wait again: it must look.
-      for (let microtasks = 0; microtasks <= 12; microtasks += 1) {
-        const h = source.open();
-        const controller = new AbortController();
-        const pending = track(read(h.reader, { signal: controller.signal }));
-        await tick();
-        h.feed('ab');
-        for (let i = 0; i < microtasks; i += 1) await null;
-        const reason = new Error(`stop after ${microtasks} microtasks`);
-        controller.abort(reason);
-        assertSameError(await pending.error(), reason);
-        h.feed('c\nrest');
-        await assertRest(h, 'abc\nrest');
-      }
-    });
-  }
+  if (waitsWithBytes) abortBetweenWaits(name, read);
 
   eachSource(signal, `an aborted ${name} leaves no waiter behind`, async (source) => {
     const h = source.open();
@@ -134,23 +139,7 @@ const directReads: [string, Read][] = [
   }],
 ];
 
-for (const [name, read] of directReads) {
-  eachSource(signal, `an abort as a waiting ${name} wakes to too few bytes, before it waits again, rejects it`, async (source) => {
-    for (let microtasks = 0; microtasks <= 12; microtasks += 1) {
-      const h = source.open();
-      const controller = new AbortController();
-      const pending = track(read(h.reader, { signal: controller.signal }));
-      await tick();
-      h.feed('ab');
-      for (let i = 0; i < microtasks; i += 1) await null;
-      const reason = new Error(`stop after ${microtasks} microtasks`);
-      controller.abort(reason);
-      assertSameError(await pending.error(), reason);
-      h.feed('c\nrest');
-      await assertRest(h, 'abc\nrest');
-    }
-  });
-}
+for (const [name, read] of directReads) abortBetweenWaits(name, read);
 
 eachSource(
   signal,
