@@ -36,10 +36,7 @@ export interface PullTarget {
   failed(error: unknown): void;
 }
 
-/** What a read at the end of a stream gives, a turn of the event loop from now. */
-function endedSoon(): Promise<ReadableStreamReadDoneResult<Uint8Array>> {
-  return new Promise((resolve) => setTimeout(resolve, 0, { done: true, value: undefined }));
-}
+function ignore(): void {}
 
 type Source =
   | { kind: 'byob'; reader: ReadableStreamBYOBReader }
@@ -96,6 +93,10 @@ export class PullSource {
   #socket: SocketReader | null;
   /** How many bytes the read being started may take (see `pull()`); 0 before the first read. */
   #readSize = 0;
+  /** The BYOB reader whose `closed` is watched (see `#readInto()`). */
+  #watched: ReadableStreamBYOBReader | null = null;
+  /** Ends the BYOB read in flight as the end of the stream; null while none waits. */
+  #endRead: (() => void) | null = null;
 
   /**
    * Locks `readable` for `target`; a claimed socket's stream only once it is needed.
@@ -203,14 +204,35 @@ export class PullSource {
    * Reads into the spare storage (see `#landed()`).
    * @returns whether the stream ended
    */
-  async #readInto(reader: ReadableStreamBYOBReader): Promise<boolean> {
-    // A byte source that closes while this read waits, without answering it (`respond(0)`),
-    // leaves the read pending for good (as the Streams standard has it); `closed` tells of the
-    // end all the same. Node settles a read its source answered after `closed`: a turn later.
-    const { done, value } = await Promise.race([reader.read(this.#storage()), reader.closed.then(endedSoon)]);
-    // A cancelled stream hands no view back, and so no storage.
-    if (value !== undefined) this.#landed(new Uint8Array(value.buffer as ArrayBuffer), value);
-    return done;
+  #readInto(reader: ReadableStreamBYOBReader): Promise<boolean> {
+    if (this.#watched !== reader) {
+      this.#watched = reader;
+      // A byte source that closes while a read waits, without answering it (`respond(0)`),
+      // leaves the read pending for good (as the Streams standard has it); `closed` tells of
+      // the end all the same. Node settles a read its source answered after `closed`: a turn
+      // later. Watched once a reader: a reaction per read would pile up on `closed`.
+      const endRead = (): void => {
+        // Only while this stream is read: after continueWith(), the next one's read may wait.
+        if (this.#watched === reader) this.#endRead?.();
+      };
+      reader.closed.then(() => setTimeout(endRead, 0), ignore);
+    }
+    const read = reader.read(this.#storage());
+    return new Promise<boolean>((resolve, reject) => {
+      this.#endRead = () => resolve(true);
+      read.then(
+        ({ done, value }) => {
+          this.#endRead = null;
+          // A cancelled stream hands no view back, and so no storage.
+          if (value !== undefined) this.#landed(new Uint8Array(value.buffer as ArrayBuffer), value);
+          resolve(done);
+        },
+        (error: unknown) => {
+          this.#endRead = null;
+          reject(error);
+        },
+      );
+    });
   }
 
   /**

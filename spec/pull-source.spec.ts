@@ -300,6 +300,21 @@ pump('a byte source that closes while a BYOB read waits, without answering it, e
   }
 });
 
+pump('the end of a stream it went on from does not end the next one, whose read waits', async () => {
+  let next!: ReadableByteStreamController;
+  const first = new ReadableStream({ type: 'bytes', pull: (controller) => (controller.close(), controller.byobRequest?.respond(0)) });
+  const second = new ReadableStream({ type: 'bytes', start: (controller) => void (next = controller) });
+  const target = recordingTarget();
+  const source = new PullSource(first, target);
+  source.continueWith(() => second);
+  const outcome = target.next();
+  source.pull();
+  // The first stream's end is heard of a turn later, while the second one's read waits.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  next.enqueue(bytes('after the first'));
+  assert.is(await outcome, 'arrived');
+});
+
 pump('cancel() cancels the stream being read, with the reason', async () => {
   let reason: unknown = null;
   const stream = new ReadableStream<Uint8Array>({ cancel: (why) => void (reason = why) });
