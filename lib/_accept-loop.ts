@@ -87,17 +87,21 @@ export function acceptingListener<Conn>(
   onError: ClientErrorHandler,
 ): ServerListener {
   const closing = new AbortController();
-  void acceptLoop(listener, deliver, onError, closing.signal);
+  const accepting = acceptLoop(listener, deliver, onError, closing.signal);
   return {
     getsockname: () => name,
+    // Ends once the accept in flight has failed: the socket is closed by then (Deno closes a
+    // listener with an accept pending a turn after close()).
     close: () => {
-      if (closing.signal.aborted) return;
-      closing.abort();
-      try {
-        listener.close();
-      } catch {
-        // Closed already.
+      if (!closing.signal.aborted) {
+        closing.abort();
+        try {
+          listener.close();
+        } catch {
+          // Closed already.
+        }
       }
+      return accepting;
     },
   };
 }

@@ -109,7 +109,8 @@ async function listenTcp<Conn>(
       address.port = (listener.getsockname() as HostPort)[1];
     }
   } catch (error) {
-    for (const listener of listeners) listener.close();
+    // The ports bound so far are free when startServer() rejects.
+    await Promise.all(listeners.map((listener) => listener.close()));
     throw error;
   }
   return listeners;

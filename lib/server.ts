@@ -20,8 +20,11 @@ export interface ServerSocket<Name extends SocketName = SocketName> {
 
 /** What a runtime adapter gives the server for each socket it listens on. */
 export interface ServerListener extends ServerSocket {
-  /** Stops listening. Connections already accepted stay open. */
-  close(): void;
+  /**
+   * Stops listening. Connections already accepted stay open. A promise, where one is returned,
+   * settles once the listening socket is closed, if that is later (Deno's closes a turn later).
+   */
+  close(): Promise<void> | void;
 }
 
 /** What `Server` itself needs to know; the connection functions fill it in from their options. */
@@ -92,6 +95,8 @@ export class Server<Name extends SocketName = SocketName> {
   readonly #clientLeft = (client: Client): void => {
     if (this.#clients.delete(client)) this.#maybeWake();
   };
+  /** Listening sockets closing that have not closed yet (see `ServerListener.close()`). */
+  #listenersClosing = 0;
   /** `waitClosed()` callers; `null` once the server is closed and every client is gone. */
   #waiters: Array<() => void> | null = [];
   #servingForever = false;
@@ -215,7 +220,16 @@ export class Server<Name extends SocketName = SocketName> {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.#serving = false;
-    for (const listener of this.#listeners) listener.close();
+    for (const listener of this.#listeners) {
+      const closing = listener.close();
+      if (closing === undefined) continue;
+      // waitClosed() waits for the port (or path) to be free too, as CPython's does.
+      this.#listenersClosing += 1;
+      void closing.then(() => {
+        this.#listenersClosing -= 1;
+        this.#maybeWake();
+      });
+    }
     this.#listeners = [];
     for (const { transport } of this.#pending) transport.close().catch(ignore);
     this.#pending = [];
@@ -276,7 +290,7 @@ export class Server<Name extends SocketName = SocketName> {
   }
 
   #maybeWake(): void {
-    if (!this.#isClosed || this.#clients.size > 0) return;
+    if (!this.#isClosed || this.#clients.size > 0 || this.#listenersClosing > 0) return;
     const waiters = this.#waiters;
     if (waiters === null) return;
     this.#waiters = null;

@@ -6,9 +6,10 @@
  * gzipped). The portable entry's grew to 12 KiB when its `openConnection()` took the client
  * outline every adapter shares (`lib/_connect.ts`; 11.2 kB gzipped before, 11.4 kB after),
  * and holds the reader's pull pump as a piece of its own (`lib/_pull-source.ts`, +0.14 kB);
- * 12.5 KiB when six fixes (an abort between two waits, a large read's bytes after an abort, a
- * byte source closed under a BYOB read, an aborted signal with a pair of streams, what
- * `reader.readable` takes, and `drain()` after a failed write) took it from 12,286 B to 12,451 B.
+ * 12.5 KiB when session 11's fixes (an abort between two waits, a large read's bytes after an
+ * abort, a byte source closed under a BYOB read, an aborted signal with a pair of streams, what
+ * `reader.readable` takes, `drain()` after a failed write, `waitClosed()` waiting for the
+ * listening sockets) took it from 12,286 B to 12,531 B.
  * A change that bundles web-streams-polyfill without `asyncio-streams/polyfill`
  * fails here. With that import the polyfill is there (spec/ponyfill.spec.ts runs it).
  */

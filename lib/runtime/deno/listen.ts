@@ -50,8 +50,8 @@ function adopt(sock: unknown, deliver: Deliver, onError: ClientErrorHandler): Se
  */
 const denoServer: ServerRuntime<DenoConn, DenoSocket, SecureContext> = {
   checkReuse,
-  // Deno.listen() resolves a name to one address itself: each host is listened on as it is.
-  resolve: async (hosts) => hosts,
+  // Deno.listen() resolves a name to one address itself: each host is listened on as it is, once.
+  resolve: async (hosts) => [...new Set(hosts)],
   listen: async (address, deliver, onError) => serve(bind(address), deliver, onError),
   adopt,
   tuneTcp(conn, keepAlive) {
