@@ -9,14 +9,11 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
 import { runPeer } from './_peer-process.ts';
 import { text, watchUnhandled, within } from './_loopback.ts';
 import { runtime, startServer } from './_runtime.ts';
-
-const fixture = (name: string): string => readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url), 'utf8');
-const serverTls = { cert: fixture('server.pem'), key: fixture('server-key.pem') };
+import { SERVER as serverTls } from './_tls.ts';
 
 /** The most a server writes to a client that never reads before the spec calls it endless. */
 const WRITE_BOUND = 64 * 1024 * 1024;

@@ -316,18 +316,18 @@ const release = suite(`A closed server gives its ports back (${runtime})`);
 release('after close() and waitClosed(), the port is free: a new server listens on it at once', async () => {
   // Deno closes a listener with an accept pending a turn after close(): waitClosed() waits for it.
   const first = await startServer(() => {}, '127.0.0.1', 0);
-  const port = (first.sockets[0]!.getsockname() as [string, number])[1];
+  const port = portOf(first);
   first.close();
   await within(first.waitClosed());
   const second = await startServer(() => {}, '127.0.0.1', port);
-  assert.is((second.sockets[0]!.getsockname() as [string, number])[1], port);
+  assert.is(portOf(second), port);
   second.close();
   await within(second.waitClosed());
 });
 
 release('a start that fails on a later host leaves the ports it took free when it rejects', async () => {
   const blocker = await startServer(() => {}, '127.0.0.1', 0);
-  const port = (blocker.sockets[0]!.getsockname() as [string, number])[1];
+  const port = portOf(blocker);
   try {
     // ::1 is taken first, then 127.0.0.1 fails: ::1 must be free again once the start rejects.
     const error = (await rejection(startServer(() => {}, ['::1', '127.0.0.1'], port))) as { code?: string };
