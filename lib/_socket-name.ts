@@ -31,3 +31,18 @@ export function describeSocketName(name: unknown): string | null {
   if (Array.isArray(name) && typeof name[0] === 'string' && typeof name[1] === 'number') return socketNameText([name[0], name[1]]);
   return null;
 }
+
+/**
+ * What a socket class's `toString()` shows, for warnings and logs: its class, our end, the
+ * peer's (`?` when unknown) and the states named, as in
+ * `<NodeSocket 127.0.0.1:5000 -> 127.0.0.1:8888 tls closed>`.
+ *
+ * @example
+ * ```ts
+ * describeSocket('DenoSocket', socket, socket.closed ? ['closed'] : []);
+ * ```
+ */
+export function describeSocket(className: string, socket: { getExtraInfo(name: string): unknown }, states: readonly string[]): string {
+  const [local, peer] = [socket.getExtraInfo('sockname'), socket.getExtraInfo('peername')].map((name) => describeSocketName(name) ?? '?');
+  return `<${[className, `${local} -> ${peer}`, ...states].join(' ')}>`;
+}

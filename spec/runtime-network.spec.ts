@@ -131,6 +131,30 @@ tcp('getExtraInfo gives peername and sockname as [host, port]', async () => {
   }
 });
 
+/** The class of the adapter's sockets on this runtime, as their `toString()` names it. */
+const SOCKET_CLASS = { node: 'NodeSocket', deno: 'DenoSocket', bun: 'BunSocket' }[runtime];
+
+tcp("a socket's toString() names its class and both ends, and says closed once closed (warnings print it)", async () => {
+  let serverSide = '';
+  const server = await startServer(async (reader, writer) => {
+    serverSide = String(writer.transport);
+    await echoThenBye(reader, writer);
+  }, '127.0.0.1', 0);
+  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    const [, ownPort] = writer.getExtraInfo('sockname') as Address;
+    assert.is(String(writer.transport), `<${SOCKET_CLASS} 127.0.0.1:${ownPort} -> 127.0.0.1:${portOf(server)}>`);
+    writer.write('hello\n');
+    await within(reader.readline());
+    assert.is(serverSide, `<${SOCKET_CLASS} 127.0.0.1:${portOf(server)} -> 127.0.0.1:${ownPort}>`);
+    writer.close();
+    await within(writer.waitClosed());
+    assert.is(String(writer.transport), `<${SOCKET_CLASS} 127.0.0.1:${ownPort} -> 127.0.0.1:${portOf(server)} closed>`);
+  } finally {
+    await closeAll(writer, server);
+  }
+});
+
 tcp('a refused connection rejects with the code ECONNREFUSED', async () => {
   const server = await startServer(() => {}, '127.0.0.1', 0);
   const port = portOf(server);

@@ -37,6 +37,7 @@ tls('a TLS client and server exchange lines; no half-close over TLS', async () =
     writer.write('over tls\n');
     assert.is(text(await within(reader.readline())), 'over tls\n');
     assert.not.ok(writer.canWriteEof());
+    assert.match(String(writer.transport), /^<\w+Socket 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ tls>$/);
   } finally {
     await closeAll(writer, server);
   }
@@ -67,6 +68,8 @@ tls('writer.startTls() upgrades a plain connection on both ends', async () => {
     assert.is(text(await within(reader.readline())), 'GO\n');
     await within(writer.startTls({ ca }, { serverHostname: 'localhost' }));
     assert.is.not(writer.transport, plain, 'the writer writes to the TLS socket');
+    // Both name the connection as TLS now: the plain socket stands for the one it became.
+    for (const socket of [writer.transport, plain]) assert.match(String(socket), /^<\w+Socket 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ tls>$/);
     assert.not.ok(writer.canWriteEof());
     writer.write('secret\n');
     assert.is(text(await within(reader.readline())), 'secret\n');

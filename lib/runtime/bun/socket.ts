@@ -10,7 +10,7 @@ import {
   type RuntimeStartTlsOptions,
   type SocketInfo,
 } from '../_socket.ts';
-import { describeSocketName } from '../../_socket-name.ts';
+import { describeSocket, describeSocketName } from '../../_socket-name.ts';
 import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
 import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
 import type { BunNativeSocket, BunSocketHandlers } from './namespace.ts';
@@ -437,12 +437,12 @@ export class BunSocket implements Transport {
     return this.#closed.promise;
   }
 
-  /** What `toString()` shows: `<BunSocket 127.0.0.1:5000 -> 127.0.0.1:8888>`. */
+  /** What the socket connects, for warnings and logs: `<BunSocket 127.0.0.1:5000 -> 127.0.0.1:8888>` (`tls` after `startTls()`). */
   toString(): string {
-    const [local, peer] = [this.getExtraInfo('sockname'), this.getExtraInfo('peername')].map((name) => describeSocketName(name) ?? '?');
-    const info = ['BunSocket', `${local} -> ${peer}`];
-    if ((this.#flags & CLOSED) !== 0) info.push('closed');
-    return `<${info.join(' ')}>`;
+    const states = [];
+    if (this.#upgradedTo !== null) states.push('tls');
+    if ((this.#flags & CLOSED) !== 0) states.push('closed');
+    return describeSocket('BunSocket', this, states);
   }
 
   /** Writes `chunk` behind what is unsent, keeping what the kernel does not take. */

@@ -13,7 +13,7 @@ import {
   type RuntimeStartTlsOptions,
   type SocketInfo,
 } from '../_socket.ts';
-import { socketNameText } from '../../_socket-name.ts';
+import { describeSocket, socketNameText } from '../../_socket-name.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
 import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
 import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
@@ -287,6 +287,14 @@ export class DenoSocket implements Transport {
       default:
         return undefined;
     }
+  }
+
+  /** What the socket connects, for warnings and logs: `<DenoSocket 127.0.0.1:5000 -> 127.0.0.1:8888>` (`tls` after `startTls()`). */
+  toString(): string {
+    const states = [];
+    if (this.#upgradedTo !== null) states.push('tls');
+    if ((this.#flags & CLOSED) !== 0) states.push('closed');
+    return describeSocket('DenoSocket', this, states);
   }
 
   /**

@@ -24,7 +24,7 @@ import {
 } from './tls.ts';
 import { NO_EXTRA } from '../../_extra-info.ts';
 import { WriteBatcher } from './write-batcher.ts';
-import { describeSocketName } from '../../_socket-name.ts';
+import { describeSocket, describeSocketName } from '../../_socket-name.ts';
 import { LazyWritable, type SocketSink } from '../_lazy-writable.ts';
 import { ClosedSignal, type ClosedWatcher } from '../_closed-signal.ts';
 
@@ -616,11 +616,10 @@ export class NodeSocket implements Transport {
 
   /** What the socket connects, for warnings and logs: `<NodeSocket 127.0.0.1:5000 -> 127.0.0.1:8888 tls>`. */
   toString(): string {
-    const { localAddress, remoteAddress } = this.#info();
-    const info = ['NodeSocket', `${localAddress ?? '?'} -> ${remoteAddress ?? '?'}`];
-    if (this.#tls !== null) info.push('tls');
-    if ((this.#flags & CLOSED) !== 0) info.push('closed');
-    return `<${info.join(' ')}>`;
+    const states = [];
+    if (this.#tls !== null || this.#upgradedTo !== null) states.push('tls');
+    if ((this.#flags & CLOSED) !== 0) states.push('closed');
+    return describeSocket('NodeSocket', this, states);
   }
 
   #info(): SocketInfo {
