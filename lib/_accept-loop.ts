@@ -14,10 +14,19 @@ export interface PullListener<Conn> {
 }
 
 /**
+ * The codes of an accept that failed because its peer left before it was accepted (Deno's
+ * `accept()` rejects with ENOTCONN for a connection reset in the backlog): nothing to report
+ * or wait for, as CPython's `_accept_connection` passes over `ConnectionAbortedError`.
+ */
+const PEER_GONE = new Set(['ENOTCONN', 'ECONNABORTED', 'ECONNRESET']);
+
+/**
  * Accepts until `closed` aborts; each connection goes to `deliver`. An accept that fails
  * (EMFILE: out of descriptors, ...) is reported once, as asyncio logs it, and accepting pauses
  * for `ACCEPT_RETRY_DELAY_MS` instead of failing again at once in a loop (CPython's
- * `_accept_connection`): connections wait in the backlog meanwhile.
+ * `_accept_connection`): connections wait in the backlog meanwhile. An accept whose peer had
+ * already gone (`PEER_GONE`) is passed over, with no report and no pause: else any client that
+ * connects and resets would stop the server accepting for a second.
  *
  * @param listener where connections come from
  * @param deliver takes each accepted connection
@@ -43,6 +52,8 @@ export async function acceptLoop<Conn>(
       conn = await listener.accept();
     } catch (error) {
       if (closed.aborted) return;
+      const code = (error as { code?: unknown } | null)?.code;
+      if (typeof code === 'string' && PEER_GONE.has(code)) continue;
       onError(error, { message: `socket.accept() failed; accepting again in ${ACCEPT_RETRY_DELAY_MS / 1000} s`, transport: null });
       await pause(ACCEPT_RETRY_DELAY_MS, closed);
       continue;

@@ -2,7 +2,8 @@
  * Out of descriptors, a server pauses instead of spinning: the accept loop the library runs
  * (the core's, which the Deno adapter uses; Node and Bun accept in their own `net.Server`)
  * reports a failed accept once and waits `ACCEPT_RETRY_DELAY_MS` (1 s, as CPython) before it
- * accepts again. The loop is plain JavaScript, so every runtime runs this spec with a listener
+ * accepts again; an accept whose peer had already gone is passed over at once, unreported.
+ * The loop is plain JavaScript, so every runtime runs this spec with a listener
  * whose accept fails.
  */
 import { suite } from 'uvu';
@@ -62,6 +63,32 @@ pause('accepting goes on after the pause once descriptors are free again', async
     while (accepted.length === 0) await sleep(20);
   })(), ACCEPT_RETRY_DELAY_MS * 3);
   assert.equal(accepted, [conn]);
+  closing.abort();
+  void loop;
+});
+
+pause('an accept whose peer had gone (ENOTCONN, ECONNABORTED, ECONNRESET) is passed over: no report, no pause', async () => {
+  const gone = ['ENOTCONN', 'ECONNABORTED', 'ECONNRESET'].map((code) => Object.assign(new Error(`peer gone: ${code}`), { code }));
+  const conn = { close() {} } as unknown as DenoConn;
+  const accepted: unknown[] = [];
+  const reports: unknown[] = [];
+  let accepts = 0;
+  const closing = new AbortController();
+  const loop = acceptLoop(
+    {
+      accept: () => {
+        const error = gone[accepts++];
+        if (error !== undefined) return new Promise<never>((_, reject) => setTimeout(() => reject(error), 0));
+        return accepts === gone.length + 1 ? Promise.resolve(conn) : new Promise<DenoConn>(() => {});
+      },
+    },
+    (c) => void accepted.push(c),
+    (error) => void reports.push(error),
+    closing.signal,
+  );
+  await sleep(ACCEPT_RETRY_DELAY_MS / 4);
+  assert.equal(accepted, [conn], 'accepted right after the three failures');
+  assert.equal(reports, []);
   closing.abort();
   void loop;
 });
