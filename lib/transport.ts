@@ -34,7 +34,8 @@ export interface TlsOptions {
   /**
    * Default true: a peer whose certificate does not verify (or, for a client, does not match
    * `serverHostname`) is refused. On a server with `ca`, false makes the client's
-   * certificate optional and unchecked.
+   * certificate optional: a client may present none, and one it presents must still verify
+   * (CPython's `CERT_OPTIONAL`). On a client, false checks nothing.
    */
   rejectUnauthorized?: boolean;
   /** The ALPN protocols to offer (client) or accept (server), most preferred first. */

@@ -211,6 +211,21 @@ ourServer('mutual TLS: curl --cert is served, and the server sees its certificat
   assert.is(seen.length, 1);
 });
 
+ourServer("optional mutual TLS (rejectUnauthorized: false): curl without a certificate is served, curl with one that does not verify is refused", async () => {
+  const seen: string[] = [];
+  await withServer({ ...MUTUAL_SERVER, rejectUnauthorized: false }, https(seen), async (port) => {
+    const curl = (...extra: string[]) =>
+      runPeer('curl', ['-sS', '--fail', '--cacert', fixturePath('ca'), ...extra, '--resolve', `localhost:${port}:127.0.0.1`, `https://localhost:${port}/optional`], { ms: LIMIT_MS });
+    const without = await curl();
+    assert.is(without.stderr, '');
+    assert.is(without.stdout, 'GET /optional HTTP/1.1 from no certificate\n');
+    const untrusted = await curl('--cert', fixturePath('untrusted'), '--key', fixturePath('untrusted-key'));
+    assert.is.not(untrusted.code, 0, 'refused');
+    assert.is(untrusted.stdout, '');
+  });
+  assert.is(seen.length, 1, 'the handler ran for the client without a certificate only');
+});
+
 const starttls = suite(`STARTTLS driven by openssl s_client -starttls smtp (${runtime})`);
 
 /** `openssl s_client -starttls smtp` against `port`, sending `input` (lines, CRLF) once TLS is up. */

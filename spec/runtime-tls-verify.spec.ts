@@ -2,6 +2,7 @@
  * Certificate verification both ways, on every runtime and every TLS route (see `_runtime.ts`):
  * a client refuses a server certificate that does not verify, a server with `ca` refuses a
  * client certificate that does not verify (the handshake fails and the handler never runs),
+ * also when the certificate is optional (`rejectUnauthorized: false` on a server with `ca`),
  * and each failure carries the code the README's table gives. The certificates are made at
  * test time (`_certs.ts`).
  *
@@ -166,33 +167,34 @@ async function refused(connecting: Promise<[StreamReader, StreamWriter]>): Promi
 type ServerRoute = (
   handler: (reader: StreamReader, writer: StreamWriter) => Promise<void>,
   onRefused: (error: unknown) => void,
+  serverTls: TlsOptions,
 ) => Promise<{ connect(pair: KeyPair | null): Promise<[StreamReader, StreamWriter]>; server: Server; close(): void }>;
 
 const serverRoutes: Record<string, ServerRoute> = {
-  startServer: async (handler) => {
-    const server = await startServer(handler, '127.0.0.1', 0, { ssl: MUTUAL, onError: () => {} });
+  startServer: async (handler, _onRefused, serverTls) => {
+    const server = await startServer(handler, '127.0.0.1', 0, { ssl: serverTls, onError: () => {} });
     return {
       server,
       connect: (pair) => openConnection('127.0.0.1', portOf(server), { ssl: clientTls(pair), serverHostname: 'localhost' }),
       close: () => {},
     };
   },
-  startUnixServer: async (handler) => {
+  startUnixServer: async (handler, _onRefused, serverTls) => {
     const dir = tempDir();
     const path = dir.path('mutual.sock');
-    const server = await startUnixServer(handler, path, { ssl: MUTUAL, onError: () => {} });
+    const server = await startUnixServer(handler, path, { ssl: serverTls, onError: () => {} });
     return {
       server,
       connect: (pair) => openUnixConnection(path, { ssl: clientTls(pair), serverHostname: 'localhost' }),
       close: () => dir.remove(),
     };
   },
-  'a server-side writer.startTls()': async (handler, onRefused) => {
+  'a server-side writer.startTls()': async (handler, onRefused, serverTls) => {
     const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
       if (text(await reader.readline()) !== 'STARTTLS\n') return writer.close();
       writer.write('GO\n');
       try {
-        await writer.startTls(MUTUAL);
+        await writer.startTls(serverTls);
       } catch (error) {
         onRefused(error);
         throw error;
@@ -218,54 +220,94 @@ const serverRoutes: Record<string, ServerRoute> = {
   },
 };
 
+/**
+ * Connects to the server `route` starts with `serverTls`, presenting the `bad` certificate (or
+ * none): refused, with `expected` when the route reports it (a server-side `startTls()`
+ * rejects), and the handler never runs.
+ */
+async function refusedClient(route: string, start: ServerRoute, serverTls: TlsOptions, pair: KeyPair | null, expected: string | undefined): Promise<void> {
+  let served = 0;
+  const errors: unknown[] = [];
+  const { server, connect, close } = await start(async (_reader, writer) => {
+    served += 1;
+    writer.close();
+  }, (error) => errors.push(error), serverTls);
+  try {
+    await refused(connect(pair));
+    await sleep(50);
+    assert.is(served, 0, 'the handler never ran');
+    if (route.includes('startTls')) {
+      assert.is(errors.length, 1, 'startTls() rejected');
+      if (expected !== undefined) assert.is(codeOf(errors[0]), expected, String(errors[0]));
+    }
+  } finally {
+    await closeServer(server);
+    close();
+  }
+}
+
+/** Connects to the server `route` starts with `serverTls`, presenting `pair` (or none): served; resolves with its `peercert`. */
+async function servedClient(start: ServerRoute, serverTls: TlsOptions, pair: KeyPair | null): Promise<unknown> {
+  let peercert: unknown = 'the handler never ran';
+  const { server, connect, close } = await start(async (reader, writer) => {
+    peercert = writer.getExtraInfo('peercert');
+    writer.write(await reader.readline());
+    writer.close();
+  }, () => {}, serverTls);
+  try {
+    const [reader, writer] = await within(connect(pair));
+    await exchange(reader, writer);
+    return peercert;
+  } finally {
+    await closeServer(server);
+    close();
+  }
+}
+
+/** The common name of `peercert`, as Node's certificate object gives it. */
+function commonName(peercert: unknown): unknown {
+  return (peercert as { subject?: { CN?: unknown } } | null)?.subject?.CN;
+}
+
 const mutual = suite(`A server with ca verifies the client's certificate (${runtime})`);
 
 for (const [route, start] of Object.entries(serverRoutes)) {
-  const serverSideStartTls = route.includes('startTls');
   mutual(`${route}: a client certificate signed by the CA is accepted`, () => leakFreeTwice(async () => {
-    let served = 0;
-    const { server, connect, close } = await start(async (reader, writer) => {
-      served += 1;
-      writer.write(await reader.readline());
-      writer.close();
-    }, () => {});
-    try {
-      const [reader, writer] = await within(connect(certs.client.good));
-      await exchange(reader, writer);
-      assert.is(served, 1);
-    } finally {
-      await closeServer(server);
-      close();
-    }
+    assert.is(commonName(await servedClient(start, MUTUAL, certs.client.good)), 'client-good');
   }));
 
   for (const bad of [...BAD, 'missing'] as const) {
     const expected = bad === 'missing' ? undefined : expectedCode(bad);
     mutual(`${route}: a ${bad} client certificate is refused${expected === undefined ? '' : ` with ${expected}`}; the handler never runs`, () => leakFreeTwice(async () => {
-      let served = 0;
-      const errors: unknown[] = [];
-      const { server, connect, close } = await start(async (_reader, writer) => {
-        served += 1;
-        writer.close();
-      }, (error) => errors.push(error));
-      try {
-        await refused(connect(bad === 'missing' ? null : certs.client[bad]));
-        await sleep(50);
-        assert.is(served, 0, 'the handler never ran');
-        if (serverSideStartTls) {
-          assert.is(errors.length, 1, 'startTls() rejected');
-          if (expected !== undefined) assert.is(codeOf(errors[0]), expected, String(errors[0]));
-        }
-      } finally {
-        await closeServer(server);
-        close();
-      }
+      await refusedClient(route, start, MUTUAL, bad === 'missing' ? null : certs.client[bad], expected);
+    }));
+  }
+}
+
+/** Mutual TLS made optional: no certificate, or one that verifies (CPython's `CERT_OPTIONAL`). */
+const OPTIONAL: TlsOptions = { ...MUTUAL, rejectUnauthorized: false };
+
+const optional = suite(`A server with ca and rejectUnauthorized: false serves no client certificate or one that verifies (${runtime})`);
+
+for (const [route, start] of Object.entries(serverRoutes)) {
+  optional(`${route}: a client with no certificate is served; peercert is null`, () => leakFreeTwice(async () => {
+    assert.is(await servedClient(start, OPTIONAL, null), null);
+  }));
+
+  optional(`${route}: a client certificate signed by the CA is served; peercert is it`, () => leakFreeTwice(async () => {
+    assert.is(commonName(await servedClient(start, OPTIONAL, certs.client.good)), 'client-good');
+  }));
+
+  for (const bad of BAD) {
+    optional(`${route}: a ${bad} client certificate is refused with ${expectedCode(bad)}, not served as if it verified`, () => leakFreeTwice(async () => {
+      await refusedClient(route, start, OPTIONAL, certs.client[bad], expectedCode(bad));
     }));
   }
 }
 
 client.run();
 mutual.run();
+optional.run();
 
 const hostName = suite(`writer.startTls() verifies the host connected to (${runtime})`);
 

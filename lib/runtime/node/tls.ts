@@ -32,8 +32,12 @@ export interface TlsLayer {
   /** What `getExtraInfo('sslcontext')` gives. */
   readonly context: SecureContext;
   readonly serverSide: boolean;
-  /** Whether a server refuses a client certificate that does not verify (it has a `ca`). */
-  readonly verifiesPeer: boolean;
+  /**
+   * What a server with a `ca` asks of the client's certificate: one that verifies
+   * (`'required'`), or none or one that verifies (`'optional'`, with `rejectUnauthorized:
+   * false`, as CPython's `CERT_OPTIONAL`); `'none'` without a `ca`, and for a client.
+   */
+  readonly clientCertificate: 'required' | 'optional' | 'none';
   /** Seconds the handshake may take. */
   readonly handshakeTimeout: number;
 }
@@ -82,15 +86,15 @@ export function startTlsOver(raw: NetSocket | Duplex, tls: CheckedTls, context: 
   const options = tlsOptionsOf(tls);
   const alpn = options.alpnProtocols === undefined ? undefined : [...options.alpnProtocols];
   let socket: TLSSocket;
-  let verifiesPeer = false;
+  let clientCertificate: TlsLayer['clientCertificate'] = 'none';
   if (tls.serverSide) {
     const requestCert = options.ca !== undefined;
-    verifiesPeer = requestCert && options.rejectUnauthorized !== false;
+    if (requestCert) clientCertificate = options.rejectUnauthorized === false ? 'optional' : 'required';
     socket = new TLSSocket(raw, {
       isServer: true,
       secureContext: context,
       requestCert,
-      rejectUnauthorized: verifiesPeer,
+      rejectUnauthorized: clientCertificate === 'required',
       ALPNProtocols: alpn,
     });
   } else {
@@ -112,7 +116,7 @@ export function startTlsOver(raw: NetSocket | Duplex, tls: CheckedTls, context: 
   const stream = raw instanceof Socket ? null : raw;
   if (tls.serverSide && stream !== null) stream.once('error', (error: Error) => socket.destroy(error));
   stopReadsUnderWhenPaused(socket, raw);
-  return { socket, raw, stream, context, serverSide: tls.serverSide, verifiesPeer, handshakeTimeout: tls.handshakeTimeout };
+  return { socket, raw, stream, context, serverSide: tls.serverSide, clientCertificate, handshakeTimeout: tls.handshakeTimeout };
 }
 
 /**
@@ -133,24 +137,44 @@ export function handshakeTimeoutError(seconds: number): Error {
  * server `TLSSocket` (unlike one of a `tls.Server`) finishes its handshake whatever the check
  * found, and Node's own `tls.Server` reads the result the same way, from the handle: an `Error`
  * with OpenSSL's code on Node, the code alone on Deno (`''` when it verified). Bun's
- * `TLSSocket` refuses by itself. Anything else is no verdict: refused unless `authorized`.
+ * `TLSSocket` refuses by itself a certificate it requires, and names what is wrong with an
+ * optional one in `authorizationError`. Anything else is no verdict: refused unless `authorized`.
  */
 function clientCertificateError(socket: TLSSocket): Error | null {
   const handle = (socket as unknown as { _handle?: { verifyError?(): unknown } | null })._handle;
   const verdict = handle?.verifyError?.();
   if (verdict === null || verdict === '' || socket.authorized === true) return null;
   if (verdict instanceof Error) return verdict;
-  const code = typeof verdict === 'string' ? verdict : 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
+  const code = typeof verdict === 'string' ? verdict : authorizationCode(socket) ?? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
   return Object.assign(new Error(`The client certificate was refused: ${code}`), { code });
+}
+
+/** OpenSSL's code of what `socket.authorizationError` says (Bun's: the code, of a certificate it did not refuse). */
+function authorizationCode(socket: TLSSocket): string | null {
+  const error: unknown = socket.authorizationError;
+  if (typeof error === 'string') return error;
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : null;
+}
+
+/**
+ * Whether the server checks the client's certificate now the handshake is done: always when
+ * one is required; when optional, if the client presented one (an optional certificate that
+ * does not verify is refused, as CPython's `CERT_OPTIONAL` does, not served as if it did).
+ */
+function checksClientCertificate(layer: TlsLayer): boolean {
+  if (layer.clientCertificate === 'none') return false;
+  return layer.clientCertificate === 'required' || Object.keys(layer.socket.getPeerCertificate()).length > 0;
 }
 
 /**
  * Calls `onSecure` once the handshake is done and the peer accepted: a client's check of the
  * server's certificate and name, and a server's check of the client's certificate when it has
- * a `ca` (the one place every server-side TLS route makes it). Destroys the socket with the
- * check's error (its `code` is OpenSSL's, e.g. `CERT_HAS_EXPIRED`), with a timeout error when
- * the handshake takes longer than the layer's timeout, with `ECONNRESET` when the peer ends
- * the connection first, and with its error when it fails.
+ * a `ca` (the one place every server-side TLS route makes it; see `checksClientCertificate()`).
+ * Destroys the socket with the check's error (its `code` is OpenSSL's, e.g.
+ * `CERT_HAS_EXPIRED`), with a timeout error when the handshake takes longer than the layer's
+ * timeout, with `ECONNRESET` when the peer ends the connection first, and with its error when
+ * it fails.
  * @returns a function that stops watching, for a socket closed meanwhile
  */
 export function watchHandshake(layer: TlsLayer, onSecure: () => void): () => void {
@@ -170,7 +194,7 @@ export function watchHandshake(layer: TlsLayer, onSecure: () => void): () => voi
   // A client's 'secure' comes before Node checks the certificate; 'secureConnect' after.
   socket.once(layer.serverSide ? 'secure' : 'secureConnect', () => {
     stop();
-    const refused = layer.verifiesPeer ? clientCertificateError(socket) : null;
+    const refused = checksClientCertificate(layer) ? clientCertificateError(socket) : null;
     if (refused !== null) {
       socket.destroy(refused);
       return;
