@@ -14,13 +14,31 @@ const SMALL_COPY_MAX = 32;
 const NO_CHUNKS: readonly Uint8Array<ArrayBuffer>[] = [];
 
 /**
+ * `chunk` with an `ArrayBuffer` of its own: a chunk `WriteQueue.shift()` cut from the shared
+ * pool is copied, one that owns its whole buffer is returned as it is. For code that is not
+ * the library's, which may keep, transfer or detach the buffer (a byte stream's `enqueue()`
+ * transfers it): the pool holds other writers' bytes.
+ *
+ * @example
+ * ```ts
+ * const queue = new WriteQueue();
+ * queue.push(new TextEncoder().encode('PING\r\n'));
+ * const chunk = ownBuffer(queue.shift()!); // chunk.buffer.byteLength === 6
+ * ```
+ */
+export function ownBuffer(chunk: Uint8Array): Uint8Array {
+  return chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
+}
+
+/**
  * The bytes a `StreamWriter` has taken and not yet handed to its stream, as copies: once
  * `write()` returns, the caller may change or reuse its buffer (asyncio's transports copy what
  * they cannot send at once). Small writes are copied one after the other into a pool shared
  * by every queue, and those queued together leave as one chunk, so a burst of them reaches the
  * stream as a few large chunks: N writes cost O(total bytes), whatever the stream costs per
  * chunk (Node's `WritableStream` queue costs O(queue length) per chunk it takes). A chunk handed
- * out is never written again: the pool only grows past it.
+ * out is never written again: the pool only grows past it. Its buffer is the pool: only the
+ * library's own sockets take it as it is (others get `ownBuffer()`'s copy).
  *
  * @example
  * ```ts

@@ -3,7 +3,8 @@ import { checkLines, checkOptionNames, checkWritable, checkWriteData, START_TLS_
 import type { ClaimedWritable, StartTlsOptions, StreamPair, TlsOptions, Transport } from './transport.ts';
 import type { StreamReader } from './stream-reader.ts';
 import { NO_EXTRA, type ExtraInfo } from './_extra-info.ts';
-import { WriteQueue } from './_write-queue.ts';
+import { ownBuffer, WriteQueue } from './_write-queue.ts';
+import { abortable } from './_abortable.ts';
 import { whenClosed } from './_when-closed.ts';
 
 /**
@@ -119,9 +120,16 @@ function claimWritable(transport: Transport | StreamPair): ClaimedWritable | nul
 /** A transport that takes bytes synchronously; perhaps without keeping them (`_sendNow`). */
 type TryWriter = Required<Pick<Transport, 'tryWrite'>> & Pick<Transport, '_sendNow'>;
 
-/** `transport`, when it can take bytes synchronously (`tryWrite`). */
+/**
+ * `transport`, when it can take bytes synchronously (`tryWrite`). The library's own sockets
+ * (those whose writable a writer can claim) take the queue's chunks as they are, views of the
+ * write pool; any other transport gets chunks with buffers of their own (see `ownBuffer()`).
+ */
 function tryWriterOf(transport: unknown): TryWriter | null {
-  return isTransport(transport) && typeof transport.tryWrite === 'function' ? (transport as TryWriter) : null;
+  if (!isTransport(transport) || typeof transport.tryWrite !== 'function') return null;
+  if (typeof transport._claimWritable === 'function') return transport as TryWriter;
+  const foreign = transport as TryWriter;
+  return { tryWrite: (chunk) => foreign.tryWrite(ownBuffer(chunk)) };
 }
 
 /**
@@ -334,9 +342,11 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    */
   get writable(): WritableStream<Uint8Array | string> {
     this.#proxy ??= new WritableStream<Uint8Array | string>({
-      write: (chunk) => {
+      // An abort (pipeTo's signal, abort() on its writer) waits for the write in flight: its
+      // drain must end then, or a peer that does not read would hold the abort as long.
+      write: (chunk, controller) => {
         this.write(chunk);
-        return this.drain();
+        return abortable(this.drain(), controller.signal as AbortSignal | undefined, ignore);
       },
       close: () => {
         if (this.canWriteEof()) this.writeEof();
@@ -720,7 +730,9 @@ export class StreamWriter<T = Transport | StreamPair | null> {
 
   #handOver(chunk: Uint8Array): void {
     this.#inStream += 1;
-    const written = this.#streamWriter().write(chunk);
+    // A writable not claimed from the library's own socket is anyone's: it may keep or transfer
+    // the chunk's buffer (a byte stream's enqueue() does), which must not be the shared pool.
+    const written = this.#streamWriter().write(this.#claimed === null ? ownBuffer(chunk) : chunk);
     written.then((this.#onWritten ??= () => {
       this.#inStream -= 1;
       this.#flush();

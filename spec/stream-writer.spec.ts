@@ -94,6 +94,64 @@ write('writers that have not written yet share nothing: each stream gets only it
   assert.equal([first.written(), second.written(), idle.written()], ['first', 'second', '']);
 });
 
+/**
+ * A writable that hands each chunk to a byte stream, as an in-memory socket pair does:
+ * `enqueue()` transfers the chunk's buffer (it is detached from then on).
+ */
+function bytePipe(): { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array<ArrayBuffer>> } {
+  let controller!: ReadableByteStreamController;
+  const readable = new ReadableStream({ type: 'bytes', start: (c) => void (controller = c) });
+  const writable = new WritableStream<Uint8Array<ArrayBuffer>>({
+    write: (chunk) => controller.enqueue(chunk),
+    close: () => controller.close(),
+  });
+  return { readable, writable };
+}
+
+write("a writable that takes its chunks' buffers (a byte stream's enqueue) gets buffers of its own: no bytes of this writer or another are lost", async () => {
+  const watch = watchUnhandled();
+  const pipe = bytePipe();
+  const other = sink();
+  const [piped, bystander] = [StreamWriter.from(pipe.writable), StreamWriter.from(other.writable)];
+  const received = new Response(pipe.readable).text();
+  for (const word of ['hello ', 'world', '!']) {
+    piped.write(word);
+    bystander.write(word.toUpperCase());
+    await piped.drain();
+    await bystander.drain();
+  }
+  piped.close();
+  await within(piped.waitClosed());
+  assert.is(await within(received), 'hello world!');
+  await tick();
+  assert.is(other.written(), 'HELLO WORLD!');
+  await watch.stop();
+});
+
+write("a transport not the library's whose tryWrite() transfers its chunks' buffers gets buffers of its own", async () => {
+  const watch = watchUnhandled();
+  const taken: Uint8Array[] = [];
+  const transport = {
+    tryWrite(chunk: Uint8Array) {
+      taken.push(structuredClone(chunk, { transfer: [chunk.buffer as ArrayBuffer] }));
+      return true;
+    },
+  };
+  const other = sink();
+  const [direct, bystander] = [StreamWriter.from(sink().writable, { transport: transport as never }), StreamWriter.from(other.writable)];
+  for (const word of ['one', 'two', 'three']) {
+    direct.write(word);
+    direct.write(' ');
+    bystander.write(word.toUpperCase());
+    await direct.drain();
+    await bystander.drain();
+  }
+  await tick();
+  assert.is(taken.map(text).join(''), 'one two three ');
+  assert.is(other.written(), 'ONETWOTHREE');
+  await watch.stop();
+});
+
 write('does nothing for empty data', async () => {
   const s = sink();
   const writer = StreamWriter.from(s.writable);
@@ -430,6 +488,43 @@ writable('aborting it closes the transport', async () => {
   await writer.writable.abort(new Error('stop'));
   assert.equal(transport.calls, ['close Error: stop']);
   assert.is(writer.isClosing(), true);
+});
+
+writable("aborting it while a write waits for the drain (a peer that does not read) ends the write and closes the transport", async () => {
+  const transport = fakeTransport();
+  const s = sink(4);
+  s.hold();
+  const writer = StreamWriter.from(s.writable, { transport });
+  const proxy = writer.writable.getWriter();
+  const written = proxy.write(bytes('more than the mark'));
+  written.catch(() => {});
+  await tick();
+  assert.ok(await isPending(written), 'the write waits for the drain');
+  const reason = new Error('give up');
+  await within(proxy.abort(reason), 1000, 'abort() while a write waits');
+  assert.is(await rejection(written), reason);
+  assert.equal(transport.calls, ['close Error: give up']);
+  assert.is(writer.isClosing(), true);
+});
+
+writable("pipeTo() with a signal waits, as the Streams standard says, for its write in flight; once that is taken the pipe ends with the signal's reason and closes the transport", async () => {
+  const watch = watchUnhandled();
+  const transport = fakeTransport();
+  const s = sink(4);
+  s.hold();
+  const writer = StreamWriter.from(s.writable, { transport });
+  const source = new ReadableStream<Uint8Array>({ pull: (controller) => controller.enqueue(bytes('chunk after chunk')) });
+  const stop = new AbortController();
+  const piping = source.pipeTo(writer.writable, { signal: stop.signal });
+  piping.catch(() => {});
+  await tick();
+  const reason = new Error('timed out');
+  stop.abort(reason);
+  assert.ok(await isPending(piping), 'the pipe waits for the write the peer has not taken');
+  s.flow();
+  assert.is(await within(rejection(piping), 1000, 'the pipe once its write was taken'), reason);
+  assert.equal(transport.calls, ['close Error: timed out']);
+  await watch.stop();
 });
 
 writable('aborting it aborts a bare writable', async () => {
