@@ -40,7 +40,7 @@ export function describeSocketName(name: unknown): string | null {
  * @example
  * ```ts
  * const socket = { getExtraInfo: (name: string) => (name === 'sockname' ? ['127.0.0.1', 5000] : ['127.0.0.1', 8888]) };
-describeSocket('NodeSocket', socket, ['tls']); // '<NodeSocket 127.0.0.1:5000 -> 127.0.0.1:8888 tls>'
+ * describeSocket('NodeSocket', socket, ['tls']); // '<NodeSocket 127.0.0.1:5000 -> 127.0.0.1:8888 tls>'
  * ```
  */
 export function describeSocket(className: string, socket: { getExtraInfo(name: string): unknown }, states: readonly string[]): string {
