@@ -146,7 +146,9 @@ export interface Transport {
    * Writes `chunk` at once and returns true when the connection has room for it; returns
    * false, doing nothing, when it has not. The writer calls it only while nothing is queued
    * in `writable`, so the common case (an empty queue) skips the stream's per-chunk promises,
-   * and only with chunks of its own, which the transport may keep until they are sent.
+   * and only with chunks of its own, which the transport may keep until they are sent. (The
+   * library's own sockets get views of the write pool all writers share, which they neither
+   * change nor transfer; any other transport gets chunks with buffers of their own.)
    */
   tryWrite?(chunk: Uint8Array): boolean;
   /**
