@@ -303,6 +303,39 @@ function checkPort(port: unknown, what: string): number | undefined {
   return value;
 }
 
+/** An IPv4 address written out (`127.0.0.1`); an IPv6 one is told by its colon. */
+const IPV4_ADDRESS = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+/**
+ * The family of `host` when it is an address (4 or 6), 0 for a name.
+ *
+ * @example
+ * ```ts
+ * addressFamily('::1'); // 6
+ * addressFamily('localhost'); // 0
+ * ```
+ */
+export function addressFamily(host: string): AddressFamily {
+  return host.includes(':') ? 6 : IPV4_ADDRESS.test(host) ? 4 : 0;
+}
+
+/**
+ * Refuses a host no address can come from, as CPython's `getaddrinfo()` does where the
+ * runtimes would go on (Node connects to `''` as `localhost`, and connects or listens on an
+ * address of the other family than `family` asks for): `''` in a list of hosts or as a
+ * client's host (EAI_NONAME, with Node's code `ENOTFOUND`), and an address of the other family
+ * (`EAI_ADDRFAMILY`).
+ */
+function checkHost(host: string, family: AddressFamily): void {
+  if (host === '') throw Object.assign(new Error('getaddrinfo ENOTFOUND: an empty host name'), { code: 'ENOTFOUND' });
+  const given = addressFamily(host);
+  if (family !== 0 && given !== 0 && given !== family) {
+    throw Object.assign(new Error(`getaddrinfo EAI_ADDRFAMILY ${host}: Address family for hostname not supported (family ${family})`), {
+      code: 'EAI_ADDRFAMILY',
+    });
+  }
+}
+
 function checkFamily(family: unknown): AddressFamily {
   if (!given(family)) return 0;
   if (family !== 0 && family !== 4 && family !== 6) {
@@ -413,6 +446,8 @@ export function checkSignalOptions(options: unknown, allowed: readonly string[],
  *   values no adapter supports (a `proto` other than TCP, `flags`)
  * @throws {TypeError} for an option it does not take, and values of the wrong type
  * @throws {RangeError} or {TypeError} for TLS options CPython refuses (see `checkStartTls()`)
+ * @throws {Error} (code `ENOTFOUND`, `EAI_ADDRFAMILY`) for a host no address can come from
+ *   (see `checkHost()`)
  */
 export function checkConnection(host: unknown, port: unknown, options: OpenConnectionOptions<unknown>): CheckedConnection {
   checkOptionNames(options, OPEN_CONNECTION_OPTIONS, 'openConnection()');
@@ -428,22 +463,28 @@ export function checkConnection(host: unknown, port: unknown, options: OpenConne
   } else if (!given(host) && !given(port)) {
     throw new RangeError('host and port was not specified and no sock specified');
   }
-  const localAddr = options.localAddr ?? undefined;
-  if (localAddr !== undefined && (!Array.isArray(localAddr) || typeof localAddr[0] !== 'string')) {
-    throw new TypeError('localAddr must be a [host, port] pair');
-  }
-  if (localAddr !== undefined) checkPort(localAddr[1], 'localAddr port');
+  const family = checkFamily(options.family);
+  if (given(host)) checkHost(host as string, family);
   return {
     host: given(host) ? (host as string) : undefined,
     port: checkedPort,
     limit,
-    family: checkFamily(options.family),
-    localAddr,
+    family,
+    localAddr: checkLocalAddr(options.localAddr),
     signal: checkSignal(options.signal),
     keepAlive: checkBoolean(options.keepAlive, 'keepAlive', false),
     happyEyeballs: checkHappyEyeballs(options),
     tls,
   };
+}
+
+/** `[host, port]` to bind a client to, its port a number (`'0'` is taken, as for `port`). */
+function checkLocalAddr(localAddr: unknown): readonly [string, number] | undefined {
+  if (!given(localAddr)) return undefined;
+  if (!Array.isArray(localAddr) || localAddr.length !== 2 || typeof localAddr[0] !== 'string') {
+    throw new TypeError('localAddr must be a [host, port] pair');
+  }
+  return [localAddr[0], checkPort(localAddr[1], 'localAddr port') ?? 0];
 }
 
 /**
@@ -499,6 +540,8 @@ export function checkUnixConnection(path: unknown, options: OpenUnixConnectionOp
  * @throws {TypeError} for an option it does not take, values of the wrong type, and `ssl: true`
  *   (a server needs its certificate)
  * @throws {RangeError} for `ssl` without `cert` and `key`
+ * @throws {Error} for an empty list of hosts, and (code `ENOTFOUND`, `EAI_ADDRFAMILY`) for a
+ *   host no address can come from (see `checkHost()`)
  */
 export function checkServer(
   host: unknown,
@@ -514,6 +557,10 @@ export function checkServer(
   if (hosts !== undefined && (!Array.isArray(hosts) || hosts.some((item) => typeof item !== 'string'))) {
     throw new TypeError('host must be a string or an array of strings');
   }
+  // CPython: OSError('could not bind on any address out of []'); a server listening on nothing.
+  if (hosts?.length === 0) throw new Error('could not bind on any address out of []');
+  const family = checkFamily(options.family);
+  for (const item of hosts ?? []) checkHost(item as string, family);
   if (given(options.sock)) {
     if (given(host) || given(port)) throw new RangeError('host/port and sock can not be specified at the same time');
   } else if (!given(host) && !given(port)) {
@@ -526,7 +573,7 @@ export function checkServer(
     hosts: hosts as string[] | undefined,
     port: checkedPort ?? 0,
     limit,
-    family: checkFamily(options.family),
+    family,
     tls,
   };
 }

@@ -55,14 +55,32 @@ export interface ConnectFirstOptions<T> {
 /**
  * The error of a connection whose every attempt failed, by CPython's rule in
  * `create_connection()`: all of them (`allErrors`), the one, the first when they all say the
- * same, else one error that lists their messages.
+ * same, else one error that lists their messages (with their `code` when they share one).
  */
 function failure(errors: unknown[], allErrors: boolean): unknown {
   if (allErrors) return new AggregateError(errors, 'openConnection() failed');
   const first = errors[0];
   if (errors.length === 1 || errors.every((error) => String(error) === String(first))) return first;
-  return new Error(`Multiple exceptions: ${errors.map((error) => (error instanceof Error ? error.message : String(error))).join(', ')}`);
+  const combined = new Error(`Multiple exceptions: ${errors.map((error) => (error instanceof Error ? error.message : String(error))).join(', ')}`);
+  // Better than CPython's bare OSError: the code they all share (ECONNREFUSED from every address) stays.
+  const code = (first as { code?: unknown } | null)?.code;
+  if (code !== undefined && errors.every((error) => (error as { code?: unknown } | null)?.code === code)) Object.assign(combined, { code });
+  return combined;
 }
+
+/**
+ * Where a client with no host connects: the loopback address of each family `family` allows,
+ * IPv6 first, as CPython's `getaddrinfo(None, port)` gives them (whatever the hosts file says
+ * `localhost` is).
+ */
+function loopbackAddresses(family: AddressFamily): ResolvedAddress[] {
+  return LOOPBACK.filter((address) => family === 0 || address.family === family);
+}
+
+const LOOPBACK: readonly ResolvedAddress[] = [{ address: '::1', family: 6 }, { address: '127.0.0.1', family: 4 }];
+
+/** Each address tried once the one before failed, as CPython does without `happy_eyeballs_delay`. */
+const ONE_AT_A_TIME = { delay: undefined, interleave: 0, allErrors: false } as const;
 
 /**
  * Connects to the first of `addresses` that answers (RFC 8305 "Happy Eyeballs", CPython's
@@ -134,8 +152,9 @@ function ignore(): void {}
  * `happyEyeballsDelay`, `interleave` or `allErrors`, every address `resolve` gives for the
  * host, ordered by `interleaveAddresses()` and tried by `connectFirst()`, each attempt until
  * it is open; without them, `connectTo` the host as given (the runtime resolves it, as it
- * does). It is written once here, for every adapter that has a resolver, and stays out of a
- * browser bundle, whose WinterTC `connect()` resolves alone.
+ * does). With no host, the loopback addresses (`loopbackAddresses()`), one at a time. It is
+ * written once here, for every adapter that has a resolver, and stays out of a browser
+ * bundle, whose WinterTC `connect()` resolves alone.
  *
  * @param checked the checked options: the host, `family`, the happy eyeballs options
  * @param resolve every address of a host, in the resolver's order
@@ -154,11 +173,13 @@ export function connectHappyEyeballs<C extends Connection>(
   resolve: (host: string, family: AddressFamily) => Promise<ResolvedAddress[]>,
   connectTo: (address: ResolvedAddress | undefined, signal: AbortSignal | undefined) => Promise<C>,
 ): (signal: AbortSignal | undefined) => Promise<C> {
-  const happyEyeballs = checked.happyEyeballs;
+  const host = checked.host;
+  // No host: the loopback addresses, one after the other, as CPython tries them.
+  const happyEyeballs = checked.happyEyeballs ?? (host === undefined ? ONE_AT_A_TIME : undefined);
   if (happyEyeballs === undefined) return (signal) => connectTo(undefined, signal);
   const { delay, interleave, allErrors } = happyEyeballs;
   return async (signal) => {
-    const resolved = await abortable(resolve(checked.host ?? 'localhost', checked.family), signal, ignore);
+    const resolved = host === undefined ? loopbackAddresses(checked.family) : await abortable(resolve(host, checked.family), signal, ignore);
     const addresses = interleave > 0 ? interleaveAddresses(resolved, interleave) : resolved;
     const attempt = async (address: ResolvedAddress, lost: AbortSignal): Promise<C> => {
       const stop = signal === undefined ? lost : AbortSignal.any([lost, signal]);

@@ -1,5 +1,6 @@
 import { abortable } from '../../_abortable.ts';
 import { checkConnection, checkUnixConnection, type CheckedConnection } from '../../_checks.ts';
+import { checkDenoFamily } from './family.ts';
 import { connectStreams } from '../../_connect.ts';
 import { connectHappyEyeballs } from '../../_happy-eyeballs.ts';
 import type { OpenConnectionOptions, OpenUnixConnectionOptions } from '../../options.ts';
@@ -17,19 +18,13 @@ export type DenoSock = DenoConn | StreamPair;
 /** What `ssl` needs `sock` to be, as the error says. */
 const SOCKET_NAME = 'a Deno.Conn';
 
-const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
-
 function ignore(): void {}
 
 /** Deno resolves names itself and cannot bind before connecting: refuse what it cannot honour. */
 function checkDenoConnection(checked: CheckedConnection): void {
   if (checked.localAddr !== undefined) throw new RangeError('localAddr is not supported on Deno (Deno.connect cannot bind first)');
-  const host = checked.host ?? '';
-  if (checked.family === 4 && host.includes(':')) throw new RangeError(`family 4 does not match the address ${host}`);
-  if (checked.family === 6 && IPV4.test(host)) throw new RangeError(`family 6 does not match the address ${host}`);
-  if (checked.family !== 0 && !host.includes(':') && !IPV4.test(host)) {
-    throw new RangeError('family is supported on Deno only with an address, not a host name');
-  }
+  // No host is the loopback addresses, whose family is known.
+  if (checked.host !== undefined) checkDenoFamily([checked.host], checked.family);
 }
 
 /** `sock`, when it is a `Deno.Conn`, as asyncio sets it up: `TCP_NODELAY`, and `SO_KEEPALIVE` if asked. */

@@ -7,6 +7,7 @@ import { serveTcp, serveUnix, type ServerRuntime, type TcpAddress, type UnixAddr
 import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './namespace.ts';
 import { DenoSocket } from './socket.ts';
 import { secureContextOf, type SecureContext } from '../node/tls.ts';
+import { checkDenoFamily } from './family.ts';
 
 type Deliver = (conn: DenoConn) => void;
 
@@ -51,7 +52,10 @@ function adopt(sock: unknown, deliver: Deliver, onError: ClientErrorHandler): Se
 const denoServer: ServerRuntime<DenoConn, DenoSocket, SecureContext> = {
   checkReuse,
   // Deno.listen() resolves a name to one address itself: each host is listened on as it is, once.
-  resolve: async (hosts) => [...new Set(hosts)],
+  resolve: async (hosts, family) => {
+    checkDenoFamily(hosts, family);
+    return [...new Set(hosts)];
+  },
   listen: async (address, deliver, onError) => serve(bind(address), deliver, onError),
   adopt,
   tuneTcp(conn, keepAlive) {
