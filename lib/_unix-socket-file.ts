@@ -98,15 +98,18 @@ export async function listenOnPath(
   }
   return {
     getsockname: () => path,
+    // What the listener's close() returns (Deno's socket closes a turn later) is returned too,
+    // so that waitClosed() waits for it, as for a TCP listener.
     close: () => {
-      listener.close();
-      if (!cleanupSocket || created === null) return;
+      const closing = listener.close();
+      if (!cleanupSocket || created === null) return closing;
       try {
         const now = files.lstat(path);
         if (now !== null && now.dev === created.dev && now.ino === created.ino) files.unlink(path);
       } catch (error) {
         onError(error, { message: `Unable to clean up listening UNIX socket '${path}'`, transport: null });
       }
+      return closing;
     },
   };
 }

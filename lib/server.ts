@@ -231,8 +231,7 @@ export class Server<Name extends SocketName = SocketName> {
       });
     }
     this.#listeners = [];
-    for (const { transport } of this.#pending) transport.close().catch(ignore);
-    this.#pending = [];
+    this.#closePending();
     this.#signalClose();
     this.#maybeWake();
   }
@@ -244,8 +243,12 @@ export class Server<Name extends SocketName = SocketName> {
     await new Promise<void>((resolve) => waiters.push(resolve));
   }
 
-  /** Closes every client connection gracefully: queued bytes go out first. */
+  /**
+   * Closes every client connection gracefully: queued bytes go out first. Connections held
+   * until `startServing()` are closed too (nothing was written to them).
+   */
   closeClients(): void {
+    this.#closePending();
     for (const client of this.#clients) {
       const writer = client.writer?.deref();
       if (writer !== undefined) writer.close();
@@ -253,9 +256,16 @@ export class Server<Name extends SocketName = SocketName> {
     }
   }
 
-  /** Closes every client connection at once, dropping what is queued. */
+  /** Closes every client connection at once, dropping what is queued; those held until `startServing()` too. */
   abortClients(): void {
+    this.#closePending();
     for (const client of this.#clients) client.transport.close().catch(ignore);
+  }
+
+  /** Closes the connections held until `startServing()`: they will never be served. */
+  #closePending(): void {
+    for (const { transport } of this.#pending) transport.close().catch(ignore);
+    this.#pending = [];
   }
 
   /** `await using server = ...`: closes the server and waits for it (`close()` + `waitClosed()`). */

@@ -497,6 +497,23 @@ sock('uses a connected net.Socket (the socketpair example)', async () => {
   }
 });
 
+sock('a net.Socket whose peer had already ended (its end came before anyone listened) reads as EOF', async () => {
+  const [rsock, wsock] = await socketpair();
+  try {
+    wsock.end();
+    rsock.resume();
+    await within(new Promise((resolve) => rsock.once('end', resolve)));
+    const [reader, writer] = await openConnection(null, null, { sock: rsock });
+    assert.is((await within(reader.read())).length, 0);
+    assert.ok(reader.atEof());
+    writer.close();
+    await within(writer.waitClosed());
+  } finally {
+    rsock.destroy();
+    wsock.destroy();
+  }
+});
+
 sock('uses a { readable, writable } pair, read in pull mode', async () => {
   const upstream = new TransformStream<Uint8Array, Uint8Array>();
   const written: string[] = [];

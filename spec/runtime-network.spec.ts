@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Server, StreamReader, StreamWriter } from '../lib/index.ts';
 import { connectSocket, openConnection, openUnixConnection, runtime, startServer, startUnixServer } from './_runtime.ts';
 import { bytes, rejection, sleep, text, within } from './_loopback.ts';
+import { openSockets } from './_leaks.ts';
 
 type Address = [string, number];
 
@@ -220,6 +221,46 @@ lifecycle('startServing: false holds clients until startServing()', async () => 
   }
 });
 
+lifecycle('startServing: false: a client that sent its EOF alone while held reads as EOF once served, and the server closes', async () => {
+  let served = '';
+  const server = await startServer(async (reader, writer) => {
+    served = `read ${(await within(reader.read())).byteLength} bytes, atEof ${reader.atEof()}`;
+    writer.close();
+  }, '127.0.0.1', 0, { startServing: false });
+  const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+  try {
+    writer.writeEof();
+    await sleep(100);
+    await server.startServing();
+    assert.is((await within(reader.read())).byteLength, 0, 'the server closed');
+    assert.is(served, 'read 0 bytes, atEof true');
+  } finally {
+    await closeAll(writer, server);
+  }
+});
+
+for (const end of ['closeClients', 'abortClients'] as const) {
+  lifecycle(`startServing: false: ${end}() closes the clients held too, which are never served`, async () => {
+    let served = 0;
+    const server = await startServer((_reader, writer) => {
+      served += 1;
+      writer.write('served\n');
+      writer.close();
+    }, '127.0.0.1', 0, { startServing: false });
+    const [reader, writer] = await within(openConnection('127.0.0.1', portOf(server)));
+    try {
+      await sleep(100);
+      server[end]();
+      assert.is((await within(reader.read())).byteLength, 0, 'closed by the server');
+      await server.startServing();
+      await sleep(100);
+      assert.is(served, 0);
+    } finally {
+      await closeAll(writer, server);
+    }
+  });
+}
+
 lifecycle('a client callback that throws closes that client and the server goes on', async () => {
   const errors: unknown[] = [];
   const server = await startServer(async (reader, writer) => {
@@ -347,6 +388,20 @@ release('after close() and waitClosed(), the port is free: a new server listens 
   assert.is(portOf(second), port);
   second.close();
   await within(second.waitClosed());
+});
+
+release("after close() and waitClosed(), a Unix server's listening socket is closed too", async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'asyncio-streams-runtime-'));
+  try {
+    const before = openSockets();
+    const server = await startUnixServer(() => {}, join(directory, 'release.sock'));
+    assert.is(openSockets(), before + 1);
+    server.close();
+    await within(server.waitClosed());
+    assert.is(openSockets(), before, 'no listening socket left once waitClosed() resolved');
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });
 
 release('a start that fails on a later host leaves the ports it took free when it rejects', async () => {

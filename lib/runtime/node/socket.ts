@@ -545,12 +545,17 @@ export class NodeSocket implements Transport {
     this.#listen();
   }
 
-  /** Sends the socket's `data` and `end` on, to the protocol or else to `readable`. */
+  /**
+   * Sends the socket's `data` and `end` on, to the protocol or else to `readable`. A socket
+   * whose `end` came before anyone listened (the peer's FIN with no data, while a server held
+   * the connection until `startServing()`, or a `sock` whose peer had ended) ends at once.
+   */
   #listen(): void {
     const socket = this.#socket;
     socket.on('data', NodeSocket.#onData);
     socket.on('end', NodeSocket.#onEnd);
     this.#flags |= LISTENING;
+    if (socket.readableEnded) this.#peerEnded();
   }
 
   /** Stops listening to the socket, which `startTls()` hands to TLS. */
