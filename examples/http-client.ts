@@ -174,11 +174,19 @@ export class HttpClient {
     this.#methods.push(method);
   }
 
-  /** Reads the response to the oldest request not yet answered, body decoded and decompressed. */
+  /**
+   * Reads the response to the oldest request not yet answered, body decoded and decompressed.
+   * Interim responses (1xx: `100 Continue`, `103 Early Hints`) come before the final one and
+   * are passed over (RFC 9110 15.2); this client asks for no upgrade, so a `101` is an error.
+   */
   async receive(): Promise<HttpResponse> {
     const method = this.#methods.shift();
     if (method === undefined) throw new Error('No request is waiting for a response');
-    const head = await readHead(this.reader);
+    let head = await readHead(this.reader);
+    while (head.status < 200) {
+      if (head.status === 101) throw new Error('Unexpected 101 Switching Protocols: no upgrade was asked for');
+      head = await readHead(this.reader);
+    }
     const body = new Uint8Array(await new Response(decoded(bodyOf(this.reader, head, method), head) as ReadableStream<Uint8Array<ArrayBuffer>>).arrayBuffer());
     return { ...head, body };
   }

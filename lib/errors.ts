@@ -122,3 +122,16 @@ export function upgradedError(): Error {
     code: 'ERR_SOCKET_UPGRADED',
   });
 }
+
+/**
+ * A client's `startTls()` refused because the peer's bytes that came in the clear are still
+ * unread: after the server's answer to STARTTLS nothing may come before the handshake, so
+ * such bytes were injected (the STARTTLS "response injection" of CVE-2011-0411), and read
+ * after the upgrade they would pass for bytes that came over TLS. CPython's reader keeps them.
+ */
+export function unreadBeforeTlsError(byteLength: number): Error {
+  return Object.assign(
+    new Error(`startTls(): ${byteLength} bytes the peer sent in the clear are still unread: read them first, or close the connection (after the answer to STARTTLS nothing may come before the handshake)`),
+    { code: 'ERR_TLS_UNREAD_PLAINTEXT' },
+  );
+}

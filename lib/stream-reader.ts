@@ -274,7 +274,8 @@ export class StreamReader {
    *
    * A server's reader hands what it has buffered to TLS as `received`, and drops it once TLS
    * has it: those bytes are the client's hello, which may arrive together with the request to
-   * upgrade (CPython gh-142352). A client's reader keeps its bytes, read first as plain text.
+   * upgrade (CPython gh-142352). A client's writer refuses to start TLS while its reader holds
+   * bytes (see `StreamWriter.startTls()`).
    *
    * A pull-mode reader goes on reading from the TLS transport's `readable` when its stream
    * ends, instead of seeing EOF: `startTls()` over a transport read as a stream (a

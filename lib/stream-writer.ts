@@ -1,4 +1,4 @@
-import { connectionLost } from './errors.ts';
+import { connectionLost, unreadBeforeTlsError } from './errors.ts';
 import { checkLines, checkOptionNames, checkWritable, checkWriteData, START_TLS_OPTIONS, STREAM_WRITER_FROM_OPTIONS } from './_checks.ts';
 import type { ClaimedWritable, StartTlsOptions, StreamPair, TlsOptions, Transport } from './transport.ts';
 import type { StreamReader } from './stream-reader.ts';
@@ -566,10 +566,12 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * after the call goes out in the clear (CPython sends such bytes in the clear, ahead of the
    * hello).
    *
-   * Bytes the reader had buffered when the upgrade starts are neither lost nor misread
-   * (CPython gh-142352): a client reads them first, as plain text (a server sends no TLS before
-   * the client's hello), and a server hands them to TLS (they are the client's hello, which
-   * may arrive together with the request to upgrade).
+   * Bytes the reader had buffered when the upgrade starts are never misread. A server hands
+   * them to TLS: they are the client's hello, which may arrive together with the request to
+   * upgrade (CPython gh-142352). A client refuses to start (`ERR_TLS_UNREAD_PLAINTEXT`, the
+   * connection left as it was): a server sends nothing between its answer to STARTTLS and the
+   * handshake, so such bytes were injected in the clear, and read after the upgrade they would
+   * pass for TLS's (CPython's reader keeps them: the STARTTLS injection of CVE-2011-0411).
    *
    * @param ssl `true` (a client trusting the runtime's default store) or TLS options; a server
    *   needs `cert` and `key`
@@ -579,7 +581,8 @@ export class StreamWriter<T = Transport | StreamPair | null> {
    * @throws {TypeError} when the transport cannot start TLS (it is TLS already, or a bare pair
    *   of streams), for an option it does not take, or for options of the wrong type
    * @throws {RangeError} for options CPython refuses (see `openConnection()`)
-   * @throws {Error} after `writeEof()`, or while another `startTls()` is running
+   * @throws {Error} after `writeEof()`, or while another `startTls()` is running; on a client
+   *   whose reader (or socket) holds unread bytes, with `code: 'ERR_TLS_UNREAD_PLAINTEXT'`
    * @throws the connection's error, the handshake's (an untrusted certificate, ...), or a
    *   timeout error (`code: 'ETIMEDOUT'`); the connection is then closed
    * @example
@@ -597,6 +600,9 @@ export class StreamWriter<T = Transport | StreamPair | null> {
     if (!isTransport(transport) || typeof transport.startTls !== 'function') {
       throw new TypeError(`transport ${String(transport)} is not supported by startTls()`);
     }
+    // A client's unread plain bytes would be read as if TLS had brought them: refused.
+    const unread = this.#serverSide ? 0 : (this.#reader?._peekBuffer().byteLength ?? 0);
+    if (unread > 0) throw unreadBeforeTlsError(unread);
     this.#upgrading = true;
     // What was written before the call goes out in the clear; from now on, writes wait for TLS.
     this.#flushAll();

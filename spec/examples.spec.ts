@@ -281,6 +281,28 @@ httpHeaders('without a URL, prints its usage and exits 2', async () => {
   assert.is(outcome.stdout, '');
 });
 
+const httpClient = suite('examples/http-client.ts');
+
+httpClient("passes over interim responses (node:http's 103 Early Hints and 100 Continue): each request gets its own final response", async () => {
+  const server = createHttpServer((request, response) => {
+    response.writeEarlyHints({ link: '</style.css>; rel=preload' });
+    if (request.url === '/second') response.writeContinue();
+    response.end(`body of ${request.url}`);
+  });
+  server.listen(0, '127.0.0.1');
+  try {
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const outcome = await runExample('http-client', [`http://127.0.0.1:${port}/first`, '/second', '/third']);
+    assert.is(outcome.stderr, '');
+    assert.is(outcome.code, 0);
+    assert.equal(lines(outcome.stdout), ['GET /first -> 200 OK, 14 bytes', 'GET /second -> 200 OK, 15 bytes', 'GET /third -> 200 OK, 14 bytes']);
+  } finally {
+    server.close();
+    server.closeAllConnections();
+  }
+});
+
 const waitForData = suite('examples/wait-for-data.ts');
 
 waitForData('receives abc through a socket pair and exits by itself', async () => {
@@ -328,5 +350,6 @@ copyable.run();
 echoClient.run();
 echoServer.run();
 httpHeaders.run();
+httpClient.run();
 waitForData.run();
 demo.run();

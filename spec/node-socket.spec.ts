@@ -142,6 +142,20 @@ opened('startTls() without a name to verify throws and leaves the socket as it w
   }
 });
 
+opened("a client's startTls() refuses while the socket holds plain bytes nobody read (injected after STARTTLS), leaving it as it was", async () => {
+  const c = await connected();
+  try {
+    c.peer.write('250-INJECTED\r\n');
+    c.net.read(0);
+    await until(() => c.net.readableLength > 0);
+    const error = thrown(() => c.socket.startTls({ serverHostname: 'localhost' })) as Error & { code?: string };
+    assert.is(error.code, 'ERR_TLS_UNREAD_PLAINTEXT');
+    assert.is(text((await c.socket.readable.getReader().read()).value!), '250-INJECTED\r\n');
+  } finally {
+    await c.close();
+  }
+});
+
 opened.run();
 
 const readable = suite('NodeSocket readable');

@@ -160,7 +160,7 @@ upgrade('the request to upgrade and the client hello may arrive together (pipeli
   }
 });
 
-upgrade('plain bytes a client had buffered are read first, not taken for TLS records', async () => {
+upgrade('a client refuses to start TLS while plain bytes it had buffered are unread (STARTTLS injection); read, it starts', async () => {
   const watch = watchUnhandled();
   const task = serverTask(async (reader, writer) => {
     assert.is(text(await reader.readline()), 'STARTTLS\n');
@@ -178,8 +178,12 @@ upgrade('plain bytes a client had buffered are read first, not taken for TLS rec
     writer.write('STARTTLS\n');
     assert.is(text(await within(reader.readline())), '220 ready\n');
     await until(() => text(reader._peekBuffer()) === 'the last plain line\n');
-    await within(writer.startTls(CLIENT));
+    const refused = await rejection(writer.startTls(CLIENT));
+    assert.is((refused as { code?: unknown }).code, 'ERR_TLS_UNREAD_PLAINTEXT');
+    assert.match(String(refused), /20 bytes the peer sent in the clear are still unread/);
+    // The connection is as it was: the plain line is read as what it is, then TLS starts.
     assert.is(text(await within(reader.readline())), 'the last plain line\n');
+    await within(writer.startTls(CLIENT));
     assert.is(text(await within(reader.readline())), 'secret\n');
     assert.is(await within(task.done), null);
     await closeWriter(writer);
@@ -189,7 +193,7 @@ upgrade('plain bytes a client had buffered are read first, not taken for TLS rec
   }
 });
 
-upgrade('plain bytes held back by a paused reader are read first too', async () => {
+upgrade('a client refuses too while the socket holds plain bytes its paused reader did not take; read, it starts', async () => {
   const watch = watchUnhandled();
   const piece = 'p'.repeat(3071) + '\n';
   const task = serverTask(async (reader, writer) => {
@@ -214,8 +218,10 @@ upgrade('plain bytes held back by a paused reader are read first too', async () 
     const raw = writer.getExtraInfo('socket') as NetSocket;
     await until(() => reader._peekBuffer().byteLength + raw.readableLength === 4 * piece.length);
     assert.ok(raw.readableLength > 0, 'bytes wait in the socket, not the reader');
-    await within(writer.startTls(CLIENT));
+    const refused = await rejection(writer.startTls(CLIENT));
+    assert.is((refused as { code?: unknown }).code, 'ERR_TLS_UNREAD_PLAINTEXT');
     for (let i = 0; i < 4; i++) assert.is(text(await within(reader.readexactly(piece.length))), piece);
+    await within(writer.startTls(CLIENT));
     assert.is(text(await within(reader.readline())), 'secret\n');
     assert.is(await within(task.done), null);
     await closeWriter(writer);

@@ -2,7 +2,7 @@ import type { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { checkStartTls, type CheckedTls } from '../../_checks.ts';
 import type { ClaimedWritable, HostPort, Protocol, Transport } from '../../transport.ts';
-import { socketClosedError, upgradedError } from '../../errors.ts';
+import { socketClosedError, unreadBeforeTlsError, upgradedError } from '../../errors.ts';
 import {
   CLOSED,
   DEFAULT_HIGH_WATER_MARK,
@@ -464,9 +464,11 @@ export class NodeSocket implements Transport {
    * `sslHandshakeTimeout` seconds (60 by default; the socket is then closed).
    *
    * What this socket wrote is sent first. Its `readable` ends and its `writable` errors; a
-   * connected protocol goes on receiving, now from the TLS socket. A client hands the bytes
-   * the socket read but had not delivered to its reader: the server cannot have sent any TLS
-   * yet. A server feeds them, after `received`, to TLS: they are the client's first record.
+   * connected protocol goes on receiving, now from the TLS socket. A client refuses to start
+   * while the socket holds bytes it read but had not delivered (its reader paused): the
+   * server cannot have sent any TLS yet, so they came in the clear, and read after the upgrade
+   * they would pass for TLS's. A server feeds them, after `received`, to TLS: they are the
+   * client's first record.
    *
    * @param options `ssl` (`true`, the default, or TLS options), `serverSide`,
    *   `serverHostname` (default: the `serverHostname` this socket was made with),
@@ -476,6 +478,7 @@ export class NodeSocket implements Transport {
    * @throws {RangeError} for options CPython refuses (a server without `cert` and `key`, no
    *   name to verify, ...)
    * @throws the socket's error (or `ERR_SOCKET_CLOSED`) when it is closed
+   * @throws {Error} `ERR_TLS_UNREAD_PLAINTEXT` on a client whose socket holds unread bytes
    * @example
    * ```ts
    * // After the peer agreed to STARTTLS:
@@ -491,9 +494,10 @@ export class NodeSocket implements Transport {
     const tls = checkStartTls(options.ssl ?? true, options, options.serverSide === true, this.#serverHostname);
     // Bad PEM text throws here, before anything is changed.
     const context = options.secureContext ?? secureContextOf(tls);
+    // A client's plain bytes the socket holds unread (its reader paused) would be read as if TLS had brought them.
+    if (!tls.serverSide && raw.readableLength > 0) throw unreadBeforeTlsError(raw.readableLength);
     this.#batch?.flush();
     this.#detach();
-    if (!tls.serverSide) this.#deliverBuffered();
     const received = options.received;
     if (received !== undefined && received.byteLength > 0 && !raw.readableEnded) raw.unshift(received);
     const secure = NodeSocket.#tlsSocket(raw, tls, context, {
@@ -605,18 +609,6 @@ export class NodeSocket implements Transport {
       return;
     }
     if (keepOpen !== true) this.#endAfterPeer();
-  }
-
-  /** Gives the bytes the socket has read but not delivered to whoever reads this socket. */
-  #deliverBuffered(): void {
-    const protocol = this.#protocol;
-    const streaming = this.#readController !== undefined && (this.#flags & READ_DONE) === 0;
-    if (protocol === undefined && !streaming) return;
-    const socket = this.#socket;
-    for (let chunk = socket.read() as Uint8Array<ArrayBuffer> | null; chunk !== null; chunk = socket.read()) {
-      if (protocol !== undefined) protocol.dataReceived(chunk);
-      else this.#streamData(chunk);
-    }
   }
 
   /** What the socket connects, for warnings and logs: `<NodeSocket 127.0.0.1:5000 -> 127.0.0.1:8888 tls>`. */
