@@ -4,7 +4,9 @@
  *
  * Run with `npx tsx examples/tcp-echo-server.ts [host] [port]` (or the `ECHO_HOST` and
  * `ECHO_PORT` environment variables; port 0 lets the system pick one); the default is
- * 127.0.0.1:8888. It serves until Ctrl+C (SIGINT) or SIGTERM, then closes and exits 0.
+ * 127.0.0.1:8888. It serves until Ctrl+C (SIGINT) or SIGTERM, then stops listening and exits
+ * 0 once its clients have gone (`waitClosed()`, as CPython 3.12+: a client that stays keeps
+ * it; a second signal ends it at once).
  * Importing it runs nothing: `handleEcho`, `startEchoServer` and `main` are exported for the
  * demo and the specs.
  */
