@@ -16,6 +16,8 @@ export interface FileIdentity {
 export interface SocketFiles {
   /** `lstat()`; `null` when nothing is there. */
   lstat(path: string): FileIdentity | null;
+  /** `stat()`, which follows a symlink; `null` when nothing is there (or the link dangles). */
+  stat(path: string): FileIdentity | null;
   /** `link()`: a second name for a file; fails when `to` exists (the runtime's EEXIST error). */
   link(from: string, to: string): void;
   /** `unlink()`: fails when nothing is there. */
@@ -39,7 +41,8 @@ function privateNameBeside(path: string): string {
  * file is there by then and with no way to say no. So the socket is bound under a private name
  * beside `path`, linked to `path` (which fails, as binding would, when something is there) and
  * the private name removed: the runtime's unlink at close then finds nothing. A stale socket
- * file at `path` is removed first, as CPython does; anything else there stays and binding fails.
+ * file at `path` (or a symlink to one) is removed first, as CPython does; anything else there
+ * stays and binding fails.
  *
  * @param path the socket's path
  * @param cleanupSocket whether closing removes the file
@@ -62,7 +65,8 @@ export async function listenOnPath(
   listen: (path: string) => Promise<ServerListener>,
   onError: ClientErrorHandler,
 ): Promise<ServerListener> {
-  if (files.lstat(path)?.isSocket === true) files.unlink(path);
+  // As CPython's os.stat(): a symlink to a socket file is removed too (the link, not its target).
+  if (files.stat(path)?.isSocket === true) files.unlink(path);
   const privatePath = privateNameBeside(path);
   if (encoder.encode(privatePath).byteLength >= UNIX_PATH_MAX) {
     // No room for a private name: bound at `path`, which the runtime removes at close.

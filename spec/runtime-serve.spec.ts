@@ -96,6 +96,8 @@ function fakeRuntime(options: { failListenAt?: number; tls?: (socket: FakeSocket
     secureContext: (tls) => `context for ${tls.serverSide ? 'a server' : 'a client'}`,
     files: {
       lstat: (path) => files.get(path) ?? null,
+      // The fake's files are no symlinks.
+      stat: (path) => files.get(path) ?? null,
       link: (from, to) => void files.set(to, files.get(from)!),
       unlink: (path) => void files.delete(path),
     },

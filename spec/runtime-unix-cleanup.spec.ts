@@ -6,7 +6,7 @@
  * the server leaves no file of its own behind in the directory. Each body runs twice, counted
  * the second time: Deno takes sockets for good on a first use.
  */
-import { existsSync, lstatSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -90,6 +90,25 @@ cleanup('cleanupSocket: false leaves the socket file, which nothing answers on a
     await assertServes(path);
     await closed(next);
     assert.not.ok(existsSync(path));
+  });
+});
+
+cleanup("a symlink at the path to a stale socket file is replaced, as CPython's os.stat() check does; what it pointed to stays", async () => {
+  await leakFreeTwice(async () => {
+    const stale = socketPath();
+    const first = await startUnixServer(echo, stale, { cleanupSocket: false });
+    await closed(first);
+    const path = socketPath();
+    symlinkSync(stale, path);
+    const server = await startUnixServer(echo, path);
+    try {
+      await assertServes(path);
+      assert.ok(lstatSync(path).isSocket(), 'the link was replaced by the server\'s socket file');
+      assert.ok(lstatSync(stale).isSocket(), 'the stale socket file it pointed to is untouched');
+    } finally {
+      await closed(server);
+      unlinkSync(stale);
+    }
   });
 });
 

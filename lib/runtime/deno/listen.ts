@@ -4,7 +4,8 @@ import { acceptingListener } from '../../_accept-loop.ts';
 import type { Server, ServerListener } from '../../server.ts';
 import type { HostPort, SocketName } from '../../transport.ts';
 import { serveTcp, serveUnix, type ServerRuntime, type TcpAddress, type UnixAddress } from '../../_serve.ts';
-import { denoNamespace, isDenoListener, type DenoConn, type DenoListener } from './namespace.ts';
+import type { FileIdentity } from '../../_unix-socket-file.ts';
+import { denoNamespace, isDenoListener, type DenoConn, type DenoFileInfo, type DenoListener, type DenoNamespace } from './namespace.ts';
 import { DenoSocket } from './socket.ts';
 import { secureContextOf, type SecureContext } from '../node/tls.ts';
 import { checkDenoFamily } from './family.ts';
@@ -43,6 +44,18 @@ function adopt(sock: unknown, deliver: Deliver, onError: ClientErrorHandler): Se
   return serve(sock, deliver, onError);
 }
 
+/** A file's identity as Deno's `lstatSync()` or `statSync()` gives it; null when nothing is there. */
+function identity(stat: (deno: DenoNamespace) => DenoFileInfo): FileIdentity | null {
+  const deno = denoNamespace();
+  try {
+    const info = stat(deno);
+    return { dev: info.dev, ino: info.ino ?? 0, isSocket: info.isSocket === true };
+  } catch (error) {
+    if (error instanceof deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
 /**
  * What a Deno server is made of; the outline is `serveTcp()`/`serveUnix()`. TLS runs through
  * Deno's `node:tls` over each accepted `Deno.Conn` (see `startNodeTls()`), not with
@@ -65,16 +78,8 @@ const denoServer: ServerRuntime<DenoConn, DenoSocket, SecureContext> = {
   socketOf: (conn, extra) => new DenoSocket(conn, extra === undefined ? {} : { extra }),
   secureContext: secureContextOf,
   files: {
-    lstat(path) {
-      const deno = denoNamespace();
-      try {
-        const info = deno.lstatSync(path);
-        return { dev: info.dev, ino: info.ino ?? 0, isSocket: info.isSocket === true };
-      } catch (error) {
-        if (error instanceof deno.errors.NotFound) return null;
-        throw error;
-      }
-    },
+    lstat: (path) => identity((deno) => deno.lstatSync(path)),
+    stat: (path) => identity((deno) => deno.statSync(path)),
     link: (from, to) => denoNamespace().linkSync(from, to),
     unlink: (path) => denoNamespace().removeSync(path),
   },

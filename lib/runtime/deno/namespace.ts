@@ -58,6 +58,13 @@ export interface DenoListener extends AsyncIterable<DenoConn> {
   readonly addr: DenoAddr;
 }
 
+/** What `Deno.lstatSync()` and `Deno.statSync()` say of a file, as far as the adapter uses it. */
+export interface DenoFileInfo {
+  isSocket: boolean | null;
+  dev: number;
+  ino: number | null;
+}
+
 /** The `Deno` namespace, as far as the adapter uses it. */
 export interface DenoNamespace {
   connect(options: { hostname?: string; port: number; transport?: 'tcp'; signal?: AbortSignal }): Promise<DenoConn>;
@@ -65,7 +72,8 @@ export interface DenoNamespace {
   /** `reusePort` is an unstable API: with it, Deno exits unless run with `--unstable-net`. */
   listen(options: { hostname?: string; port?: number; transport?: 'tcp'; tcpBacklog?: number; reusePort?: boolean }): DenoListener;
   listen(options: { transport: 'unix'; path: string }): DenoListener;
-  lstatSync(path: string): { isSocket: boolean | null; dev: number; ino: number | null };
+  lstatSync(path: string): DenoFileInfo;
+  statSync(path: string): DenoFileInfo;
   linkSync(oldpath: string, newpath: string): void;
   removeSync(path: string): void;
   readonly errors: { readonly NotFound: new (...args: never[]) => Error };

@@ -1,5 +1,5 @@
-import { linkSync, lstatSync, unlinkSync } from 'node:fs';
-import type { SocketFiles } from '../../_unix-socket-file.ts';
+import { linkSync, lstatSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import type { FileIdentity, SocketFiles } from '../../_unix-socket-file.ts';
 
 /**
  * The file calls of a Unix server's socket file (see `listenOnPath()`) over `node:fs`: the
@@ -11,10 +11,12 @@ import type { SocketFiles } from '../../_unix-socket-file.ts';
  * ```
  */
 export const nodeSocketFiles: SocketFiles = {
-  lstat(path) {
-    const stats = lstatSync(path, { throwIfNoEntry: false });
-    return stats === undefined ? null : { dev: stats.dev, ino: stats.ino, isSocket: stats.isSocket() };
-  },
+  lstat: (path) => identity(lstatSync(path, { throwIfNoEntry: false })),
+  stat: (path) => identity(statSync(path, { throwIfNoEntry: false })),
   link: linkSync,
   unlink: unlinkSync,
 };
+
+function identity(stats: Stats | undefined): FileIdentity | null {
+  return stats === undefined ? null : { dev: stats.dev, ino: stats.ino, isSocket: stats.isSocket() };
+}
