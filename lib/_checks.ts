@@ -148,8 +148,22 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? (value.constructor?.name ?? 'object') : String(value);
 }
 
+/**
+ * Whether `value` is a `Uint8Array` of this realm or of another one (an iframe's, a `vm`
+ * context's), which `instanceof` alone refuses: the bytes are the same.
+ *
+ * @example
+ * ```ts
+ * isUint8Array(new Uint8Array(4)); // true
+ * isUint8Array(new Uint16Array(4)); // false
+ * ```
+ */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array || (ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]');
+}
+
 function isPem(value: unknown): boolean {
-  return typeof value === 'string' || value instanceof Uint8Array;
+  return typeof value === 'string' || isUint8Array(value);
 }
 
 function checkTlsFields(ssl: Record<string, unknown>): void {
@@ -668,7 +682,7 @@ export function checkExactSize(n: unknown): number {
  * ```
  */
 export function checkView(functionName: string, view: unknown): Uint8Array {
-  if (view instanceof Uint8Array) return view;
+  if (isUint8Array(view)) return view;
   if (!ArrayBuffer.isView(view)) {
     throw new TypeError(`${functionName}() needs an ArrayBufferView such as a Uint8Array, got ${describeKind(view)}`);
   }
@@ -685,7 +699,7 @@ export function checkView(functionName: string, view: unknown): Uint8Array {
  * ```
  */
 export function checkFedData(data: unknown): Uint8Array {
-  if (!(data instanceof Uint8Array)) throw new TypeError(`feedData() data must be a Uint8Array, got ${typeof data}`);
+  if (!isUint8Array(data)) throw new TypeError(`feedData() data must be a Uint8Array, got ${typeof data}`);
   return data;
 }
 
@@ -702,7 +716,7 @@ const encoder = new TextEncoder();
  * ```
  */
 export function checkWriteData(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
+  if (isUint8Array(data)) return data;
   if (typeof data === 'string') return encoder.encode(data);
   throw new TypeError(`data argument must be a Uint8Array or a string, not ${describeKind(data)}`);
 }
@@ -763,7 +777,7 @@ function describeKind(value: unknown): string {
 }
 
 function separatorBytes(separator: unknown): Uint8Array {
-  if (separator instanceof Uint8Array) return separator;
+  if (isUint8Array(separator)) return separator;
   if (typeof separator === 'string') return encoder.encode(separator);
   throw new TypeError(`Separator must be a Uint8Array or a string, got ${describeKind(separator)}`);
 }

@@ -49,6 +49,8 @@ export function openStreams(
   if (!isStreamPair(connection)) {
     throw new TypeError('sock must be a socket of the runtime or a { readable, writable } pair of streams');
   }
+  // Checked before the reader locks the readable, which a failure afterwards would leave locked.
+  if (transport._claimWritable === undefined && connection.writable.locked) throw new TypeError('sock.writable is locked');
   const reader = StreamReader._pulling(transport._claimReadable?.() ?? connection.readable, { limit });
   if (lossWatcher !== null) whenClosed(transport, (error) => lossWatcher.connectionLost(error));
   return [reader, StreamWriter._overTransport(connection, reader, serverSide)];

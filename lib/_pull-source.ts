@@ -1,5 +1,6 @@
 import type { ByteBuffer } from './_byte-buffer.ts';
 import { socketReaderOf, type ClaimedReadable, type SocketReader } from './_socket-reads.ts';
+import { isUint8Array } from './_checks.ts';
 
 /** The size of a BYOB read, and the reader's buffer's resting capacity. */
 export const PULL_SIZE = 32 * 1024;
@@ -277,7 +278,7 @@ export class PullSource {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return true;
-      if (!(value instanceof Uint8Array)) throw new TypeError(`The stream gave a ${typeof value}, not a Uint8Array`);
+      if (!isUint8Array(value)) throw new TypeError(`The stream gave a ${typeof value}, not a Uint8Array`);
       if (value.length > 0) {
         this.#target.append(value);
         return false;

@@ -1090,7 +1090,9 @@ export class StreamReader {
     }
 
     failed(error: unknown): void {
-      this.#reader.setException(error);
+      // A stream may error with no reason (controller.error(), abort()): to the reader, whose
+      // null exception means none, that must still be an error, or its reads would wait for good.
+      this.#reader.setException(error ?? Object.assign(new Error('The stream errored without a reason'), { cause: error }));
     }
   };
 }

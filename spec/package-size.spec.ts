@@ -9,7 +9,10 @@
  * 12.5 KiB when session 11's fixes (an abort between two waits, a large read's bytes after an
  * abort, a byte source closed under a BYOB read, an aborted signal with a pair of streams, what
  * `reader.readable` takes, `drain()` after a failed write, `waitClosed()` waiting for the
- * listening sockets) took it from 12,286 B to 12,531 B.
+ * listening sockets) took it from 12,286 B to 12,531 B; 13 KiB when session 12's (chunks of
+ * their own for writables not the library's, an abort ending a write's drain, hosts checked as
+ * `getaddrinfo()` checks them, a client's `startTls()` refusing unread plain bytes, bytes of
+ * another realm, a stream that errors with no reason) took it to 12,979 B.
  * A change that bundles web-streams-polyfill without `asyncio-streams/polyfill`
  * fails here. With that import the polyfill is there (spec/ponyfill.spec.ts runs it).
  */
@@ -23,7 +26,7 @@ import { installPackedPackage } from './_installed-package.ts';
 
 /** Budgets in bytes, gzipped. */
 const READER_ONLY_BUDGET = 6 * 1024;
-const PORTABLE_ENTRY_BUDGET = 12.5 * 1024;
+const PORTABLE_ENTRY_BUDGET = 13 * 1024;
 
 let workDir = '';
 

@@ -230,6 +230,19 @@ eachSource(exception, 'an error of the source stream rejects the waiting read', 
   assertSameError(await rejection(h.reader.read()), error);
 }, pullSources);
 
+eachSource(exception, 'a source stream that errors with no reason (undefined, null) rejects the waiting read with an Error, never leaves it waiting', async (source) => {
+  for (const reason of [undefined, null]) {
+    const h = source.open();
+    const pending = track(h.reader.readline());
+    await tick();
+    h.failSource(reason);
+    const error = await pending.error();
+    assert.instance(error, Error);
+    assert.match(String(error), /The stream errored without a reason/);
+    assert.is(h.reader.exception(), error);
+  }
+}, pullSources);
+
 exception.run();
 
 const toString = suite('StreamReader.toString');

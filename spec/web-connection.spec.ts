@@ -67,6 +67,17 @@ entry('openConnection({ sock }) and openUnixConnection({ sock }) take any pair o
   assert.equal(written, ['out']);
 });
 
+entry('a pair whose writable is locked is refused before its readable is touched: the readable can still be cancelled', async () => {
+  let cancelled = false;
+  const readable = new ReadableStream<Uint8Array>({ cancel: () => void (cancelled = true) });
+  const writable = new WritableStream<Uint8Array>();
+  writable.getWriter();
+  assert.instance(await rejection(web.openConnection(null, null, { sock: { readable, writable } })), TypeError);
+  assert.not.ok(readable.locked);
+  await readable.cancel();
+  assert.ok(cancelled);
+});
+
 entry('openConnection(host, port) uses a global WinterTC connect(), with allowHalfOpen for writeEof()', async () => {
   const server = await startServer(echoThenBye, '127.0.0.1', 0);
   const calls: unknown[] = [];
