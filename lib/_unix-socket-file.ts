@@ -65,6 +65,8 @@ export async function listenOnPath(
   listen: (path: string) => Promise<ServerListener>,
   onError: ClientErrorHandler,
 ): Promise<ServerListener> {
+  // A Linux abstract name (a leading NUL) is no file: nothing to remove, link or clean up (CPython).
+  if (path.startsWith('\0')) return listen(path);
   // As CPython's os.stat(): a symlink to a socket file is removed too (the link, not its target).
   if (files.stat(path)?.isSocket === true) files.unlink(path);
   const privatePath = privateNameBeside(path);

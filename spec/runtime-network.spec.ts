@@ -311,6 +311,49 @@ unix('exchange lines and half-close over a Unix socket; the path is the sockname
   }
 });
 
+unix('a Linux abstract name (a leading NUL) is listened on and connected to, as CPython does: no file is made', async () => {
+  const name = `\0asyncio-streams-${runtime}-${Math.random().toString(36).slice(2)}`;
+  const server = await startUnixServer(echoThenBye, name);
+  try {
+    assert.is(server.sockets[0]!.getsockname(), name);
+    const [reader, writer] = await within(openUnixConnection(name));
+    writer.write('abstract\n');
+    assert.is(text(await within(reader.readline())), 'abstract\n');
+    writer.close();
+    await within(writer.waitClosed()).catch(() => {});
+  } finally {
+    server.close();
+    await within(server.waitClosed());
+  }
+});
+
+unix("a server's writes to a client that closed at once fail, and waitClosed() rejects with that error (it resolved on Bun)", async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'asyncio-streams-runtime-'));
+  let outcome: Promise<string> | undefined;
+  const server = await startUnixServer(async (reader, writer) => {
+    await reader.read();
+    const chunk = new Uint8Array(65536);
+    for (let i = 0; i < 4; i++) {
+      writer.write(chunk);
+      await writer.drain().catch(() => {});
+    }
+    outcome = writer.waitClosed().then(() => 'resolved', (error: { code?: string }) => `rejected ${error.code}`);
+  }, join(directory, 'vanish.sock'));
+  try {
+    const [, writer] = await within(openUnixConnection(join(directory, 'vanish.sock')));
+    writer.close();
+    await within(writer.waitClosed()).catch(() => {});
+    await within((async () => {
+      while (outcome === undefined) await sleep(10);
+    })());
+    assert.match(await within(outcome!), /^rejected (EPIPE|ECONNRESET)$/);
+  } finally {
+    server.close();
+    await within(server.waitClosed());
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
 unix('a path with no server rejects with the code ENOENT', async () => {
   const directory = mkdtempSync(join(tmpdir(), 'asyncio-streams-runtime-'));
   try {

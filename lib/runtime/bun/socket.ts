@@ -585,7 +585,8 @@ export class BunSocket implements Transport {
   #closedNow(error: Error | undefined): void {
     if ((this.#flags & CLOSED) !== 0) return;
     this.#flags |= CLOSED | WRITE_DONE | READ_DONE;
-    const failure = (this.#error ??= error ?? null);
+    // After a failed write, a close with no error (Bun's over a Unix socket) is still a broken pipe.
+    const failure = (this.#error ??= error ?? ((this.#flags & WRITE_FAILED) !== 0 ? brokenPipeError() : null));
     this.#dropUnsent();
     this.#settleFlush(failure ?? socketClosedError());
     this.#writable.fail(failure);
@@ -684,4 +685,9 @@ export class BunSocket implements Transport {
       abort: (reason) => void socket.close(reason),
     };
   }
+}
+
+/** Node's error for a write to a connection the peer closed, for a failed write Bun gave no error for. */
+function brokenPipeError(): Error {
+  return Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' });
 }
