@@ -319,6 +319,9 @@ unix('a Linux abstract name (a leading NUL) is listened on and connected to, as 
     const [reader, writer] = await within(openUnixConnection(name));
     writer.write('abstract\n');
     assert.is(text(await within(reader.readline())), 'abstract\n');
+    // Read the server's last words before closing: closing first would break its pipe.
+    writer.writeEof();
+    assert.is(text(await within(reader.read())), 'bye\n');
     writer.close();
     await within(writer.waitClosed()).catch(() => {});
   } finally {
