@@ -290,6 +290,19 @@ lifecycle.run();
 
 const unix = suite(`openUnixConnection and startUnixServer (${runtime})`);
 
+/**
+ * The client's side of `echoThenBye()`: `line` echoed, then our EOF and the server's `bye`,
+ * read before closing (closing first would break the server's pipe), then the close.
+ */
+async function echoedThenBye(reader: StreamReader, writer: StreamWriter, line: string): Promise<void> {
+  writer.write(line);
+  assert.is(text(await within(reader.readline())), line);
+  writer.writeEof();
+  assert.is(text(await within(reader.read())), 'bye\n');
+  writer.close();
+  await within(writer.waitClosed()).catch(() => {});
+}
+
 unix('exchange lines and half-close over a Unix socket; the path is the sockname', async () => {
   const directory = mkdtempSync(join(tmpdir(), 'asyncio-streams-runtime-'));
   const path = join(directory, 'echo.sock');
@@ -298,12 +311,7 @@ unix('exchange lines and half-close over a Unix socket; the path is the sockname
     assert.is(server.sockets[0]!.getsockname(), path);
     const [reader, writer] = await within(openUnixConnection(path));
     assert.is(writer.getExtraInfo('peername'), path);
-    writer.write('unix\n');
-    assert.is(text(await within(reader.readline())), 'unix\n');
-    writer.writeEof();
-    assert.is(text(await within(reader.read())), 'bye\n');
-    writer.close();
-    await within(writer.waitClosed()).catch(() => {});
+    await echoedThenBye(reader, writer, 'unix\n');
   } finally {
     server.close();
     await within(server.waitClosed());
@@ -317,13 +325,7 @@ unix('a Linux abstract name (a leading NUL) is listened on and connected to, as 
   try {
     assert.is(server.sockets[0]!.getsockname(), name);
     const [reader, writer] = await within(openUnixConnection(name));
-    writer.write('abstract\n');
-    assert.is(text(await within(reader.readline())), 'abstract\n');
-    // Read the server's last words before closing: closing first would break its pipe.
-    writer.writeEof();
-    assert.is(text(await within(reader.read())), 'bye\n');
-    writer.close();
-    await within(writer.waitClosed()).catch(() => {});
+    await echoedThenBye(reader, writer, 'abstract\n');
   } finally {
     server.close();
     await within(server.waitClosed());
