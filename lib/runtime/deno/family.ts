@@ -6,7 +6,7 @@ import type { AddressFamily } from '../../options.ts';
  * themselves, to an address of either family, and cannot be asked for one. (An address of the
  * other family is refused for every runtime by the core's checks.)
  *
- * @throws {RangeError} when `family` is 4 or 6 and a host is a name (or no host is given)
+ * @throws {RangeError} when `family` is 4 or 6 and a host is a name
  * @example
  * ```ts
  * checkDenoFamily(['::1'], 6); // fine
